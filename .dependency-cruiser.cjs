@@ -1,0 +1,50 @@
+/** The one-way dependency rule of docs/architecture.md, enforced in `npm test`. */
+const library = '^src/(policy|ratelimit|health|lifecycle|degrade|metrics)/';
+module.exports = {
+  forbidden: [
+    {
+      name: 'library-imports-service',
+      comment: 'Library modules never import the monitor, the server or the CLI.',
+      severity: 'error',
+      from: { path: library },
+      to: { path: '^src/(monitor|server|cli|backup|config|web)/' },
+    },
+    {
+      name: 'policy-has-no-runtime-deps',
+      comment: 'src/policy is dependency-free: only node: built-ins and its own files.',
+      severity: 'error',
+      from: { path: '^src/policy/' },
+      to: { dependencyTypes: ['npm', 'npm-dev', 'npm-optional', 'npm-peer', 'npm-no-pkg', 'npm-unknown'] },
+    },
+    {
+      name: 'drivers-only-in-backends',
+      comment: 'Database drivers are imported only by the backend folder that uses them, so a breaker user pulls in no driver.',
+      severity: 'error',
+      from: { path: '^src/', pathNot: '^src/(monitor/store/(sqlite|postgres)|ratelimit/stores/redis|health/checks|backup/postgres)/' },
+      to: { path: 'node_modules/(pg|ioredis|better-sqlite3|kysely)/' },
+    },
+    {
+      name: 'no-circular',
+      comment: 'Runtime import cycles; type-only cycles vanish at build time.',
+      severity: 'error',
+      from: {},
+      to: { circular: true, viaOnly: { dependencyTypesNot: ['type-only'] } },
+    },
+    {
+      name: 'not-to-unresolvable',
+      severity: 'error',
+      from: {},
+      to: { couldNotResolve: true },
+    },
+  ],
+  options: {
+    doNotFollow: { path: 'node_modules' },
+    tsConfig: { fileName: 'tsconfig.json' },
+    tsPreCompilationDeps: true,
+    enhancedResolveOptions: {
+      exportsFields: ['exports'],
+      conditionNames: ['import', 'require', 'node', 'default', 'types'],
+      extensions: ['.ts', '.js', '.d.ts'],
+    },
+  },
+};

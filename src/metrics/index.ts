@@ -1,0 +1,1 @@
+export { policyMetrics } from './policy-metrics.js';

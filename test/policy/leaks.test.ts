@@ -1,0 +1,26 @@
+import { spawnSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { describe, expect, it } from 'vitest';
+
+const child = fileURLToPath(new URL('./fixtures/leak-child.ts', import.meta.url));
+const run = (env: Record<string, string>, timeout: number) =>
+  spawnSync(process.execPath, ['--import', 'tsx', child], { env: { ...process.env, ...env }, timeout, encoding: 'utf8' });
+
+describe('no leaked handles (real timers)', () => {
+  it('a process that used every policy exits by itself as soon as its work is done', () => {
+    const started = Date.now();
+    const result = run({}, 8000);
+    expect(result.stderr).toBe('');
+    expect(result.signal).toBeNull();
+    expect(result.status).toBe(0);
+    expect(result.stdout).toMatch(/^\d+ fallbacks/);
+    expect(Number.parseInt(result.stdout, 10)).toBeGreaterThan(0);
+    // 30 s and 5 s deadlines were pending when the work ended: their timers must not hold the process
+    expect(Date.now() - started).toBeLessThan(5000);
+  });
+
+  it('control: the same check catches a timer that holds the process open', () => {
+    const result = run({ LEAK: '1' }, 2500);
+    expect(result.signal).toBe('SIGTERM');
+  });
+});
