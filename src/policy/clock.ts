@@ -2,23 +2,26 @@
 export interface TimerHandle {
   /** Cancels the timer; calling it twice is harmless. */
   clear(): void;
+  /** Lets the process exit while this timer is pending. */
+  unref(): void;
+  /** Makes this timer keep the process alive again (the default). */
+  ref(): void;
 }
 
 /** Source of time for every policy, so tests can drive time instead of sleeping. */
 export interface Clock {
   /** Milliseconds since the Unix epoch (wall clock, so snapshots survive a restart). */
   now(): number;
-  /** Runs `fn` after `ms`; the timer never keeps the process alive. */
+  /** Runs `fn` after `ms`; the timer keeps the process alive until it fires, is cleared or unref'd. */
   setTimeout(fn: () => void, ms: number): TimerHandle;
 }
 
-/** The real clock: `Date.now()` and unref'd Node timers. */
+/** The real clock: `Date.now()` and Node timers. */
 export const systemClock: Clock = {
   now: Date.now,
   setTimeout(fn, ms) {
     const t = setTimeout(fn, ms);
-    t.unref();
-    return { clear: () => clearTimeout(t) };
+    return { clear: () => clearTimeout(t), unref: () => t.unref(), ref: () => t.ref() };
   },
 };
 
@@ -52,6 +55,8 @@ export class ManualClock implements Clock {
         timer.cleared = true;
         this.#timers = this.#timers.filter((t) => t !== timer);
       },
+      unref: () => undefined,
+      ref: () => undefined,
     };
   }
 
