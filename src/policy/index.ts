@@ -20,5 +20,6 @@ export { type FallbackOptions, FallbackPolicy, type FallbackValue, fallback } fr
 export type { BreakerMetrics, BreakerOutcome, PolicyMetrics } from './metrics-sink.js';
 export type { ExecuteContext, Outcome, OutcomePredicate, Policy, PolicyFn } from './policy.js';
 export { type RetryEvents, type RetryOptions, RetryPolicy, retry } from './retry.js';
+export { parseRetryAfter } from './retry-after.js';
 export { RetryBudget, type RetryBudgetOptions } from './retry-budget.js';
 export { TimeoutError, type TimeoutOptions, TimeoutPolicy, timeout } from './timeout.js';

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { BrokenCircuitError, createBackoff, ManualClock, RetryBudget, retry } from '../../src/policy/index.js';
+import { BrokenCircuitError, createBackoff, ManualClock, parseRetryAfter, RetryBudget, retry } from '../../src/policy/index.js';
 import { rejection } from './helpers.js';
 
 /** A function failing `failures` times, then answering 'ok'; records the attempt numbers it saw. */
@@ -197,5 +197,18 @@ describe('retry budget', () => {
     policy.on('giveUp', (e) => reasons.push(e.reason));
     await expect(policy.execute(flaky(5).fn)).rejects.toThrow('fail 1');
     expect(reasons).toEqual(['budget']);
+  });
+});
+
+describe('parseRetryAfter', () => {
+  it('reads delay-seconds and HTTP-dates, and ignores what it cannot read', () => {
+    const now = Date.parse('Tue, 24 Nov 2026 12:00:00 GMT');
+    expect(parseRetryAfter('120', now)).toBe(120_000);
+    expect(parseRetryAfter(' 0 ', now)).toBe(0);
+    expect(parseRetryAfter('Tue, 24 Nov 2026 12:00:30 GMT', now)).toBe(30_000);
+    expect(parseRetryAfter('Tue, 24 Nov 2026 11:00:00 GMT', now)).toBe(0);
+    expect(parseRetryAfter('-5', now)).toBeUndefined();
+    expect(parseRetryAfter('soon', now)).toBeUndefined();
+    expect(parseRetryAfter(null, now)).toBeUndefined();
   });
 });
