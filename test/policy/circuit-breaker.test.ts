@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { BrokenCircuitError, CircuitBreaker, type CircuitState, isNinesError, ManualClock } from '../../src/policy/index.js';
+import { BrokenCircuitError, CircuitBreaker, isNinesError, ManualClock } from '../../src/policy/index.js';
 import { boom, deferred, ok, rejection } from './helpers.js';
 
 const fail = (b: CircuitBreaker) => b.execute(boom).catch(() => undefined);
