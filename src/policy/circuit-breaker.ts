@@ -1,7 +1,7 @@
 import { BrokenCircuitError, IsolatedCircuitError } from './breaker-errors.js';
 import { ConsecutiveWindow, CountWindow, type FailureWindow, TimeWindow, type WindowSnapshot } from './breaker-window.js';
 import { type Clock, systemClock } from './clock.js';
-import { Events } from './events.js';
+import { Events, reportListenerError } from './events.js';
 import type { BreakerMetrics, PolicyMetrics } from './metrics-sink.js';
 import { BasePolicy, type ExecuteContext, type OutcomePredicate, type PolicyFn } from './policy.js';
 import { checkFunction, checkInteger, checkNumber } from './validate.js';
@@ -177,20 +177,29 @@ export class CircuitBreaker extends BasePolicy {
     return this.#events.on(event, listener);
   }
 
-  async run<T>(fn: PolicyFn<T>, context: ExecuteContext): Promise<T> {
+  run<T>(fn: PolicyFn<T>, context: ExecuteContext): Promise<T> {
     const generation = this.#acquire();
+    if (generation < 0) return Promise.reject(this.#rejection());
     const start = this.#slowMs !== undefined || this.#events.timed ? this.#clock.now() : -1;
-    let value: T;
+    let promise: Promise<T>;
     try {
-      value = await fn(context);
+      promise = Promise.resolve(fn(context));
     } catch (error) {
-      if (this.#handles === undefined || this.#handles({ ok: false, error })) this.#onFailure(generation, start, error, undefined);
-      else this.#onSuccess(generation, start);
-      throw error;
+      this.#record(generation, start, false, error);
+      return Promise.reject(error);
     }
-    if (this.#handles?.({ ok: true, value })) this.#onFailure(generation, start, undefined, value);
-    else this.#onSuccess(generation, start);
-    return value;
+    // One derived promise instead of an async frame and an await. The failure is rethrown (not
+    // recorded on a side branch) so a caller who forgets to await still gets Node's warning.
+    return promise.then(
+      (value) => {
+        this.#record(generation, start, true, value);
+        return value;
+      },
+      (error: unknown) => {
+        this.#record(generation, start, false, error);
+        throw error;
+      },
+    );
   }
 
   /** Holds the breaker open, rejecting every call, until each returned handle is released. */
@@ -253,7 +262,7 @@ export class CircuitBreaker extends BasePolicy {
     this.#window.restore(s.window);
   }
 
-  /** Admits a call or throws; returns the generation the call belongs to. */
+  /** Admits a call and returns the generation it belongs to, or -1 when it must be rejected. */
   #acquire(): number {
     let state = this.#state;
     if (state === 'closed') {
@@ -272,8 +281,37 @@ export class CircuitBreaker extends BasePolicy {
     this.#rejections++;
     this.#metrics?.call('rejected');
     if (this.#events.rejectListened) this.#events.emit('reject', { state });
-    if (state === 'isolated') throw new IsolatedCircuitError(this.name);
-    throw new BrokenCircuitError(this.name, Math.max(0, this.#openUntil - this.#clock.now()));
+    return -1;
+  }
+
+  /**
+   * The error for a rejected call, built without a stack trace: it would only show breaker
+   * internals, and capturing it costs microseconds on the path that must stay cheapest.
+   */
+  #rejection(): BrokenCircuitError {
+    const limit = Error.stackTraceLimit;
+    Error.stackTraceLimit = 0;
+    try {
+      return this.#state === 'isolated'
+        ? new IsolatedCircuitError(this.name)
+        : new BrokenCircuitError(this.name, Math.max(0, this.#openUntil - this.#clock.now()));
+    } finally {
+      Error.stackTraceLimit = limit;
+    }
+  }
+
+  #record(generation: number, start: number, ok: boolean, result: unknown): void {
+    let failed = !ok;
+    if (this.#handles !== undefined) {
+      try {
+        failed = this.#handles(ok ? { ok, value: result } : { ok, error: result });
+      } catch (error) {
+        reportListenerError(error); // a broken predicate must not break the caller's call
+      }
+    }
+    if (!failed) this.#onSuccess(generation, start);
+    else if (ok) this.#onFailure(generation, start, undefined, result);
+    else this.#onFailure(generation, start, result, undefined);
   }
 
   #onSuccess(generation: number, start: number): void {

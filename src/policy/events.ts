@@ -34,8 +34,13 @@ export class Events<E extends object> {
       try {
         listener(payload);
       } catch (error) {
-        process.emitWarning(error instanceof Error ? error : new Error(String(error)), 'NinesListenerError');
+        reportListenerError(error);
       }
     }
   }
+}
+
+/** Reports an error thrown by user code called from a policy (a listener, a predicate) as a process warning. */
+export function reportListenerError(error: unknown): void {
+  process.emitWarning(error instanceof Error ? error : new Error(String(error)), 'NinesListenerError');
 }
