@@ -54,6 +54,7 @@ export class BulkheadPolicy extends BasePolicy {
   readonly #queue = new Set<Waiter>();
   #active = 0;
 
+  /** Validates `options`; see {@link BulkheadOptions}. */
   constructor(options: BulkheadOptions) {
     super();
     this.maxConcurrent = checkInteger('maxConcurrent', options?.maxConcurrent, 1);
@@ -74,6 +75,7 @@ export class BulkheadPolicy extends BasePolicy {
     return this.#queue.size;
   }
 
+  /** Runs `fn` in an existing context (used by `compose` to pass `signal` and `attempt` through). */
   async run<T>(fn: PolicyFn<T>, context: ExecuteContext): Promise<T> {
     if (this.#active < this.maxConcurrent) this.#active++;
     else await this.#wait(context.signal);

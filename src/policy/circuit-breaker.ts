@@ -122,6 +122,7 @@ export class CircuitBreaker extends BasePolicy {
   #failures = 0;
   #rejections = 0;
 
+  /** Validates `options` (a TypeError names the bad one) and restores `options.snapshot` if given. */
   constructor(options: CircuitBreakerOptions = {}) {
     super();
     const o = options;
@@ -177,6 +178,7 @@ export class CircuitBreaker extends BasePolicy {
     return this.#events.on(event, listener);
   }
 
+  /** Runs `fn` in an existing context (used by `compose` to pass `signal` and `attempt` through). */
   run<T>(fn: PolicyFn<T>, context: ExecuteContext): Promise<T> {
     const generation = this.#acquire();
     if (generation < 0) return Promise.reject(this.#rejection());

@@ -43,10 +43,12 @@ export class ManualClock implements Clock {
     this.#now = start;
   }
 
+  /** The current manual time. */
   now(): number {
     return this.#now;
   }
 
+  /** Schedules `fn` for `ms` from the manual now; it fires during {@link ManualClock.advance}. */
   setTimeout(fn: () => void, ms: number): TimerHandle {
     const timer: ManualTimer = { at: this.#now + Math.max(0, ms), seq: this.#seq++, fn, cleared: false };
     this.#timers.push(timer);
@@ -81,7 +83,7 @@ export class ManualClock implements Clock {
     await flushMicrotasks();
   }
 
-  /** Sets the time without firing timers' side effects in between (fires all due ones). */
+  /** Moves time forward to `time`, firing every timer due by then, like {@link ManualClock.advance}. */
   async set(time: number): Promise<void> {
     await this.advance(time - this.#now);
   }

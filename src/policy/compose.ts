@@ -7,6 +7,7 @@ export type Composable = Pick<Policy, 'run'>;
 export class ComposedPolicy extends BasePolicy {
   readonly #policies: readonly Composable[];
 
+  /** Policies outermost first; each must have a `run` method. */
   constructor(policies: readonly Composable[]) {
     super();
     for (const [i, p] of policies.entries()) {
@@ -15,6 +16,7 @@ export class ComposedPolicy extends BasePolicy {
     this.#policies = policies;
   }
 
+  /** Runs `fn` in an existing context (used by `compose` to pass `signal` and `attempt` through). */
   run<T>(fn: PolicyFn<T>, context: ExecuteContext): Promise<T> {
     if (this.#policies.length === 0) return (async () => fn(context))();
     return this.#runFrom(0, fn, context);

@@ -15,6 +15,7 @@ export class FallbackPolicy<R> {
   readonly #produce: (outcome: Outcome) => R | PromiseLike<R>;
   readonly #on: OutcomePredicate | undefined;
 
+  /** `value` is the substitute, or a function of the failed outcome producing one. */
   constructor(value: FallbackValue<R>, options: FallbackOptions = {}) {
     checkFunction('on', options.on);
     this.#on = options.on;

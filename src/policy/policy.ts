@@ -38,10 +38,12 @@ export function contextFor(signal: AbortSignal | undefined): ExecuteContext {
 
 /** Base class giving every policy `execute` on top of its `run`. */
 export abstract class BasePolicy implements Policy {
+  /** Runs `fn` under this policy; `signal` lets the caller abort. */
   execute<T>(fn: PolicyFn<T>, signal?: AbortSignal): Promise<T> {
     return this.run(fn, contextFor(signal));
   }
 
+  /** Runs `fn` in an existing context. */
   abstract run<T>(fn: PolicyFn<T>, context: ExecuteContext): Promise<T>;
 }
 

@@ -29,6 +29,7 @@ export class RetryBudget {
   readonly #calls = new Float64Array(SLICES);
   readonly #retries = new Float64Array(SLICES);
 
+  /** Validates `options`; see {@link RetryBudgetOptions}. */
   constructor(options: RetryBudgetOptions = {}) {
     this.#ratio = checkNumber('budget.ratio', options.ratio ?? 0.2, 0);
     const window = checkInteger('budget.window', options.window ?? 10_000, SLICES);

@@ -57,6 +57,7 @@ export class RetryPolicy extends BasePolicy {
   readonly #counter: { attempt(): void } | undefined;
   readonly #events = new Events<RetryEvents>();
 
+  /** Validates `options`; see {@link RetryOptions}. */
   constructor(options: RetryOptions = {}) {
     super();
     this.name = options.name ?? 'default';
@@ -77,6 +78,7 @@ export class RetryPolicy extends BasePolicy {
     return this.#events.on(event, listener);
   }
 
+  /** Runs `fn` in an existing context (used by `compose` to pass `signal` and `attempt` through). */
   async run<T>(fn: PolicyFn<T>, context: ExecuteContext): Promise<T> {
     const signal = context.signal;
     this.#budget?.recordCall();

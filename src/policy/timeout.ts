@@ -77,6 +77,7 @@ export class TimeoutPolicy extends BasePolicy {
   readonly #deadlines: DeadlineList;
   readonly #aggressive: boolean;
 
+  /** `ms` is the limit; see {@link TimeoutOptions}. */
   constructor(
     readonly ms: number,
     options: TimeoutOptions = {},
@@ -91,6 +92,7 @@ export class TimeoutPolicy extends BasePolicy {
     this.#deadlines = new DeadlineList(options.clock ?? systemClock);
   }
 
+  /** Runs `fn` in an existing context (used by `compose` to pass `signal` and `attempt` through). */
   run<T>(fn: PolicyFn<T>, context: ExecuteContext): Promise<T> {
     return this.#aggressive ? this.#runAggressive(fn, context) : this.#runCooperative(fn, context);
   }
