@@ -1,2 +1,17 @@
 // The library entry: re-exports the library modules. The monitor, server and CLI are not here.
+// Built-in checks have short names (http, tcp, redis…), so here they sit under `checks`;
+// `nines/health` exports them flat.
+export * as checks from './health/checks/index.js';
+export {
+  EventLoopLag,
+  type HealthCheck,
+  HealthCheckRegistry,
+  type HealthHandler,
+  type HealthReport,
+  type HealthStatus,
+  healthHandler,
+  type ProbeOptions,
+  type RegisterOptions,
+} from './health/index.js';
+export * from './lifecycle/index.js';
 export * from './policy/index.js';

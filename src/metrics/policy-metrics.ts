@@ -1,11 +1,9 @@
-import { Counter, Gauge, type Registry } from 'prom-client';
+import type { Registry } from 'prom-client';
 import type { BreakerMetrics, CircuitState, PolicyMetrics } from '../policy/index.js';
+import { metric } from './metric.js';
+import { METRICS } from './names.js';
 
 const STATES: readonly CircuitState[] = ['closed', 'open', 'half-open', 'isolated'];
-
-function counter(registry: Registry, name: string, help: string, labelNames: string[]): Counter<string> {
-  return (registry.getSingleMetric(name) as Counter<string> | undefined) ?? new Counter({ name, help, labelNames, registers: [registry] });
-}
 
 /**
  * Policy metrics on `registry` (names from docs/metrics.md): `nines_circuit_breaker_state`,
@@ -13,16 +11,15 @@ function counter(registry: Registry, name: string, help: string, labelNames: str
  * once per breaker, so a call costs one increment.
  */
 export function policyMetrics(registry: Registry): PolicyMetrics {
-  const state =
-    (registry.getSingleMetric('nines_circuit_breaker_state') as Gauge<string> | undefined) ??
-    new Gauge({
-      name: 'nines_circuit_breaker_state',
-      help: 'Circuit breaker state: 1 for the current state, 0 for the others',
-      labelNames: ['name', 'state'],
-      registers: [registry],
-    });
-  const calls = counter(registry, 'nines_circuit_breaker_calls_total', 'Calls through a circuit breaker by outcome', ['name', 'outcome']);
-  const retries = counter(registry, 'nines_retry_attempts_total', 'Retries made (first attempts not counted)', ['name']);
+  const state = metric(registry, 'gauge', METRICS.circuitBreakerState, 'Circuit breaker state: 1 for the current state, 0 for the others', [
+    'name',
+    'state',
+  ]);
+  const calls = metric(registry, 'counter', METRICS.circuitBreakerCallsTotal, 'Calls through a circuit breaker by outcome', [
+    'name',
+    'outcome',
+  ]);
+  const retries = metric(registry, 'counter', METRICS.retryAttemptsTotal, 'Retries made (first attempts not counted)', ['name']);
   return {
     breaker(name): BreakerMetrics {
       const outcomes = {

@@ -1,0 +1,26 @@
+import { connect } from 'node:net';
+import { checkInteger } from '../../policy/validate.js';
+import type { HealthCheck } from '../types.js';
+import { abortable, checkString, readable, since } from './util.js';
+
+/** Passes when a TCP connection to `host:port` opens; closes it at once. Details: `connectMs`. */
+export function tcp(host: string, port: number): HealthCheck {
+  checkString('host', host);
+  checkInteger('port', port, 1, 65_535);
+  return async ({ signal }) => {
+    const start = performance.now();
+    const socket = connect({ host, port });
+    const connected = new Promise<void>((resolve, reject) => {
+      socket.once('connect', resolve);
+      socket.once('error', reject);
+    });
+    try {
+      await abortable(connected, signal);
+      return { details: { connectMs: since(start) } };
+    } catch (error) {
+      throw readable(error);
+    } finally {
+      socket.destroy();
+    }
+  };
+}

@@ -1,0 +1,20 @@
+/**
+ * Every metric name nines exposes. Names are part of the public API: never rename one, add a new
+ * one. Prefix `nines_`, units as suffix, `_total` for counters.
+ */
+export const METRICS = {
+  componentUp: 'nines_component_up',
+  healthCheckDurationSeconds: 'nines_health_check_duration_seconds',
+  healthChecksTotal: 'nines_health_checks_total',
+  availabilityRatio: 'nines_availability_ratio',
+  incidentsActive: 'nines_incidents_active',
+  incidentDurationSeconds: 'nines_incident_duration_seconds',
+  circuitBreakerState: 'nines_circuit_breaker_state',
+  circuitBreakerCallsTotal: 'nines_circuit_breaker_calls_total',
+  retryAttemptsTotal: 'nines_retry_attempts_total',
+  rateLimitDecisionsTotal: 'nines_rate_limit_decisions_total',
+  errorBudgetRemainingRatio: 'nines_error_budget_remaining_ratio',
+  sloBurnRate: 'nines_slo_burn_rate',
+  httpRequestsInFlight: 'nines_http_requests_in_flight',
+  shutdownInProgress: 'nines_shutdown_in_progress',
+} as const;
