@@ -70,6 +70,16 @@ type Route = (typeof ROUTES)[number];
 const TEXT = { 'content-type': 'text/plain; charset=utf-8', 'cache-control': 'no-store' };
 const JSON_TYPE = { 'content-type': 'application/json; charset=utf-8', 'cache-control': 'no-store' };
 
+/** A response with its content-length worked out once, so a prebuilt one costs nothing per request. */
+function response(status: number, headers: Record<string, string>, body: string): ProbeResponse {
+  return { status, headers: { ...headers, 'content-length': String(Buffer.byteLength(body)) }, body };
+}
+
+const READY = response(200, TEXT, 'ok');
+const SHUTTING_DOWN = response(503, TEXT, 'shutting down');
+const NOT_READY = { unknown: response(503, TEXT, 'unknown'), unhealthy: response(503, TEXT, 'unhealthy') };
+const ALIVE = READY;
+
 /** The probe routes as a function from (path, accept header) to a response. */
 export class Probes {
   readonly #registry: HealthCheckRegistry;
@@ -96,21 +106,24 @@ export class Probes {
     return [...this.#routes.keys()];
   }
 
-  /** The response for `url` (path and query), or undefined when the path is not a probe route. */
-  respond(url: string, accept = ''): Promise<ProbeResponse> | undefined {
+  /**
+   * The response for `url` (path and query), or undefined when the path is not a probe route. In
+   * background mode readiness and liveness answer synchronously, from prebuilt responses.
+   */
+  respond(url: string, accept = ''): ProbeResponse | Promise<ProbeResponse> | undefined {
     const q = url.indexOf('?');
     const route = this.#routes.get(q < 0 ? url : url.slice(0, q));
     if (route === undefined) return undefined;
     const verbose = q >= 0 && /(?:^|&)verbose(?:=|&|$)/.test(url.slice(q + 1));
     switch (route) {
       case 'health':
-        return this.#report().then((r) => this.#health(r));
+        return this.#withReport((r) => this.#health(r));
       case 'readiness':
       case 'readyz':
-        return this.#report().then((r) => this.#readiness(r, verbose));
+        return this.#registry.running && !verbose ? this.#ready() : this.#withReport((r) => this.#readiness(r, verbose));
       case 'liveness':
       case 'livez':
-        return Promise.resolve(this.#liveness(verbose));
+        return this.#liveness(verbose);
       case 'metrics':
         return this.#metrics(accept);
     }
@@ -122,8 +135,15 @@ export class Probes {
   }
 
   /** Background mode answers from the latest results, so a slow dependency never piles up probe requests. */
-  #report(): Promise<HealthReport> {
-    return this.#registry.running ? Promise.resolve(this.#registry.report()) : this.#registry.runAll();
+  #withReport(answer: (report: HealthReport) => ProbeResponse): ProbeResponse | Promise<ProbeResponse> {
+    return this.#registry.running ? answer(this.#registry.report()) : this.#registry.runAll().then(answer);
+  }
+
+  /** Readiness from the registry's running status: no report, no allocation. */
+  #ready(): ProbeResponse {
+    if (this.#options.shutdown?.shuttingDown === true) return SHUTTING_DOWN;
+    const status = this.#registry.status;
+    return status === 'healthy' || status === 'degraded' ? READY : NOT_READY[status];
   }
 
   #health(report: HealthReport): ProbeResponse {
@@ -144,17 +164,17 @@ export class Probes {
       checks[`${c.name}:responseTime`] = [entry];
     }
     const body = { status, ...this.#options.service, checks };
-    return {
-      status: status === 'fail' ? 503 : 200,
-      headers: { 'content-type': 'application/health+json', 'cache-control': 'no-store' },
-      body: JSON.stringify(body),
-    };
+    return response(
+      status === 'fail' ? 503 : 200,
+      { 'content-type': 'application/health+json', 'cache-control': 'no-store' },
+      JSON.stringify(body),
+    );
   }
 
   #readiness(report: HealthReport, verbose: boolean): ProbeResponse {
     const shuttingDown = this.#options.shutdown?.shuttingDown === true;
     const ok = !shuttingDown && (report.status === 'healthy' || report.status === 'degraded');
-    if (!verbose) return { status: ok ? 200 : 503, headers: TEXT, body: ok ? 'ok' : shuttingDown ? 'shutting down' : report.status };
+    if (!verbose) return ok ? READY : shuttingDown ? SHUTTING_DOWN : response(503, TEXT, report.status);
     const lines = report.checks.map((c) => {
       const failing = c.status === 'unhealthy' || c.status === 'unknown';
       const mark = failing && c.critical ? '-' : '+';
@@ -162,7 +182,7 @@ export class Probes {
     });
     if (shuttingDown) lines.push('[-]shutdown in progress');
     lines.push(`readiness check ${ok ? 'passed' : 'failed'}`);
-    return { status: ok ? 200 : 503, headers: TEXT, body: lines.join('\n') };
+    return response(ok ? 200 : 503, TEXT, lines.join('\n'));
   }
 
   #liveness(verbose: boolean): ProbeResponse {
@@ -175,30 +195,32 @@ export class Probes {
     if (ratio > this.#maxHeapRatio) problems.push(`heap ${(ratio * 100).toFixed(1)} % of its limit`);
     for (const name of this.#registry.prolongedFailures(this.#grace)) problems.push(`${name} unhealthy for longer than ${this.#grace} ms`);
     const ok = problems.length === 0;
+    if (ok && !verbose) return ALIVE;
     const body = verbose
       ? [...problems.map((p) => `[-]${p}`), `liveness check ${ok ? 'passed' : 'failed'}`].join('\n')
       : ok
         ? 'ok'
         : problems.join('; ');
-    return { status: ok ? 200 : 503, headers: TEXT, body };
+    return response(ok ? 200 : 503, TEXT, body);
   }
 
   async #metrics(accept: string): Promise<ProbeResponse> {
     const source = this.#options.metrics;
-    if (source === undefined) return { status: 404, headers: JSON_TYPE, body: JSON.stringify({ error: 'metrics are not configured' }) };
-    if (accept.includes('application/json'))
-      return { status: 200, headers: JSON_TYPE, body: JSON.stringify(await source.getMetricsAsJSON()) };
-    return { status: 200, headers: { 'content-type': source.contentType, 'cache-control': 'no-store' }, body: await source.metrics() };
+    if (source === undefined) return response(404, JSON_TYPE, JSON.stringify({ error: 'metrics are not configured' }));
+    if (accept.includes('application/json')) return response(200, JSON_TYPE, JSON.stringify(await source.getMetricsAsJSON()));
+    return response(200, { 'content-type': source.contentType, 'cache-control': 'no-store' }, await source.metrics());
   }
 }
 
-/** Writes a probe response with node:http. */
+/** Writes a probe response with node:http; the headers already carry content-length. */
 function send(res: ServerResponse, r: ProbeResponse, head: boolean): void {
-  res.writeHead(r.status, { ...r.headers, 'content-length': Buffer.byteLength(r.body) });
+  res.writeHead(r.status, r.headers);
   res.end(head ? undefined : r.body);
 }
 
-const notFound: ProbeResponse = { status: 404, headers: JSON_TYPE, body: JSON.stringify({ error: 'not found' }) };
+const notFound = response(404, JSON_TYPE, JSON.stringify({ error: 'not found' }));
+const notAllowed = response(405, { ...JSON_TYPE, allow: 'GET, HEAD' }, JSON.stringify({ error: 'method not allowed' }));
+const probeFailed = response(500, JSON_TYPE, JSON.stringify({ error: 'probe failed' }));
 
 /**
  * Probe routes for Kubernetes and Prometheus: `/health` (IETF health+json), `/readiness` and
@@ -210,24 +232,23 @@ export function healthHandler(registry: HealthCheckRegistry, options: ProbeOptio
   const probes = new Probes(registry, options);
   const handler = ((req, res, next) => {
     const accept = req.headers.accept ?? '';
-    const pending = probes.respond(req.url ?? '/', accept);
-    if (pending === undefined) {
+    const answer = probes.respond(req.url ?? '/', accept);
+    if (answer === undefined) {
       if (next) next();
       else send(res, notFound, false);
       return;
     }
     if (req.method !== 'GET' && req.method !== 'HEAD') {
-      send(
-        res,
-        { status: 405, headers: { ...JSON_TYPE, allow: 'GET, HEAD' }, body: JSON.stringify({ error: 'method not allowed' }) },
-        false,
-      );
+      send(res, notAllowed, false);
       return;
     }
-    pending.then(
+    if (!(answer instanceof Promise)) {
+      send(res, answer, req.method === 'HEAD'); // background mode: no promise hop
+      return;
+    }
+    answer.then(
       (r) => send(res, r, req.method === 'HEAD'),
-      (error: unknown) =>
-        next ? next(error) : send(res, { status: 500, headers: JSON_TYPE, body: JSON.stringify({ error: 'probe failed' }) }, false),
+      (error: unknown) => (next ? next(error) : send(res, probeFailed, false)),
     );
   }) as HealthHandler;
   handler.probes = probes;

@@ -68,7 +68,7 @@ export class HealthCheckRegistry {
   readonly #interval: number;
   readonly #metrics: HealthRegistryOptions['metrics'];
   readonly #events = new Events<HealthRegistryEvents>();
-  #status: HealthStatus = 'unknown';
+  #status: HealthStatus = 'healthy'; // no checks: nothing is wrong
   #running = false;
 
   constructor(options: HealthRegistryOptions = {}) {
@@ -98,6 +98,7 @@ export class HealthCheckRegistry {
     };
     entry.latest = { name, status: 'unknown', critical: entry.critical, durationMs: 0, time: this.#clock.now(), tags: entry.tags };
     this.#entries.set(name, entry);
+    this.#refreshStatus();
     if (this.#running) this.#loop(entry);
     return this;
   }
@@ -106,7 +107,9 @@ export class HealthCheckRegistry {
   unregister(name: string): boolean {
     const entry = this.#entries.get(name);
     entry?.timer?.clear();
-    return this.#entries.delete(name);
+    const removed = this.#entries.delete(name);
+    this.#refreshStatus();
+    return removed;
   }
 
   /** Names of the registered checks. */
@@ -143,7 +146,7 @@ export class HealthCheckRegistry {
     return { status: overallStatus(checks), time: this.#clock.now(), checks };
   }
 
-  /** Overall status from the latest results. */
+  /** Overall status from the latest results; kept current on every result, so reading it costs nothing. */
   get status(): HealthStatus {
     return this.#status;
   }
@@ -213,13 +216,16 @@ export class HealthCheckRegistry {
     else entry.unhealthySince = undefined;
     this.#metrics?.result(result);
     this.#events.emit('result', result);
-    const status = this.report().status;
-    if (status !== this.#status) {
-      const from = this.#status;
-      this.#status = status;
-      this.#events.emit('statusChange', { from, to: status });
-    }
+    this.#refreshStatus();
     return result;
+  }
+
+  #refreshStatus(): void {
+    const status = overallStatus([...this.#entries.values()].map((e) => e.latest));
+    if (status === this.#status) return;
+    const from = this.#status;
+    this.#status = status;
+    this.#events.emit('statusChange', { from, to: status });
   }
 
   #result(
