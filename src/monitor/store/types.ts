@@ -1,0 +1,89 @@
+import type { Span } from '../figures.js';
+import type { IncidentTrackerState } from '../incidents.js';
+
+/** Status of one stored check result. */
+export type CheckStatus = 'healthy' | 'degraded' | 'unhealthy';
+
+/** One raw check result. */
+export interface CheckRecord {
+  component: string;
+  /** Wall-clock ms the check started. */
+  time: number;
+  durationMs: number;
+  status: CheckStatus;
+  /** Why it was not healthy; never a secret. */
+  error?: string | undefined;
+}
+
+/** One incident; `end` is null while it is open. */
+export interface IncidentRecord {
+  id: number;
+  component: string;
+  start: number;
+  end: number | null;
+}
+
+/** What the monitor keeps per component between restarts. */
+export interface ComponentState {
+  component: string;
+  /** Start of the first check ever stored. */
+  firstCheckAt: number;
+  /** Start of the latest check stored. */
+  lastCheckAt: number;
+  /** The incident rules' state, so an open incident survives a restart. */
+  tracker: IncidentTrackerState;
+}
+
+/** Everything one flush writes, in one transaction: all of it lands or none of it does. */
+export interface WriteBatch {
+  checks: CheckRecord[];
+  opened: Array<{ component: string; start: number }>;
+  /** Closes the open incident of `component` that started at `start`. */
+  resolved: Array<{ component: string; start: number; end: number }>;
+  gaps: Array<{ component: string } & Span>;
+  states: ComponentState[];
+}
+
+/** Counts and latency of checks over a window, from rollups (and raw rows for the newest minute). */
+export interface CheckStats {
+  total: number;
+  healthy: number;
+  degraded: number;
+  unhealthy: number;
+  /** Latency percentiles in ms, estimated from fixed histogram buckets; null when no checks. */
+  p50: number | null;
+  p95: number | null;
+  p99: number | null;
+}
+
+/** A page of a list, newest first; pass `next` as `before` to get the following page. */
+export interface Page<T> {
+  items: T[];
+  next: number | null;
+}
+
+/** The monitor's storage: SQLite (default) or PostgreSQL behind one interface. */
+export interface Store {
+  /** Creates or upgrades the schema; safe to call at every start. */
+  migrate(): Promise<void>;
+  /** Writes a batch atomically. */
+  write(batch: WriteBatch): Promise<void>;
+  /** Every component's saved state. */
+  states(): Promise<ComponentState[]>;
+  /** Incidents and gaps of `component` that overlap [from, to), sorted. */
+  timeline(component: string, from: number, to: number): Promise<{ incidents: IncidentRecord[]; gaps: Span[] }>;
+  /** Raw checks of `component`, newest first, `limit` at most, older than `before` when given. */
+  checks(component: string, options: { limit: number; before?: number }): Promise<Page<CheckRecord>>;
+  /** Incidents newest first, optionally of one component and started at or after `since`. */
+  incidents(options: { component?: string; since?: number; limit: number; before?: number }): Promise<Page<IncidentRecord>>;
+  /** Check counts and latency percentiles of `component` over [from, to). */
+  checkStats(component: string, from: number, to: number): Promise<CheckStats>;
+  /**
+   * Folds raw checks of closed minutes into 1-minute rollups and closed hours into 1-hour rollups,
+   * then deletes raw checks older than `retentionMs` and minute rollups older than 30 days.
+   */
+  compact(now: number, retentionMs: number): Promise<void>;
+  /** Bytes the store occupies (database file or relation sizes). */
+  size(): Promise<number>;
+  close(): Promise<void>;
+}
