@@ -17,11 +17,24 @@ module.exports = {
       to: { dependencyTypes: ['npm', 'npm-dev', 'npm-optional', 'npm-peer', 'npm-no-pkg', 'npm-unknown'] },
     },
     {
-      name: 'drivers-only-in-backends',
-      comment: 'Database drivers are imported only by the backend folder that uses them, so a breaker user pulls in no driver.',
+      name: 'sql-drivers-only-in-backends',
+      comment: 'pg and better-sqlite3 are imported only by the folders that use them, so a breaker user pulls in no driver.',
       severity: 'error',
-      from: { path: '^src/', pathNot: '^src/(monitor/store/(sqlite|postgres)|ratelimit/stores/redis|health/checks|backup/postgres)/' },
-      to: { path: 'node_modules/(pg|ioredis|better-sqlite3|kysely)/' },
+      from: { path: '^src/', pathNot: '^src/(monitor/store/(sqlite|postgres)|health/checks|backup/postgres)/' },
+      to: { path: 'node_modules/(pg|better-sqlite3)/' },
+    },
+    {
+      name: 'redis-driver-only-in-backends',
+      severity: 'error',
+      from: { path: '^src/', pathNot: '^src/(ratelimit/stores/redis|health/checks)/' },
+      to: { path: 'node_modules/ioredis/' },
+    },
+    {
+      name: 'kysely-only-in-the-store',
+      comment: 'SQL lives behind the Store interface.',
+      severity: 'error',
+      from: { path: '^src/', pathNot: '^src/monitor/store/' },
+      to: { path: 'node_modules/kysely/' },
     },
     {
       name: 'no-circular',
