@@ -1,0 +1,70 @@
+import { describe, expect, it } from 'vitest';
+import { Scheduler } from '../../src/monitor/scheduler.js';
+import { ManualClock } from '../../src/policy/index.js';
+
+describe('Scheduler', () => {
+  it('runs every interval at a fixed rate after a first run spread by name', async () => {
+    const clock = new ManualClock();
+    const scheduler = new Scheduler({ clock });
+    const starts: Record<string, number[]> = {};
+    for (const name of ['a', 'b', 'c', 'd']) {
+      starts[name] = [];
+      scheduler.add(name, 1000, async () => {
+        starts[name]?.push(clock.now());
+      });
+    }
+    await clock.advance(3999);
+    const first = Object.values(starts).map((s) => s[0] ?? -1);
+    expect(new Set(first).size).toBeGreaterThan(1); // not all at once
+    for (const s of Object.values(starts)) {
+      expect(s).toHaveLength(4);
+      expect(s[0]).toBeLessThan(1000);
+      expect(s.slice(1).map((t, i) => t - (s[i] ?? 0))).toEqual([1000, 1000, 1000]);
+    }
+    scheduler.stop();
+    expect(clock.pendingTimers).toBe(0);
+  });
+
+  it('never runs a job twice at once: a tick that finds it running is skipped', async () => {
+    const clock = new ManualClock();
+    const scheduler = new Scheduler({ clock });
+    let concurrent = 0;
+    let maxConcurrent = 0;
+    scheduler.add('slow', 100, async () => {
+      maxConcurrent = Math.max(maxConcurrent, ++concurrent);
+      await new Promise((r) => clock.setTimeout(r, 250));
+      concurrent--;
+    });
+    await clock.advance(1000);
+    const [stats] = scheduler.stats();
+    expect(maxConcurrent).toBe(1);
+    expect(stats?.runs).toBeGreaterThanOrEqual(3);
+    expect(stats?.skipped).toBeGreaterThanOrEqual(5);
+    expect((stats?.runs ?? 0) + (stats?.skipped ?? 0)).toBe(10);
+    scheduler.stop();
+  });
+
+  it('measures lag, keeps going after a failing run, and remove() stops one job', async () => {
+    const clock = new ManualClock();
+    // every timer fires 7 ms late, as on a busy event loop
+    const late = { now: () => clock.now(), setTimeout: (fn: () => void, ms: number) => clock.setTimeout(fn, ms + 7) };
+    const lags: number[] = [];
+    const scheduler = new Scheduler({ clock: late, onLag: (_n, lag) => lags.push(lag) });
+    let runs = 0;
+    scheduler.add('x', 100, async () => {
+      runs++;
+      throw new Error('check crashed');
+    });
+    await clock.advance(510);
+    expect(runs).toBe(5);
+    expect(lags).toEqual([7, 7, 7, 7, 7]); // fixed rate: lateness does not accumulate
+    expect(scheduler.remove('x')).toBe(true);
+    await clock.advance(500);
+    expect(runs).toBe(5);
+    expect(clock.pendingTimers).toBe(0);
+  });
+
+  it('validates the interval', () => {
+    expect(() => new Scheduler().add('x', 0, async () => undefined)).toThrow(/^interval/);
+  });
+});
