@@ -32,7 +32,7 @@ describe('Scheduler', () => {
     let maxConcurrent = 0;
     scheduler.add('slow', 100, async () => {
       maxConcurrent = Math.max(maxConcurrent, ++concurrent);
-      await new Promise((r) => clock.setTimeout(r, 250));
+      await new Promise<void>((r) => clock.setTimeout(r, 250));
       concurrent--;
     });
     await clock.advance(1000);
