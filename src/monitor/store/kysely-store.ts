@@ -1,0 +1,281 @@
+import type { Kysely, Transaction } from 'kysely';
+import { checkInteger } from '../../policy/validate.js';
+import type { Span } from '../figures.js';
+import type { IncidentTrackerState } from '../incidents.js';
+import type { Backend } from './backend.js';
+import { chunks, compact, readMark } from './compaction.js';
+import { migrate } from './migrations.js';
+import { planWindow } from './plan.js';
+import { Aggregate } from './rollup.js';
+import type { Database } from './schema.js';
+import type { CheckRecord, CheckStats, CheckStatus, ComponentState, IncidentRecord, Page, Store, WriteBatch } from './types.js';
+
+const STATUS_CODE: Record<CheckStatus, number> = { healthy: 0, degraded: 1, unhealthy: 2 };
+const STATUS_NAME: readonly CheckStatus[] = ['healthy', 'degraded', 'unhealthy'];
+
+type Db = Kysely<Database> | Transaction<Database>;
+
+function parseTracker(json: string): IncidentTrackerState {
+  // JSON has no undefined: absent and null fields both mean "not set".
+  const t = JSON.parse(json) as Partial<Record<keyof IncidentTrackerState, number | null>>;
+  return {
+    openSince: t.openSince ?? undefined,
+    failures: t.failures ?? 0,
+    failingSince: t.failingSince ?? undefined,
+    passes: t.passes ?? 0,
+    passingSince: t.passingSince ?? undefined,
+  };
+}
+
+/** The {@link Store} on any kysely backend; SQL differences between dialects stay in the backend folders and migrations. */
+export class KyselyStore implements Store {
+  readonly #backend: Backend;
+  readonly #db: Kysely<Database>;
+  /** See OpenStoreOptions.lateMs. */
+  readonly #lateMs: number;
+  /** Component name to id; ids never change, so this only grows (and only after a commit). */
+  readonly #ids = new Map<string, number>();
+  #compacting: Promise<unknown> = Promise.resolve();
+
+  constructor(backend: Backend, options: { lateMs: number }) {
+    this.#backend = backend;
+    this.#db = backend.db;
+    this.#lateMs = options.lateMs;
+  }
+
+  migrate(): Promise<void> {
+    return migrate(this.#backend);
+  }
+
+  async write(batch: WriteBatch): Promise<void> {
+    const names = new Set<string>();
+    for (const list of [batch.checks, batch.opened, batch.resolved, batch.gaps, batch.states]) {
+      for (const item of list) names.add(item.component);
+    }
+    if (names.size === 0) return;
+    const ids = await this.#db.transaction().execute(async (trx) => {
+      const ids = await this.#resolveIds(trx, names);
+      const id = (name: string) => ids.get(name) as number;
+      const checks = batch.checks.map((c) => ({
+        component_id: id(c.component),
+        time: c.time,
+        duration_ms: Math.max(0, Math.round(c.durationMs)),
+        status: STATUS_CODE[c.status],
+        error: c.error ?? null,
+      }));
+      for (const rows of chunks(checks)) await trx.insertInto('checks').values(rows).execute();
+      for (const rows of chunks(batch.opened)) {
+        await trx
+          .insertInto('incidents')
+          .values(rows.map((o) => ({ component_id: id(o.component), start_ms: o.start, end_ms: null })))
+          .execute();
+      }
+      for (const r of batch.resolved) {
+        await trx
+          .updateTable('incidents')
+          .set({ end_ms: r.end })
+          .where('component_id', '=', id(r.component))
+          .where('start_ms', '=', r.start)
+          .where('end_ms', 'is', null)
+          .execute();
+      }
+      for (const rows of chunks(batch.gaps)) {
+        await trx
+          .insertInto('gaps')
+          .values(rows.map((g) => ({ component_id: id(g.component), from_ms: g.from, to_ms: g.to })))
+          .execute();
+      }
+      // One row per component: PostgreSQL refuses to upsert the same row twice in one statement.
+      const states = new Map(batch.states.map((s) => [s.component, s]));
+      for (const rows of chunks([...states.values()])) {
+        await trx
+          .insertInto('component_state')
+          .values(
+            rows.map((s) => ({
+              component_id: id(s.component),
+              first_check_ms: s.firstCheckAt,
+              last_check_ms: s.lastCheckAt,
+              tracker: JSON.stringify(s.tracker),
+            })),
+          )
+          .onConflict((oc) =>
+            oc.column('component_id').doUpdateSet((eb) => ({
+              first_check_ms: eb.ref('excluded.first_check_ms'),
+              last_check_ms: eb.ref('excluded.last_check_ms'),
+              tracker: eb.ref('excluded.tracker'),
+            })),
+          )
+          .execute();
+      }
+      return ids;
+    });
+    // Cached only now: ids assigned in a rolled-back transaction do not exist.
+    for (const [name, id] of ids) this.#ids.set(name, id);
+  }
+
+  async states(): Promise<ComponentState[]> {
+    const rows = await this.#db
+      .selectFrom('component_state as s')
+      .innerJoin('components as c', 'c.id', 's.component_id')
+      .select(['c.name', 's.first_check_ms', 's.last_check_ms', 's.tracker'])
+      .orderBy('c.name')
+      .execute();
+    return rows.map((r) => ({
+      component: r.name,
+      firstCheckAt: r.first_check_ms,
+      lastCheckAt: r.last_check_ms,
+      tracker: parseTracker(r.tracker),
+    }));
+  }
+
+  async timeline(component: string, from: number, to: number): Promise<{ incidents: IncidentRecord[]; gaps: Span[] }> {
+    const id = await this.#idOf(this.#db, component);
+    if (id === undefined) return { incidents: [], gaps: [] };
+    // Half-open spans: touching at an edge is not overlapping; an open incident runs forever.
+    const incidents = await this.#db
+      .selectFrom('incidents')
+      .select(['id', 'start_ms', 'end_ms'])
+      .where('component_id', '=', id)
+      .where('start_ms', '<', to)
+      .where((eb) => eb.or([eb('end_ms', 'is', null), eb('end_ms', '>', from)]))
+      .orderBy('start_ms')
+      .execute();
+    const gaps = await this.#db
+      .selectFrom('gaps')
+      .select(['from_ms', 'to_ms'])
+      .where('component_id', '=', id)
+      .where('from_ms', '<', to)
+      .where('to_ms', '>', from)
+      .orderBy('from_ms')
+      .execute();
+    return {
+      incidents: incidents.map((r) => ({ id: r.id, component, start: r.start_ms, end: r.end_ms })),
+      gaps: gaps.map((g) => ({ from: g.from_ms, to: g.to_ms })),
+    };
+  }
+
+  /** `next` is the time of the last item: checks of one component at the very same ms may straddle a page. */
+  async checks(component: string, options: { limit: number; before?: number }): Promise<Page<CheckRecord>> {
+    const limit = checkInteger('limit', options.limit, 1);
+    const id = await this.#idOf(this.#db, component);
+    if (id === undefined) return { items: [], next: null };
+    let q = this.#db
+      .selectFrom('checks')
+      .select(['time', 'duration_ms', 'status', 'error'])
+      .where('component_id', '=', id)
+      .orderBy('time', 'desc')
+      .limit(limit + 1);
+    if (options.before !== undefined) q = q.where('time', '<', options.before);
+    const rows = await q.execute();
+    const items: CheckRecord[] = rows.slice(0, limit).map((r) => ({
+      component,
+      time: r.time,
+      durationMs: r.duration_ms,
+      status: STATUS_NAME[r.status] ?? 'unhealthy',
+      ...(r.error === null ? {} : { error: r.error }),
+    }));
+    return { items, next: rows.length > limit ? (items.at(-1)?.time ?? null) : null };
+  }
+
+  /** Newest opened first (by id, which follows opening order); `next` is an incident id. */
+  async incidents(options: { component?: string; since?: number; limit: number; before?: number }): Promise<Page<IncidentRecord>> {
+    const limit = checkInteger('limit', options.limit, 1);
+    let q = this.#db
+      .selectFrom('incidents as i')
+      .innerJoin('components as c', 'c.id', 'i.component_id')
+      .select(['i.id', 'c.name', 'i.start_ms', 'i.end_ms'])
+      .orderBy('i.id', 'desc')
+      .limit(limit + 1);
+    if (options.component !== undefined) q = q.where('c.name', '=', options.component);
+    if (options.since !== undefined) q = q.where('i.start_ms', '>=', options.since);
+    if (options.before !== undefined) q = q.where('i.id', '<', options.before);
+    const rows = await q.execute();
+    const items = rows.slice(0, limit).map((r) => ({ id: r.id, component: r.name, start: r.start_ms, end: r.end_ms }));
+    return { items, next: rows.length > limit ? (items.at(-1)?.id ?? null) : null };
+  }
+
+  /**
+   * Exact counts; percentiles from the merged histogram (see histogram.ts). Windows whose edges
+   * fall between minutes are exact only while raw rows are kept, and between hours only while
+   * minute rollups are (30 days); whole hours are exact forever.
+   */
+  async checkStats(component: string, from: number, to: number): Promise<CheckStats> {
+    const agg = new Aggregate();
+    // One snapshot, so a compaction committing meanwhile cannot count a minute twice or not at all.
+    await this.#db
+      .transaction()
+      .setIsolationLevel('repeatable read')
+      .execute(async (trx) => {
+        const id = await this.#idOf(trx, component);
+        if (id === undefined) return;
+        const hourMark = (await readMark(trx, 'rollup_hour')) ?? Number.NEGATIVE_INFINITY;
+        const minuteMark = (await readMark(trx, 'rollup_minute')) ?? Number.NEGATIVE_INFINITY;
+        for (const seg of planWindow(from, to, hourMark, minuteMark)) {
+          if (seg.source === 'raw') {
+            const rows = await trx
+              .selectFrom('checks')
+              .select(['status', 'duration_ms'])
+              .where('component_id', '=', id)
+              .where('time', '>=', seg.from)
+              .where('time', '<', seg.to)
+              .execute();
+            for (const r of rows) agg.addCheck(r.status, r.duration_ms);
+          } else {
+            const rows = await trx
+              .selectFrom(seg.source === 'hour' ? 'rollup_hour' : 'rollup_minute')
+              .selectAll()
+              .where('component_id', '=', id)
+              .where('bucket_start_ms', '>=', seg.from)
+              .where('bucket_start_ms', '<', seg.to)
+              .execute();
+            for (const r of rows) agg.addRollup(r);
+          }
+        }
+      });
+    return agg.stats();
+  }
+
+  compact(now: number, retentionMs: number): Promise<void> {
+    // One compaction at a time: the watermarks make a second one a no-op, not a conflict.
+    const run = this.#compacting.then(() => compact(this.#db, now, retentionMs, this.#lateMs));
+    this.#compacting = run.catch(() => {});
+    return run;
+  }
+
+  size(): Promise<number> {
+    return this.#backend.size();
+  }
+
+  close(): Promise<void> {
+    return this.#db.destroy();
+  }
+
+  async #idOf(db: Db, name: string): Promise<number | undefined> {
+    const cached = this.#ids.get(name);
+    if (cached !== undefined) return cached;
+    const row = await db.selectFrom('components').select('id').where('name', '=', name).executeTakeFirst();
+    if (row) this.#ids.set(name, row.id);
+    return row?.id;
+  }
+
+  /** Ids of `names`, inserting the new ones; the returned map is cached by the caller after commit. */
+  async #resolveIds(trx: Transaction<Database>, names: Set<string>): Promise<Map<string, number>> {
+    const ids = new Map<string, number>();
+    const missing: string[] = [];
+    for (const name of names) {
+      const id = this.#ids.get(name);
+      if (id === undefined) missing.push(name);
+      else ids.set(name, id);
+    }
+    for (const batch of chunks(missing)) {
+      await trx
+        .insertInto('components')
+        .values(batch.map((name) => ({ name })))
+        .onConflict((oc) => oc.column('name').doNothing())
+        .execute();
+      const rows = await trx.selectFrom('components').select(['id', 'name']).where('name', 'in', batch).execute();
+      for (const r of rows) ids.set(r.name, r.id);
+    }
+    return ids;
+  }
+}

@@ -1,0 +1,95 @@
+import { type Kysely, sql } from 'kysely';
+import { type Migration, Migrator } from 'kysely/migration';
+import type { Backend, DialectName } from './backend.js';
+
+/**
+ * The schema's history, in code so the package ships no SQL files. Append new migrations; never
+ * edit one that has shipped. Both dialects run the same steps; only the auto-increment id differs.
+ */
+function migrations(dialect: DialectName): Record<string, Migration> {
+  return {
+    '0001_initial': {
+      async up(db: Kysely<unknown>) {
+        await db.schema
+          .createTable('components')
+          // SQLite: an INTEGER PRIMARY KEY is the rowid, already auto-assigned.
+          .addColumn('id', 'integer', (c) => (dialect === 'sqlite' ? c.primaryKey() : c.primaryKey().generatedByDefaultAsIdentity()))
+          .addColumn('name', 'text', (c) => c.notNull().unique())
+          .execute();
+
+        // No id and no foreign key: a raw check must stay small (see size()).
+        await db.schema
+          .createTable('checks')
+          .addColumn('component_id', 'integer', (c) => c.notNull())
+          .addColumn('time', 'bigint', (c) => c.notNull())
+          .addColumn('duration_ms', 'integer', (c) => c.notNull())
+          .addColumn('status', 'smallint', (c) => c.notNull())
+          .addColumn('error', 'text')
+          .execute();
+        await db.schema.createIndex('checks_component_time').on('checks').columns(['component_id', 'time']).execute();
+
+        await db.schema
+          .createTable('incidents')
+          .addColumn('id', 'integer', (c) => (dialect === 'sqlite' ? c.primaryKey() : c.primaryKey().generatedByDefaultAsIdentity()))
+          .addColumn('component_id', 'integer', (c) => c.notNull())
+          .addColumn('start_ms', 'bigint', (c) => c.notNull())
+          .addColumn('end_ms', 'bigint')
+          .execute();
+        // Unique: `resolved` names an incident by (component, start).
+        await db.schema.createIndex('incidents_component_start').unique().on('incidents').columns(['component_id', 'start_ms']).execute();
+
+        await db.schema
+          .createTable('gaps')
+          .addColumn('component_id', 'integer', (c) => c.notNull())
+          .addColumn('from_ms', 'bigint', (c) => c.notNull())
+          .addColumn('to_ms', 'bigint', (c) => c.notNull())
+          .addCheckConstraint('gaps_span', sql`to_ms >= from_ms`)
+          .execute();
+        await db.schema.createIndex('gaps_component_from').on('gaps').columns(['component_id', 'from_ms']).execute();
+
+        await db.schema
+          .createTable('component_state')
+          .addColumn('component_id', 'integer', (c) => c.primaryKey())
+          .addColumn('first_check_ms', 'bigint', (c) => c.notNull())
+          .addColumn('last_check_ms', 'bigint', (c) => c.notNull())
+          .addColumn('tracker', 'text', (c) => c.notNull())
+          .execute();
+
+        for (const table of ['rollup_minute', 'rollup_hour']) {
+          await db.schema
+            .createTable(table)
+            .addColumn('component_id', 'integer', (c) => c.notNull())
+            .addColumn('bucket_start_ms', 'bigint', (c) => c.notNull())
+            .addColumn('healthy', 'integer', (c) => c.notNull())
+            .addColumn('degraded', 'integer', (c) => c.notNull())
+            .addColumn('unhealthy', 'integer', (c) => c.notNull())
+            .addColumn('latency_sum', 'bigint', (c) => c.notNull())
+            .addColumn('latency_min', 'integer', (c) => c.notNull())
+            .addColumn('latency_max', 'integer', (c) => c.notNull())
+            .addColumn('histogram', 'text', (c) => c.notNull())
+            .addPrimaryKeyConstraint(`${table}_pk`, ['component_id', 'bucket_start_ms'])
+            // SQLite: the primary key is the table, not a second copy of it.
+            .$call((t) => (dialect === 'sqlite' ? t.modifyEnd(sql`without rowid`) : t))
+            .execute();
+        }
+
+        await db.schema
+          .createTable('meta')
+          .addColumn('key', 'text', (c) => c.primaryKey())
+          .addColumn('value', 'bigint', (c) => c.notNull())
+          .execute();
+      },
+    },
+  };
+}
+
+/** Brings the backend's schema to the latest version; a no-op when it already is. */
+export async function migrate(backend: Backend): Promise<void> {
+  const migrator = new Migrator({
+    db: backend.db,
+    provider: { getMigrations: async () => migrations(backend.dialect) },
+    ...(backend.schema === undefined ? {} : { migrationTableSchema: backend.schema }),
+  });
+  const { error } = await migrator.migrateToLatest();
+  if (error) throw error;
+}

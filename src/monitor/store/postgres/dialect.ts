@@ -1,0 +1,33 @@
+import { Kysely, PostgresDialect } from 'kysely';
+import type { Backend } from '../backend.js';
+import type { Database } from '../schema.js';
+import { postgresSize } from './size.js';
+
+const INT8 = 20;
+const NUMERIC = 1700;
+
+/** Connects a pool to `url`; with `schema`, creates it if missing and puts it first on every connection's search_path. */
+export async function createPostgresBackend(url: string, schema: string | undefined): Promise<Backend> {
+  // Loaded here, not at the top, so a SQLite user never loads pg.
+  const { default: pg } = await import('pg');
+  const pool = new pg.Pool({
+    connectionString: url,
+    ...(schema === undefined ? {} : { options: `-c search_path=${schema}` }),
+    // Times are bigint ms and sums are numeric: both fit a double, so read them as numbers (for
+    // this pool only; the global pg parsers stay untouched).
+    types: {
+      getTypeParser: ((oid: number, format?: 'text' | 'binary') =>
+        oid === INT8 || oid === NUMERIC ? Number : pg.types.getTypeParser(oid, format)) as typeof pg.types.getTypeParser,
+    },
+  });
+  // An idle connection the server dropped: the pool replaces it on the next query.
+  pool.on('error', () => {});
+  try {
+    if (schema !== undefined) await pool.query(`create schema if not exists "${schema}"`);
+  } catch (error) {
+    await pool.end();
+    throw error;
+  }
+  const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
+  return { dialect: 'postgres', db, schema, size: () => postgresSize(db) };
+}

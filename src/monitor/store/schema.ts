@@ -1,0 +1,69 @@
+import type { Generated } from 'kysely';
+
+/** Table rows as stored; times are wall-clock ms, statuses 0 healthy, 1 degraded, 2 unhealthy. */
+export interface ComponentsTable {
+  id: Generated<number>;
+  name: string;
+}
+
+/** One raw check: kept small, since there are millions (no id, no foreign key). */
+export interface ChecksTable {
+  component_id: number;
+  time: number;
+  duration_ms: number;
+  status: number;
+  error: string | null;
+}
+
+export interface IncidentsTable {
+  id: Generated<number>;
+  component_id: number;
+  start_ms: number;
+  end_ms: number | null;
+}
+
+export interface GapsTable {
+  component_id: number;
+  from_ms: number;
+  to_ms: number;
+}
+
+export interface ComponentStateTable {
+  component_id: number;
+  first_check_ms: number;
+  last_check_ms: number;
+  /** JSON of `IncidentTrackerState`. */
+  tracker: string;
+}
+
+/** One minute or hour of checks of one component, mergeable with its neighbours. */
+export interface RollupTable {
+  component_id: number;
+  bucket_start_ms: number;
+  healthy: number;
+  degraded: number;
+  unhealthy: number;
+  latency_sum: number;
+  latency_min: number;
+  latency_max: number;
+  /** JSON array of counts per `LATENCY_BOUNDS` bucket (see histogram.ts). */
+  histogram: string;
+}
+
+/** Small named numbers, e.g. the rollup watermarks. */
+export interface MetaTable {
+  key: string;
+  value: number;
+}
+
+/** The whole schema, for kysely's typed queries. */
+export interface Database {
+  components: ComponentsTable;
+  checks: ChecksTable;
+  incidents: IncidentsTable;
+  gaps: GapsTable;
+  component_state: ComponentStateTable;
+  rollup_minute: RollupTable;
+  rollup_hour: RollupTable;
+  meta: MetaTable;
+}
