@@ -1,15 +1,37 @@
 #!/usr/bin/env node
+import { realpathSync } from 'node:fs';
 import { createRequire } from 'node:module';
+import { fileURLToPath } from 'node:url';
 import { Command } from 'commander';
+import { DEFAULT_CONFIG_PATH, validate } from './validate.js';
 
 const { version } = createRequire(import.meta.url)('../../package.json') as { version: string };
 
-/** The `nines` command. Commands arrive with the monitor (serve, check, report, backup). */
+/** The `nines` command. More commands arrive with the monitor (serve, check, report, backup). */
 export function buildProgram(): Command {
-  return new Command('nines')
+  const program = new Command('nines')
     .description('Keep Node.js services at 99.9 % and prove it with numbers.')
     .version(version, '-v, --version')
     .showHelpAfterError();
+  program
+    .command('validate')
+    .description('Check a config file and list every problem in it; starts nothing.')
+    .option('-c, --config <file>', 'config file', DEFAULT_CONFIG_PATH)
+    .action(async (options: { config: string }) => {
+      process.exitCode = await validate(options.config);
+    });
+  return program;
 }
 
-buildProgram().parse();
+/** True when this file is the process entry (also through npm's bin symlink), not an import. */
+function isMain(): boolean {
+  const entry = process.argv[1];
+  if (entry === undefined) return false;
+  try {
+    return realpathSync(entry) === fileURLToPath(import.meta.url);
+  } catch {
+    return false;
+  }
+}
+
+if (isMain()) await buildProgram().parseAsync();

@@ -1,0 +1,112 @@
+import { CHECK_TYPES, type CheckType, PLACEHOLDERS_BY_CHECK } from './checks.js';
+import type { Operand, Placeholder } from './condition-ast.js';
+import { parseCondition } from './condition-parse.js';
+import { formatDuration, parseDuration } from './duration.js';
+import { formatPath, type Problem } from './problems.js';
+import { DEFAULT_SETTINGS } from './schema.js';
+
+type Tree = Record<string, unknown>;
+
+/**
+ * Checks that span fields, on the raw (interpolated) tree rather than the zod output, so they are
+ * reported even when other parts of the file are broken. Each check skips values it cannot read:
+ * the schema reports those.
+ */
+export function crossCheck(root: unknown): Problem[] {
+  if (!isTree(root)) return [];
+  const problems: Problem[] = [];
+  const components = Array.isArray(root.components) ? root.components : [];
+  const slos = Array.isArray(root.slos) ? root.slos : [];
+  const names = unique(components, 'components', 'component', problems);
+  unique(slos, 'slos', 'SLO', problems);
+  slos.forEach((slo, i) => {
+    if (isTree(slo) && typeof slo.component === 'string' && !names.has(slo.component)) {
+      problems.push({ path: `slos[${i}].component`, message: `no component named ${JSON.stringify(slo.component)}` });
+    }
+  });
+  const defaults = isTree(root.defaults) ? root.defaults : {};
+  const reported = new Set<string>();
+  components.forEach((component, i) => {
+    if (!isTree(component)) return;
+    timing(component, defaults, i, problems, reported);
+    placeholders(component, i, problems);
+  });
+  return problems;
+}
+
+/** Names must be unique; returns the set of names seen. */
+function unique(items: unknown[], list: string, what: string, problems: Problem[]): Set<string> {
+  const first = new Map<string, number>();
+  items.forEach((item, i) => {
+    if (!isTree(item) || typeof item.name !== 'string') return;
+    const earlier = first.get(item.name);
+    if (earlier === undefined) first.set(item.name, i);
+    else
+      problems.push({
+        path: `${list}[${i}].name`,
+        message: `duplicate ${what} name ${JSON.stringify(item.name)} (also ${list}[${earlier}])`,
+      });
+  });
+  return new Set(first.keys());
+}
+
+/** timeout < interval and degradedAfter < timeout, reported where the offending value was written. */
+function timing(component: Tree, defaults: Tree, i: number, problems: Problem[], reported: Set<string>): void {
+  const read = (key: 'interval' | 'timeout' | 'degradedAfter') => {
+    const own = component[key] !== undefined;
+    const raw = own ? component[key] : (defaults[key] ?? DEFAULT_SETTINGS[key]);
+    try {
+      return { ms: parseDuration(raw as string | number), own };
+    } catch {
+      return undefined;
+    }
+  };
+  const interval = read('interval');
+  const timeout = read('timeout');
+  const degradedAfter = read('degradedAfter');
+  const pairs = [
+    [timeout, 'timeout', interval, 'interval'],
+    [degradedAfter, 'degradedAfter', timeout, 'timeout'],
+  ] as const;
+  for (const [small, smallKey, big, bigKey] of pairs) {
+    if (!small || !big || small.ms < big.ms) continue;
+    // Blame the component when it set either value, else `defaults` (once for all components).
+    const path = small.own ? `components[${i}].${smallKey}` : big.own ? `components[${i}].${bigKey}` : `defaults.${smallKey}`;
+    if (reported.has(path)) continue;
+    reported.add(path);
+    problems.push({ path, message: `${smallKey} (${formatDuration(small.ms)}) must be less than ${bigKey} (${formatDuration(big.ms)})` });
+  }
+}
+
+/** Each condition may read only what its check type observes. */
+function placeholders(component: Tree, i: number, problems: Problem[]): void {
+  const type = isTree(component.check) ? component.check.type : undefined;
+  if (!CHECK_TYPES.includes(type as CheckType) || !Array.isArray(component.conditions)) return;
+  const available = PLACEHOLDERS_BY_CHECK[type as CheckType];
+  component.conditions.forEach((text, j) => {
+    if (typeof text !== 'string') return;
+    let used: Placeholder[];
+    try {
+      const { left, right } = parseCondition(text);
+      used = [...placeholdersOf(left), ...placeholdersOf(right)];
+    } catch {
+      return; // the schema reports the syntax error
+    }
+    const missing = [...new Set(used.filter((name) => !available.includes(name)))];
+    if (missing.length === 0) return;
+    problems.push({
+      path: formatPath(['components', i, 'conditions', j]),
+      message: `${missing.map((name) => `[${name}]`).join(', ')} is not available for ${type} checks; available: ${available.map((name) => `[${name}]`).join(', ')}`,
+    });
+  });
+}
+
+function placeholdersOf(operand: Operand): Placeholder[] {
+  if (operand.kind === 'placeholder') return [operand.name];
+  if (operand.kind === 'len' || operand.kind === 'has') return [operand.arg.name];
+  return [];
+}
+
+function isTree(value: unknown): value is Tree {
+  return value !== null && typeof value === 'object' && !Array.isArray(value);
+}

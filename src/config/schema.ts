@@ -1,0 +1,157 @@
+import { z } from 'zod';
+import { checkSchema } from './checks.js';
+import { type Condition, ConditionSyntaxError } from './condition-ast.js';
+import { parseCondition } from './condition-parse.js';
+import { duration } from './duration.js';
+
+/** Component and SLO names: lower case, digits, `.`, `_`, `-`; they appear in URLs and metric labels. */
+export const NAME_PATTERN = /^[a-z0-9][a-z0-9._-]*$/;
+/** Shortest accepted `server.token`. */
+export const MIN_TOKEN_LENGTH = 16;
+
+const SECOND = 1_000;
+const DAY = 86_400_000;
+
+const name = z.string().regex(NAME_PATTERN, 'must be lower case letters, digits, ".", "_" or "-", starting with a letter or digit');
+const count = z.int().min(1);
+
+/** Timing and incident settings: set once in `defaults`, overridable per component. */
+const settings = {
+  /** Time between runs of a check. */
+  interval: duration({ min: SECOND }),
+  /** A run still going after this fails (must be less than interval). */
+  timeout: duration({ min: 1 }),
+  /** A passing run slower than this is degraded. */
+  degradedAfter: duration({ min: 1 }),
+  /** Consecutive failures that open an incident. */
+  failuresToOpen: count,
+  /** Consecutive passes that resolve it. */
+  successesToResolve: count,
+  /** More state changes than this within flapWindow mark the component flapping. */
+  flapThreshold: count,
+  /** Window over which state changes are counted. */
+  flapWindow: duration({ min: SECOND }),
+};
+
+/** The built-in values of `defaults`. */
+export const DEFAULT_SETTINGS = {
+  interval: 30 * SECOND,
+  timeout: 5 * SECOND,
+  degradedAfter: SECOND,
+  failuresToOpen: 3,
+  successesToResolve: 2,
+  flapThreshold: 5,
+  flapWindow: 10 * 60 * SECOND,
+} as const;
+
+/** Timing and incident settings of a component, in ms and counts. */
+export type Settings = { -readonly [K in keyof typeof DEFAULT_SETTINGS]: number };
+
+const defaults = z.strictObject({
+  interval: settings.interval.default(DEFAULT_SETTINGS.interval),
+  timeout: settings.timeout.default(DEFAULT_SETTINGS.timeout),
+  degradedAfter: settings.degradedAfter.default(DEFAULT_SETTINGS.degradedAfter),
+  failuresToOpen: settings.failuresToOpen.default(DEFAULT_SETTINGS.failuresToOpen),
+  successesToResolve: settings.successesToResolve.default(DEFAULT_SETTINGS.successesToResolve),
+  flapThreshold: settings.flapThreshold.default(DEFAULT_SETTINGS.flapThreshold),
+  flapWindow: settings.flapWindow.default(DEFAULT_SETTINGS.flapWindow),
+});
+
+/** A condition string, parsed at load so a typo is a problem at its path, not a failure at run time. */
+const condition = z.string().transform((text, ctx): Condition => {
+  try {
+    return parseCondition(text);
+  } catch (error) {
+    if (!(error instanceof ConditionSyntaxError)) throw error;
+    ctx.issues.push({ code: 'custom', message: error.message, input: text });
+    return z.NEVER;
+  }
+});
+
+const component = z.strictObject({
+  name,
+  /** Readiness of the whole service depends on it; shown first on the status page. */
+  critical: z.boolean().default(false),
+  /** Free labels shown with results. */
+  tags: z.array(z.string().min(1)).default([]),
+  check: checkSchema,
+  /** Extra pass conditions on what the check observed. */
+  conditions: z.array(condition).default([]),
+  interval: settings.interval.optional(),
+  timeout: settings.timeout.optional(),
+  degradedAfter: settings.degradedAfter.optional(),
+  failuresToOpen: settings.failuresToOpen.optional(),
+  successesToResolve: settings.successesToResolve.optional(),
+  flapThreshold: settings.flapThreshold.optional(),
+  flapWindow: settings.flapWindow.optional(),
+});
+
+const slo = z.strictObject({
+  name,
+  /** The component whose availability is measured. */
+  component: z.string(),
+  /** Target availability in percent, strictly between 0 and 100. */
+  objective: z.number().gt(0, 'must be greater than 0').lt(100, 'must be less than 100 (no service is up 100 % of the time)'),
+  /** Rolling window. Default 30d. */
+  window: duration({ min: 60 * SECOND }).default(30 * DAY),
+});
+
+/** Where results live: a SQLite file or a PostgreSQL database. */
+export type StorageConfig = { kind: 'sqlite'; path: string } | { kind: 'postgres'; url: string };
+
+const storage = z
+  .string()
+  .default('sqlite:./data/nines.db')
+  .transform((text, ctx): StorageConfig => {
+    if (text.startsWith('sqlite:') && text.length > 'sqlite:'.length) return { kind: 'sqlite', path: text.slice('sqlite:'.length) };
+    if (/^postgres(ql)?:\/\/\S+$/.test(text) && URL.canParse(text) && new URL(text).hostname !== '') return { kind: 'postgres', url: text };
+    ctx.issues.push({ code: 'custom', message: 'expected sqlite:<path> or postgres://user@host:5432/db', input: text });
+    return z.NEVER;
+  });
+
+const server = z.strictObject({
+  /** Address to listen on. Default 127.0.0.1 (loopback only). */
+  host: z.string().regex(/^\S+$/, 'expected a host name or IP address').default('127.0.0.1'),
+  /** Port to listen on. Default 4000. */
+  port: z.int().min(1).max(65_535).default(4000),
+  /** Bearer token for the write API; empty means none. */
+  token: z
+    .string()
+    .optional()
+    .transform((token) => (token === '' ? undefined : token))
+    .refine((token) => token === undefined || (token.length >= MIN_TOKEN_LENGTH && !/\s/.test(token)), {
+      message: `must be at least ${MIN_TOKEN_LENGTH} characters without spaces (try: openssl rand -hex 32)`,
+    }),
+});
+
+/** The config file as written, before defaults are merged into components. */
+export const fileSchema = z.strictObject({
+  server: server.prefault({}),
+  storage,
+  /** How long raw results are kept; rollups and incidents are kept longer. */
+  retention: duration({ min: 3_600_000 }).default(7 * DAY),
+  defaults: defaults.prefault({}),
+  components: z.array(component).min(1, 'needs at least one component'),
+  slos: z.array(slo).default([]),
+});
+
+/** The config file with defaults merged into every component: what the monitor runs. */
+export const configSchema = fileSchema.transform(({ components, defaults, ...rest }) => ({
+  ...rest,
+  defaults,
+  components: components.map(({ name, critical, tags, check, conditions, ...overrides }) => {
+    const own = Object.fromEntries(Object.entries(overrides).filter(([, value]) => value !== undefined));
+    return { name, critical, tags, check, conditions, ...defaults, ...own } as ComponentBase & Settings;
+  }),
+}));
+
+type ComponentBase = Pick<z.output<typeof component>, 'name' | 'critical' | 'tags' | 'check' | 'conditions'>;
+
+/** A validated config: defaults applied, durations in ms, conditions parsed. */
+export type NinesConfig = z.output<typeof configSchema>;
+
+/** One component of a {@link NinesConfig}, with every setting resolved. */
+export type ComponentConfig = NinesConfig['components'][number];
+
+/** One SLO of a {@link NinesConfig}. */
+export type SloConfig = NinesConfig['slos'][number];

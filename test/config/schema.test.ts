@@ -1,0 +1,117 @@
+import { describe, expect, it } from 'vitest';
+import { parseConfig } from '../../src/config/load.js';
+import { DEFAULT_SETTINGS, type NinesConfig } from '../../src/config/schema.js';
+
+function valid(text: string, env: Record<string, string> = {}): NinesConfig {
+  const r = parseConfig(text, { env });
+  if (!r.ok) throw new Error(r.problems.map((p) => `${p.path}: ${p.message}`).join('\n'));
+  return r.config;
+}
+
+const minimal = 'components:\n  - { name: api, check: { type: http, url: "http://127.0.0.1:8080/health" } }\n';
+
+describe('config schema', () => {
+  it('applies every default to a minimal file', () => {
+    const config = valid(minimal);
+    expect(config.server).toEqual({ host: '127.0.0.1', port: 4000, token: undefined });
+    expect(config.storage).toEqual({ kind: 'sqlite', path: './data/nines.db' });
+    expect(config.retention).toBe(7 * 86_400_000);
+    expect(config.defaults).toEqual({
+      interval: 30_000,
+      timeout: 5_000,
+      degradedAfter: 1_000,
+      failuresToOpen: 3,
+      successesToResolve: 2,
+      flapThreshold: 5,
+      flapWindow: 600_000,
+    });
+    expect(config.defaults).toEqual(DEFAULT_SETTINGS);
+    expect(config.slos).toEqual([]);
+    expect(config.components).toEqual([
+      {
+        name: 'api',
+        critical: false,
+        tags: [],
+        check: { type: 'http', url: 'http://127.0.0.1:8080/health' },
+        conditions: [],
+        ...DEFAULT_SETTINGS,
+      },
+    ]);
+  });
+
+  it('merges defaults into components, a component overriding any key', () => {
+    const config = valid(`
+defaults: { interval: 1m, failuresToOpen: 5 }
+components:
+  - { name: a, check: { type: tcp, host: db, port: 5432 } }
+  - { name: b, interval: 10s, timeout: 2s, flapWindow: 1h, critical: true, tags: [edge], check: { type: dns, hostname: example.com } }
+`);
+    const [a, b] = config.components;
+    expect(a).toMatchObject({ interval: 60_000, timeout: 5_000, failuresToOpen: 5, critical: false });
+    expect(b).toMatchObject({ interval: 10_000, timeout: 2_000, flapWindow: 3_600_000, failuresToOpen: 5, critical: true, tags: ['edge'] });
+  });
+
+  it('accepts every check type with its options', () => {
+    const config = valid(`
+components:
+  - { name: h, check: { type: http, url: "https://x.test/h", method: HEAD, headers: { X-Key: v }, expectStatus: [200, 204], expectBody: ok } }
+  - { name: t, check: { type: tcp, host: 127.0.0.1, port: 6379 } }
+  - { name: d, check: { type: dns, hostname: example.com } }
+  - { name: c, check: { type: tlsCertificate, host: example.com, port: 8443, minDaysLeft: 10, degradedDaysLeft: 20, servername: x, rejectUnauthorized: true } }
+  - { name: p, check: { type: postgres, url: "postgresql://u:pw@db:5432/app" } }
+  - { name: r, check: { type: redis, url: "rediss://cache:6380", connectTimeout: 1s } }
+  - { name: k, check: { type: disk, path: /, minFreeBytes: 1000000, minFreeRatio: 0.1 } }
+  - { name: m, check: { type: memory, maxHeapRatio: 0.8, maxRssBytes: 1000000000 } }
+  - { name: e, check: { type: eventLoop, maxLagMs: 100 } }
+`);
+    expect(config.components.map((c) => c.check.type)).toEqual([
+      'http',
+      'tcp',
+      'dns',
+      'tlsCertificate',
+      'postgres',
+      'redis',
+      'disk',
+      'memory',
+      'eventLoop',
+    ]);
+    expect(config.components[5]?.check).toEqual({ type: 'redis', url: 'rediss://cache:6380', connectTimeout: 1_000 });
+  });
+
+  it('parses conditions into ASTs at load', () => {
+    const config = valid(`components:\n  - { name: a, check: { type: http, url: "http://x" }, conditions: ["[STATUS] == 200"] }\n`);
+    expect(config.components[0]?.conditions[0]).toMatchObject({ text: '[STATUS] == 200', operator: '==' });
+  });
+
+  it('reads storage as sqlite or postgres', () => {
+    expect(valid(`storage: "sqlite::memory:"\n${minimal}`).storage).toEqual({ kind: 'sqlite', path: ':memory:' });
+    expect(valid(`storage: postgres://nines@db:5432/nines\n${minimal}`).storage).toEqual({
+      kind: 'postgres',
+      url: 'postgres://nines@db:5432/nines',
+    });
+    expect(valid(`storage: postgresql://db/nines\n${minimal}`).storage.kind).toBe('postgres');
+  });
+
+  it('token: optional, empty means none, otherwise 16+ characters', () => {
+    expect(valid(`server: { token: "\${T:-}" }\n${minimal}`).server.token).toBeUndefined();
+    expect(valid(`server: { token: "\${T}" }\n${minimal}`, { T: 'a'.repeat(16) }).server.token).toBe('a'.repeat(16));
+    const r = parseConfig(`server: { token: "with spaces in it ok" }\n${minimal}`);
+    expect(r.ok).toBe(false);
+  });
+
+  it('SLOs default to a 30d window', () => {
+    const config = valid(`${minimal}slos: [{ name: api-availability, component: api, objective: 99.9 }]\n`);
+    expect(config.slos).toEqual([{ name: 'api-availability', component: 'api', objective: 99.9, window: 30 * 86_400_000 }]);
+  });
+
+  it('a timeout below its interval passes; defaults that clash are blamed once, at defaults', () => {
+    const r = parseConfig(
+      `defaults: { interval: 5s, timeout: 5s }\ncomponents:\n  - { name: a, check: { type: tcp, host: h, port: 1 } }\n  - { name: b, check: { type: tcp, host: h, port: 1 } }\n  - { name: c, interval: 1m, check: { type: tcp, host: h, port: 1 } }\n`,
+    );
+    expect(r.ok ? [] : r.problems).toEqual([{ path: 'defaults.timeout', message: 'timeout (5s) must be less than interval (5s)' }]);
+    const degraded = parseConfig(`defaults: { degradedAfter: 10s }\n${minimal}`);
+    expect(degraded.ok ? [] : degraded.problems).toEqual([
+      { path: 'defaults.degradedAfter', message: 'degradedAfter (10s) must be less than timeout (5s)' },
+    ]);
+  });
+});
