@@ -122,7 +122,10 @@ describe('figures against a per-millisecond reference', () => {
         (steps, N, M, a, b) => {
           const stale = 15;
           let time = 0;
-          const obs = steps.map((s) => ({ time: (time += s.step), failed: s.failed }));
+          const obs = steps.map((s) => {
+            time += s.step;
+            return { time, failed: s.failed };
+          });
           const now = time + 20;
           const tracker = new IncidentTracker({ failuresToOpen: N, successesToResolve: M });
           const incidents: Array<{ start: number; end?: number }> = [];
