@@ -35,6 +35,7 @@ class TimeoutCall extends Deadline implements ExecuteContext {
   timedOut = false;
   #controller: AbortController | undefined;
   #onParentAbort: (() => void) | undefined;
+  #aborted: { reason: unknown } | undefined;
 
   constructor(
     private readonly parent: ExecuteContext,
@@ -51,6 +52,7 @@ class TimeoutCall extends Deadline implements ExecuteContext {
       this.#controller = controller;
       const parent = this.parent.signal;
       if (this.timedOut) controller.abort(new TimeoutError(this.ms));
+      else if (this.#aborted) controller.abort(this.#aborted.reason);
       else if (parent.aborted) controller.abort(abortReason(parent));
       else if (parent !== neverAbortedSignal) {
         this.#onParentAbort = () => controller.abort(abortReason(parent));
@@ -65,6 +67,12 @@ class TimeoutCall extends Deadline implements ExecuteContext {
     const error = new TimeoutError(this.ms);
     this.#controller?.abort(error);
     this.onExpire?.(error);
+  }
+
+  /** Aborts the inner signal now (the caller gave up); a signal read later is born aborted. */
+  abort(reason: unknown): void {
+    this.#aborted = { reason };
+    this.#controller?.abort(reason);
   }
 
   dispose(): void {
@@ -116,7 +124,14 @@ export class TimeoutPolicy extends BasePolicy {
     return new Promise<T>((resolve, reject) => {
       let settled = false;
       const call: TimeoutCall = new TimeoutCall(context, this.ms, (error) => finish(reject, error));
-      const onAbort = parent === neverAbortedSignal ? undefined : () => finish(reject, abortReason(parent));
+      const onAbort =
+        parent === neverAbortedSignal
+          ? undefined
+          : () => {
+              // abort fn's signal here: finish() removes the call's own parent listener before it would fire
+              call.abort(abortReason(parent));
+              finish(reject, abortReason(parent));
+            };
       if (onAbort) parent.addEventListener('abort', onAbort, { once: true });
       const finish = <V>(settle: (v: V) => void, v: V) => {
         if (settled) return;

@@ -110,6 +110,20 @@ describe('timeout, aggressive', () => {
     expect(clock.pendingTimers).toBe(0);
   });
 
+  it('passes the caller abort on to the signal fn holds', async () => {
+    const clock = new ManualClock();
+    const controller = new AbortController();
+    let signal: AbortSignal | undefined;
+    const result = timeout(1000, { strategy: 'aggressive', clock }).execute((ctx) => {
+      signal = ctx.signal;
+      return deferred().promise;
+    }, controller.signal);
+    controller.abort(new Error('caller left'));
+    await expect(result).rejects.toThrow('caller left');
+    expect(signal?.aborted).toBe(true);
+    expect((signal?.reason as Error).message).toBe('caller left');
+  });
+
   it('rejects at once when the caller aborts', async () => {
     const clock = new ManualClock();
     const controller = new AbortController();
