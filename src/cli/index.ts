@@ -3,11 +3,12 @@ import { realpathSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 import { Command } from 'commander';
+import { check } from './check.js';
 import { DEFAULT_CONFIG_PATH, validate } from './validate.js';
 
 const { version } = createRequire(import.meta.url)('../../package.json') as { version: string };
 
-/** The `nines` command. More commands arrive with the monitor (serve, check, report, backup). */
+/** The `nines` command. More commands arrive with the monitor (serve, report, backup). */
 export function buildProgram(): Command {
   const program = new Command('nines')
     .description('Keep Node.js services at 99.9 % and prove it with numbers.')
@@ -19,6 +20,17 @@ export function buildProgram(): Command {
     .option('-c, --config <file>', 'config file', DEFAULT_CONFIG_PATH)
     .action(async (options: { config: string }) => {
       process.exitCode = await validate(options.config);
+    });
+  program
+    .command('check')
+    .description(
+      "Run every component's check once and print the results. Exit 0 all healthy, 1 any degraded, 2 any unhealthy or a bad config.",
+    )
+    .option('-c, --config <file>', 'config file', DEFAULT_CONFIG_PATH)
+    .option('--json', 'print JSON: { status, components: [result…] }')
+    .option('--verbose', "show each check's details")
+    .action(async (options: { config: string; json?: boolean; verbose?: boolean }) => {
+      process.exitCode = await check(options);
     });
   return program;
 }

@@ -1,0 +1,333 @@
+import type { ComponentConfig, NinesConfig, SloConfig } from '../config/index.js';
+import { type Clock, systemClock, type TimerHandle } from '../policy/clock.js';
+import { Events } from '../policy/events.js';
+import { burnRate, errorBudget, type Span, type WindowFigures, windowFigures } from './figures.js';
+import { FlapDetector } from './flapping.js';
+import { gapBetween, IncidentTracker } from './incidents.js';
+import { createProbe, type Probe, type ProbeResult } from './probe.js';
+import { Scheduler } from './scheduler.js';
+import type { ComponentState, Store, WriteBatch } from './store/types.js';
+
+/** Options of {@link Monitor}. */
+export interface MonitorOptions {
+  config: NinesConfig;
+  store: Store;
+  /** Source of time. Default `systemClock`. */
+  clock?: Clock;
+  /** Builds a component's probe. Default {@link createProbe}. */
+  probe?: (component: ComponentConfig, clock: Clock) => Probe;
+  /** ms between flushes of buffered results to the store (a crash loses at most this much). Default 1000. */
+  flushInterval?: number;
+  /** ms between rollup/retention passes. Default 60 000. */
+  compactInterval?: number;
+  /** Called when a flush or compaction fails; the monitor keeps running and retries. */
+  onError?: (error: unknown, during: 'flush' | 'compact') => void;
+}
+
+/** Events a monitor emits. */
+export interface MonitorEvents {
+  result: ProbeResult;
+  incidentOpened: { component: string; start: number };
+  incidentResolved: { component: string; start: number; end: number };
+  flapping: { component: string; flapping: boolean };
+}
+
+/** What the monitor knows of a component right now. */
+export interface ComponentStatus {
+  name: string;
+  critical: boolean;
+  /** Latest result's status; `unknown` before the first. */
+  status: 'healthy' | 'degraded' | 'unhealthy' | 'unknown';
+  last: ProbeResult | undefined;
+  /** Start of the open incident, if any. */
+  incidentSince: number | undefined;
+  flapping: boolean;
+}
+
+/** SLO figures over its window, with burn rates over 1 h and 6 h. */
+export interface SloFigures {
+  name: string;
+  component: string;
+  objective: number;
+  windowMs: number;
+  figures: WindowFigures;
+  budgetMs: number;
+  /** 1 − downtime / budget; negative once overspent. */
+  budgetRemaining: number;
+  burnRate1h: number | null;
+  burnRate6h: number | null;
+}
+
+interface Runtime {
+  config: ComponentConfig;
+  probe: Probe;
+  tracker: IncidentTracker;
+  flap: FlapDetector;
+  flapping: boolean;
+  firstCheckAt: number | undefined;
+  lastCheckAt: number | undefined;
+  last: ProbeResult | undefined;
+  running: Promise<ProbeResult> | undefined;
+}
+
+const emptyBatch = (): WriteBatch => ({ checks: [], opened: [], resolved: [], gaps: [], states: [] });
+const HOUR = 3_600_000;
+
+/**
+ * The availability monitor: checks every component on its schedule, applies the incident rules,
+ * records gaps in its own observation, and writes everything to the store in batches.
+ */
+export class Monitor extends Events<MonitorEvents> {
+  readonly #store: Store;
+  readonly #clock: Clock;
+  readonly #makeProbe: (component: ComponentConfig, clock: Clock) => Probe;
+  readonly #flushInterval: number;
+  readonly #compactInterval: number;
+  readonly #onError: MonitorOptions['onError'];
+  readonly #scheduler: Scheduler;
+  readonly #components = new Map<string, Runtime>();
+  #config: NinesConfig;
+  #batch = emptyBatch();
+  #dirty = new Set<string>();
+  #flushing: Promise<void> | undefined;
+  #timers: TimerHandle[] = [];
+  #started = false;
+
+  constructor(options: MonitorOptions) {
+    super();
+    this.#config = options.config;
+    this.#store = options.store;
+    this.#clock = options.clock ?? systemClock;
+    this.#makeProbe = options.probe ?? ((c, clock) => createProbe(c, { clock }));
+    this.#flushInterval = options.flushInterval ?? 1000;
+    this.#compactInterval = options.compactInterval ?? 60_000;
+    this.#onError = options.onError;
+    this.#scheduler = new Scheduler({ clock: this.#clock });
+  }
+
+  /** The config in force. */
+  get config(): NinesConfig {
+    return this.#config;
+  }
+
+  /** Migrates the store, restores each component's state (open incidents included) and starts checking. */
+  async start(): Promise<void> {
+    if (this.#started) return;
+    this.#started = true;
+    await this.#store.migrate();
+    const states = new Map((await this.#store.states()).map((s) => [s.component, s]));
+    for (const component of this.#config.components) this.#add(component, states.get(component.name));
+    this.#loop(() => this.flush(), this.#flushInterval);
+    this.#loop(() => this.compact(), this.#compactInterval);
+  }
+
+  /**
+   * Applies a new config (SIGHUP): added components start, removed ones stop, changed ones restart
+   * with their incident state kept; history stays.
+   */
+  async reload(config: NinesConfig): Promise<void> {
+    await this.flush();
+    const next = new Set(config.components.map((c) => c.name));
+    for (const name of this.#components.keys()) {
+      if (!next.has(name)) {
+        this.#scheduler.remove(name);
+        this.#components.delete(name);
+      }
+    }
+    const states = new Map((await this.#store.states()).map((s) => [s.component, s]));
+    for (const component of config.components) {
+      const old = this.#components.get(component.name);
+      if (old && JSON.stringify(old.config) === JSON.stringify(component)) continue;
+      this.#add(component, states.get(component.name));
+    }
+    this.#config = config;
+  }
+
+  /** Stops checking, waits for runs in progress and flushes everything to the store. */
+  async stop(): Promise<void> {
+    this.#scheduler.stop();
+    for (const t of this.#timers) t.clear();
+    this.#timers = [];
+    await Promise.all([...this.#components.values()].map((c) => c.running));
+    await this.flush();
+    this.#started = false;
+  }
+
+  /** Runs one component's check now (joining a run already in progress) and records the result. */
+  runNow(name: string): Promise<ProbeResult> | undefined {
+    const rt = this.#components.get(name);
+    if (rt === undefined) return undefined;
+    rt.running ??= rt
+      .probe()
+      .then((result) => {
+        if (this.#components.get(name) === rt) this.#record(rt, result);
+        return result;
+      })
+      .finally(() => {
+        rt.running = undefined;
+      });
+    return rt.running;
+  }
+
+  /** Every component's current status, critical ones first. */
+  status(): ComponentStatus[] {
+    return [...this.#components.values()]
+      .map((rt) => ({
+        name: rt.config.name,
+        critical: rt.config.critical,
+        status: rt.last?.status ?? ('unknown' as const),
+        last: rt.last,
+        incidentSince: rt.tracker.openSince,
+        flapping: rt.flapping,
+      }))
+      .sort((a, b) => Number(b.critical) - Number(a.critical));
+  }
+
+  /** Figures of `component` over `window` as of now, from the store (flushed first, so every reader agrees). */
+  async figures(component: string, window: Span): Promise<WindowFigures | undefined> {
+    const rt = this.#components.get(component);
+    if (rt === undefined) return undefined;
+    await this.flush();
+    const now = this.#clock.now();
+    const { incidents, gaps } = await this.#store.timeline(component, window.from, Math.min(window.to, now));
+    return windowFigures(
+      {
+        firstCheckAt: rt.firstCheckAt,
+        gaps,
+        incidents: incidents.map((i) => ({ start: i.start, end: i.end ?? undefined })),
+        lastCheckAt: rt.lastCheckAt,
+        staleAfter: rt.config.interval + rt.config.timeout,
+      },
+      window,
+      now,
+    );
+  }
+
+  /** Budget and burn rates of `slo`, as of now. */
+  async sloFigures(slo: SloConfig): Promise<SloFigures | undefined> {
+    const now = this.#clock.now();
+    const figures = await this.figures(slo.component, { from: now - slo.window, to: now });
+    const h1 = await this.figures(slo.component, { from: now - HOUR, to: now });
+    const h6 = await this.figures(slo.component, { from: now - 6 * HOUR, to: now });
+    if (figures === undefined || h1 === undefined || h6 === undefined) return undefined;
+    const budget = errorBudget(slo.objective, slo.window, figures.downMs);
+    return {
+      name: slo.name,
+      component: slo.component,
+      objective: slo.objective,
+      windowMs: slo.window,
+      figures,
+      budgetMs: budget.budgetMs,
+      budgetRemaining: budget.remaining,
+      burnRate1h: burnRate(slo.objective, h1),
+      burnRate6h: burnRate(slo.objective, h6),
+    };
+  }
+
+  /** Writes buffered results; on failure they stay buffered for the next try. */
+  flush(): Promise<void> {
+    this.#flushing ??= this.#flush().finally(() => {
+      this.#flushing = undefined;
+    });
+    return this.#flushing;
+  }
+
+  /** Rolls up and prunes the store by `retention`. */
+  async compact(): Promise<void> {
+    try {
+      await this.#store.compact(this.#clock.now(), this.#config.retention);
+    } catch (error) {
+      this.#onError?.(error, 'compact');
+    }
+  }
+
+  async #flush(): Promise<void> {
+    if (this.#dirty.size === 0 && this.#batch.checks.length === 0) return;
+    const batch = this.#batch;
+    const dirty = this.#dirty;
+    this.#batch = emptyBatch();
+    this.#dirty = new Set();
+    batch.states = [...dirty].flatMap((name) => {
+      const s = this.#stateOf(name);
+      return s ? [s] : [];
+    });
+    try {
+      await this.#store.write(batch);
+    } catch (error) {
+      // keep the batch for the next flush, in front of what arrived meanwhile
+      this.#batch = {
+        checks: [...batch.checks, ...this.#batch.checks],
+        opened: [...batch.opened, ...this.#batch.opened],
+        resolved: [...batch.resolved, ...this.#batch.resolved],
+        gaps: [...batch.gaps, ...this.#batch.gaps],
+        states: [],
+      };
+      for (const name of dirty) this.#dirty.add(name);
+      this.#onError?.(error, 'flush');
+    }
+  }
+
+  #stateOf(name: string): ComponentState | undefined {
+    const rt = this.#components.get(name);
+    if (rt?.firstCheckAt === undefined || rt.lastCheckAt === undefined) return undefined;
+    return { component: name, firstCheckAt: rt.firstCheckAt, lastCheckAt: rt.lastCheckAt, tracker: rt.tracker.state };
+  }
+
+  #add(component: ComponentConfig, state: ComponentState | undefined): void {
+    const rt: Runtime = {
+      config: component,
+      probe: this.#makeProbe(component, this.#clock),
+      tracker: new IncidentTracker(component, state?.tracker),
+      flap: new FlapDetector({ threshold: component.flapThreshold, window: component.flapWindow }),
+      flapping: false,
+      firstCheckAt: state?.firstCheckAt,
+      lastCheckAt: state?.lastCheckAt,
+      last: undefined,
+      running: undefined,
+    };
+    this.#components.set(component.name, rt);
+    this.#scheduler.add(component.name, component.interval, async () => this.runNow(component.name));
+  }
+
+  #record(rt: Runtime, r: ProbeResult): void {
+    const name = rt.config.name;
+    const failed = r.status === 'unhealthy';
+    if (rt.lastCheckAt !== undefined) {
+      const gap = gapBetween(rt.lastCheckAt, r.time, rt.config.interval + rt.config.timeout);
+      if (gap) this.#batch.gaps.push({ component: name, ...gap });
+    }
+    rt.firstCheckAt ??= r.time;
+    rt.lastCheckAt = r.time;
+    rt.last = r;
+    this.#batch.checks.push({ component: name, time: r.time, durationMs: Math.round(r.durationMs), status: r.status, error: r.error });
+    this.#dirty.add(name);
+    this.emit('result', r);
+    const event = rt.tracker.observe({ time: r.time, failed });
+    if (event?.type === 'opened') {
+      this.#batch.opened.push({ component: name, start: event.start });
+      this.emit('incidentOpened', { component: name, start: event.start });
+    } else if (event?.type === 'resolved') {
+      this.#batch.resolved.push({ component: name, start: event.start, end: event.end });
+      this.emit('incidentResolved', { component: name, start: event.start, end: event.end });
+    }
+    const flapping = rt.flap.observe(r.time, failed);
+    if (flapping !== rt.flapping) {
+      rt.flapping = flapping;
+      this.emit('flapping', { component: name, flapping });
+    }
+  }
+
+  #loop(task: () => Promise<void>, every: number): void {
+    let current: TimerHandle | undefined;
+    const arm = () => {
+      current = this.#clock.setTimeout(() => {
+        void task().finally(() => {
+          if (this.#started) arm();
+        });
+      }, every);
+      current.unref(); // the scheduler's checks keep the process alive, not the housekeeping
+    };
+    arm();
+    this.#timers.push({ clear: () => current?.clear(), ref: () => current?.ref(), unref: () => current?.unref() });
+  }
+}

@@ -1,0 +1,114 @@
+import { lookup } from 'node:dns/promises';
+import { connect, isIP } from 'node:net';
+import type { CheckConfig, Condition, ConditionContext } from '../config/index.js';
+import { disk, dns, eventLoop, memory, postgres, redis, tlsCertificate } from '../health/checks/index.js';
+import { abortable, readable } from '../health/checks/util.js';
+import type { HealthCheck } from '../health/types.js';
+import { httpObserver } from './probe-http.js';
+import { msUntil, type Observation, type Observe } from './probe-observation.js';
+
+/** Builds the run function of a component's check; a bad option throws a TypeError now, not at run time. */
+export function observerFor(check: CheckConfig, conditions: readonly Condition[]): Observe {
+  switch (check.type) {
+    case 'http':
+      return httpObserver(check, conditions);
+    case 'tcp':
+      return tcpObserver(check.host, check.port);
+    case 'dns':
+      return dnsObserver(check.hostname);
+    case 'tlsCertificate':
+      return tlsObserver(check);
+    case 'postgres':
+      return fromHealth(postgres(check.url), () => ({ connected: true }));
+    case 'redis':
+      return fromHealth(redis(check.url, { connectTimeout: check.connectTimeout }), () => ({ connected: true }));
+    case 'disk':
+      return fromHealth(disk(check.path, { minFreeBytes: check.minFreeBytes, minFreeRatio: check.minFreeRatio }));
+    case 'memory':
+      return fromHealth(memory({ maxHeapRatio: check.maxHeapRatio, maxRssBytes: check.maxRssBytes }));
+    case 'eventLoop':
+      return fromHealth(eventLoop({ maxLagMs: check.maxLagMs }));
+  }
+}
+
+/** A health check as an observer: its outcome as is, `context` drawn from its details. It throws when the check throws. */
+function fromHealth(check: HealthCheck, context: (details: Record<string, unknown>) => ConditionContext = () => ({})): Observe {
+  return async (signal) => {
+    const outcome = (await check({ signal })) ?? {};
+    const details = outcome.details ?? {};
+    const observation: Observation = { status: outcome.status ?? 'healthy', details, context: context(details) };
+    if (outcome.error !== undefined) observation.error = outcome.error;
+    return observation;
+  };
+}
+
+/**
+ * Opens and closes a TCP connection, like the health `tcp` check, keeping the address connected to
+ * for `[IP]` (that check does not expose its socket). A refused connection can be asserted on.
+ */
+function tcpObserver(host: string, port: number): Observe {
+  return async (signal) => {
+    const socket = connect({ host, port });
+    const connected = new Promise<void>((resolve, reject) => {
+      socket.once('connect', resolve);
+      socket.once('error', reject);
+    });
+    try {
+      await abortable(connected, signal);
+      return { status: 'healthy', details: { ip: socket.remoteAddress }, context: { connected: true, ip: socket.remoteAddress } };
+    } catch (error) {
+      if (signal.aborted) throw error;
+      return { status: 'unhealthy', error: readable(error).message, context: { connected: false }, assertable: true };
+    } finally {
+      socket.destroy();
+    }
+  };
+}
+
+/** getaddrinfo codes as DNS response codes, so `[DNS_RCODE] == NXDOMAIN` reads as in Gatus; others are kept as is. */
+const RCODES: Record<string, string> = { ENOTFOUND: 'NXDOMAIN', ESERVFAIL: 'SERVFAIL', EREFUSED: 'REFUSED', ENODATA: 'NODATA' };
+
+/** The health `dns` check; `[IP]` is the first address, `[DNS_RCODE]` NOERROR or the failure's code (asserted on). */
+function dnsObserver(hostname: string): Observe {
+  const check = dns(hostname);
+  return async (signal) => {
+    try {
+      const details = (await check({ signal }))?.details ?? {};
+      const addresses = Array.isArray(details.addresses) ? (details.addresses as string[]) : [];
+      return { status: 'healthy', details, context: { ip: addresses[0], dnsRcode: 'NOERROR' } };
+    } catch (error) {
+      if (signal.aborted) throw error;
+      const code = codeOf(error);
+      const dnsRcode = code === undefined ? 'UNKNOWN' : (RCODES[code] ?? code);
+      return { status: 'unhealthy', error: readable(error).message, details: { rcode: dnsRcode }, context: { dnsRcode }, assertable: true };
+    }
+  };
+}
+
+type TlsCheck = Extract<CheckConfig, { type: 'tlsCertificate' }>;
+
+/**
+ * The health `tlsCertificate` check, pointed at an address resolved first (with the host name kept as
+ * SNI) so `[IP]` is the address it really connected to.
+ */
+function tlsObserver(check: TlsCheck): Observe {
+  const { host, type: _, ...options } = check;
+  const servername = options.servername ?? (isIP(host) ? undefined : host);
+  tlsCertificate(host, options); // validates the options now
+  return async (signal) => {
+    const ip = isIP(host) ? host : (await abortable(lookup(host), signal)).address;
+    const run = fromHealth(tlsCertificate(ip, { ...options, servername }), (details) => ({
+      certificateExpirationMs: msUntil(details.validTo),
+      connected: true,
+      ip,
+    }));
+    return run(signal);
+  };
+}
+
+/** The `code` of an error, or of its cause (a redacted copy keeps the original there). */
+function codeOf(error: unknown): string | undefined {
+  const { code, cause } = (error ?? {}) as { code?: unknown; cause?: unknown };
+  if (typeof code === 'string') return code;
+  return cause === undefined ? undefined : codeOf(cause);
+}

@@ -1,0 +1,93 @@
+import { type ComponentConfig, evaluateConditions, PLACEHOLDERS_BY_CHECK } from '../config/index.js';
+import { redactText, secretsOf } from '../health/checks/redact.js';
+import { messageOf, since } from '../health/checks/util.js';
+import { type Clock, systemClock } from '../policy/clock.js';
+import { TimeoutError, timeout } from '../policy/timeout.js';
+import { observerFor } from './probe-checks.js';
+import { CONTEXT_FIELD, type Observation, type Observe, reads } from './probe-observation.js';
+import type { CheckStatus } from './store/types.js';
+
+/** The outcome of one run of a component's check, with its timeout, slowness and conditions applied. */
+export interface ProbeResult {
+  /** Component name. */
+  name: string;
+  /** Wall-clock ms the run started. */
+  time: number;
+  durationMs: number;
+  status: CheckStatus;
+  /** Readable reason when not healthy; never a secret. */
+  error?: string;
+  details?: Record<string, unknown>;
+}
+
+/** Runs a component's check once; never rejects (a failure is an `unhealthy` result). */
+export type Probe = (signal?: AbortSignal) => Promise<ProbeResult>;
+
+/** Options of {@link createProbe}. */
+export interface ProbeOptions {
+  /** Source of time for `time`, `durationMs` and the timeout. Default `systemClock`. */
+  clock?: Clock;
+}
+
+/**
+ * Builds the probe of `component`: its check under `timeout` (aggressive: the run ends at the
+ * deadline with error `timeout` and the check's signal is aborted), degraded when a passing run is
+ * slower than `degradedAfter`, unhealthy when a condition fails (each failure listed in `error`).
+ */
+export function createProbe(component: ComponentConfig, options: ProbeOptions = {}): Probe {
+  const clock = options.clock ?? systemClock;
+  const { name, check, conditions, degradedAfter } = component;
+  const secrets = 'url' in check ? secretsOf(check.url) : [];
+  const scrub = (text: string) => redactText(text, secrets);
+  let observe: Observe;
+  try {
+    observe = observerFor(check, conditions);
+  } catch (error) {
+    // the config was validated, so this is a bug; still a probe must never reject
+    const reason = scrub(messageOf(error));
+    return async () => ({ name, time: clock.now(), durationMs: 0, status: 'unhealthy', error: reason });
+  }
+  const policy = timeout(component.timeout, { strategy: 'aggressive', clock });
+  const provided = PLACEHOLDERS_BY_CHECK[check.type];
+  // a refused connection or an NXDOMAIN passes when the conditions expect exactly that
+  const conditionsDecideFailure = reads(conditions, ['CONNECTED', 'DNS_RCODE']);
+
+  return async (signal) => {
+    const time = clock.now();
+    const start = performance.now();
+    const result = (status: CheckStatus, error?: string, details?: Record<string, unknown>): ProbeResult => {
+      const r: ProbeResult = { name, time, durationMs: clock.now() - time, status };
+      if (error !== undefined) r.error = scrub(error);
+      if (details !== undefined) r.details = details;
+      return r;
+    };
+    let observation: Observation;
+    try {
+      // linked by hand: the aggressive timeout does not pass a caller's abort on to the run's signal
+      observation = await policy.execute(
+        ({ signal: deadline }) => observe(signal ? AbortSignal.any([deadline, signal]) : deadline),
+        signal,
+      );
+    } catch (error) {
+      return result('unhealthy', error instanceof TimeoutError ? 'timeout' : messageOf(error));
+    }
+    const { details } = observation;
+    const run = result(observation.status, observation.error, details);
+    if (conditions.length === 0) return slow(run, degradedAfter);
+
+    const context = Object.fromEntries(provided.map((p) => [CONTEXT_FIELD[p], observation.context[CONTEXT_FIELD[p]]]));
+    context.responseTimeMs ??= since(start);
+    const { ok, failed } = evaluateConditions(conditions, context);
+    const failure = (error?: string) => result('unhealthy', [error, ...failed].filter(Boolean).join('; '), details);
+    if (observation.status !== 'unhealthy') return ok ? slow(run, degradedAfter) : failure();
+    if (observation.assertable && conditionsDecideFailure)
+      return ok ? slow(result('healthy', undefined, details), degradedAfter) : failure(observation.error);
+    return ok ? run : failure(observation.error);
+  };
+}
+
+/** A passing run slower than `degradedAfter` becomes degraded. */
+function slow(run: ProbeResult, degradedAfter: number): ProbeResult {
+  if (run.status !== 'healthy' || run.durationMs <= degradedAfter) return run;
+  return { ...run, status: 'degraded', error: `slow: ${run.durationMs} ms > ${degradedAfter} ms` };
+}

@@ -1,0 +1,128 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { parseConfig } from '../../src/config/index.js';
+import { Monitor } from '../../src/monitor/monitor.js';
+import type { ProbeResult } from '../../src/monitor/probe.js';
+import { openStore, type Store } from '../../src/monitor/store/index.js';
+import { ManualClock } from '../../src/policy/index.js';
+
+const YAML = `
+components:
+  - name: api
+    interval: 1s
+    timeout: 500ms
+    degradedAfter: 200ms
+    failuresToOpen: 3
+    successesToResolve: 2
+    check: { type: tcp, host: 127.0.0.1, port: 1 }
+slos:
+  - { name: api-slo, component: api, objective: 99, window: 1h }
+`;
+
+function config() {
+  const r = parseConfig(YAML, { env: {} });
+  if (!r.ok) throw new Error(r.problems.map((p) => `${p.path}: ${p.message}`).join('\n'));
+  return r.config;
+}
+
+const stores: Store[] = [];
+afterEach(async () => {
+  for (const s of stores.splice(0)) await s.close();
+});
+
+/** A monitor whose one component is up or down as `world.up` says; the probe is a custom check, time is manual. */
+async function setup(clock: ManualClock, store?: Store) {
+  const db = store ?? (await openStore('sqlite::memory:'));
+  if (!store) stores.push(db);
+  const world = { up: true };
+  const monitor = new Monitor({
+    config: config(),
+    store: db,
+    clock,
+    probe: (c) => async (): Promise<ProbeResult> => ({
+      name: c.name,
+      time: clock.now(),
+      durationMs: 3,
+      status: world.up ? 'healthy' : 'unhealthy',
+    }),
+  });
+  await monitor.start();
+  return { monitor, world, store: db };
+}
+
+describe('Monitor', () => {
+  it('opens an incident after exactly failuresToOpen failures and resolves it after successesToResolve passes', async () => {
+    const clock = new ManualClock(1_000_000);
+    const { monitor, world } = await setup(clock);
+    const events: string[] = [];
+    monitor.on('incidentOpened', (e) => events.push(`opened@${e.start}`));
+    monitor.on('incidentResolved', (e) => events.push(`resolved@${e.end}`));
+    await clock.advance(5_000); // healthy for a while
+    const lastHealthy = monitor.status()[0]?.last?.time ?? 0;
+    world.up = false;
+    await clock.advance(2_000);
+    expect(events).toEqual([]); // two failures: not yet
+    await clock.advance(1_000);
+    const failStart = lastHealthy + 1_000; // checks run every second
+    expect(events).toEqual([`opened@${failStart}`]);
+    world.up = true;
+    await clock.advance(4_000);
+    // passes at failStart + 3 s and + 4 s: the incident ends at the first of them
+    expect(events).toEqual([`opened@${failStart}`, `resolved@${failStart + 3_000}`]);
+    const f = await monitor.figures('api', { from: clock.now() - 60_000, to: clock.now() });
+    expect(f?.downMs).toBe(3_000);
+    expect(f?.incidentsStarted).toBe(1);
+    expect(f?.mttrMs).toBe(3_000);
+    await monitor.stop();
+  });
+
+  it('keeps an open incident across a restart, records the time it was not running as unobserved, and resolves it after', async () => {
+    const clock = new ManualClock(2_000_000);
+    const a = await setup(clock);
+    a.world.up = false;
+    await clock.advance(5_000);
+    expect(a.monitor.status()[0]?.incidentSince).toBeDefined();
+    const since = a.monitor.status()[0]?.incidentSince;
+    await a.monitor.stop();
+
+    await clock.advance(60_000); // the monitor is down for a minute
+    const b = await setup(clock, a.store);
+    expect(b.monitor.status()[0]?.incidentSince).toBe(since);
+    b.world.up = true;
+    await clock.advance(5_000);
+    expect(b.monitor.status()[0]?.incidentSince).toBeUndefined();
+    const f = await b.monitor.figures('api', { from: 2_000_000, to: clock.now() });
+    // unobserved: from 1.5 s after the last check before the stop until the first check after it
+    expect(f?.unobservedMs).toBeGreaterThan(58_000);
+    expect(f?.unobservedMs).toBeLessThan(62_500);
+    expect((f?.downMs ?? 0) + (f?.upMs ?? 0)).toBe(f?.observedMs);
+    expect(f?.downMs).toBeLessThan(8_000); // the minute it was not running is not counted as down
+    const slo = await b.monitor.sloFigures(b.monitor.config.slos[0] as never);
+    expect(slo?.budgetMs).toBeCloseTo(36_000, 6); // 1 % of 1 h
+    expect(slo?.budgetRemaining).toBeCloseTo(1 - (f?.downMs ?? 0) / 36_000, 9);
+    await b.monitor.stop();
+  });
+
+  it('reload adds and removes components and keeps history', async () => {
+    const clock = new ManualClock(3_000_000);
+    const { monitor } = await setup(clock);
+    await clock.advance(3_000);
+    const two = parseConfig(
+      YAML.replace(
+        'slos:',
+        `  - name: web\n    interval: 1s\n    timeout: 500ms\n    degradedAfter: 200ms\n    check: { type: tcp, host: 127.0.0.1, port: 2 }\nslos:`,
+      ),
+      {
+        env: {},
+      },
+    );
+    if (!two.ok) throw new Error(two.problems.map((p) => `${p.path}: ${p.message}`).join('\n'));
+    await monitor.reload(two.config);
+    expect(monitor.status().map((s) => s.name)).toEqual(['api', 'web']);
+    await clock.advance(2_000);
+    expect(monitor.status().every((s) => s.status === 'healthy')).toBe(true);
+    await monitor.reload(config());
+    expect(monitor.status().map((s) => s.name)).toEqual(['api']);
+    expect((await monitor.figures('api', { from: 0, to: clock.now() }))?.observedMs).toBeGreaterThan(4_000);
+    await monitor.stop();
+  });
+});
