@@ -4,11 +4,12 @@ import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 import { Command } from 'commander';
 import { check } from './check.js';
+import { serve } from './serve.js';
 import { DEFAULT_CONFIG_PATH, validate } from './validate.js';
 
 const { version } = createRequire(import.meta.url)('../../package.json') as { version: string };
 
-/** The `nines` command. More commands arrive with the monitor (serve, report, backup). */
+/** The `nines` command. `report` and `backup` arrive with later work. */
 export function buildProgram(): Command {
   const program = new Command('nines')
     .description('Keep Node.js services at 99.9 % and prove it with numbers.')
@@ -31,6 +32,14 @@ export function buildProgram(): Command {
     .option('--verbose', "show each check's details")
     .action(async (options: { config: string; json?: boolean; verbose?: boolean }) => {
       process.exitCode = await check(options);
+    });
+  program
+    .command('serve')
+    .description('Run the monitor and its HTTP service (API, probes, /metrics) until SIGTERM; SIGHUP reloads the config.')
+    .option('-c, --config <file>', 'config file', DEFAULT_CONFIG_PATH)
+    .action(async (options: { config: string }) => {
+      const code = await serve(options);
+      if (code !== undefined) process.exitCode = code;
     });
   return program;
 }

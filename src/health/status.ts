@@ -1,8 +1,9 @@
 import type { CheckResult, HealthStatus } from './types.js';
 
 /**
- * Overall status: `unhealthy` if a critical check is; else `unknown` while any check has no result
- * yet; else `degraded` if any check is degraded or a non-critical one is unhealthy; else `healthy`.
+ * Overall status: `unhealthy` if a critical check is; else `unknown` while a critical check has no
+ * result yet; else `degraded` if any check is degraded, or a non-critical one is unhealthy or has no
+ * result yet; else `healthy`. A non-critical check never holds the whole service at unknown.
  */
 export function overallStatus(results: readonly CheckResult[]): HealthStatus {
   let unknown = false;
@@ -11,8 +12,10 @@ export function overallStatus(results: readonly CheckResult[]): HealthStatus {
     if (r.status === 'unhealthy') {
       if (r.critical) return 'unhealthy';
       degraded = true;
-    } else if (r.status === 'unknown') unknown = true;
-    else if (r.status === 'degraded') degraded = true;
+    } else if (r.status === 'unknown') {
+      if (r.critical) unknown = true;
+      else degraded = true;
+    } else if (r.status === 'degraded') degraded = true;
   }
   if (unknown) return 'unknown';
   return degraded ? 'degraded' : 'healthy';

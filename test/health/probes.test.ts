@@ -117,17 +117,21 @@ describe('probes over HTTP', () => {
 
   it('answers from the latest results in background mode, so a slow check never piles up requests', async () => {
     let runs = 0;
-    const registry = new HealthCheckRegistry({ interval: 60_000 }).register('slow', async () => {
-      runs++;
-      await new Promise((r) => setTimeout(r, 50));
-    });
+    const registry = new HealthCheckRegistry({ interval: 60_000 }).register(
+      'slow',
+      async () => {
+        runs++;
+        await new Promise((r) => setTimeout(r, 50));
+      },
+      { critical: true },
+    );
     registry.start();
     cleanups.push(() => registry.stop());
     const handler = healthHandler(registry);
     const server = await listen(handler);
     cleanups.push(server.close, handler.close);
     const first = await fetch(`${server.url}/readiness`);
-    expect(first.status).toBe(503); // the first run has not finished: not ready yet
+    expect(first.status).toBe(503); // the first run of a critical check has not finished: not ready yet
     await new Promise((r) => setTimeout(r, 80));
     const answers = await Promise.all(Array.from({ length: 20 }, () => fetch(`${server.url}/readiness`).then((r) => r.status)));
     expect(answers.every((s) => s === 200)).toBe(true);

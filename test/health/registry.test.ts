@@ -104,7 +104,8 @@ describe('HealthCheckRegistry', () => {
     expect(overallStatus([r('healthy'), r('healthy', true)])).toBe('healthy');
     expect(overallStatus([r('healthy'), r('unhealthy')])).toBe('degraded');
     expect(overallStatus([r('degraded', true)])).toBe('degraded');
-    expect(overallStatus([r('unknown'), r('degraded')])).toBe('unknown');
+    expect(overallStatus([r('unknown', true), r('degraded')])).toBe('unknown');
+    expect(overallStatus([r('unknown'), r('healthy', true)])).toBe('degraded'); // a non-critical check never holds it at unknown
     expect(overallStatus([r('unknown'), r('unhealthy', true)])).toBe('unhealthy');
   });
 

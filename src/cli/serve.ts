@@ -1,0 +1,98 @@
+import { pino } from 'pino';
+import { formatProblems, loadConfig, type NinesConfig } from '../config/index.js';
+import { GracefulShutdown } from '../lifecycle/index.js';
+import { createMetricsRegistry, healthMetrics } from '../metrics/index.js';
+import { Monitor } from '../monitor/monitor.js';
+import { openStore } from '../monitor/store/index.js';
+import { buildApp } from '../server/app.js';
+import { EXIT_INVALID, type Output } from './validate.js';
+
+/** Options of `nines serve`. */
+export interface ServeOptions {
+  /** Config file to load. */
+  config: string;
+}
+
+const processOutput: Output = {
+  out: (line) => process.stdout.write(`${line}\n`),
+  err: (line) => process.stderr.write(`${line}\n`),
+};
+
+/** The storage URL of a validated config. */
+function storageUrl(config: NinesConfig): string {
+  return config.storage.kind === 'sqlite' ? `sqlite:${config.storage.path}` : config.storage.url;
+}
+
+/**
+ * `nines serve`: runs the monitor and its HTTP service until SIGTERM/SIGINT (graceful: readiness
+ * goes false, in-flight requests finish, the last results are flushed). SIGHUP reloads the config.
+ * Returns an exit code when it cannot start, undefined once it is running.
+ */
+export async function serve(
+  options: ServeOptions,
+  output: Output = processOutput,
+  env: NodeJS.ProcessEnv = process.env,
+): Promise<number | undefined> {
+  const loaded = await loadConfig(options.config, { env });
+  if (!loaded.ok) {
+    for (const line of formatProblems(loaded.problems)) output.err(line);
+    return EXIT_INVALID;
+  }
+  const config = loaded.config;
+  const logger = pino({ level: env.NINES_LOG_LEVEL ?? 'info', base: { service: 'nines' } });
+  let store: Awaited<ReturnType<typeof openStore>>;
+  try {
+    store = await openStore(storageUrl(config));
+  } catch (error) {
+    output.err(`storage: cannot open: ${(error as Error).message}`);
+    return 1;
+  }
+  const registry = createMetricsRegistry({ defaultMetrics: true });
+  const health = healthMetrics(registry);
+  const monitor = new Monitor({
+    config,
+    store,
+    onError: (error, during) => logger.error({ during, error: (error as Error).message }, `${during} failed; will retry`),
+  });
+  monitor.on('result', (r) => {
+    const component = monitor.config.components.find((c) => c.name === r.name);
+    health.result({ ...r, critical: component?.critical ?? false, tags: component?.tags ?? [] });
+  });
+  monitor.on('incidentOpened', (e) => logger.warn(e, 'incident opened'));
+  monitor.on('incidentResolved', (e) => logger.info({ ...e, downtimeMs: e.end - e.start }, 'incident resolved'));
+  monitor.on('flapping', (e) => logger.warn(e, e.flapping ? 'component is flapping' : 'component stopped flapping'));
+
+  const drainDelay = Number(env.NINES_DRAIN_DELAY_MS ?? 5000);
+  const shutdown = new GracefulShutdown({ drainDelay, timeout: 10_000, logger });
+  const app = await buildApp({ monitor, store, registry, shutdown });
+  await monitor.start();
+  try {
+    await app.listen({ host: config.server.host, port: config.server.port });
+  } catch (error) {
+    output.err(`server: cannot listen on ${config.server.host}:${config.server.port}: ${(error as Error).message}`);
+    await monitor.stop();
+    await store.close();
+    shutdown.dispose();
+    return 1;
+  }
+  // hooks run in reverse: stop the monitor (flushing its last batch), then close the store
+  shutdown
+    .addServer(app.server)
+    .addHook('store', () => store.close())
+    .addHook('monitor', () => monitor.stop());
+  process.on('SIGHUP', () => {
+    void loadConfig(options.config, { env }).then(async (next) => {
+      if (!next.ok) {
+        logger.error({ problems: formatProblems(next.problems) }, 'config reload rejected; keeping the running config');
+        return;
+      }
+      await monitor.reload(next.config);
+      logger.info({ components: next.config.components.length }, 'config reloaded');
+    });
+  });
+  const url = `http://${config.server.host.includes(':') ? `[${config.server.host}]` : config.server.host}:${config.server.port}`;
+  output.out(
+    `nines is watching ${config.components.length} components; status and API at ${url}/ (health: ${url}/health, API: ${url}/api/components)`,
+  );
+  return undefined;
+}

@@ -1,0 +1,50 @@
+import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import type { Registry } from 'prom-client';
+import type { Monitor } from '../monitor/monitor.js';
+import type { Store } from '../monitor/store/types.js';
+import { type Clock, systemClock } from '../policy/clock.js';
+import { componentRoutes } from './components.js';
+import type { ServerContext } from './context.js';
+import { installErrorHandling } from './errors.js';
+import { incidentRoutes } from './incidents.js';
+import { metricsRoute } from './metrics.js';
+import { probeRoutes } from './probes.js';
+import { sloRoutes } from './slos.js';
+
+/** Options of {@link buildApp}. */
+export interface AppOptions {
+  /** The running monitor whose status, figures and checks are served. */
+  monitor: Monitor;
+  /** The monitor's store, for checks, incidents and check statistics. */
+  store: Store;
+  /** prom-client Registry served at `/metrics`; the monitor's gauges are added to it. */
+  registry: Registry;
+  /** Readiness fails once `shuttingDown` is true (a `GracefulShutdown` fits). */
+  shutdown?: { readonly shuttingDown: boolean };
+  /** Source of "now" for the figures' windows; use the monitor's. Default `systemClock`. */
+  clock?: Clock;
+  /** A pino-compatible logger for requests and internal errors. Default: no logging. */
+  logger?: FastifyBaseLogger;
+}
+
+/**
+ * The HTTP service of `nines serve`, not yet listening: probes, `/metrics`, and the JSON API over
+ * the monitor. Call `listen()` on it (or `inject()` in tests).
+ */
+export function buildApp(options: AppOptions): FastifyInstance {
+  const app = (options.logger === undefined ? Fastify({ logger: false }) : Fastify({ loggerInstance: options.logger })) as FastifyInstance;
+  const ctx: ServerContext = {
+    monitor: options.monitor,
+    store: options.store,
+    registry: options.registry,
+    clock: options.clock ?? systemClock,
+    shutdown: options.shutdown,
+  };
+  installErrorHandling(app);
+  probeRoutes(app, ctx);
+  metricsRoute(app, ctx);
+  componentRoutes(app, ctx);
+  incidentRoutes(app, ctx);
+  sloRoutes(app, ctx);
+  return app;
+}

@@ -1,0 +1,36 @@
+import { createHash, timingSafeEqual } from 'node:crypto';
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { Monitor } from '../monitor/monitor.js';
+
+const digest = (text: string): Buffer => createHash('sha256').update(text, 'utf8').digest();
+
+/** Constant-time equality of two strings: their SHA-256 digests always have the same length. */
+export function safeEqual(a: string, b: string): boolean {
+  return timingSafeEqual(digest(a), digest(b));
+}
+
+/**
+ * A preHandler guarding state-changing routes with `Authorization: Bearer <server.token>`: 403
+ * when no token is configured, 401 (with `WWW-Authenticate: Bearer`) when it is missing or wrong.
+ * The token is read per request, so a reload takes effect, and it never appears in an answer.
+ */
+export function requireToken(monitor: Monitor) {
+  return async (request: FastifyRequest, reply: FastifyReply): Promise<void> => {
+    const token = monitor.config.server.token;
+    if (token === undefined) {
+      return reply.code(403).send({ error: 'state-changing endpoints are disabled: configure server.token to enable them' });
+    }
+    const header = request.headers.authorization;
+    const match = typeof header === 'string' ? /^Bearer[ ]+(\S+)\s*$/i.exec(header) : null;
+    const given = match?.[1];
+    if (given === undefined) {
+      return reply.code(401).header('www-authenticate', 'Bearer realm="nines"').send({ error: 'a bearer token is required' });
+    }
+    if (!safeEqual(given, token)) {
+      return reply
+        .code(401)
+        .header('www-authenticate', 'Bearer realm="nines", error="invalid_token"')
+        .send({ error: 'the bearer token is not valid' });
+    }
+  };
+}

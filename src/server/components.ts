@@ -1,0 +1,77 @@
+import type { FastifyInstance } from 'fastify';
+import type { ComponentStatus } from '../monitor/monitor.js';
+import { requireToken } from './auth.js';
+import type { ServerContext } from './context.js';
+import { HttpError } from './errors.js';
+import { CHECKS_QUERY, NAME_PARAMS, type NameParams, WINDOW_QUERY } from './schemas.js';
+import { parseTime, WINDOWS } from './time.js';
+import { checkView, componentView, figuresView } from './views.js';
+
+/** The component `name`, or a 404. */
+export function findComponent(ctx: ServerContext, name: string): ComponentStatus {
+  const c = ctx.monitor.status().find((s) => s.name === name);
+  if (c === undefined) throw new HttpError(404, `unknown component: ${name}`);
+  return c;
+}
+
+/** Figures and check stats of `name` over [from, to). */
+async function windowView(ctx: ServerContext, name: string, label: string, from: number, to: number) {
+  const figures = await ctx.monitor.figures(name, { from, to });
+  if (figures === undefined) throw new HttpError(404, `unknown component: ${name}`);
+  const stats = await ctx.store.checkStats(name, from, figures.to);
+  return figuresView(label, figures, stats);
+}
+
+/** Figures over 1h, 24h, 7d, 30d, all time and, when `?from`/`?to` are given, a custom window. */
+async function allFigures(ctx: ServerContext, name: string, query: { from?: string; to?: string }) {
+  const now = ctx.clock.now();
+  const out: Record<string, unknown> = {};
+  for (const [label, ms] of Object.entries(WINDOWS)) out[label] = await windowView(ctx, name, label, now - ms, now);
+  // after figures() flushed, the stored state knows the first check
+  const first = (await ctx.store.states()).find((s) => s.component === name)?.firstCheckAt ?? now;
+  out.all = await windowView(ctx, name, 'all', Math.min(first, now), now);
+  if (query.from !== undefined || query.to !== undefined) {
+    const from = query.from === undefined ? Math.min(first, now) : parseTime(query.from, 'from');
+    const to = query.to === undefined ? now : parseTime(query.to, 'to');
+    if (from >= to) throw new HttpError(400, 'invalid request', [{ in: 'querystring', path: 'from', message: 'must be before to' }]);
+    out.custom = await windowView(ctx, name, 'custom', from, to);
+  }
+  return out;
+}
+
+/** `/api/components`, `/api/components/:name`, its checks, and `POST …/check`. */
+export function componentRoutes(app: FastifyInstance, ctx: ServerContext): void {
+  app.get('/api/components', async () => ({ components: ctx.monitor.status().map(componentView) }));
+
+  app.get<{ Params: NameParams; Querystring: { from?: string; to?: string } }>(
+    '/api/components/:name',
+    { schema: { params: NAME_PARAMS, querystring: WINDOW_QUERY } },
+    async (request) => {
+      const c = findComponent(ctx, request.params.name);
+      return { ...componentView(c), figures: await allFigures(ctx, c.name, request.query) };
+    },
+  );
+
+  app.get<{ Params: NameParams; Querystring: { limit: number; before?: string } }>(
+    '/api/components/:name/checks',
+    { schema: { params: NAME_PARAMS, querystring: CHECKS_QUERY } },
+    async (request) => {
+      const c = findComponent(ctx, request.params.name);
+      const { limit, before } = request.query;
+      await ctx.monitor.flush();
+      const page = await ctx.store.checks(c.name, { limit, ...(before === undefined ? {} : { before: parseTime(before, 'before') }) });
+      return { items: page.items.map(checkView), next: page.next };
+    },
+  );
+
+  app.post<{ Params: NameParams }>(
+    '/api/components/:name/check',
+    { schema: { params: NAME_PARAMS }, preHandler: requireToken(ctx.monitor) },
+    async (request) => {
+      const c = findComponent(ctx, request.params.name);
+      const result = await ctx.monitor.runNow(c.name);
+      if (result === undefined) throw new HttpError(404, `unknown component: ${c.name}`);
+      return { result: checkView(result) };
+    },
+  );
+}

@@ -1,0 +1,94 @@
+import type { FastifyInstance } from 'fastify';
+import type { Gauge, Registry } from 'prom-client';
+import { metric } from '../metrics/metric.js';
+import { METRICS } from '../metrics/names.js';
+import type { Monitor } from '../monitor/monitor.js';
+import type { Clock } from '../policy/clock.js';
+import type { ServerContext } from './context.js';
+import { type BURN_WINDOWS, WINDOWS } from './time.js';
+
+type Sample = { labels: Record<string, string>; value: number };
+
+/** Every monitor gauge's samples at one instant. */
+interface Snapshot {
+  up: Sample[];
+  active: Sample[];
+  availability: Sample[];
+  budget: Sample[];
+  burn: Sample[];
+}
+
+/** Reads every figure the gauges show, with one `now` so they agree with each other and with the API. */
+async function snapshot(monitor: Monitor, clock: Clock): Promise<Snapshot> {
+  const now = clock.now();
+  const s: Snapshot = { up: [], active: [], availability: [], budget: [], burn: [] };
+  for (const c of monitor.status()) {
+    s.up.push({ labels: { component: c.name }, value: c.status === 'unhealthy' ? 0 : 1 });
+    s.active.push({ labels: { component: c.name }, value: c.incidentSince === undefined ? 0 : 1 });
+    for (const [window, ms] of Object.entries(WINDOWS)) {
+      const f = await monitor.figures(c.name, { from: now - ms, to: now });
+      if (f?.availability != null) s.availability.push({ labels: { component: c.name, window }, value: f.availability });
+    }
+  }
+  for (const slo of monitor.config.slos) {
+    const f = await monitor.sloFigures(slo);
+    if (f === undefined) continue;
+    s.budget.push({ labels: { slo: slo.name }, value: f.budgetRemaining });
+    const rates: Record<keyof typeof BURN_WINDOWS, number | null> = { '1h': f.burnRate1h, '6h': f.burnRate6h };
+    for (const [window, rate] of Object.entries(rates)) if (rate !== null) s.burn.push({ labels: { slo: slo.name, window }, value: rate });
+  }
+  return s;
+}
+
+/** Makes `gauge` show `pick(snapshot)` at every scrape, replacing any earlier collect callback. */
+function onScrape(gauge: Gauge<string>, read: () => Promise<Snapshot>, pick: (s: Snapshot) => Sample[]): void {
+  const collect = async () => {
+    const samples = pick(await read());
+    gauge.reset();
+    for (const { labels, value } of samples) gauge.set(labels, value);
+  };
+  Object.assign(gauge, { collect });
+}
+
+/**
+ * Registers the monitor's gauges on `registry`, refreshed at scrape time: component up and active
+ * incidents, availability per window, SLO error budget remaining and burn rates. One scrape reads
+ * the monitor once, whichever gauge asks first.
+ */
+export function monitorMetrics(registry: Registry, monitor: Monitor, clock: Clock): void {
+  let pending: Promise<Snapshot> | undefined;
+  const read = () => {
+    pending ??= snapshot(monitor, clock).finally(() => {
+      pending = undefined;
+    });
+    return pending;
+  };
+  const gauge = (name: string, help: string, labels: string[]) => metric(registry, 'gauge', name, help, labels);
+  onScrape(gauge(METRICS.componentUp, '1 when the component is not unhealthy, 0 when it is', ['component']), read, (s) => s.up);
+  onScrape(gauge(METRICS.incidentsActive, '1 while the component has an open incident', ['component']), read, (s) => s.active);
+  onScrape(
+    gauge(METRICS.availabilityRatio, 'Time-weighted availability (uptime / observed time) over the window', ['component', 'window']),
+    read,
+    (s) => s.availability,
+  );
+  onScrape(
+    gauge(METRICS.errorBudgetRemainingRatio, '1 - downtime / error budget over the SLO window; negative once overspent', ['slo']),
+    read,
+    (s) => s.budget,
+  );
+  onScrape(
+    gauge(METRICS.sloBurnRate, 'Error budget burn rate over the window (1 spends it exactly)', ['slo', 'window']),
+    read,
+    (s) => s.burn,
+  );
+}
+
+/** `GET /metrics`: prom-client text, or JSON with `Accept: application/json`. */
+export function metricsRoute(app: FastifyInstance, ctx: ServerContext): void {
+  monitorMetrics(ctx.registry, ctx.monitor, ctx.clock);
+  app.get('/metrics', async (request, reply) => {
+    reply.header('cache-control', 'no-store');
+    if ((request.headers.accept ?? '').includes('application/json')) return reply.send(await ctx.registry.getMetricsAsJSON());
+    return reply.header('content-type', ctx.registry.contentType).send(await ctx.registry.metrics());
+  });
+}

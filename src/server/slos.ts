@@ -1,0 +1,29 @@
+import type { FastifyInstance } from 'fastify';
+import { formatDuration } from '../config/duration.js';
+import type { ServerContext } from './context.js';
+
+/** `GET /api/slos`: objective, window, error budget and burn rates of every SLO. */
+export function sloRoutes(app: FastifyInstance, ctx: ServerContext): void {
+  app.get('/api/slos', async () => {
+    const slos: unknown[] = [];
+    for (const slo of ctx.monitor.config.slos) {
+      const f = await ctx.monitor.sloFigures(slo);
+      if (f === undefined) continue;
+      slos.push({
+        name: f.name,
+        component: f.component,
+        objective: f.objective,
+        window: formatDuration(f.windowMs),
+        windowSeconds: f.windowMs / 1000,
+        availability: f.figures.availability,
+        budget: {
+          totalSeconds: f.budgetMs / 1000,
+          spentSeconds: f.figures.downMs / 1000,
+          remainingRatio: f.budgetRemaining,
+        },
+        burnRate: { '1h': f.burnRate1h, '6h': f.burnRate6h },
+      });
+    }
+    return { slos };
+  });
+}

@@ -1,0 +1,60 @@
+import type { WindowFigures } from '../monitor/figures.js';
+import type { ComponentStatus } from '../monitor/monitor.js';
+import type { ProbeResult } from '../monitor/probe.js';
+import type { CheckRecord, CheckStats, IncidentRecord } from '../monitor/store/types.js';
+import { iso, seconds } from './time.js';
+
+/** A check result as the API shows it. */
+export function checkView(r: ProbeResult | CheckRecord): Record<string, unknown> {
+  return { time: iso(r.time), timeMs: r.time, durationMs: r.durationMs, status: r.status, error: r.error ?? null };
+}
+
+/** A component's current status as the API shows it. */
+export function componentView(c: ComponentStatus): Record<string, unknown> {
+  return {
+    name: c.name,
+    critical: c.critical,
+    status: c.status,
+    lastCheck: c.last ? checkView(c.last) : null,
+    incidentSince: iso(c.incidentSince),
+    flapping: c.flapping,
+  };
+}
+
+/** An incident as the API shows it; an open one's duration runs until `now`. */
+export function incidentView(i: IncidentRecord, now: number): Record<string, unknown> {
+  return {
+    id: i.id,
+    component: i.component,
+    start: iso(i.start),
+    end: iso(i.end),
+    active: i.end === null,
+    durationSeconds: ((i.end ?? now) - i.start) / 1000,
+  };
+}
+
+/** Figures and check statistics of one window as the API shows them. */
+export function figuresView(window: string, f: WindowFigures, stats: CheckStats): Record<string, unknown> {
+  return {
+    window,
+    from: iso(f.from),
+    to: iso(f.to),
+    availability: f.availability,
+    uptimeSeconds: f.upMs / 1000,
+    downtimeSeconds: f.downMs / 1000,
+    unobservedSeconds: f.unobservedMs / 1000,
+    incidentsStarted: f.incidentsStarted,
+    incidentsResolved: f.incidentsResolved,
+    mtbfSeconds: seconds(f.mtbfMs),
+    mttrSeconds: seconds(f.mttrMs),
+    checks: {
+      total: stats.total,
+      healthy: stats.healthy,
+      degraded: stats.degraded,
+      unhealthy: stats.unhealthy,
+      p50Ms: stats.p50,
+      p95Ms: stats.p95,
+      p99Ms: stats.p99,
+    },
+  };
+}

@@ -1,0 +1,145 @@
+import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer, type Server } from 'node:http';
+import { type AddressInfo, createServer as createNetServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
+const root = fileURLToPath(new URL('../../', import.meta.url));
+const bin = join(root, 'dist/cli/index.js');
+const INTERVAL = 100;
+
+const freePort = () =>
+  new Promise<number>((resolve) => {
+    const s = createNetServer().listen(0, '127.0.0.1', () => {
+      const { port } = s.address() as AddressInfo;
+      s.close(() => resolve(port));
+    });
+  });
+
+async function until<T>(what: string, fn: () => Promise<T | undefined>, timeoutMs = 4000): Promise<T> {
+  const end = Date.now() + timeoutMs;
+  for (;;) {
+    const v = await fn().catch(() => undefined);
+    if (v !== undefined) return v;
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 25));
+  }
+}
+
+type Incident = { id: number; start: string; end: string | null; active: boolean; durationSeconds: number };
+type Check = { timeMs: number; status: string };
+
+describe('nines serve (real process, loopback target, 100 ms interval)', () => {
+  const world = { up: true };
+  let target: Server;
+  let dir: string;
+  let config: string;
+  let base: string;
+  let child: ChildProcess | undefined;
+
+  const start = async () => {
+    const proc = spawn(process.execPath, [bin, 'serve', '--config', config], {
+      env: { ...process.env, NINES_DRAIN_DELAY_MS: '0', NINES_LOG_LEVEL: 'warn' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    child = proc;
+    await until('the listening line', async () => {
+      const out = proc.stdout?.read()?.toString() as string | undefined;
+      return out?.includes('status and API at') ? true : undefined;
+    });
+    return proc;
+  };
+  const get = async <T>(path: string) => (await (await fetch(base + path)).json()) as T;
+  const incidents = () => get<{ items: Incident[] }>('/api/incidents?limit=10').then((p) => p.items);
+  const checks = () => get<{ items: Check[] }>('/api/components/target/checks?limit=200').then((p) => p.items.slice().reverse());
+
+  beforeAll(async () => {
+    if (!existsSync(join(root, 'dist/server/app.js')))
+      execFileSync(process.execPath, [join(root, 'node_modules/typescript/bin/tsc'), '-p', join(root, 'tsconfig.build.json')]);
+    target = createServer((_req, res) => res.writeHead(world.up ? 200 : 503).end(world.up ? 'UP' : 'DOWN'));
+    await new Promise<void>((r) => target.listen(0, '127.0.0.1', r));
+    const targetPort = (target.address() as AddressInfo).port;
+    const port = await freePort();
+    base = `http://127.0.0.1:${port}`;
+    dir = mkdtempSync(join(tmpdir(), 'nines-serve-'));
+    config = join(dir, 'nines.yaml');
+    writeFileSync(
+      config,
+      `server: { host: 127.0.0.1, port: ${port} }
+storage: sqlite:${join(dir, 'nines.db')}
+defaults: { interval: ${INTERVAL}ms, timeout: 80ms, degradedAfter: 60ms, failuresToOpen: 3, successesToResolve: 2 }
+components:
+  - name: target
+    critical: true
+    check: { type: http, url: http://127.0.0.1:${targetPort}/health }
+slos:
+  - { name: target-slo, component: target, objective: 99, window: 1h }
+`,
+    );
+  });
+
+  afterAll(async () => {
+    child?.kill('SIGKILL');
+    await new Promise<void>((r) => target.close(() => r()));
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('opens an incident at the first failed check and resolves it at the first passing one; API and /metrics agree', async () => {
+    await start();
+    await until('a healthy result', async () =>
+      (await get<{ status: string }>('/api/components/target')).status === 'healthy' ? true : undefined,
+    );
+    world.up = false;
+    const downAt = Date.now();
+    const open = await until('an open incident', async () => (await incidents()).find((i) => i.active));
+    const history = await checks();
+    const firstFailed = history.find((c) => c.status === 'unhealthy');
+    expect(Date.parse(open.start)).toBe(firstFailed?.timeMs);
+    // the incident opened on the 3rd consecutive failure: the stored streak before it holds at least 3
+    expect(history.filter((c) => c.status === 'unhealthy').length).toBeGreaterThanOrEqual(3);
+    world.up = true;
+    const upAt = Date.now();
+    const done = await until('the incident resolved', async () => (await incidents()).find((i) => i.id === open.id && !i.active));
+    const after = await checks();
+    const firstPass = after.find((c) => c.timeMs > (firstFailed?.timeMs ?? 0) && c.status !== 'unhealthy');
+    expect(Date.parse(done.end ?? '')).toBe(firstPass?.timeMs);
+    // downtime matches the time the target was down, within one interval (+ the check's time) at each end
+    expect(Math.abs(done.durationSeconds * 1000 - (upAt - downAt))).toBeLessThan(2 * INTERVAL + 80);
+
+    const detail = await get<{ figures: Record<string, { downtimeSeconds: number; availability: number }> }>('/api/components/target');
+    const hour = detail.figures['1h'];
+    expect(hour?.downtimeSeconds).toBeCloseTo(done.durationSeconds, 6);
+    const metrics = await (await fetch(`${base}/metrics`)).text();
+    const ratio = Number(/nines_availability_ratio\{component="target",window="1h"\} ([\d.e-]+)/.exec(metrics)?.[1]);
+    expect(ratio).toBeGreaterThan(0);
+    expect(Math.abs(ratio - (hour?.availability ?? 0))).toBeLessThan(0.02); // time moved between the two reads
+    expect(metrics).toMatch(/nines_incidents_active\{component="target"\} 0/);
+  });
+
+  it('keeps an open incident across kill -9 and resolves it after the restart', async () => {
+    world.up = false;
+    const open = await until('an open incident', async () => (await incidents()).find((i) => i.active));
+    await new Promise((r) => setTimeout(r, 1100)); // let the incident reach the store (flush every second)
+    child?.kill('SIGKILL');
+    await new Promise((r) => child?.once('exit', r));
+    await start();
+    const again = (await incidents()).find((i) => i.active);
+    expect(again?.id).toBe(open.id);
+    expect(again?.start).toBe(open.start);
+    world.up = true;
+    const done = await until('the incident resolved after the restart', async () =>
+      (await incidents()).find((i) => i.id === open.id && !i.active),
+    );
+    expect(done.end).not.toBeNull();
+    const detail = await get<{ figures: Record<string, { unobservedSeconds: number }> }>('/api/components/target');
+    // the all-time window starts at the first check, so its only unobserved time is the restart's gap
+    expect(detail.figures.all?.unobservedSeconds).toBeGreaterThan(0);
+    child?.kill('SIGTERM');
+    const code = await new Promise<number | null>((r) => child?.once('exit', (c) => r(c)));
+    expect(code).toBe(0);
+    child = undefined;
+  }, 15_000);
+});

@@ -1,0 +1,138 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { harness, withIncident } from './harness.js';
+
+const open: Array<() => Promise<void>> = [];
+afterEach(async () => {
+  for (const close of open.splice(0)) await close();
+});
+async function incident(options: Parameters<typeof withIncident>[0] = {}) {
+  const h = await withIncident(options);
+  open.push(h.close);
+  return h;
+}
+
+describe('JSON API', () => {
+  it('lists components with status, last check, incident and flapping', async () => {
+    const h = await incident();
+    const res = await h.app.inject('/api/components');
+    expect(res.statusCode).toBe(200);
+    const [api, cache] = res.json().components;
+    expect(api).toMatchObject({ name: 'api', critical: true, status: 'unhealthy', flapping: false });
+    expect(api.lastCheck).toMatchObject({ status: 'unhealthy', durationMs: 3, error: 'api is unhealthy' });
+    expect(Date.parse(api.incidentSince)).toBeLessThan(h.clock.now());
+    expect(cache).toMatchObject({ name: 'cache', status: 'healthy', incidentSince: null });
+  });
+
+  it('gives figures per window, all time and a custom window, with check stats', async () => {
+    const h = await incident();
+    const res = await h.app.inject('/api/components/api');
+    expect(res.statusCode).toBe(200);
+    const body = res.json();
+    expect(Object.keys(body.figures)).toEqual(['1h', '24h', '7d', '30d', 'all']);
+    const hour = body.figures['1h'];
+    expect(hour.incidentsStarted).toBe(1);
+    expect(hour.downtimeSeconds).toBeGreaterThan(0);
+    expect(hour.availability).toBeCloseTo(hour.uptimeSeconds / (hour.uptimeSeconds + hour.downtimeSeconds), 12);
+    expect(hour.mtbfSeconds).toBe(hour.uptimeSeconds);
+    expect(hour.mttrSeconds).toBeNull(); // still open
+    expect(hour.checks.total).toBe(hour.checks.healthy + hour.checks.unhealthy);
+    expect(hour.checks.total).toBeGreaterThan(600);
+    expect(hour.checks.p50Ms).not.toBeNull();
+    expect(body.figures.all.unobservedSeconds).toBe(0);
+    expect(body.figures.all.availability).toBe(hour.availability);
+
+    const now = h.clock.now();
+    const custom = await h.app.inject(`/api/components/api?from=${now - 60_000}&to=${new Date(now).toISOString()}`);
+    expect(custom.statusCode).toBe(200);
+    expect(custom.json().figures.custom).toMatchObject({ window: 'custom', from: new Date(now - 60_000).toISOString() });
+  });
+
+  it('pages through checks, newest first, with a next cursor', async () => {
+    const h = await incident();
+    const first = (await h.app.inject('/api/components/cache/checks?limit=3')).json();
+    expect(first.items).toHaveLength(3);
+    expect(first.items[0].timeMs).toBeGreaterThan(first.items[2].timeMs);
+    expect(first.next).toBe(first.items[2].timeMs);
+    const second = (await h.app.inject(`/api/components/cache/checks?limit=3&before=${first.next}`)).json();
+    expect(second.items[0].timeMs).toBeLessThan(first.items[2].timeMs);
+    const iso = await h.app.inject(`/api/components/cache/checks?limit=3&before=${new Date(first.next).toISOString()}`);
+    expect(iso.json().items).toEqual(second.items);
+    const all = (await h.app.inject('/api/components/cache/checks?limit=1000')).json();
+    expect(all.next).toBeNull();
+  });
+
+  it('lists incidents, filtered and paged, and /incidents splits active from recent', async () => {
+    const h = await incident();
+    h.world.api = 'healthy';
+    await h.clock.advance(5_000); // resolves
+    h.world.api = 'unhealthy';
+    await h.clock.advance(5_000); // a second one, open
+    const page1 = (await h.app.inject('/api/incidents?component=api&limit=1')).json();
+    expect(page1.items).toHaveLength(1);
+    expect(page1.items[0]).toMatchObject({ component: 'api', active: true, end: null });
+    expect(page1.next).toBe(page1.items[0].id);
+    const page2 = (await h.app.inject(`/api/incidents?component=api&limit=1&before=${page1.next}`)).json();
+    expect(page2.items[0]).toMatchObject({ active: false, durationSeconds: 10 }); // from the first failure to the first pass
+    expect(page2.next).toBeNull();
+    const since = (await h.app.inject(`/api/incidents?since=${page1.items[0].start}`)).json();
+    expect(since.items).toHaveLength(1);
+    expect((await h.app.inject('/api/incidents?component=cache')).json().items).toEqual([]);
+    const board = (await h.app.inject('/incidents')).json();
+    expect(board.active.map((i: { id: number }) => i.id)).toEqual([page1.items[0].id]);
+    expect(board.recent.map((i: { id: number }) => i.id)).toEqual([page2.items[0].id]);
+  });
+
+  it('reports SLOs with budget and burn rates', async () => {
+    const h = await incident();
+    const [slo] = (await h.app.inject('/api/slos')).json().slos;
+    expect(slo).toMatchObject({ name: 'api-slo', component: 'api', objective: 99.9, window: '30d' });
+    expect(slo.budget.totalSeconds).toBeCloseTo(0.001 * 30 * 86_400, 6);
+    expect(slo.budget.remainingRatio).toBeCloseTo(1 - slo.budget.spentSeconds / slo.budget.totalSeconds, 12);
+    expect(slo.burnRate['1h']).toBeGreaterThan(1);
+    expect(slo.burnRate['6h']).toBe(slo.burnRate['1h']); // observed for less than an hour
+  });
+});
+
+describe('bad input', () => {
+  it.each([
+    '/api/components/api/checks?limit=-1',
+    '/api/components/api/checks?limit=abc',
+    '/api/components/api/checks?limit=100000',
+    '/api/components/api/checks?before=yesterday',
+    '/api/incidents?since=notadate',
+    '/api/incidents?since=2025-13-45',
+    '/api/incidents?before=abc',
+    '/api/incidents?limit=0',
+    '/api/incidents?component=NOT%20A%20NAME',
+    '/api/components/Bad%20Name',
+    '/api/components/api?from=abc',
+    '/api/components/api?from=2000&to=1000',
+  ])('%s → 400 JSON', async (url) => {
+    const h = await incident();
+    const res = await h.app.inject(url);
+    expect(res.statusCode).toBe(400);
+    expect(res.headers['content-type']).toMatch(/^application\/json/);
+    expect(res.json().error).toBe('invalid request');
+    expect(res.json().details.length).toBeGreaterThan(0);
+  });
+
+  it('answers 404 JSON for an unknown component or route', async () => {
+    const h = await harness();
+    open.push(h.close);
+    for (const url of ['/api/components/nope', '/api/components/nope/checks', '/api/incidents?component=nope', '/nowhere']) {
+      const res = await h.app.inject(url);
+      expect(res.statusCode, url).toBe(404);
+      expect(res.json().error, url).toMatch(/not found|unknown component/);
+    }
+  });
+
+  it('answers 500 JSON without stack or message when the store fails', async () => {
+    const h = await harness({
+      store: (s) => Object.assign(Object.create(s), { checks: () => Promise.reject(new Error('db at postgres://u:pw@h failed')) }),
+    });
+    open.push(h.close);
+    const res = await h.app.inject('/api/components/api/checks');
+    expect(res.statusCode).toBe(500);
+    expect(res.json()).toEqual({ error: 'internal error' });
+  });
+});

@@ -1,0 +1,88 @@
+import { Registry } from 'prom-client';
+import { parseConfig } from '../../src/config/index.js';
+import { Monitor } from '../../src/monitor/monitor.js';
+import type { ProbeResult } from '../../src/monitor/probe.js';
+import { openStore, type Store } from '../../src/monitor/store/index.js';
+import { ManualClock } from '../../src/policy/index.js';
+import { buildApp } from '../../src/server/app.js';
+
+/** The token of the configs that have one. */
+export const TOKEN = 'test-token-0123456789-abcdef';
+
+/** Two components (api critical, cache not) and an SLO on api; `token` adds `server.token`. */
+function yaml(token: boolean): string {
+  return `
+${token ? `server: { token: "${TOKEN}" }` : ''}
+components:
+  - name: api
+    critical: true
+    interval: 1s
+    timeout: 500ms
+    degradedAfter: 200ms
+    failuresToOpen: 3
+    successesToResolve: 2
+    check: { type: tcp, host: 127.0.0.1, port: 1 }
+  - name: cache
+    interval: 1s
+    timeout: 500ms
+    degradedAfter: 200ms
+    check: { type: tcp, host: 127.0.0.1, port: 2 }
+slos:
+  - { name: api-slo, component: api, objective: 99.9, window: 30d }
+`;
+}
+
+/** A started monitor over an in-memory store with manual time, each component up or down as `world` says, and its app. */
+export async function harness(options: { token?: boolean; start?: boolean; store?: (s: Store) => Store } = {}) {
+  const parsed = parseConfig(yaml(options.token ?? false), { env: {} });
+  if (!parsed.ok) throw new Error(parsed.problems.map((p) => `${p.path}: ${p.message}`).join('\n'));
+  const clock = new ManualClock(Date.UTC(2025, 0, 1));
+  const store = await openStore('sqlite::memory:');
+  const world: Record<string, ProbeResult['status']> = { api: 'healthy', cache: 'healthy' };
+  const runs: string[] = [];
+  const monitor = new Monitor({
+    config: parsed.config,
+    store,
+    clock,
+    probe: (c) => async () => {
+      runs.push(c.name);
+      const status = world[c.name] ?? 'healthy';
+      const result: ProbeResult = { name: c.name, time: clock.now(), durationMs: 3, status };
+      if (status !== 'healthy') result.error = `${c.name} is ${status}`;
+      return result;
+    },
+  });
+  const shutdown = { shuttingDown: false };
+  const registry = new Registry();
+  const app = buildApp({ monitor, store: options.store ? options.store(store) : store, registry, shutdown, clock });
+  if (options.start !== false) await monitor.start();
+  const close = async () => {
+    await app.close();
+    await monitor.stop();
+    await store.close();
+  };
+  return { app, monitor, store, clock, world, shutdown, registry, runs, close };
+}
+
+/** A harness that ran 10 minutes healthy, then api down long enough to open an incident (still open). */
+export async function withIncident(options: Parameters<typeof harness>[0] = {}) {
+  const h = await harness(options);
+  await h.clock.advance(10 * 60_000);
+  h.world.api = 'unhealthy';
+  await h.clock.advance(10_000);
+  return h;
+}
+
+/** The value of the Prometheus sample `name{labels}` in `text`, or undefined. */
+export function sample(text: string, name: string, labels: Record<string, string>): number | undefined {
+  const want = Object.entries(labels)
+    .map(([k, v]) => `${k}="${v}"`)
+    .sort()
+    .join(',');
+  for (const line of text.split('\n')) {
+    const m = /^([a-z_]+)\{([^}]*)\} (\S+)$/.exec(line);
+    if (m?.[1] !== name) continue;
+    if ((m[2] ?? '').split(',').sort().join(',') === want) return Number(m[3]);
+  }
+  return undefined;
+}

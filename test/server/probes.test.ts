@@ -1,0 +1,110 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { harness } from './harness.js';
+
+const open: Array<() => Promise<void>> = [];
+afterEach(async () => {
+  for (const close of open.splice(0)) await close();
+});
+async function setup(start = true) {
+  const h = await harness({ start });
+  open.push(h.close);
+  return h;
+}
+
+describe('/health', () => {
+  it('is IETF health+json, one check per component keyed name:responseTime, 200 when passing', async () => {
+    const h = await setup();
+    await h.clock.advance(5_000);
+    const res = await h.app.inject('/health');
+    expect(res.statusCode).toBe(200);
+    expect(res.headers['content-type']).toMatch(/^application\/health\+json/);
+    const body = res.json();
+    expect(body.status).toBe('pass');
+    expect(Object.keys(body.checks)).toEqual(['api:responseTime', 'cache:responseTime']);
+    expect(body.checks['api:responseTime'][0]).toMatchObject({
+      componentId: 'api',
+      status: 'pass',
+      critical: true,
+      observedValue: 3,
+      observedUnit: 'ms',
+    });
+    expect(body.checks['cache:responseTime'][0].critical).toBe(false);
+  });
+
+  it('warns when a non-critical component is down, fails with 503 when a critical one is, and before any result', async () => {
+    const h = await setup(false);
+    expect((await h.app.inject('/health')).statusCode).toBe(503); // no component yet: nothing proves health
+    await h.monitor.start();
+    expect((await h.app.inject('/health')).json().status).toBe('fail'); // no results yet
+    await h.clock.advance(2_000);
+    h.world.cache = 'unhealthy';
+    await h.clock.advance(2_000);
+    const warn = await h.app.inject('/health');
+    expect(warn.statusCode).toBe(200);
+    expect(warn.json().status).toBe('warn');
+    h.world.api = 'unhealthy';
+    await h.clock.advance(1_000);
+    const fail = await h.app.inject('/health');
+    expect(fail.statusCode).toBe(503);
+    expect(fail.json().checks['api:responseTime'][0].status).toBe('fail');
+  });
+
+  it('carries the error as output', async () => {
+    const h = await harness({
+      start: false,
+    });
+    open.push(h.close);
+    await h.monitor.start();
+    h.world.api = 'degraded';
+    await h.clock.advance(1_000);
+    const body = (await h.app.inject('/health')).json();
+    expect(body.status).toBe('warn');
+    expect(body.checks['api:responseTime'][0]).toMatchObject({ status: 'warn', output: 'api is degraded' });
+  });
+});
+
+describe('readiness and liveness', () => {
+  it('is ready only with results, the critical component up and no shutdown', async () => {
+    const h = await setup();
+    for (const url of ['/readiness', '/readyz']) expect((await h.app.inject(url)).statusCode).toBe(503); // no result yet
+    await h.clock.advance(2_000);
+    for (const url of ['/readiness', '/readyz']) {
+      const res = await h.app.inject(url);
+      expect(res.statusCode).toBe(200);
+      expect(res.body).toBe('ok');
+    }
+    h.world.cache = 'unhealthy';
+    await h.clock.advance(1_000);
+    expect((await h.app.inject('/readyz')).statusCode).toBe(200); // not critical
+    h.world.api = 'unhealthy';
+    await h.clock.advance(1_000);
+    const down = await h.app.inject('/readyz?verbose');
+    expect(down.statusCode).toBe(503);
+    expect(down.body.split('\n')).toEqual([
+      '[-]api unhealthy: api is unhealthy',
+      '[+]cache unhealthy: cache is unhealthy (not critical)',
+      'readiness check failed',
+    ]);
+    h.world.api = 'healthy';
+    await h.clock.advance(1_000);
+    expect((await h.app.inject('/readiness')).statusCode).toBe(200);
+    h.shutdown.shuttingDown = true;
+    const shutting = await h.app.inject('/readiness');
+    expect(shutting.statusCode).toBe(503);
+    expect(shutting.body).toBe('shutting down');
+    expect((await h.app.inject('/readiness?verbose')).body).toContain('[-]shutdown in progress');
+  });
+
+  it('is alive whatever the components do', async () => {
+    const h = await setup();
+    h.world.api = 'unhealthy';
+    await h.clock.advance(5_000);
+    h.shutdown.shuttingDown = true;
+    for (const url of ['/liveness', '/livez']) {
+      const res = await h.app.inject(url);
+      expect(res.statusCode).toBe(200);
+      expect(res.body).toBe('ok');
+    }
+    expect((await h.app.inject('/livez?verbose')).body).toContain('liveness check passed');
+  });
+});
