@@ -1,7 +1,7 @@
 import { lookup } from 'node:dns/promises';
 import { connect, isIP } from 'node:net';
 import type { CheckConfig, Condition, ConditionContext } from '../config/index.js';
-import { disk, dns, eventLoop, memory, postgres, redis, tlsCertificate } from '../health/checks/index.js';
+import { disk, dns, eventLoop, memory, postgres, redis, tcp, tlsCertificate } from '../health/checks/index.js';
 import { abortable, readable } from '../health/checks/util.js';
 import type { HealthCheck } from '../health/types.js';
 import { httpObserver } from './probe-http.js';
@@ -42,25 +42,16 @@ function fromHealth(check: HealthCheck, context: (details: Record<string, unknow
   };
 }
 
-/**
- * Opens and closes a TCP connection, like the health `tcp` check, keeping the address connected to
- * for `[IP]` (that check does not expose its socket). A refused connection can be asserted on.
- */
+/** The health `tcp` check, with the address connected to for `[IP]`; a refused connection can be asserted on. */
 function tcpObserver(host: string, port: number): Observe {
+  const check = tcp(host, port);
   return async (signal) => {
-    const socket = connect({ host, port });
-    const connected = new Promise<void>((resolve, reject) => {
-      socket.once('connect', resolve);
-      socket.once('error', reject);
-    });
     try {
-      await abortable(connected, signal);
-      return { status: 'healthy', details: { ip: socket.remoteAddress }, context: { connected: true, ip: socket.remoteAddress } };
+      const ip = (await check({ signal }))?.details?.ip as string | undefined;
+      return { status: 'healthy', details: { ip }, context: { connected: true, ip } };
     } catch (error) {
       if (signal.aborted) throw error;
       return { status: 'unhealthy', error: readable(error).message, context: { connected: false }, assertable: true };
-    } finally {
-      socket.destroy();
     }
   };
 }

@@ -4,7 +4,7 @@ import type { CheckConfig, Condition, ConditionContext } from '../config/index.j
 import { timedConnector } from '../health/checks/http-connector.js';
 import { statusMatcher } from '../health/checks/http-expect.js';
 import { secretsOf } from '../health/checks/redact.js';
-import { readable, since } from '../health/checks/util.js';
+import { readable, readText, since } from '../health/checks/util.js';
 import { msUntil, type Observe, reads } from './probe-observation.js';
 
 type HttpCheck = Extract<CheckConfig, { type: 'http' }>;
@@ -40,7 +40,7 @@ export function httpObserver(check: HttpCheck, conditions: readonly Condition[])
     const client = new Client(target.origin, { connect: watching(timedConnector({}, undefined, signal), seen) });
     try {
       const response = await client.request({ origin: target.origin, path, method, headers, signal });
-      const body = wantsBody ? await readText(response.body) : await response.body.dump().then(() => undefined);
+      const body = wantsBody ? await readText(response.body, BODY_LIMIT) : await response.body.dump().then(() => undefined);
       const responseTimeMs = since(start);
       const code = response.statusCode;
       const context: ConditionContext = { status: code, responseTimeMs, body, connected: true, ...seen };
@@ -83,15 +83,4 @@ function basicAuth(target: URL, headers: Record<string, string>): Record<string,
     headers.authorization = `Basic ${Buffer.from(credentials).toString('base64')}`;
   }
   return headers;
-}
-
-async function readText(stream: AsyncIterable<Buffer>): Promise<string> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of stream) {
-    chunks.push(chunk);
-    size += chunk.length;
-    if (size >= BODY_LIMIT) break; // leaving the loop destroys the stream
-  }
-  return Buffer.concat(chunks).subarray(0, BODY_LIMIT).toString('utf8');
 }

@@ -3,7 +3,7 @@ import type { CheckOutcome, HealthCheck } from '../types.js';
 import { type ConnectMarks, type HttpTlsOptions, timedConnector } from './http-connector.js';
 import { type ExpectStatus, statusMatcher } from './http-expect.js';
 import { redactUrl, secretsOf } from './redact.js';
-import { checkString, readable, since } from './util.js';
+import { checkString, readable, readText, since } from './util.js';
 
 export type { HttpTlsOptions } from './http-connector.js';
 export type { ExpectStatus } from './http-expect.js';
@@ -61,7 +61,7 @@ export function http(url: string | URL, options: HttpCheckOptions = {}): HealthC
     try {
       const response = await (client ?? (dispatcher as Dispatcher)).request({ origin: target.origin, path, method, headers, signal });
       const headersAt = performance.now();
-      const text = body ? await readText(response.body) : await response.body.dump().then(() => '');
+      const text = body ? await readText(response.body, BODY_LIMIT) : await response.body.dump().then(() => '');
       const end = performance.now();
       const timings: Record<string, number> = client ? phases(marks, start, headersAt, https) : { firstByte: since(start, headersAt) };
       timings.total = since(start, end);
@@ -92,17 +92,6 @@ function phases(marks: ConnectMarks, start: number, headersAt: number, https: bo
   if (https) timings.tls = since(connected, ready);
   timings.firstByte = since(ready, headersAt);
   return timings;
-}
-
-async function readText(stream: AsyncIterable<Buffer> & { destroy(): void }): Promise<string> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of stream) {
-    chunks.push(chunk);
-    size += chunk.length;
-    if (size >= BODY_LIMIT) break; // leaving the loop destroys the stream
-  }
-  return Buffer.concat(chunks).subarray(0, BODY_LIMIT).toString('utf8');
 }
 
 function bodyMatcher(expect: string | RegExp | undefined): ((text: string) => string | undefined) | undefined {

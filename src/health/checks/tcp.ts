@@ -3,7 +3,7 @@ import { checkInteger } from '../../policy/validate.js';
 import type { HealthCheck } from '../types.js';
 import { abortable, checkString, readable, since } from './util.js';
 
-/** Passes when a TCP connection to `host:port` opens; closes it at once. Details: `connectMs`. */
+/** Passes when a TCP connection to `host:port` opens; closes it at once. Details: `connectMs`, `ip` (the address connected to). */
 export function tcp(host: string, port: number): HealthCheck {
   checkString('host', host);
   checkInteger('port', port, 1, 65_535);
@@ -16,7 +16,7 @@ export function tcp(host: string, port: number): HealthCheck {
     });
     try {
       await abortable(connected, signal);
-      return { details: { connectMs: since(start) } };
+      return { details: { connectMs: since(start), ip: socket.remoteAddress } };
     } catch (error) {
       throw readable(error);
     } finally {

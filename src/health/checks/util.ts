@@ -78,3 +78,15 @@ export function checkString(name: string, value: unknown): string {
   }
   return value;
 }
+
+/** Reads a response body as UTF-8, at most `limit` bytes; stopping early destroys the stream. */
+export async function readText(stream: AsyncIterable<Buffer>, limit: number): Promise<string> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of stream) {
+    chunks.push(chunk);
+    size += chunk.length;
+    if (size >= limit) break;
+  }
+  return Buffer.concat(chunks).subarray(0, limit).toString('utf8');
+}
