@@ -4,12 +4,13 @@ import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 import { Command } from 'commander';
 import { check } from './check.js';
+import { report } from './report.js';
 import { serve } from './serve.js';
 import { DEFAULT_CONFIG_PATH, validate } from './validate.js';
 
 const { version } = createRequire(import.meta.url)('../../package.json') as { version: string };
 
-/** The `nines` command. `report` and `backup` arrive with later work. */
+/** The `nines` command. `backup` arrives with later work. */
 export function buildProgram(): Command {
   const program = new Command('nines')
     .description('Keep Node.js services at 99.9 % and prove it with numbers.')
@@ -32,6 +33,15 @@ export function buildProgram(): Command {
     .option('--verbose', "show each check's details")
     .action(async (options: { config: string; json?: boolean; verbose?: boolean }) => {
       process.exitCode = await check(options);
+    });
+  program
+    .command('report')
+    .description('Availability, downtime, unobserved time, MTBF, MTTR, checks and SLO budgets over a window, from the stored history.')
+    .option('-c, --config <file>', 'config file', DEFAULT_CONFIG_PATH)
+    .option('-w, --window <duration>', 'window ending now, e.g. 24h, 7d, 30d', '7d')
+    .option('--json', 'print JSON')
+    .action(async (options: { config: string; window: string; json?: boolean }) => {
+      process.exitCode = await report(options);
     });
   program
     .command('serve')

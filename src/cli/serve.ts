@@ -1,5 +1,5 @@
 import { pino } from 'pino';
-import { formatProblems, loadConfig, type NinesConfig } from '../config/index.js';
+import { formatProblems, loadConfig, storageUrl } from '../config/index.js';
 import { GracefulShutdown } from '../lifecycle/index.js';
 import { createMetricsRegistry, healthMetrics } from '../metrics/index.js';
 import { Monitor } from '../monitor/monitor.js';
@@ -17,11 +17,6 @@ const processOutput: Output = {
   out: (line) => process.stdout.write(`${line}\n`),
   err: (line) => process.stderr.write(`${line}\n`),
 };
-
-/** The storage URL of a validated config. */
-function storageUrl(config: NinesConfig): string {
-  return config.storage.kind === 'sqlite' ? `sqlite:${config.storage.path}` : config.storage.url;
-}
 
 /**
  * `nines serve`: runs the monitor and its HTTP service until SIGTERM/SIGINT (graceful: readiness

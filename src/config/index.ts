@@ -19,4 +19,5 @@ export {
   type Settings,
   type SloConfig,
   type StorageConfig,
+  storageUrl,
 } from './schema.js';

@@ -155,3 +155,8 @@ export type ComponentConfig = NinesConfig['components'][number];
 
 /** One SLO of a {@link NinesConfig}. */
 export type SloConfig = NinesConfig['slos'][number];
+
+/** The store URL of a validated config (`sqlite:<path>` or the PostgreSQL URL). */
+export function storageUrl(config: Pick<NinesConfig, 'storage'>): string {
+  return config.storage.kind === 'sqlite' ? `sqlite:${config.storage.path}` : config.storage.url;
+}

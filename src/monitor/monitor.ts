@@ -1,12 +1,15 @@
 import type { ComponentConfig, NinesConfig, SloConfig } from '../config/index.js';
 import { type Clock, systemClock, type TimerHandle } from '../policy/clock.js';
 import { Events } from '../policy/events.js';
-import { burnRate, errorBudget, type Span, type WindowFigures, windowFigures } from './figures.js';
+import type { Span, WindowFigures } from './figures.js';
 import { FlapDetector } from './flapping.js';
 import { gapBetween, IncidentTracker } from './incidents.js';
 import { createProbe, type Probe, type ProbeResult } from './probe.js';
 import { Scheduler } from './scheduler.js';
 import type { ComponentState, Store, WriteBatch } from './store/types.js';
+import { type SloFigures, sloFigures, storedFigures } from './store-figures.js';
+
+export type { SloFigures } from './store-figures.js';
 
 /** Options of {@link Monitor}. */
 export interface MonitorOptions {
@@ -44,20 +47,6 @@ export interface ComponentStatus {
   flapping: boolean;
 }
 
-/** SLO figures over its window, with burn rates over 1 h and 6 h. */
-export interface SloFigures {
-  name: string;
-  component: string;
-  objective: number;
-  windowMs: number;
-  figures: WindowFigures;
-  budgetMs: number;
-  /** 1 − downtime / budget; negative once overspent. */
-  budgetRemaining: number;
-  burnRate1h: number | null;
-  burnRate6h: number | null;
-}
-
 interface Runtime {
   config: ComponentConfig;
   probe: Probe;
@@ -71,7 +60,6 @@ interface Runtime {
 }
 
 const emptyBatch = (): WriteBatch => ({ checks: [], opened: [], resolved: [], gaps: [], states: [] });
-const HOUR = 3_600_000;
 
 /**
  * The availability monitor: checks every component on its schedule, applies the incident rules,
@@ -188,40 +176,12 @@ export class Monitor extends Events<MonitorEvents> {
     const rt = this.#components.get(component);
     if (rt === undefined) return undefined;
     await this.flush();
-    const now = this.#clock.now();
-    const { incidents, gaps } = await this.#store.timeline(component, window.from, Math.min(window.to, now));
-    return windowFigures(
-      {
-        firstCheckAt: rt.firstCheckAt,
-        gaps,
-        incidents: incidents.map((i) => ({ start: i.start, end: i.end ?? undefined })),
-        lastCheckAt: rt.lastCheckAt,
-        staleAfter: rt.config.interval + rt.config.timeout,
-      },
-      window,
-      now,
-    );
+    return storedFigures(this.#store, component, rt.config.interval + rt.config.timeout, rt, window, this.#clock.now());
   }
 
   /** Budget and burn rates of `slo`, as of now. */
-  async sloFigures(slo: SloConfig): Promise<SloFigures | undefined> {
-    const now = this.#clock.now();
-    const figures = await this.figures(slo.component, { from: now - slo.window, to: now });
-    const h1 = await this.figures(slo.component, { from: now - HOUR, to: now });
-    const h6 = await this.figures(slo.component, { from: now - 6 * HOUR, to: now });
-    if (figures === undefined || h1 === undefined || h6 === undefined) return undefined;
-    const budget = errorBudget(slo.objective, slo.window, figures.downMs);
-    return {
-      name: slo.name,
-      component: slo.component,
-      objective: slo.objective,
-      windowMs: slo.window,
-      figures,
-      budgetMs: budget.budgetMs,
-      budgetRemaining: budget.remaining,
-      burnRate1h: burnRate(slo.objective, h1),
-      burnRate6h: burnRate(slo.objective, h6),
-    };
+  sloFigures(slo: SloConfig): Promise<SloFigures | undefined> {
+    return sloFigures(slo, this.#clock.now(), (window) => this.figures(slo.component, window));
   }
 
   /** Writes buffered results; on failure they stay buffered for the next try. */

@@ -117,6 +117,16 @@ slos:
     expect(ratio).toBeGreaterThan(0);
     expect(Math.abs(ratio - (hour?.availability ?? 0))).toBeLessThan(0.02); // time moved between the two reads
     expect(metrics).toMatch(/nines_incidents_active\{component="target"\} 0/);
+
+    // nines report reads the same store with the same code: the resolved incident's downtime is identical
+    const json = execFileSync(process.execPath, [bin, 'report', '--config', config, '--window', '1h', '--json'], { encoding: 'utf8' });
+    const reported = JSON.parse(json) as { components: Array<{ name: string; figures: { downMs: number; incidentsStarted: number } }> };
+    const target = reported.components.find((c) => c.name === 'target');
+    expect((target?.figures.downMs ?? 0) / 1000).toBeCloseTo(hour?.downtimeSeconds ?? -1, 6);
+    expect(target?.figures.incidentsStarted).toBe(1);
+    const text = execFileSync(process.execPath, [bin, 'report', '--config', config, '--window', '1h'], { encoding: 'utf8' });
+    expect(text).toMatch(/^target\s+\d+\.\d{3} %/m);
+    expect(text).toMatch(/^target-slo\s+99 %/m);
   });
 
   it('keeps an open incident across kill -9 and resolves it after the restart', async () => {

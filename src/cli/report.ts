@@ -1,0 +1,135 @@
+import { formatDuration, formatProblems, loadConfig, parseDuration, storageUrl } from '../config/index.js';
+import type { WindowFigures } from '../monitor/figures.js';
+import { openStore } from '../monitor/store/index.js';
+import type { CheckStats } from '../monitor/store/types.js';
+import { sloFigures, storedFigures } from '../monitor/store-figures.js';
+import { EXIT_INVALID, type Output } from './validate.js';
+
+/** Options of `nines report`. */
+export interface ReportOptions {
+  /** Config file to load. */
+  config: string;
+  /** Window ending now, e.g. `24h`, `7d`. Default 7d. */
+  window?: string;
+  /** Print JSON instead of a table. */
+  json?: boolean;
+}
+
+const processOutput: Output = {
+  out: (line) => process.stdout.write(`${line}\n`),
+  err: (line) => process.stderr.write(`${line}\n`),
+};
+
+const pct = (ratio: number | null) => (ratio === null ? '—' : `${(ratio * 100).toFixed(3)} %`);
+const dur = (ms: number | null) => (ms === null ? '—' : formatDuration(Math.round(ms)));
+
+/**
+ * `nines report`: the figures of every component and SLO over a window, from the stored history
+ * alone (the monitor need not run), computed by the same code as the API and `/metrics`.
+ */
+export async function report(
+  options: ReportOptions,
+  output: Output = processOutput,
+  env: NodeJS.ProcessEnv = process.env,
+  now = Date.now(),
+): Promise<number> {
+  const loaded = await loadConfig(options.config, { env });
+  if (!loaded.ok) {
+    for (const line of formatProblems(loaded.problems)) output.err(line);
+    return EXIT_INVALID;
+  }
+  let windowMs: number;
+  try {
+    windowMs = parseDuration(options.window ?? '7d');
+  } catch {
+    output.err(`--window: expected a duration like 24h, 7d or 30d`);
+    return EXIT_INVALID;
+  }
+  const config = loaded.config;
+  const store = await openStore(storageUrl(config));
+  try {
+    await store.migrate();
+    const states = new Map((await store.states()).map((s) => [s.component, s]));
+    const window = { from: now - windowMs, to: now };
+    const components: Array<{ name: string; figures: WindowFigures; checks: CheckStats }> = [];
+    for (const c of config.components) {
+      const state = states.get(c.name);
+      const times = { firstCheckAt: state?.firstCheckAt, lastCheckAt: state?.lastCheckAt };
+      const figures = await storedFigures(store, c.name, c.interval + c.timeout, times, window, now);
+      components.push({ name: c.name, figures, checks: await store.checkStats(c.name, window.from, now) });
+    }
+    const slos = [];
+    for (const slo of config.slos) {
+      const c = config.components.find((x) => x.name === slo.component);
+      if (c === undefined) continue;
+      const state = states.get(c.name);
+      const times = { firstCheckAt: state?.firstCheckAt, lastCheckAt: state?.lastCheckAt };
+      slos.push(await sloFigures(slo, now, (w) => storedFigures(store, c.name, c.interval + c.timeout, times, w, now)));
+    }
+    if (options.json) {
+      output.out(
+        JSON.stringify({ window: { from: new Date(window.from).toISOString(), to: new Date(now).toISOString() }, components, slos }),
+      );
+      return 0;
+    }
+    output.out(`Figures over the last ${formatDuration(windowMs)} (to ${new Date(now).toISOString()})`);
+    output.out('');
+    const rows = components.map(({ name, figures: f, checks: k }) => [
+      name,
+      pct(f.availability),
+      dur(f.upMs),
+      dur(f.downMs),
+      dur(f.unobservedMs),
+      String(f.incidentsStarted),
+      dur(f.mtbfMs),
+      dur(f.mttrMs),
+      `${k.total}/${k.healthy}/${k.degraded}/${k.unhealthy}`,
+      k.p50 === null ? '—' : `${k.p50}/${k.p95}/${k.p99} ms`,
+    ]);
+    table(
+      output,
+      ['component', 'availability', 'up', 'down', 'unobserved', 'incidents', 'MTBF', 'MTTR', 'checks all/ok/deg/fail', 'p50/p95/p99'],
+      rows,
+    );
+    if (slos.length > 0) {
+      output.out('');
+      table(
+        output,
+        ['SLO', 'objective', 'window', 'budget', 'remaining', 'burn 1h', 'burn 6h'],
+        slos.flatMap((s) =>
+          s === undefined
+            ? []
+            : [
+                [
+                  s.name,
+                  `${s.objective} %`,
+                  formatDuration(s.windowMs),
+                  dur(s.budgetMs),
+                  pct(s.budgetRemaining),
+                  fmt(s.burnRate1h),
+                  fmt(s.burnRate6h),
+                ],
+              ],
+        ),
+      );
+    }
+    return 0;
+  } finally {
+    await store.close();
+  }
+}
+
+function fmt(x: number | null): string {
+  return x === null ? '—' : x.toFixed(2);
+}
+
+function table(output: Output, head: string[], rows: string[][]): void {
+  const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
+  const line = (cells: string[]) =>
+    cells
+      .map((c, i) => c.padEnd(widths[i] ?? 0))
+      .join('  ')
+      .trimEnd();
+  output.out(line(head));
+  for (const r of rows) output.out(line(r));
+}
