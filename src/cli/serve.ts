@@ -1,7 +1,7 @@
 import { pino } from 'pino';
 import { formatProblems, loadConfig, storageUrl } from '../config/index.js';
 import { GracefulShutdown } from '../lifecycle/index.js';
-import { createMetricsRegistry, healthMetrics } from '../metrics/index.js';
+import { createMetricsRegistry, healthMetrics, METRICS, metric } from '../metrics/index.js';
 import { Monitor } from '../monitor/monitor.js';
 import { openStore } from '../monitor/store/index.js';
 import { buildApp } from '../server/app.js';
@@ -56,6 +56,20 @@ export async function serve(
   monitor.on('incidentOpened', (e) => logger.warn(e, 'incident opened'));
   monitor.on('incidentResolved', (e) => logger.info({ ...e, downtimeMs: e.end - e.start }, 'incident resolved'));
   monitor.on('flapping', (e) => logger.warn(e, e.flapping ? 'component is flapping' : 'component stopped flapping'));
+  const lag = metric(
+    registry,
+    'histogram',
+    METRICS.scheduleLagSeconds,
+    'How late scheduled checks start',
+    [],
+    [0.001, 0.005, 0.01, 0.05, 0.1, 0.2, 0.5, 1, 5],
+  );
+  monitor.on('lag', (e) => lag.observe(e.lagMs / 1000));
+  const flapping = metric(registry, 'gauge', METRICS.componentFlapping, '1 while a component flaps (alerts should hold off)', [
+    'component',
+  ]);
+  for (const c of config.components) flapping.labels(c.name).set(0);
+  monitor.on('flapping', (e) => flapping.labels(e.component).set(e.flapping ? 1 : 0));
 
   const drainDelay = Number(env.NINES_DRAIN_DELAY_MS ?? 5000);
   const shutdown = new GracefulShutdown({ drainDelay, timeout: 10_000, logger });

@@ -16,5 +16,7 @@ export const METRICS = {
   errorBudgetRemainingRatio: 'nines_error_budget_remaining_ratio',
   sloBurnRate: 'nines_slo_burn_rate',
   httpRequestsInFlight: 'nines_http_requests_in_flight',
+  scheduleLagSeconds: 'nines_schedule_lag_seconds',
+  componentFlapping: 'nines_component_flapping',
   shutdownInProgress: 'nines_shutdown_in_progress',
 } as const;

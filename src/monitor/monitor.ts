@@ -33,6 +33,8 @@ export interface MonitorEvents {
   incidentOpened: { component: string; start: number };
   incidentResolved: { component: string; start: number; end: number };
   flapping: { component: string; flapping: boolean };
+  /** A scheduled run started `lagMs` after it was due. */
+  lag: { component: string; lagMs: number };
 }
 
 /** What the monitor knows of a component right now. */
@@ -90,7 +92,7 @@ export class Monitor extends Events<MonitorEvents> {
     this.#flushInterval = options.flushInterval ?? 1000;
     this.#compactInterval = options.compactInterval ?? 60_000;
     this.#onError = options.onError;
-    this.#scheduler = new Scheduler({ clock: this.#clock });
+    this.#scheduler = new Scheduler({ clock: this.#clock, onLag: (component, lagMs) => this.emit('lag', { component, lagMs }) });
   }
 
   /** The config in force. */

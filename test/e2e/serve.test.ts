@@ -117,6 +117,8 @@ slos:
     expect(ratio).toBeGreaterThan(0);
     expect(Math.abs(ratio - (hour?.availability ?? 0))).toBeLessThan(0.02); // time moved between the two reads
     expect(metrics).toMatch(/nines_incidents_active\{component="target"\} 0/);
+    expect(Number(/nines_schedule_lag_seconds_count (\d+)/.exec(metrics)?.[1])).toBeGreaterThan(3); // one per run
+    expect(metrics).toMatch(/nines_component_flapping\{component="target"\} [01]/);
 
     // nines report reads the same store with the same code: the resolved incident's downtime is identical
     const json = execFileSync(process.execPath, [bin, 'report', '--config', config, '--window', '1h', '--json'], { encoding: 'utf8' });
