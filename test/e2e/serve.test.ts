@@ -1,5 +1,5 @@
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import { type AddressInfo, createServer as createNetServer } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -152,6 +152,35 @@ slos:
     child?.kill('SIGTERM');
     const code = await new Promise<number | null>((r) => child?.once('exit', (c) => r(c)));
     expect(code).toBe(0);
+    child = undefined;
+  }, 15_000);
+
+  it('restarts after SIGTERM with its history, and SIGHUP adds a component without losing it', async () => {
+    const proc = await start();
+    const before = await incidents();
+    expect(before.length).toBeGreaterThanOrEqual(2); // both earlier incidents are still there
+    expect(before.every((i) => !i.active)).toBe(true);
+    writeFileSync(
+      config,
+      readFileSync(config, 'utf8').replace(
+        'slos:',
+        `  - name: second\n    check: { type: tcp, host: 127.0.0.1, port: ${(target.address() as AddressInfo).port} }\nslos:`,
+      ),
+    );
+    proc.kill('SIGHUP');
+    const second = await until('the added component has a result', async () => {
+      const list = await get<{ components: Array<{ name: string; status: string }> }>('/api/components');
+      return list.components.find((c) => c.name === 'second' && c.status === 'healthy');
+    });
+    expect(second.name).toBe('second');
+    expect((await incidents()).length).toBe(before.length); // history stays
+    writeFileSync(config, 'components: []\n'); // a broken config is refused; the running one stays
+    proc.kill('SIGHUP');
+    await new Promise((r) => setTimeout(r, 300));
+    const list = await get<{ components: Array<{ name: string }> }>('/api/components');
+    expect(list.components.map((c) => c.name).sort()).toEqual(['second', 'target']);
+    proc.kill('SIGTERM');
+    expect(await new Promise<number | null>((r) => proc.once('exit', (c) => r(c)))).toBe(0);
     child = undefined;
   }, 15_000);
 });
