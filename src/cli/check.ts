@@ -1,7 +1,7 @@
 import { styleText } from 'node:util';
-import { type ComponentConfig, formatProblems, loadConfig } from '../config/index.js';
+import type { ComponentConfig } from '../config/index.js';
 import { createProbe, type ProbeResult } from '../monitor/probe.js';
-import { EXIT_INVALID, type Output } from './validate.js';
+import { EXIT_INVALID, loadOrReport, type Output, processOutput } from './validate.js';
 
 /** Options of `nines check`. */
 export interface CheckCommandOptions {
@@ -21,11 +21,6 @@ export type CheckRunStatus = 'healthy' | 'degraded' | 'unhealthy';
 /** Exit code of each overall status; a bad config also exits {@link EXIT_INVALID}. */
 export const EXIT_CODES: Record<CheckRunStatus, number> = { healthy: 0, degraded: 1, unhealthy: 2 };
 
-const processOutput: Output = {
-  out: (line) => process.stdout.write(`${line}\n`),
-  err: (line) => process.stderr.write(`${line}\n`),
-};
-
 /**
  * `nines check`: runs every component's check once, in parallel, prints the results and returns the
  * exit code: 0 all healthy, 1 any degraded, 2 any unhealthy (critical or not) or a bad config.
@@ -35,12 +30,9 @@ export async function check(
   output: Output = processOutput,
   env: NodeJS.ProcessEnv = process.env,
 ): Promise<number> {
-  const loaded = await loadConfig(options.config, { env });
-  if (!loaded.ok) {
-    for (const line of formatProblems(loaded.problems)) output.err(line);
-    return EXIT_INVALID;
-  }
-  const { components } = loaded.config;
+  const config = await loadOrReport(options.config, output, env);
+  if (config === undefined) return EXIT_INVALID;
+  const { components } = config;
   const results = await Promise.all(components.map((component) => createProbe(component)()));
   const status = overall(results);
   if (options.json) {

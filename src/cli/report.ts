@@ -1,9 +1,9 @@
-import { formatDuration, formatProblems, loadConfig, parseDuration, storageUrl } from '../config/index.js';
+import { formatDuration, parseDuration, storageUrl } from '../config/index.js';
 import type { WindowFigures } from '../monitor/figures.js';
 import { openStore } from '../monitor/store/index.js';
 import type { CheckStats } from '../monitor/store/types.js';
 import { sloFigures, storedFigures } from '../monitor/store-figures.js';
-import { EXIT_INVALID, type Output } from './validate.js';
+import { EXIT_INVALID, loadOrReport, type Output, processOutput } from './validate.js';
 
 /** Options of `nines report`. */
 export interface ReportOptions {
@@ -14,11 +14,6 @@ export interface ReportOptions {
   /** Print JSON instead of a table. */
   json?: boolean;
 }
-
-const processOutput: Output = {
-  out: (line) => process.stdout.write(`${line}\n`),
-  err: (line) => process.stderr.write(`${line}\n`),
-};
 
 const pct = (ratio: number | null) => (ratio === null ? '—' : `${(ratio * 100).toFixed(3)} %`);
 const dur = (ms: number | null) => (ms === null ? '—' : formatDuration(Math.round(ms)));
@@ -33,11 +28,8 @@ export async function report(
   env: NodeJS.ProcessEnv = process.env,
   now = Date.now(),
 ): Promise<number> {
-  const loaded = await loadConfig(options.config, { env });
-  if (!loaded.ok) {
-    for (const line of formatProblems(loaded.problems)) output.err(line);
-    return EXIT_INVALID;
-  }
+  const config = await loadOrReport(options.config, output, env);
+  if (config === undefined) return EXIT_INVALID;
   let windowMs: number;
   try {
     windowMs = parseDuration(options.window ?? '7d');
@@ -45,7 +37,6 @@ export async function report(
     output.err(`--window: expected a duration like 24h, 7d or 30d`);
     return EXIT_INVALID;
   }
-  const config = loaded.config;
   const store = await openStore(storageUrl(config));
   try {
     await store.migrate();

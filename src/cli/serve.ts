@@ -5,18 +5,13 @@ import { createMetricsRegistry, healthMetrics, METRICS, metric } from '../metric
 import { Monitor } from '../monitor/monitor.js';
 import { openStore } from '../monitor/store/index.js';
 import { buildApp } from '../server/app.js';
-import { EXIT_INVALID, type Output } from './validate.js';
+import { EXIT_INVALID, loadOrReport, type Output, processOutput } from './validate.js';
 
 /** Options of `nines serve`. */
 export interface ServeOptions {
   /** Config file to load. */
   config: string;
 }
-
-const processOutput: Output = {
-  out: (line) => process.stdout.write(`${line}\n`),
-  err: (line) => process.stderr.write(`${line}\n`),
-};
 
 /**
  * `nines serve`: runs the monitor and its HTTP service until SIGTERM/SIGINT (graceful: readiness
@@ -28,12 +23,8 @@ export async function serve(
   output: Output = processOutput,
   env: NodeJS.ProcessEnv = process.env,
 ): Promise<number | undefined> {
-  const loaded = await loadConfig(options.config, { env });
-  if (!loaded.ok) {
-    for (const line of formatProblems(loaded.problems)) output.err(line);
-    return EXIT_INVALID;
-  }
-  const config = loaded.config;
+  const config = await loadOrReport(options.config, output, env);
+  if (config === undefined) return EXIT_INVALID;
   const logger = pino({ level: env.NINES_LOG_LEVEL ?? 'info', base: { service: 'nines' } });
   let store: Awaited<ReturnType<typeof openStore>>;
   try {

@@ -1,4 +1,4 @@
-import { formatProblems, loadConfig } from '../config/index.js';
+import { formatProblems, loadConfig, type NinesConfig } from '../config/index.js';
 
 /** Where `nines` looks for its config when `--config` is not given. */
 export const DEFAULT_CONFIG_PATH = './nines.yaml';
@@ -12,19 +12,25 @@ export interface Output {
   err: (line: string) => void;
 }
 
-const processOutput: Output = {
+/** The process's stdout and stderr, one line per call. */
+export const processOutput: Output = {
   out: (line) => process.stdout.write(`${line}\n`),
   err: (line) => process.stderr.write(`${line}\n`),
 };
 
+/** Loads the config, or prints every problem as `path: message` and returns undefined (the caller exits {@link EXIT_INVALID}). */
+export async function loadOrReport(path: string, output: Output, env: NodeJS.ProcessEnv): Promise<NinesConfig | undefined> {
+  const loaded = await loadConfig(path, { env });
+  if (loaded.ok) return loaded.config;
+  for (const line of formatProblems(loaded.problems)) output.err(line);
+  return undefined;
+}
+
 /** `nines validate`: loads the config, prints a summary or every problem, and returns the exit code. Starts nothing. */
 export async function validate(path: string, output: Output = processOutput, env: NodeJS.ProcessEnv = process.env): Promise<number> {
-  const result = await loadConfig(path, { env });
-  if (!result.ok) {
-    for (const line of formatProblems(result.problems)) output.err(line);
-    return EXIT_INVALID;
-  }
-  const { components, slos } = result.config;
+  const config = await loadOrReport(path, output, env);
+  if (config === undefined) return EXIT_INVALID;
+  const { components, slos } = config;
   output.out(`config OK: ${plural(components.length, 'component')}, ${plural(slos.length, 'SLO')}`);
   return 0;
 }
