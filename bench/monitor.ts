@@ -45,8 +45,8 @@
  * times out, and there are no incidents in the load run. 1 ms timer resolution bounds the lag
  * figures from below. A run shorter than 60 s never compacts.
  */
-import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { type ChildProcess, spawn } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { NinesConfig } from '../dist/config/index.js';
@@ -55,6 +55,7 @@ import { Monitor } from '../dist/monitor/monitor.js';
 import type { Store, WriteBatch } from '../dist/monitor/store/index.js';
 import { openStore } from '../dist/monitor/store/index.js';
 import { storedFigures } from '../dist/monitor/store-figures.js';
+import { cpuSeconds, log, median, pad, pinSelf } from './lib/common.ts';
 
 // ---------------------------------------------------------------------------------------------------
 // Configuration
@@ -89,48 +90,10 @@ const TARGETS = {
 const MONITOR_CPU = '0';
 const TARGET_CPU = '1';
 const CPUS = availableParallelism();
-const PIN = process.env.BENCH_PIN !== '0' && CPUS >= 2 && pinSelf();
-
-function pinSelf(): boolean {
-  try {
-    execFileSync('taskset', ['-a', '-p', '-c', MONITOR_CPU, String(process.pid)], { stdio: 'ignore' });
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-const log = (line: string): void => {
-  process.stderr.write(`${line}\n`);
-};
+const PIN = process.env.BENCH_PIN !== '0' && CPUS >= 2 && pinSelf(MONITOR_CPU);
 
 // ---------------------------------------------------------------------------------------------------
 // Helpers
-
-/** CPU seconds (user + system) a process has used so far, from /proc; undefined elsewhere. */
-const CLK_TCK = (() => {
-  try {
-    return Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim()) || 100;
-  } catch {
-    return 100;
-  }
-})();
-function cpuSeconds(pid: number | undefined): number | undefined {
-  if (pid === undefined) return undefined;
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return (Number(fields[11]) + Number(fields[12])) / CLK_TCK;
-  } catch {
-    return undefined;
-  }
-}
-
-function median(xs: readonly number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  const mid = s.length >> 1;
-  return s.length % 2 ? (s[mid] as number) : ((s[mid - 1] as number) + (s[mid] as number)) / 2;
-}
 
 /** Nearest-rank percentile of sorted `xs`. */
 function percentile(sorted: readonly number[], p: number): number | null {
@@ -500,7 +463,6 @@ interface Target {
 }
 
 const fmt = (x: number | null | undefined, digits = 1): string => (x === null || x === undefined ? '-' : x.toFixed(digits));
-const pad = (s: string, n: number, right = false): string => (right ? s.padStart(n) : s.padEnd(n));
 
 async function main(): Promise<void> {
   const started = performance.now();

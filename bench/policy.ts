@@ -37,6 +37,7 @@ import {
   wrap,
 } from 'cockatiel';
 import Opossum from 'opossum';
+import { log, median, pad } from './lib/common.ts';
 
 /** BENCH_NINES=/abs/path/policy/index.js benchmarks another build of nines (A/B of a change) against the same peers. */
 const nines: typeof import('nines/policy') = await import(process.env.BENCH_NINES ?? 'nines/policy');
@@ -477,27 +478,12 @@ async function windowCost(lib: 'opossum' | 'nines.time', windowCalls: number): P
 // ---------------------------------------------------------------------------------------------------
 // Statistics and output
 
-function median(xs: readonly number[]): number {
-  const s = xs.filter((x) => Number.isFinite(x)).sort((a, b) => a - b);
-  if (s.length === 0) return Number.NaN;
-  const m = s.length >> 1;
-  return s.length % 2 === 1 ? (s[m] as number) : ((s[m - 1] as number) + (s[m] as number)) / 2;
-}
-
 const round1 = (x: number) => (Number.isFinite(x) ? Math.round(x * 10) / 10 : null);
 const round3 = (x: number) => (Number.isFinite(x) ? Math.round(x * 1000) / 1000 : null);
 
 function rotate<T>(xs: readonly T[], k: number): T[] {
   const s = k % xs.length;
   return [...xs.slice(s), ...xs.slice(0, s)];
-}
-
-function log(line: string): void {
-  process.stderr.write(`${line}\n`);
-}
-
-function pad(s: string, w: number, right = false): string {
-  return right ? s.padStart(w) : s.padEnd(w);
 }
 
 function fmt(x: number | null | undefined, digits = 0): string {

@@ -37,12 +37,12 @@
  * server's and the generator's cost per request together, so req/s differences between servers are
  * compressed (and a longer answer costs autocannon more); `srv µs/req` is not.
  */
-import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { type ChildProcess, spawn } from 'node:child_process';
 import { get } from 'node:http';
 import { availableParallelism } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import autocannon from 'autocannon';
+import { cpuSeconds, log, median, pad, pinSelf } from './lib/common.ts';
 
 // ---------------------------------------------------------------------------------------------------
 // Configuration
@@ -70,16 +70,7 @@ const LOAD_CPU = '0';
 const SERVER_CPU = '1';
 /** CPUs this process may use, read before pinning narrows it to one. */
 const CPUS = availableParallelism();
-const PIN = process.env.BENCH_PIN !== '0' && CPUS >= 2 && pinSelf();
-
-function pinSelf(): boolean {
-  try {
-    execFileSync('taskset', ['-a', '-p', '-c', LOAD_CPU, String(process.pid)], { stdio: 'ignore' });
-    return true;
-  } catch {
-    return false;
-  }
-}
+const PIN = process.env.BENCH_PIN !== '0' && CPUS >= 2 && pinSelf(LOAD_CPU);
 
 type VariantName = 'bare' | 'nines' | 'lightship' | 'terminus';
 interface Variant {
@@ -94,10 +85,6 @@ const ALL_VARIANTS: readonly Variant[] = [
   { name: 'terminus', route: '/readiness' },
 ];
 const VARIANTS = ALL_VARIANTS.filter((v) => ONLY === undefined || ONLY.test(v.name));
-
-const log = (line: string): void => {
-  process.stderr.write(`${line}\n`);
-};
 
 // ---------------------------------------------------------------------------------------------------
 // Child servers
@@ -154,25 +141,6 @@ async function stopServer(child: Child): Promise<void> {
   const timer = setTimeout(() => proc.kill('SIGKILL'), STOP_TIMEOUT_MS);
   await exited;
   clearTimeout(timer);
-}
-
-/** CPU seconds (user + system) a process has used so far, from /proc; undefined elsewhere. */
-const CLK_TCK = (() => {
-  try {
-    return Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim()) || 100;
-  } catch {
-    return 100;
-  }
-})();
-function cpuSeconds(pid: number | undefined): number | undefined {
-  if (pid === undefined) return undefined;
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' '); // fields[0] is field 3 (state)
-    return (Number(fields[11]) + Number(fields[12])) / CLK_TCK; // utime, stime: fields 14 and 15
-  } catch {
-    return undefined;
-  }
 }
 
 // ---------------------------------------------------------------------------------------------------
@@ -244,15 +212,8 @@ async function measure(variant: Variant, child: Child): Promise<Run> {
 // ---------------------------------------------------------------------------------------------------
 // Statistics and output
 
-function median(xs: readonly number[]): number {
-  if (xs.length === 0) return Number.NaN;
-  const s = [...xs].sort((a, b) => a - b);
-  const mid = s.length >> 1;
-  return s.length % 2 === 1 ? (s[mid] as number) : ((s[mid - 1] as number) + (s[mid] as number)) / 2;
-}
 const round = (x: number | undefined, digits: number): number | null =>
   x === undefined || !Number.isFinite(x) ? null : Number(x.toFixed(digits));
-const pad = (s: string, w: number, right = false): string => (right ? s.padStart(w) : s.padEnd(w));
 const fmt = (x: number | null | undefined, digits = 0): string =>
   x === null || x === undefined || !Number.isFinite(x)
     ? '-'
