@@ -194,10 +194,14 @@ export class Monitor extends Events<MonitorEvents> {
     return this.#flushing;
   }
 
-  /** Rolls up and prunes the store by `retention`. */
+  /** Rolls up and prunes the store by `retention`; minutes with checks not yet written stay open. */
   async compact(): Promise<void> {
+    const now = this.#clock.now();
+    // Runs in flight started at most one timeout ago; buffered checks (a failing store) may be older.
+    let holdFrom = now - Math.max(0, ...this.#config.components.map((c) => c.timeout)) - this.#flushInterval;
+    for (const check of this.#batch.checks) holdFrom = Math.min(holdFrom, check.time);
     try {
-      await this.#store.compact(this.#clock.now(), this.#config.retention);
+      await this.#store.compact(now, this.#config.retention, holdFrom);
     } catch (error) {
       this.#onError?.(error, 'compact');
     }

@@ -125,4 +125,33 @@ describe('Monitor', () => {
     expect((await monitor.figures('api', { from: 0, to: clock.now() }))?.observedMs).toBeGreaterThan(4_000);
     await monitor.stop();
   });
+
+  it('rolls up checks that were buffered while the store failed, however late they are written', async () => {
+    const clock = new ManualClock(4_000_020);
+    const db = await openStore('sqlite::memory:');
+    stores.push(db);
+    const failing = { on: false };
+    // The real store, except that writes fail while `failing.on` (a database that is down).
+    const flaky: Store = new Proxy(db, {
+      get(target, key, receiver) {
+        if (key === 'write' && failing.on) return async () => Promise.reject(new Error('store down'));
+        const value = Reflect.get(target, key, receiver);
+        return typeof value === 'function' ? value.bind(target) : value;
+      },
+    });
+    const { monitor } = await setup(clock, flaky);
+    let results = 0;
+    monitor.on('result', () => results++);
+    const from = clock.now();
+    await clock.advance(60_000);
+    failing.on = true;
+    await clock.advance(5 * 60_000); // five compactions pass while nothing can be written
+    failing.on = false;
+    await clock.advance(3 * 60_000);
+    await monitor.stop();
+    await db.compact(clock.now() + 10 * 60_000, 7 * 86_400_000); // every minute of the run closed
+    const stats = await db.checkStats('api', from, clock.now());
+    expect(results).toBeGreaterThan(500);
+    expect(stats.total).toBe(results);
+  });
 });

@@ -20,11 +20,11 @@ export function chunks<T>(items: readonly T[], size = CHUNK): T[][] {
 }
 
 /** The store's compact(): see the Store interface. `lateMs` keeps minutes open for late writes. */
-export async function compact(db: Kysely<Database>, now: number, retentionMs: number, lateMs: number): Promise<void> {
+export async function compact(db: Kysely<Database>, now: number, retentionMs: number, lateMs: number, holdFrom = Infinity): Promise<void> {
   const ids = (await db.selectFrom('components').select('id').execute()).map((r) => r.id);
   if (ids.length === 0) return;
   // A minute is closed once checks started in it can no longer arrive (they are written late).
-  const minuteMark = await fold(db, 'rollup_minute', floorTo(now - lateMs, MINUTE), ids);
+  const minuteMark = await fold(db, 'rollup_minute', floorTo(Math.min(now - lateMs, holdFrom), MINUTE), ids);
   if (minuteMark === undefined) return;
   const hourMark = await fold(db, 'rollup_hour', floorTo(minuteMark, HOUR), ids);
   // Never delete what is not rolled up yet, whatever the retention says.

@@ -235,9 +235,9 @@ export class KyselyStore implements Store {
     return agg.stats();
   }
 
-  compact(now: number, retentionMs: number): Promise<void> {
+  compact(now: number, retentionMs: number, holdFrom?: number): Promise<void> {
     // One compaction at a time: the watermarks make a second one a no-op, not a conflict.
-    const run = this.#compacting.then(() => compact(this.#db, now, retentionMs, this.#lateMs));
+    const run = this.#compacting.then(() => compact(this.#db, now, retentionMs, this.#lateMs, holdFrom));
     this.#compacting = run.catch(() => {});
     return run;
   }

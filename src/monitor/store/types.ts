@@ -81,8 +81,9 @@ export interface Store {
   /**
    * Folds raw checks of closed minutes into 1-minute rollups and closed hours into 1-hour rollups,
    * then deletes raw checks older than `retentionMs` and minute rollups older than 30 days.
+   * Minutes from `holdFrom` on stay open: checks started then may still be on their way.
    */
-  compact(now: number, retentionMs: number): Promise<void>;
+  compact(now: number, retentionMs: number, holdFrom?: number): Promise<void>;
   /** Bytes the store occupies (database file or relation sizes). */
   size(): Promise<number>;
   close(): Promise<void>;
