@@ -42,8 +42,9 @@ export class EventLoopLag {
     return Math.max(this.#max, running, 0);
   }
 
-  /** Starts a new measuring window. */
+  /** Starts a new measuring window; a block already reported by {@link maxMs} is not counted again. */
   reset(): void {
     this.#max = 0;
+    if (this.#timer !== undefined) this.#last = performance.now();
   }
 }

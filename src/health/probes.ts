@@ -1,7 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { getHeapStatistics } from 'node:v8';
 import { checkNumber } from '../policy/validate.js';
 import { EventLoopLag } from './event-loop-lag.js';
+import { livenessText, processProblems } from './liveness.js';
 import type { HealthCheckRegistry, HealthReport } from './registry.js';
 import { toIetfStatus } from './status.js';
 
@@ -186,21 +186,10 @@ export class Probes {
   }
 
   #liveness(verbose: boolean): ProbeResponse {
-    const problems: string[] = [];
-    const maxDelay = this.#loop.maxMs;
-    this.#loop.reset();
-    if (maxDelay > this.#maxDelayMs) problems.push(`event loop blocked for ${Math.round(maxDelay)} ms`);
-    const heap = getHeapStatistics();
-    const ratio = heap.used_heap_size / heap.heap_size_limit;
-    if (ratio > this.#maxHeapRatio) problems.push(`heap ${(ratio * 100).toFixed(1)} % of its limit`);
+    const problems = processProblems(this.#loop, { maxDelayMs: this.#maxDelayMs, maxHeapRatio: this.#maxHeapRatio });
     for (const name of this.#registry.prolongedFailures(this.#grace)) problems.push(`${name} unhealthy for longer than ${this.#grace} ms`);
-    const ok = problems.length === 0;
-    if (ok && !verbose) return ALIVE;
-    const body = verbose
-      ? [...problems.map((p) => `[-]${p}`), `liveness check ${ok ? 'passed' : 'failed'}`].join('\n')
-      : ok
-        ? 'ok'
-        : problems.join('; ');
+    if (problems.length === 0 && !verbose) return ALIVE;
+    const { ok, body } = livenessText(problems, verbose);
     return response(ok ? 200 : 503, TEXT, body);
   }
 

@@ -59,6 +59,8 @@ interface Runtime {
   lastCheckAt: number | undefined;
   last: ProbeResult | undefined;
   running: Promise<ProbeResult> | undefined;
+  /** When this run of the monitor began checking it. */
+  addedAt: number;
 }
 
 const emptyBatch = (): WriteBatch => ({ checks: [], opened: [], resolved: [], gaps: [], states: [] });
@@ -173,6 +175,18 @@ export class Monitor extends Events<MonitorEvents> {
       .sort((a, b) => Number(b.critical) - Number(a.critical));
   }
 
+  /**
+   * Components with no result for three intervals plus a timeout while the monitor runs: a stuck
+   * schedule (a check that ignores its timeout, a blocked loop), which a restart mends.
+   */
+  overdue(): string[] {
+    if (!this.#started) return [];
+    const now = this.#clock.now();
+    return [...this.#components.values()]
+      .filter((rt) => now - Math.max(rt.lastCheckAt ?? 0, rt.addedAt) > 3 * rt.config.interval + rt.config.timeout)
+      .map((rt) => rt.config.name);
+  }
+
   /** Figures of `component` over `window` as of now, from the store (flushed first, so every reader agrees). */
   async figures(component: string, window: Span): Promise<WindowFigures | undefined> {
     const rt = this.#components.get(component);
@@ -250,6 +264,7 @@ export class Monitor extends Events<MonitorEvents> {
       lastCheckAt: state?.lastCheckAt,
       last: undefined,
       running: undefined,
+      addedAt: this.#clock.now(),
     };
     this.#components.set(component.name, rt);
     this.#scheduler.add(component.name, component.interval, async () => this.runNow(component.name));

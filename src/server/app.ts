@@ -23,6 +23,8 @@ export interface AppOptions {
   shutdown?: { readonly shuttingDown: boolean };
   /** Source of "now" for the figures' windows; use the monitor's. Default `systemClock`. */
   clock?: Clock;
+  /** `/liveness` fails after an event-loop block longer than `maxEventLoopDelay` ms (default 5000). */
+  liveness?: { maxEventLoopDelay?: number };
   /** A pino-compatible logger for requests and internal errors. Default: no logging. */
   logger?: FastifyBaseLogger;
 }
@@ -39,6 +41,7 @@ export function buildApp(options: AppOptions): FastifyInstance {
     registry: options.registry,
     clock: options.clock ?? systemClock,
     shutdown: options.shutdown,
+    liveness: options.liveness,
   };
   installErrorHandling(app);
   probeRoutes(app, ctx);

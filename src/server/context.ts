@@ -10,4 +10,5 @@ export interface ServerContext {
   registry: Registry;
   clock: Clock;
   shutdown: { readonly shuttingDown: boolean } | undefined;
+  liveness: { maxEventLoopDelay?: number } | undefined;
 }

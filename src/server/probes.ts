@@ -1,4 +1,6 @@
 import type { FastifyInstance, FastifyReply } from 'fastify';
+import { EventLoopLag } from '../health/event-loop-lag.js';
+import { livenessText, processProblems } from '../health/liveness.js';
 import { overallStatus, toIetfStatus } from '../health/status.js';
 import type { CheckResult, HealthStatus } from '../health/types.js';
 import type { ComponentStatus } from '../monitor/monitor.js';
@@ -84,9 +86,17 @@ export function probeRoutes(app: FastifyInstance, ctx: ServerContext): void {
       return text(reply, ok ? 200 : 503, body);
     });
   }
+  // Alive unless the process or the schedule is stuck; a failing component is not a reason to restart.
+  const loop = new EventLoopLag();
+  loop.start();
+  app.addHook('onClose', async () => loop.stop());
+  const limits = { maxDelayMs: ctx.liveness?.maxEventLoopDelay ?? 5000, maxHeapRatio: 0.98 };
   for (const url of ['/liveness', '/livez']) {
-    app.get(url, async (request, reply) =>
-      text(reply, 200, isVerbose(request.query) ? '[+]process responsive\nliveness check passed' : 'ok'),
-    );
+    app.get(url, async (request, reply) => {
+      const problems = processProblems(loop, limits);
+      for (const name of ctx.monitor.overdue()) problems.push(`${name} has had no result for three intervals (schedule stuck)`);
+      const { ok, body } = livenessText(problems, isVerbose(request.query));
+      return text(reply, ok ? 200 : 503, body);
+    });
   }
 }

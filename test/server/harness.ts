@@ -33,13 +33,21 @@ slos:
 }
 
 /** A started monitor over an in-memory store with manual time, each component up or down as `world` says, and its app. */
-export async function harness(options: { token?: boolean; start?: boolean; store?: (s: Store) => Store } = {}) {
+export async function harness(
+  options: { token?: boolean; start?: boolean; store?: (s: Store) => Store; liveness?: { maxEventLoopDelay?: number } } = {},
+) {
   const parsed = parseConfig(yaml(options.token ?? false), { env: {} });
   if (!parsed.ok) throw new Error(parsed.problems.map((p) => `${p.path}: ${p.message}`).join('\n'));
   const clock = new ManualClock(Date.UTC(2025, 0, 1));
   const store = await openStore('sqlite::memory:');
-  const world: Record<string, ProbeResult['status']> = { api: 'healthy', cache: 'healthy' };
+  // 'stuck': the run never ends (a check that ignores its timeout)
+  const world: Record<string, ProbeResult['status'] | 'stuck'> = { api: 'healthy', cache: 'healthy' };
   const runs: string[] = [];
+  const stuck: Array<() => void> = [];
+  /** Ends the stuck runs. */
+  const release = () => {
+    for (const end of stuck.splice(0)) end();
+  };
   const monitor = new Monitor({
     config: parsed.config,
     store,
@@ -47,6 +55,10 @@ export async function harness(options: { token?: boolean; start?: boolean; store
     probe: (c) => async () => {
       runs.push(c.name);
       const status = world[c.name] ?? 'healthy';
+      if (status === 'stuck')
+        return new Promise<ProbeResult>((resolve) =>
+          stuck.push(() => resolve({ name: c.name, time: clock.now(), durationMs: 3, status: 'healthy' })),
+        );
       const result: ProbeResult = { name: c.name, time: clock.now(), durationMs: 3, status };
       if (status !== 'healthy') result.error = `${c.name} is ${status}`;
       return result;
@@ -54,14 +66,22 @@ export async function harness(options: { token?: boolean; start?: boolean; store
   });
   const shutdown = { shuttingDown: false };
   const registry = new Registry();
-  const app = buildApp({ monitor, store: options.store ? options.store(store) : store, registry, shutdown, clock });
+  const app = buildApp({
+    monitor,
+    store: options.store ? options.store(store) : store,
+    registry,
+    shutdown,
+    clock,
+    ...(options.liveness ? { liveness: options.liveness } : {}),
+  });
   if (options.start !== false) await monitor.start();
   const close = async () => {
+    release();
     await app.close();
     await monitor.stop();
     await store.close();
   };
-  return { app, monitor, store, clock, world, shutdown, registry, runs, close };
+  return { app, monitor, store, clock, world, shutdown, registry, runs, release, close };
 }
 
 /** A harness that ran 10 minutes healthy, then api down long enough to open an incident (still open). */

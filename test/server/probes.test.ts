@@ -107,4 +107,35 @@ describe('readiness and liveness', () => {
     }
     expect((await h.app.inject('/livez?verbose')).body).toContain('liveness check passed');
   });
+
+  it('fails when a schedule is stuck, and passes again once results flow', async () => {
+    const h = await setup();
+    await h.clock.advance(2_000);
+    h.world.cache = 'stuck';
+    // The next run sticks within 1 s; its last result is then at most 3 s old, under 3 intervals + a timeout (3.5 s).
+    await h.clock.advance(2_000);
+    expect((await h.app.inject('/liveness')).body).toBe('ok');
+    await h.clock.advance(2_000); // now at least 4 s
+
+    const res = await h.app.inject('/livez?verbose');
+    expect(res.statusCode).toBe(503);
+    expect(res.body).toBe('[-]cache has had no result for three intervals (schedule stuck)\nliveness check failed');
+    h.world.cache = 'healthy';
+    h.release();
+    await h.clock.advance(1_000);
+    expect((await h.app.inject('/liveness')).statusCode).toBe(200);
+  });
+
+  it('fails after the event loop was blocked longer than the limit, once', async () => {
+    const h = await harness({ liveness: { maxEventLoopDelay: 50 } });
+    open.push(h.close);
+    await new Promise((r) => setTimeout(r, 30)); // the sampler ticks
+    const until = performance.now() + 150;
+    while (performance.now() < until); // a real 150 ms block
+    const blocked = await h.app.inject('/liveness');
+    expect(blocked.statusCode).toBe(503);
+    expect(blocked.body).toMatch(/^event loop blocked for \d+ ms$/);
+    await new Promise((r) => setTimeout(r, 30)); // the sampler ticks again
+    expect((await h.app.inject('/liveness')).statusCode).toBe(200); // a new window
+  });
 });
