@@ -285,7 +285,7 @@ export class Monitor extends Events<MonitorEvents> {
     this.emit('result', r);
     const event = rt.tracker.observe({ time: r.time, failed });
     if (event?.type === 'opened') {
-      this.#batch.opened.push({ component: name, start: event.start });
+      this.#batch.opened.push({ component: name, start: event.start, error: r.error });
       this.emit('incidentOpened', { component: name, start: event.start });
     } else if (event?.type === 'resolved') {
       this.#batch.resolved.push({ component: name, start: event.start, end: event.end });

@@ -29,6 +29,7 @@ export function incidentView(i: IncidentRecord, now: number): Record<string, unk
     start: iso(i.start),
     end: iso(i.end),
     active: i.end === null,
+    error: i.error,
     durationSeconds: ((i.end ?? now) - i.start) / 1000,
   };
 }

@@ -67,7 +67,7 @@ export class KyselyStore implements Store {
       for (const rows of chunks(batch.opened)) {
         await trx
           .insertInto('incidents')
-          .values(rows.map((o) => ({ component_id: id(o.component), start_ms: o.start, end_ms: null })))
+          .values(rows.map((o) => ({ component_id: id(o.component), start_ms: o.start, end_ms: null, error: o.error ?? null })))
           .execute();
       }
       for (const r of batch.resolved) {
@@ -134,7 +134,7 @@ export class KyselyStore implements Store {
     // Half-open spans: touching at an edge is not overlapping; an open incident runs forever.
     const incidents = await this.#db
       .selectFrom('incidents')
-      .select(['id', 'start_ms', 'end_ms'])
+      .select(['id', 'start_ms', 'end_ms', 'error'])
       .where('component_id', '=', id)
       .where('start_ms', '<', to)
       .where((eb) => eb.or([eb('end_ms', 'is', null), eb('end_ms', '>', from)]))
@@ -149,7 +149,7 @@ export class KyselyStore implements Store {
       .orderBy('from_ms')
       .execute();
     return {
-      incidents: incidents.map((r) => ({ id: r.id, component, start: r.start_ms, end: r.end_ms })),
+      incidents: incidents.map((r) => ({ id: r.id, component, start: r.start_ms, end: r.end_ms, error: r.error })),
       gaps: gaps.map((g) => ({ from: g.from_ms, to: g.to_ms })),
     };
   }
@@ -183,14 +183,14 @@ export class KyselyStore implements Store {
     let q = this.#db
       .selectFrom('incidents as i')
       .innerJoin('components as c', 'c.id', 'i.component_id')
-      .select(['i.id', 'c.name', 'i.start_ms', 'i.end_ms'])
+      .select(['i.id', 'c.name', 'i.start_ms', 'i.end_ms', 'i.error'])
       .orderBy('i.id', 'desc')
       .limit(limit + 1);
     if (options.component !== undefined) q = q.where('c.name', '=', options.component);
     if (options.since !== undefined) q = q.where('i.start_ms', '>=', options.since);
     if (options.before !== undefined) q = q.where('i.id', '<', options.before);
     const rows = await q.execute();
-    const items = rows.slice(0, limit).map((r) => ({ id: r.id, component: r.name, start: r.start_ms, end: r.end_ms }));
+    const items = rows.slice(0, limit).map((r) => ({ id: r.id, component: r.name, start: r.start_ms, end: r.end_ms, error: r.error }));
     return { items, next: rows.length > limit ? (items.at(-1)?.id ?? null) : null };
   }
 

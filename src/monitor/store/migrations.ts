@@ -80,6 +80,12 @@ function migrations(dialect: DialectName): Record<string, Migration> {
           .execute();
       },
     },
+    '0002_incident_error': {
+      // The error seen when an incident opened, kept with it: raw checks are pruned, incidents are not.
+      async up(db: Kysely<unknown>) {
+        await db.schema.alterTable('incidents').addColumn('error', 'text').execute();
+      },
+    },
   };
 }
 

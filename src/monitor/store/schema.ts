@@ -20,6 +20,7 @@ export interface IncidentsTable {
   component_id: number;
   start_ms: number;
   end_ms: number | null;
+  error: string | null;
 }
 
 export interface GapsTable {

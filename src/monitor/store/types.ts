@@ -21,6 +21,8 @@ export interface IncidentRecord {
   component: string;
   start: number;
   end: number | null;
+  /** The error of the check that opened it; null when none was recorded. */
+  error: string | null;
 }
 
 /** What the monitor keeps per component between restarts. */
@@ -37,7 +39,7 @@ export interface ComponentState {
 /** Everything one flush writes, in one transaction: all of it lands or none of it does. */
 export interface WriteBatch {
   checks: CheckRecord[];
-  opened: Array<{ component: string; start: number }>;
+  opened: Array<{ component: string; start: number; error?: string | undefined }>;
   /** Closes the open incident of `component` that started at `start`. */
   resolved: Array<{ component: string; start: number; end: number }>;
   gaps: Array<{ component: string } & Span>;

@@ -181,7 +181,7 @@ describe.each(backends)('$name store', (backend) => {
     await store.write(
       batch({
         checks,
-        opened: [{ component: 'api', start: T0 + 2_000 }],
+        opened: [{ component: 'api', start: T0 + 2_000, error: 'timeout after 3000 ms' }],
         gaps: [{ component: 'api', from: T0 - 5_000, to: T0 }],
         states: [{ component: 'api', firstCheckAt: T0, lastCheckAt: T0 + 2_000, tracker }],
       }),
@@ -190,7 +190,9 @@ describe.each(backends)('$name store', (backend) => {
     expect(await store.states()).toEqual([{ component: 'api', firstCheckAt: T0, lastCheckAt: T0 + 2_000, tracker }]);
     const timeline = await store.timeline('api', T0 - HOUR, T0 + HOUR);
     expect(timeline.gaps).toEqual([{ from: T0 - 5_000, to: T0 }]);
-    expect(timeline.incidents).toEqual([{ id: expect.any(Number), component: 'api', start: T0 + 2_000, end: null }]);
+    const incident = { id: expect.any(Number), component: 'api', start: T0 + 2_000, end: null, error: 'timeout after 3000 ms' };
+    expect(timeline.incidents).toEqual([incident]);
+    expect((await store.incidents({ limit: 5 })).items).toEqual([incident]);
     expect(await store.timeline('nope', 0, T0)).toEqual({ incidents: [], gaps: [] });
     expect(await store.checks('nope', { limit: 1 })).toEqual({ items: [], next: null });
   });
