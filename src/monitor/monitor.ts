@@ -7,9 +7,9 @@ import { gapBetween, IncidentTracker } from './incidents.js';
 import { createProbe, type Probe, type ProbeResult } from './probe.js';
 import { Scheduler } from './scheduler.js';
 import type { ComponentState, Store, WriteBatch } from './store/types.js';
-import { type SloFigures, sloFigures, storedFigures } from './store-figures.js';
+import { type DayFigures, dailyFigures, type SloFigures, sloFigures, storedFigures } from './store-figures.js';
 
-export type { SloFigures } from './store-figures.js';
+export type { DayFigures, SloFigures } from './store-figures.js';
 
 /** Options of {@link Monitor}. */
 export interface MonitorOptions {
@@ -185,6 +185,14 @@ export class Monitor extends Events<MonitorEvents> {
     return [...this.#components.values()]
       .filter((rt) => now - Math.max(rt.lastCheckAt ?? 0, rt.addedAt) > 3 * rt.config.interval + rt.config.timeout)
       .map((rt) => rt.config.name);
+  }
+
+  /** Figures of each of the last `days` UTC days of `component`, today last (flushed first, like figures()). */
+  async daily(component: string, days: number): Promise<DayFigures[] | undefined> {
+    const rt = this.#components.get(component);
+    if (rt === undefined) return undefined;
+    await this.flush();
+    return dailyFigures(this.#store, component, rt.config.interval + rt.config.timeout, rt, days, this.#clock.now());
   }
 
   /** Figures of `component` over `window` as of now, from the store (flushed first, so every reader agrees). */

@@ -1,6 +1,6 @@
 import type { SloConfig } from '../config/index.js';
-import { burnRate, errorBudget, type Span, type WindowFigures, windowFigures } from './figures.js';
-import type { Store } from './store/types.js';
+import { burnRate, errorBudget, type Span, type Timeline, type WindowFigures, windowFigures } from './figures.js';
+import type { IncidentRecord, Store } from './store/types.js';
 
 /** Where a component's first and latest check times come from: the monitor's memory or the stored state. */
 export interface CheckTimes {
@@ -23,10 +23,39 @@ export interface SloFigures {
 }
 
 const HOUR = 3_600_000;
+const DAY = 86_400_000;
+
+/** A component's stored incidents and gaps overlapping a window. */
+interface StoredTimeline {
+  incidents: IncidentRecord[];
+  gaps: Span[];
+}
+
+/**
+ * Incidents and gaps overlapping `window`, with the gaps reaching back to the start of the first
+ * incident, so an incident that began before the window has its whole repair time net of gaps.
+ */
+async function storedTimeline(store: Store, component: string, window: Span, now: number): Promise<StoredTimeline> {
+  const to = Math.min(window.to, now);
+  const found = await store.timeline(component, window.from, to);
+  const first = found.incidents[0]?.start;
+  if (first === undefined || first >= window.from) return found;
+  return { incidents: found.incidents, gaps: (await store.timeline(component, first, to)).gaps };
+}
+
+function asTimeline(stored: StoredTimeline, staleAfter: number, times: CheckTimes): Timeline {
+  return {
+    firstCheckAt: times.firstCheckAt,
+    gaps: stored.gaps,
+    incidents: stored.incidents.map((i) => ({ start: i.start, end: i.end ?? undefined })),
+    lastCheckAt: times.lastCheckAt,
+    staleAfter,
+  };
+}
 
 /**
  * Figures of one component from the store's incidents and gaps: the one computation behind the
- * API, `/metrics` and `nines report`, so they agree for the same window and time.
+ * API, `/metrics`, `nines report` and the status page, so they agree for the same window and time.
  */
 export async function storedFigures(
   store: Store,
@@ -36,18 +65,36 @@ export async function storedFigures(
   window: Span,
   now: number,
 ): Promise<WindowFigures> {
-  const { incidents, gaps } = await store.timeline(component, window.from, Math.min(window.to, now));
-  return windowFigures(
-    {
-      firstCheckAt: times.firstCheckAt,
-      gaps,
-      incidents: incidents.map((i) => ({ start: i.start, end: i.end ?? undefined })),
-      lastCheckAt: times.lastCheckAt,
-      staleAfter,
-    },
-    window,
-    now,
-  );
+  return windowFigures(asTimeline(await storedTimeline(store, component, window, now), staleAfter, times), window, now);
+}
+
+/** One UTC day of a component: its figures and the incidents that overlap it. */
+export interface DayFigures {
+  day: Span;
+  figures: WindowFigures;
+  incidents: IncidentRecord[];
+}
+
+/**
+ * Figures of the last `days` UTC days, today's (partial) one last: the same figures as
+ * storedFigures gives for each day, from one read of the store.
+ */
+export async function dailyFigures(
+  store: Store,
+  component: string,
+  staleAfter: number,
+  times: CheckTimes,
+  days: number,
+  now: number,
+): Promise<DayFigures[]> {
+  const from = Math.floor(now / DAY) * DAY - (days - 1) * DAY;
+  const stored = await storedTimeline(store, component, { from, to: now }, now);
+  const timeline = asTimeline(stored, staleAfter, times);
+  return Array.from({ length: days }, (_, i) => {
+    const day = { from: from + i * DAY, to: from + (i + 1) * DAY };
+    const incidents = stored.incidents.filter((inc) => inc.start < day.to && (inc.end ?? now) > day.from);
+    return { day, figures: windowFigures(timeline, day, now), incidents };
+  });
 }
 
 /** Budget and burn rates of `slo` as of `now`, from a figures function over any window. */

@@ -5,7 +5,7 @@ import type { IncidentTrackerState } from '../incidents.js';
 import type { Backend } from './backend.js';
 import { chunks, compact, readMark } from './compaction.js';
 import { migrate } from './migrations.js';
-import { planWindow } from './plan.js';
+import { planWindow, type Segment } from './plan.js';
 import { Aggregate } from './rollup.js';
 import type { Database } from './schema.js';
 import type { CheckRecord, CheckStats, CheckStatus, ComponentState, IncidentRecord, Page, Store, WriteBatch } from './types.js';
@@ -200,39 +200,61 @@ export class KyselyStore implements Store {
    * minute rollups are (30 days); whole hours are exact forever.
    */
   async checkStats(component: string, from: number, to: number): Promise<CheckStats> {
-    const agg = new Aggregate();
+    const [stats] = await this.checkSeries(component, from, to, Math.max(1, to - from));
+    return stats ?? new Aggregate().stats();
+  }
+
+  /**
+   * One query per source (hour rollups, minute rollups, raw rows) over the whole span, each row
+   * counted in the step it falls in; a rollup that straddles two steps is never read, its step reads
+   * finer rows instead (planWindow per step).
+   */
+  async checkSeries(component: string, from: number, to: number, step: number): Promise<CheckStats[]> {
+    checkInteger('step', step, 1);
+    const steps = Math.max(0, Math.ceil((to - from) / step));
+    const aggs = Array.from({ length: steps }, () => new Aggregate());
     // One snapshot, so a compaction committing meanwhile cannot count a minute twice or not at all.
     await this.#db
       .transaction()
       .setIsolationLevel('repeatable read')
       .execute(async (trx) => {
         const id = await this.#idOf(trx, component);
-        if (id === undefined) return;
+        if (id === undefined || steps === 0) return;
         const hourMark = (await readMark(trx, 'rollup_hour')) ?? Number.NEGATIVE_INFINITY;
         const minuteMark = (await readMark(trx, 'rollup_minute')) ?? Number.NEGATIVE_INFINITY;
-        for (const seg of planWindow(from, to, hourMark, minuteMark)) {
-          if (seg.source === 'raw') {
+        const plans = aggs.map((_, i) => planWindow(from + i * step, Math.min(to, from + (i + 1) * step), hourMark, minuteMark));
+        /** The step whose plan reads `time` from `source`, or undefined. */
+        const stepOf = (source: Segment['source'], time: number): Aggregate | undefined => {
+          const i = Math.floor((time - from) / step);
+          return plans[i]?.some((seg) => seg.source === source && seg.from <= time && time < seg.to) ? aggs[i] : undefined;
+        };
+        for (const source of ['hour', 'minute', 'raw'] as const) {
+          const segs = plans.flat().filter((seg) => seg.source === source);
+          if (segs.length === 0) continue;
+          const lo = Math.min(...segs.map((seg) => seg.from));
+          const hi = Math.max(...segs.map((seg) => seg.to));
+          if (source === 'raw') {
             const rows = await trx
               .selectFrom('checks')
-              .select(['status', 'duration_ms'])
+              .select(['time', 'status', 'duration_ms'])
               .where('component_id', '=', id)
-              .where('time', '>=', seg.from)
-              .where('time', '<', seg.to)
+              .where('time', '>=', lo)
+              .where('time', '<', hi)
               .execute();
-            for (const r of rows) agg.addCheck(r.status, r.duration_ms);
+            for (const r of rows) stepOf(source, r.time)?.addCheck(r.status, r.duration_ms);
           } else {
             const rows = await trx
-              .selectFrom(seg.source === 'hour' ? 'rollup_hour' : 'rollup_minute')
+              .selectFrom(source === 'hour' ? 'rollup_hour' : 'rollup_minute')
               .selectAll()
               .where('component_id', '=', id)
-              .where('bucket_start_ms', '>=', seg.from)
-              .where('bucket_start_ms', '<', seg.to)
+              .where('bucket_start_ms', '>=', lo)
+              .where('bucket_start_ms', '<', hi)
               .execute();
-            for (const r of rows) agg.addRollup(r);
+            for (const r of rows) stepOf(source, r.bucket_start_ms)?.addRollup(r);
           }
         }
       });
-    return agg.stats();
+    return aggs.map((a) => a.stats());
   }
 
   compact(now: number, retentionMs: number, holdFrom?: number): Promise<void> {

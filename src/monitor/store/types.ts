@@ -80,6 +80,8 @@ export interface Store {
   incidents(options: { component?: string; since?: number; limit: number; before?: number }): Promise<Page<IncidentRecord>>;
   /** Check counts and latency percentiles of `component` over [from, to). */
   checkStats(component: string, from: number, to: number): Promise<CheckStats>;
+  /** checkStats of each `step` ms of [from, to), oldest first (the last step may be shorter). */
+  checkSeries(component: string, from: number, to: number, step: number): Promise<CheckStats[]>;
   /**
    * Folds raw checks of closed minutes into 1-minute rollups and closed hours into 1-hour rollups,
    * then deletes raw checks older than `retentionMs` and minute rollups older than 30 days.

@@ -336,6 +336,29 @@ describe.each(backends)('$name store', (backend) => {
     ]);
   });
 
+  it('gives a series of steps, each as exact as checkStats over that step, whatever the rollups', async () => {
+    const now = T0 + 3 * HOUR + 10 * MINUTE;
+    const checks = series('api', T0, now, 7_000, random(2));
+    await writeChecks(store, checks);
+    await store.compact(now, 4 * HOUR); // hours and minutes rolled up, raw rows kept
+    const from = T0 + 17_500;
+    // 25-minute steps straddle hours and minutes: each reads finer rows where a rollup would not fit
+    for (const step of [25 * MINUTE, HOUR, 7 * MINUTE + 13_000]) {
+      const got = await store.checkSeries('api', from, now, step);
+      expect(got).toHaveLength(Math.ceil((now - from) / step));
+      got.forEach((stats, i) => {
+        const a = from + i * step;
+        expectStats(stats, exactStats(checks, a, Math.min(now, a + step)));
+      });
+    }
+    await store.compact(now, 10 * MINUTE); // raw rows of the first three hours gone
+    const hourly = await store.checkSeries('api', T0, T0 + 3 * HOUR, HOUR);
+    hourly.forEach((stats, i) => {
+      expectStats(stats, exactStats(checks, T0 + i * HOUR, T0 + (i + 1) * HOUR));
+    });
+    expect(hourly.reduce((n, s) => n + s.total, 0)).toBe(exactStats(checks, T0, T0 + 3 * HOUR).total);
+  });
+
   it('merges hour rollups, minute rollups and raw rows into exact counts and percentiles', async () => {
     const now = T0 + 3 * HOUR + 10 * MINUTE;
     const checks = series('api', T0, now, 7_000, random(1));
