@@ -1,4 +1,4 @@
-// `npm run monitor`: the demo service on 127.0.0.1:4001 and `nines serve --config examples/nines.yaml`
+// `npm start`: the demo service on 127.0.0.1:4001 and `nines serve --config examples/nines.yaml`
 // watching it, itself, and the local PostgreSQL and Redis. Ctrl-C stops both gracefully.
 import { serve } from '../src/cli/serve.js';
 import { startDemoService } from './demo-service.js';

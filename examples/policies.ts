@@ -1,4 +1,4 @@
-// `npm start`: a live demo of the policies. A fake dependency goes through a healthy phase, an
+// `npm run demo:policies`: a live demo of the policies. A fake dependency goes through a healthy phase, an
 // outage and a recovery; every call goes through compose(fallback, retry, breaker, timeout) and
 // the terminal shows retries and breaker state changes as they happen. Ctrl-C stops it early.
 import { setTimeout as sleep } from 'node:timers/promises';

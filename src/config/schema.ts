@@ -74,6 +74,10 @@ const component = z.strictObject({
   critical: z.boolean().default(false),
   /** Free labels shown with results. */
   tags: z.array(z.string().min(1)).default([]),
+  /** Shown on the status page, its badges and feed; false keeps an internal component off them. */
+  public: z.boolean().default(true),
+  /** Short text shown under the name on the status page. */
+  description: z.string().max(200).optional(),
   check: checkSchema,
   /** Extra pass conditions on what the check observed. */
   conditions: z.array(condition).default([]),
@@ -124,9 +128,23 @@ const server = z.strictObject({
     }),
 });
 
+/** The status page at `/`. */
+const page = z.strictObject({
+  /** Heading and window title. */
+  title: z.string().min(1, 'must not be empty').max(100).default('Status'),
+  /** Image shown before the title (an absolute http(s) URL or a path on this server). */
+  logo: z
+    .string()
+    .refine((v) => /^https?:\/\/\S+$/.test(v) || /^\/\S*$/.test(v), 'expected an http(s) URL or a path starting with /')
+    .optional(),
+  /** How often an open page refreshes itself. */
+  refresh: duration({ min: SECOND }).default(10 * SECOND),
+});
+
 /** The config file as written, before defaults are merged into components. */
 export const fileSchema = z.strictObject({
   server: server.prefault({}),
+  page: page.prefault({}),
   storage,
   /** How long raw results are kept; rollups and incidents are kept longer. */
   retention: duration({ min: 3_600_000 }).default(7 * DAY),
@@ -139,13 +157,13 @@ export const fileSchema = z.strictObject({
 export const configSchema = fileSchema.transform(({ components, defaults, ...rest }) => ({
   ...rest,
   defaults,
-  components: components.map(({ name, critical, tags, check, conditions, ...overrides }) => {
+  components: components.map(({ name, critical, tags, public: isPublic, description, check, conditions, ...overrides }) => {
     const own = Object.fromEntries(Object.entries(overrides).filter(([, value]) => value !== undefined));
-    return { name, critical, tags, check, conditions, ...defaults, ...own } as ComponentBase & Settings;
+    return { name, critical, tags, public: isPublic, description, check, conditions, ...defaults, ...own } as ComponentBase & Settings;
   }),
 }));
 
-type ComponentBase = Pick<z.output<typeof component>, 'name' | 'critical' | 'tags' | 'check' | 'conditions'>;
+type ComponentBase = Pick<z.output<typeof component>, 'name' | 'critical' | 'tags' | 'public' | 'description' | 'check' | 'conditions'>;
 
 /** A validated config: defaults applied, durations in ms, conditions parsed. */
 export type NinesConfig = z.output<typeof configSchema>;

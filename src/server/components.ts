@@ -5,7 +5,7 @@ import type { ServerContext } from './context.js';
 import { HttpError } from './errors.js';
 import { CHECKS_QUERY, NAME_PARAMS, type NameParams, WINDOW_QUERY } from './schemas.js';
 import { parseTime, WINDOWS } from './time.js';
-import { checkView, componentView, figuresView } from './views.js';
+import { checkView, componentView, type FiguresView, figuresView } from './views.js';
 
 /** The component `name`, or a 404. */
 export function findComponent(ctx: ServerContext, name: string): ComponentStatus {
@@ -23,9 +23,13 @@ async function windowView(ctx: ServerContext, name: string, label: string, from:
 }
 
 /** Figures over 1h, 24h, 7d, 30d, all time and, when `?from`/`?to` are given, a custom window. */
-async function allFigures(ctx: ServerContext, name: string, query: { from?: string; to?: string }) {
+export async function allFigures(
+  ctx: ServerContext,
+  name: string,
+  query: { from?: string; to?: string },
+): Promise<Record<string, FiguresView>> {
   const now = ctx.clock.now();
-  const out: Record<string, unknown> = {};
+  const out: Record<string, FiguresView> = {};
   for (const [label, ms] of Object.entries(WINDOWS)) out[label] = await windowView(ctx, name, label, now - ms, now);
   // after figures() flushed, the stored state knows the first check
   const first = (await ctx.store.states()).find((s) => s.component === name)?.firstCheckAt ?? now;

@@ -34,8 +34,8 @@ export function incidentView(i: IncidentRecord, now: number): Record<string, unk
   };
 }
 
-/** Figures and check statistics of one window as the API shows them. */
-export function figuresView(window: string, f: WindowFigures, stats: CheckStats): Record<string, unknown> {
+/** Figures and check statistics of one window as the API (and the status page) show them. */
+export function figuresView(window: string, f: WindowFigures, stats: CheckStats) {
   return {
     window,
     from: iso(f.from),
@@ -59,3 +59,6 @@ export function figuresView(window: string, f: WindowFigures, stats: CheckStats)
     },
   };
 }
+
+/** One window's figures as the API shows them. */
+export type FiguresView = ReturnType<typeof figuresView>;

@@ -16,6 +16,7 @@ describe('config schema', () => {
     expect(config.server).toEqual({ host: '127.0.0.1', port: 4000, token: undefined });
     expect(config.storage).toEqual({ kind: 'sqlite', path: './data/nines.db' });
     expect(config.retention).toBe(7 * 86_400_000);
+    expect(config.page).toEqual({ title: 'Status', refresh: 10_000 });
     expect(config.defaults).toEqual({
       interval: 30_000,
       timeout: 5_000,
@@ -32,6 +33,8 @@ describe('config schema', () => {
         name: 'api',
         critical: false,
         tags: [],
+        public: true,
+        description: undefined,
         check: { type: 'http', url: 'http://127.0.0.1:8080/health' },
         conditions: [],
         ...DEFAULT_SETTINGS,

@@ -34,14 +34,24 @@ slos:
 
 /** A started monitor over an in-memory store with manual time, each component up or down as `world` says, and its app. */
 export async function harness(
-  options: { token?: boolean; start?: boolean; store?: (s: Store) => Store; liveness?: { maxEventLoopDelay?: number } } = {},
+  options: {
+    token?: boolean;
+    start?: boolean;
+    store?: (s: Store) => Store;
+    liveness?: { maxEventLoopDelay?: number };
+    /** Rewrites the config text, e.g. to add a component. */
+    yaml?: (text: string) => string;
+  } = {},
 ) {
-  const parsed = parseConfig(yaml(options.token ?? false), { env: {} });
+  const text = yaml(options.token ?? false);
+  const parsed = parseConfig(options.yaml ? options.yaml(text) : text, { env: {} });
   if (!parsed.ok) throw new Error(parsed.problems.map((p) => `${p.path}: ${p.message}`).join('\n'));
   const clock = new ManualClock(Date.UTC(2025, 0, 1));
   const store = await openStore('sqlite::memory:');
   // 'stuck': the run never ends (a check that ignores its timeout)
   const world: Record<string, ProbeResult['status'] | 'stuck'> = { api: 'healthy', cache: 'healthy' };
+  /** Error text of a failing component's results, by name (default `<name> is <status>`). */
+  const errors: Record<string, string> = {};
   const runs: string[] = [];
   const stuck: Array<() => void> = [];
   /** Ends the stuck runs. */
@@ -60,7 +70,7 @@ export async function harness(
           stuck.push(() => resolve({ name: c.name, time: clock.now(), durationMs: 3, status: 'healthy' })),
         );
       const result: ProbeResult = { name: c.name, time: clock.now(), durationMs: 3, status };
-      if (status !== 'healthy') result.error = `${c.name} is ${status}`;
+      if (status !== 'healthy') result.error = errors[c.name] ?? `${c.name} is ${status}`;
       return result;
     },
   });
@@ -81,7 +91,7 @@ export async function harness(
     await monitor.stop();
     await store.close();
   };
-  return { app, monitor, store, clock, world, shutdown, registry, runs, release, close };
+  return { app, monitor, store, clock, world, errors, shutdown, registry, runs, release, close };
 }
 
 /** A harness that ran 10 minutes healthy, then api down long enough to open an incident (still open). */

@@ -129,7 +129,8 @@ describe('readiness and liveness', () => {
   it('fails after the event loop was blocked longer than the limit, once', async () => {
     const h = await harness({ liveness: { maxEventLoopDelay: 50 } });
     open.push(h.close);
-    await new Promise((r) => setTimeout(r, 30)); // the sampler ticks
+    await h.app.ready(); // the sampler starts with the routes
+    await new Promise((r) => setTimeout(r, 30)); // and ticks
     const until = performance.now() + 150;
     while (performance.now() < until); // a real 150 ms block
     const blocked = await h.app.inject('/liveness');

@@ -1,0 +1,103 @@
+import type { ComponentConfig } from '../../config/index.js';
+import type { ComponentStatus, DayFigures, SloFigures } from '../../monitor/monitor.js';
+import type { CheckStats, IncidentRecord } from '../../monitor/store/types.js';
+import type { ServerContext } from '../context.js';
+import { HttpError } from '../errors.js';
+
+/** Days of uptime bars per component. */
+export const DAYS = 90;
+const MINUTE = 60_000;
+/** The latency chart: the last 24 h in half hours. */
+export const LATENCY_STEP = 30 * MINUTE;
+const LATENCY_STEPS = 48;
+
+/** Response time of the last 24 h, one point per step, oldest first. */
+export interface LatencySeries {
+  from: number;
+  step: number;
+  points: CheckStats[];
+}
+
+/** What the page shows of one component. */
+export interface ComponentModel {
+  status: ComponentStatus;
+  config: ComponentConfig;
+  days: DayFigures[];
+  latency: LatencySeries;
+}
+
+/** Everything the page at `/` shows. */
+export interface IndexModel {
+  now: number;
+  components: ComponentModel[];
+  /** Incidents of public components, newest first (open ones included). */
+  incidents: IncidentRecord[];
+  slos: SloFigures[];
+}
+
+/** The public components' configs, by name: the only ones the page, badges and feed show. */
+export function publicComponents(ctx: ServerContext): Map<string, ComponentConfig> {
+  return new Map(ctx.monitor.config.components.filter((c) => c.public).map((c) => [c.name, c]));
+}
+
+/** The public component `name`, or a 404 (an internal one is indistinguishable from none). */
+export function publicComponent(ctx: ServerContext, name: string): { status: ComponentStatus; config: ComponentConfig } {
+  const config = publicComponents(ctx).get(name);
+  const status = ctx.monitor.status().find((s) => s.name === name);
+  if (config === undefined || status === undefined) throw new HttpError(404, `unknown component: ${name}`);
+  return { status, config };
+}
+
+/** Bars, latency and status of one public component, as of `now`. */
+export async function componentModel(
+  ctx: ServerContext,
+  status: ComponentStatus,
+  config: ComponentConfig,
+  now: number,
+): Promise<ComponentModel> {
+  const days = (await ctx.monitor.daily(status.name, DAYS)) ?? [];
+  const from = Math.floor(now / LATENCY_STEP) * LATENCY_STEP - (LATENCY_STEPS - 1) * LATENCY_STEP;
+  const points = await ctx.store.checkSeries(status.name, from, from + LATENCY_STEPS * LATENCY_STEP, LATENCY_STEP);
+  return { status, config, days, latency: { from, step: LATENCY_STEP, points } };
+}
+
+/** The model of `/`: public components only, from the same code as the API. */
+export async function indexModel(ctx: ServerContext): Promise<IndexModel> {
+  const now = ctx.clock.now();
+  const shown = publicComponents(ctx);
+  const components: ComponentModel[] = [];
+  for (const status of ctx.monitor.status()) {
+    const config = shown.get(status.name);
+    if (config !== undefined) components.push(await componentModel(ctx, status, config, now));
+  }
+  const incidents = await publicIncidents(ctx, shown, 20);
+  const slos: SloFigures[] = [];
+  for (const slo of ctx.monitor.config.slos) {
+    if (!shown.has(slo.component)) continue;
+    const f = await ctx.monitor.sloFigures(slo);
+    if (f !== undefined) slos.push(f);
+  }
+  return { now, components, incidents, slos };
+}
+
+/** The newest `limit` incidents of public components (or of one component). */
+export async function publicIncidents(
+  ctx: ServerContext,
+  shown: Map<string, ComponentConfig>,
+  limit: number,
+  component?: string,
+): Promise<IncidentRecord[]> {
+  const out: IncidentRecord[] = [];
+  let before: number | undefined;
+  // Internal components' incidents are skipped, so read pages until `limit` public ones are found.
+  for (;;) {
+    const page = await ctx.store.incidents({
+      limit: 100,
+      ...(component === undefined ? {} : { component }),
+      ...(before === undefined ? {} : { before }),
+    });
+    out.push(...page.items.filter((i) => shown.has(i.component)));
+    if (out.length >= limit || page.next === null) return out.slice(0, limit);
+    before = page.next;
+  }
+}

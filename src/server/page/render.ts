@@ -1,0 +1,211 @@
+import { formatDuration } from '../../config/duration.js';
+import type { NinesConfig } from '../../config/index.js';
+import type { ComponentStatus, DayFigures, SloFigures } from '../../monitor/monitor.js';
+import type { CheckRecord, IncidentRecord } from '../../monitor/store/types.js';
+import type { FiguresView } from '../views.js';
+import { SCRIPT, STYLE } from './assets.js';
+import { clock, date, dateTime, millis, percent, span } from './format.js';
+import { Html, html } from './html.js';
+import type { ComponentModel, IndexModel, LatencySeries } from './model.js';
+
+type Status = ComponentStatus['status'];
+
+/** Word and icon of a status: colour is never the only signal. */
+const STATUS: Record<Status, { word: string; icon: string }> = {
+  healthy: { word: 'Operational', icon: '✓' },
+  degraded: { word: 'Degraded', icon: '!' },
+  unhealthy: { word: 'Down', icon: '✕' },
+  unknown: { word: 'No data', icon: '?' },
+};
+
+/** The banner over all shown components: any critical one down is an outage; anything less is degraded. */
+export function overall(components: readonly ComponentStatus[]): { kind: 'ok' | 'degraded' | 'outage' | 'unknown'; text: string } {
+  if (components.length === 0 || components.every((c) => c.status === 'unknown')) return { kind: 'unknown', text: 'No results yet' };
+  if (components.some((c) => c.status === 'unhealthy' && c.critical)) return { kind: 'outage', text: 'Major outage' };
+  if (components.some((c) => c.status !== 'healthy')) return { kind: 'degraded', text: 'Some systems are degraded or down' };
+  return { kind: 'ok', text: 'All systems operational' };
+}
+
+function statusBadge(status: Status): Html {
+  const s = STATUS[status];
+  return html`<span class="st st-${status}"><span class="ic" aria-hidden="true">${s.icon}</span> ${s.word}</span>`;
+}
+
+/** Class of a day's bar by its availability. */
+function barClass(f: DayFigures['figures']): string {
+  const a = f.availability;
+  if (a === null) return 'dn';
+  if (a >= 0.999) return 'd0';
+  if (a >= 0.99) return 'd1';
+  if (a >= 0.95) return 'd2';
+  return 'd3';
+}
+
+function incidentLine(i: IncidentRecord): string {
+  const end = i.end === null ? 'ongoing' : clock(i.end);
+  return `${clock(i.start)}–${end} UTC${i.error ? ` (${i.error})` : ''}`;
+}
+
+/** The tooltip text of a day: date, availability, downtime, unobserved time and the incidents. */
+export function dayLabel(d: DayFigures): string {
+  const f = d.figures;
+  if (f.availability === null) return `${date(d.day.from)}: no data`;
+  const parts = [`${date(d.day.from)}: ${percent(f.availability)} up`, f.downMs > 0 ? `${span(f.downMs)} down` : 'no downtime'];
+  if (f.unobservedMs > 0 && f.observedMs > 0) parts.push(`${span(f.unobservedMs)} unobserved`);
+  let text = parts.join(', ');
+  if (d.incidents.length > 0) text += `; incidents: ${d.incidents.map(incidentLine).join('; ')}`;
+  return text;
+}
+
+function bars(days: DayFigures[]): Html {
+  return html`<ol class="bars" aria-label="Uptime per day, last ${days.length} days (UTC)">${days.map(
+    (d) => html`<li tabindex="0" class="${barClass(d.figures)}" aria-label="${dayLabel(d)}"></li>`,
+  )}</ol>`;
+}
+
+/** Availability over all the days shown, time-weighted like every figure. */
+function overDays(days: DayFigures[]): number | null {
+  let up = 0;
+  let observed = 0;
+  for (const d of days) {
+    up += d.figures.upMs;
+    observed += d.figures.observedMs;
+  }
+  return observed > 0 ? up / observed : null;
+}
+
+const CHART_W = 480;
+const CHART_H = 64;
+
+/** p50 and p95 of the last 24 h as inline SVG, incidents shaded; readable without JavaScript. */
+function latencyChart(series: LatencySeries, incidents: IncidentRecord[], now: number): Html {
+  const total = series.points.length * series.step;
+  const max = Math.max(1, ...series.points.map((p) => p.p95 ?? 0));
+  const x = (t: number) => (((t - series.from) / total) * CHART_W).toFixed(1);
+  const y = (v: number) => (CHART_H - 2 - (v / max) * (CHART_H - 6)).toFixed(1);
+  const line = (key: 'p50' | 'p95') => {
+    const at = series.points.flatMap((p, i) => (p[key] === null ? [] : [[series.from + (i + 0.5) * series.step, p[key] ?? 0] as const]));
+    // a lone point still shows: a short segment with round caps
+    const points = at.length === 1 && at[0] ? [at[0], [at[0][0] + series.step / 8, at[0][1]] as const] : at;
+    return points.map(([t, v]) => `${x(t)},${y(v)}`).join(' ');
+  };
+  const end = series.from + total;
+  const shaded = incidents
+    .filter((i) => i.start < end && (i.end ?? now) > series.from)
+    .map((i) => {
+      const a = Math.max(i.start, series.from);
+      const b = Math.min(i.end ?? now, end);
+      const width = Math.max(1.5, Number(x(b)) - Number(x(a)));
+      return html`<rect class="inc" x="${x(a)}" y="0" width="${width.toFixed(1)}" height="${CHART_H}"><title>Incident ${incidentLine(i)}</title></rect>`;
+    });
+  const latest = series.points.findLast((p) => p.p50 !== null);
+  const label = latest
+    ? `Response time, last 24 hours: latest half hour p50 ${millis(latest.p50)}, p95 ${millis(latest.p95)}; highest p95 ${millis(max)}; ${shaded.length} incident(s) marked`
+    : 'Response time, last 24 hours: no checks';
+  return html`<figure class="lat"><svg viewBox="0 0 ${CHART_W} ${CHART_H}" preserveAspectRatio="none" role="img" aria-label="${label}">${shaded}<polyline class="p95" points="${line('p95')}"/><polyline class="p50" points="${line('p50')}"/></svg><figcaption><span class="k50">p50</span> <span class="k95">p95</span> · last 24 h · max ${millis(latest ? max : null)}</figcaption></figure>`;
+}
+
+function componentBlock(m: ComponentModel, now: number, link: boolean): Html {
+  const s = m.status;
+  const name = link ? html`<a href="/components/${encodeURIComponent(s.name)}">${s.name}</a>` : s.name;
+  const last = s.last === undefined ? 'no check yet' : `last check ${dateTime(s.last.time)}`;
+  return html`<section class="comp" id="c-${s.name}" aria-labelledby="h-${s.name}">
+<div class="head" data-k="h-${s.name}"><h3 id="h-${s.name}">${name}${s.critical ? html` <small class="crit">critical</small>` : ''}</h3>${statusBadge(s.status)}${s.flapping ? html` <span class="flap">flapping</span>` : ''}
+<p class="meta">${m.config.description ? html`${m.config.description} · ` : ''}${last}${s.status !== 'healthy' && s.last?.error ? html` · <span class="err">${s.last.error}</span>` : ''}</p></div>
+<div data-k="b-${s.name}">${bars(m.days)}<p class="meta legend"><span>${m.days.length} days ago</span><span>${percent(overDays(m.days))} over ${m.days.length} days</span><span>today</span></p>
+${latencyChart(
+  m.latency,
+  m.days.flatMap((d) => d.incidents).filter((i, n, all) => all.findIndex((j) => j.id === i.id) === n),
+  now,
+)}</div>
+</section>`;
+}
+
+function incidentRows(incidents: IncidentRecord[], now: number, withComponent: boolean): Html {
+  return html`<table class="inc-table"><thead><tr>${withComponent ? html`<th scope="col">Component</th>` : ''}<th scope="col">Start</th><th scope="col">End</th><th scope="col">Duration</th><th scope="col">Error</th></tr></thead><tbody>${incidents.map(
+    (i) =>
+      html`<tr>${withComponent ? html`<td><a href="/components/${encodeURIComponent(i.component)}">${i.component}</a></td>` : ''}<td>${dateTime(i.start)}</td><td>${i.end === null ? html`<strong>ongoing</strong>` : dateTime(i.end)}</td><td>${span((i.end ?? now) - i.start)}</td><td class="err">${i.error ?? '—'}</td></tr>`,
+  )}</tbody></table>`;
+}
+
+function activeIncidents(incidents: IncidentRecord[], now: number): Html {
+  const active = incidents.filter((i) => i.end === null);
+  if (active.length === 0) return html`<div data-k="active"></div>`;
+  return html`<section data-k="active" class="active" aria-labelledby="h-active"><h2 id="h-active"><span aria-hidden="true">✕</span> Active incidents</h2><ul>${active.map(
+    (i) =>
+      html`<li><a href="/components/${encodeURIComponent(i.component)}">${i.component}</a>: down since ${dateTime(i.start)} (${span(now - i.start)})${i.error ? html` — <span class="err">${i.error}</span>` : ''}</li>`,
+  )}</ul></section>`;
+}
+
+function sloPanel(slos: SloFigures[]): Html {
+  if (slos.length === 0) return html`<div data-k="slos"></div>`;
+  const rate = (r: number | null) => (r === null ? '—' : `${r.toFixed(2)}×`);
+  return html`<section data-k="slos" aria-labelledby="h-slos"><h2 id="h-slos">Service level objectives</h2><div class="slos">${slos.map(
+    (s) => {
+      const left = Math.max(0, Math.min(1, s.budgetRemaining));
+      const spent = s.budgetRemaining < 0;
+      return html`<article class="slo"><h3>${s.name} <small>${s.component}</small></h3>
+<dl><dt>Objective</dt><dd>${s.objective} % over ${formatDuration(s.windowMs)}</dd><dt>Availability</dt><dd>${percent(s.figures.availability)}</dd>
+<dt>Error budget left</dt><dd>${spent ? html`<strong>overspent</strong> ` : ''}${Number.isFinite(s.budgetRemaining) ? `${(s.budgetRemaining * 100).toFixed(1)} %` : '—'} of ${span(s.budgetMs)}</dd>
+<dt>Burn rate</dt><dd>${rate(s.burnRate1h)} (1 h) · ${rate(s.burnRate6h)} (6 h)</dd></dl>
+<div class="budget${left < 0.25 ? ' low' : ''}" role="meter" aria-valuemin="0" aria-valuemax="100" aria-valuenow="${(left * 100).toFixed(1)}" aria-label="Error budget left of ${s.name}"><span style="width:${(left * 100).toFixed(1)}%"></span></div></article>`;
+    },
+  )}</div></section>`;
+}
+
+/** The whole document around `main`. */
+function page(config: NinesConfig['page'], title: string, main: Html, now: number): string {
+  return `<!doctype html>${html`<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1"><meta name="color-scheme" content="light dark"><link rel="icon" href="data:image/svg+xml,%3Csvg xmlns='http://www.w3.org/2000/svg' viewBox='0 0 16 16'%3E%3Ccircle cx='8' cy='8' r='7' fill='%231a7f37'/%3E%3C/svg%3E"><title>${title}</title><link rel="alternate" type="application/atom+xml" href="/feed.xml" title="Incidents"><style>${new Html(STYLE)}</style></head><body data-refresh="${config.refresh}"><header><a href="/" class="brand">${config.logo ? html`<img src="${config.logo}" alt="" height="32">` : ''}<span>${config.title}</span></a></header><main>${main}</main><div id="tip" role="tooltip" hidden></div><footer><span data-k="updated">Updated ${dateTime(now)}</span> · times in UTC · <a href="/feed.xml">Atom feed</a> · <a href="/api/components">JSON API</a> · powered by nines</footer><script>${new Html(SCRIPT)}</script></body></html>`}`;
+}
+
+/** The status page at `/`. */
+export function renderIndex(config: NinesConfig['page'], m: IndexModel): string {
+  const banner = overall(m.components.map((c) => c.status));
+  const main = html`<div data-k="banner" class="banner b-${banner.kind}" role="status"><span class="ic" aria-hidden="true">${banner.kind === 'ok' ? '✓' : banner.kind === 'unknown' ? '?' : '!'}</span> ${banner.text}</div>
+${activeIncidents(m.incidents, m.now)}
+<section aria-labelledby="h-components"><h2 id="h-components">Components</h2>${m.components.map((c) => componentBlock(c, m.now, true))}</section>
+${sloPanel(m.slos)}
+<section data-k="history" aria-labelledby="h-history"><h2 id="h-history">Incident history</h2>${m.incidents.length === 0 ? html`<p>No incidents recorded.</p>` : incidentRows(m.incidents, m.now, true)}</section>`;
+  return page(config, config.title, main, m.now);
+}
+
+const WINDOW_NAMES: Record<string, string> = {
+  '1h': 'Last hour',
+  '24h': 'Last 24 hours',
+  '7d': 'Last 7 days',
+  '30d': 'Last 30 days',
+  all: 'All time',
+};
+
+/** The page of one component: figures of every window (the API's), bars, chart, incidents, checks. */
+export function renderComponent(
+  config: NinesConfig['page'],
+  m: ComponentModel,
+  figures: Record<string, FiguresView>,
+  incidents: IncidentRecord[],
+  checks: CheckRecord[],
+  now: number,
+): string {
+  const windows = Object.entries(figures);
+  const rows = windows.map(
+    ([label, f]) =>
+      html`<tr><th scope="row">${WINDOW_NAMES[label] ?? label}</th><td>${percent(f.availability)}</td><td>${span(f.uptimeSeconds * 1000)}</td><td>${span(f.downtimeSeconds * 1000)}</td><td>${span(f.unobservedSeconds * 1000)}</td><td>${f.incidentsStarted}</td><td>${f.mtbfSeconds === null ? '—' : span(f.mtbfSeconds * 1000)}</td><td>${f.mttrSeconds === null ? '—' : span(f.mttrSeconds * 1000)}</td><td>${f.checks.total}</td><td>${f.checks.healthy} / ${f.checks.degraded} / ${f.checks.unhealthy}</td><td>${millis(f.checks.p50Ms)} / ${millis(f.checks.p95Ms)} / ${millis(f.checks.p99Ms)}</td></tr>`,
+  );
+  const unobserved = windows
+    .filter(([, f]) => f.unobservedSeconds > 0)
+    .map(([label, f]) => {
+      const length = Date.parse(f.to ?? '') - Date.parse(f.from ?? '');
+      const share = length > 0 ? ((f.unobservedSeconds * 1000) / length) * 100 : 0;
+      return html`<li>${WINDOW_NAMES[label] ?? label}: ${span(f.unobservedSeconds * 1000)} (${share.toFixed(1)} %) unobserved</li>`;
+    });
+  const name = m.status.name;
+  const main = html`<p><a href="/">← All components</a></p>${componentBlock(m, now, false)}
+<section data-k="figures" aria-labelledby="h-figures"><h2 id="h-figures">Figures</h2><div class="scroll"><table class="figures"><thead><tr><th scope="col">Window</th><th scope="col">Availability</th><th scope="col">Uptime</th><th scope="col">Downtime</th><th scope="col">Unobserved</th><th scope="col">Incidents</th><th scope="col">MTBF</th><th scope="col">MTTR</th><th scope="col">Checks</th><th scope="col">OK / degraded / failed</th><th scope="col">p50 / p95 / p99</th></tr></thead><tbody>${rows}</tbody></table></div>
+${unobserved.length > 0 ? html`<div class="note"><p>Part of these windows was <strong>unobserved</strong>: the monitor was not running or had no result. That time counts neither as up nor as down; availability is uptime over observed time.</p><ul>${unobserved}</ul></div>` : ''}</section>
+<section data-k="incidents" aria-labelledby="h-incidents"><h2 id="h-incidents">Incidents</h2>${incidents.length === 0 ? html`<p>No incidents recorded.</p>` : incidentRows(incidents, now, false)}</section>
+<section data-k="checks" aria-labelledby="h-checks"><h2 id="h-checks">Recent checks</h2><div class="scroll"><table class="checks"><thead><tr><th scope="col">Time</th><th scope="col">Status</th><th scope="col">Duration</th><th scope="col">Error</th></tr></thead><tbody>${checks.map(
+    (c) =>
+      html`<tr><td>${dateTime(c.time)}</td><td>${statusBadge(c.status)}</td><td>${millis(c.durationMs)}</td><td class="err">${c.error ?? ''}</td></tr>`,
+  )}</tbody></table></div></section>`;
+  return page(config, `${name} · ${config.title}`, main, now);
+}

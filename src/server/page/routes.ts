@@ -1,0 +1,111 @@
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { parseDuration } from '../../config/duration.js';
+import { allFigures } from '../components.js';
+import type { ServerContext } from '../context.js';
+import { HttpError } from '../errors.js';
+import { NAME_PARAMS, type NameParams } from '../schemas.js';
+import { PAGE_HEADERS } from './assets.js';
+import { type BADGE_COLOURS, badge } from './badges.js';
+import { incidentFeed } from './feed.js';
+import { percent } from './format.js';
+import { componentModel, indexModel, publicComponent, publicComponents, publicIncidents } from './model.js';
+import { renderComponent, renderIndex } from './render.js';
+
+const SVG_HEADERS = {
+  'content-type': 'image/svg+xml; charset=utf-8',
+  'cache-control': 'no-cache, max-age=0',
+  'x-content-type-options': 'nosniff',
+};
+const MAX_BADGE_WINDOW = 366 * 86_400_000;
+
+/** `?window=` of the uptime badge: a duration from 1 minute to a year. */
+const BADGE_QUERY = {
+  type: 'object',
+  additionalProperties: false,
+  properties: { window: { type: 'string', pattern: '^[0-9a-z]{2,12}$', default: '30d' } },
+} as const;
+
+function windowOf(text: string): number {
+  let ms: number;
+  try {
+    ms = parseDuration(text);
+  } catch {
+    ms = Number.NaN;
+  }
+  if (!(ms >= 60_000 && ms <= MAX_BADGE_WINDOW)) {
+    throw new HttpError(400, 'invalid request', [
+      { in: 'querystring', path: 'window', message: 'must be a duration from 1m to 366d, e.g. 30d' },
+    ]);
+  }
+  return ms;
+}
+
+const STATUS_BADGE = {
+  healthy: ['up', 'green'],
+  degraded: ['degraded', 'yellow'],
+  unhealthy: ['down', 'red'],
+  unknown: ['unknown', 'grey'],
+} as const satisfies Record<string, readonly [string, keyof typeof BADGE_COLOURS]>;
+
+function uptimeColour(a: number | null): keyof typeof BADGE_COLOURS {
+  if (a === null) return 'grey';
+  return a >= 0.999 ? 'green' : a >= 0.99 ? 'yellow' : a >= 0.95 ? 'orange' : 'red';
+}
+
+/** Base URL of links in the feed, as the client reached us. */
+function baseOf(request: FastifyRequest): string {
+  return `${request.protocol}://${request.host}`;
+}
+
+const send = (reply: FastifyReply, headers: Record<string, string>, body: string) => reply.code(200).headers(headers).send(body);
+
+/** The status page `/`, `/components/:name`, the badges and `/feed.xml`: public components only. */
+export function pageRoutes(app: FastifyInstance, ctx: ServerContext): void {
+  const config = () => ctx.monitor.config.page;
+
+  app.get('/', async (_request, reply) => send(reply, PAGE_HEADERS, renderIndex(config(), await indexModel(ctx))));
+
+  app.get<{ Params: NameParams }>('/components/:name', { schema: { params: NAME_PARAMS } }, async (request, reply) => {
+    const { status, config: component } = publicComponent(ctx, request.params.name);
+    const now = ctx.clock.now();
+    const model = await componentModel(ctx, status, component, now);
+    const figures = await allFigures(ctx, status.name, {});
+    const incidents = await publicIncidents(ctx, publicComponents(ctx), 50, status.name);
+    const checks = (await ctx.store.checks(status.name, { limit: 50 })).items;
+    return send(reply, PAGE_HEADERS, renderComponent(config(), model, figures, incidents, checks, now));
+  });
+
+  app.get<{ Params: { component: string } }>(
+    '/badge/:component/status.svg',
+    { schema: { params: { type: 'object', required: ['component'], properties: { component: NAME_PARAMS.properties.name } } } },
+    async (request, reply) => {
+      const { status } = publicComponent(ctx, request.params.component);
+      const [value, colour] = STATUS_BADGE[status.status];
+      return send(reply, SVG_HEADERS, badge(status.name, value, colour));
+    },
+  );
+
+  app.get<{ Params: { component: string }; Querystring: { window: string } }>(
+    '/badge/:component/uptime.svg',
+    {
+      schema: {
+        params: { type: 'object', required: ['component'], properties: { component: NAME_PARAMS.properties.name } },
+        querystring: BADGE_QUERY,
+      },
+    },
+    async (request, reply) => {
+      const { status } = publicComponent(ctx, request.params.component);
+      const ms = windowOf(request.query.window);
+      const now = ctx.clock.now();
+      const figures = await ctx.monitor.figures(status.name, { from: now - ms, to: now });
+      const a = figures?.availability ?? null;
+      return send(reply, SVG_HEADERS, badge(`uptime ${request.query.window}`, percent(a), uptimeColour(a)));
+    },
+  );
+
+  app.get('/feed.xml', async (request, reply) => {
+    const incidents = await publicIncidents(ctx, publicComponents(ctx), 50);
+    const xml = incidentFeed(config().title, baseOf(request), incidents, ctx.clock.now());
+    return send(reply, { 'content-type': 'application/atom+xml; charset=utf-8', 'cache-control': 'no-cache, max-age=0' }, xml);
+  });
+}

@@ -1,0 +1,141 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { percent, span } from '../../src/server/page/format.js';
+import { harness } from './harness.js';
+
+const open: Array<() => Promise<void>> = [];
+afterEach(async () => {
+  for (const close of open.splice(0)) await close();
+});
+
+/** The harness plus an internal component and a title that needs escaping. */
+async function setup() {
+  const h = await harness({
+    yaml: (text) =>
+      text
+        .replace('components:', 'page: { title: "Acme <Status>", refresh: 2s }\ncomponents:')
+        .replace(
+          'slos:',
+          '  - name: secret-db\n    public: false\n    interval: 1s\n    timeout: 500ms\n    degradedAfter: 200ms\n    check: { type: tcp, host: 127.0.0.1, port: 3 }\nslos:',
+        ),
+  });
+  open.push(h.close);
+  return h;
+}
+
+const DAY = 86_400_000;
+
+describe('status page', () => {
+  it('renders public components with 90 day bars, escapes text, and leaves internal ones out', async () => {
+    const h = await setup();
+    await h.clock.advance(10 * 60_000);
+    h.errors.api = '<script>alert(1)</script> refused';
+    h.world.api = 'unhealthy';
+    await h.clock.advance(10_000);
+    const res = await h.app.inject('/');
+    expect(res.statusCode).toBe(200);
+    expect(res.headers['content-type']).toBe('text/html; charset=utf-8');
+    expect(res.headers['content-security-policy']).toMatch(/script-src 'sha256-[A-Za-z0-9+/=]+'/);
+    const body = res.body;
+    expect(body).toContain('<title>Acme &lt;Status&gt;</title>');
+    expect(body).not.toContain('<script>alert(1)');
+    expect(body).toContain('&lt;script&gt;alert(1)&lt;/script&gt; refused');
+    expect(body).toContain('id="c-api"');
+    expect(body).toContain('id="c-cache"');
+    expect(body).not.toContain('secret-db');
+    expect(body.match(/<li tabindex="0" class="d[0-3n]"/g)).toHaveLength(180); // 90 per public component
+    expect(body).toContain('Major outage'); // api is critical and down
+    expect(body).toContain('Active incidents');
+    expect((await h.app.inject('/components/secret-db')).statusCode).toBe(404);
+    expect((await h.app.inject('/badge/secret-db/status.svg')).statusCode).toBe(404);
+    expect((await h.app.inject('/feed.xml')).body).not.toContain('secret-db');
+  });
+
+  it("labels today's bar with the same availability and downtime as the API gives for today", async () => {
+    const h = await setup();
+    await h.clock.advance(10 * 60_000);
+    h.world.api = 'unhealthy';
+    await h.clock.advance(20_000);
+    h.world.api = 'healthy';
+    await h.clock.advance(5_000);
+    const now = h.clock.now();
+    const from = Math.floor(now / DAY) * DAY;
+    const api = (await h.app.inject(`/api/components/api?from=${from}&to=${from + DAY}`)).json().figures.custom;
+    expect(api.downtimeSeconds).toBeGreaterThan(0);
+    const page = (await h.app.inject('/components/api')).body;
+    const labels = [...page.matchAll(/aria-label="(\d{4}-\d{2}-\d{2}: [^"]*)"/g)].map((m) => m[1]);
+    expect(labels).toHaveLength(90);
+    const today = labels.at(-1) ?? '';
+    expect(
+      today.startsWith(
+        `${new Date(from).toISOString().slice(0, 10)}: ${percent(api.availability)} up, ${span(api.downtimeSeconds * 1000)} down`,
+      ),
+    ).toBe(true);
+    expect(today).toContain('; incidents: ');
+  });
+
+  it('shows every window of the API on the component page, and how much of each was unobserved', async () => {
+    const h = await setup();
+    await h.clock.advance(30 * 60_000);
+    const api = (await h.app.inject('/api/components/cache')).json().figures;
+    const page = (await h.app.inject('/components/cache')).body;
+    for (const label of ['Last hour', 'Last 24 hours', 'Last 7 days', 'Last 30 days', 'All time'])
+      expect(page).toContain(`<th scope="row">${label}</th>`);
+    // the monitor ran 30 of the last 60 minutes: half the hour is unobserved, and the page says so
+    expect(api['1h'].unobservedSeconds).toBeGreaterThan(1700);
+    expect(page).toContain(`Last hour: ${span(api['1h'].unobservedSeconds * 1000)} (`);
+    expect(page).toContain('<strong>unobserved</strong>');
+    expect(page).toContain(`<td>${percent(api['1h'].availability)}</td>`);
+  });
+
+  it('serves shields-style badges of status and uptime, and refuses a bad window with a JSON 400', async () => {
+    const h = await setup();
+    await h.clock.advance(10 * 60_000);
+    const status = await h.app.inject('/badge/api/status.svg');
+    expect(status.statusCode).toBe(200);
+    expect(status.headers['content-type']).toBe('image/svg+xml; charset=utf-8');
+    expect(status.body).toContain('aria-label="api: up"');
+    h.world.api = 'unhealthy';
+    await h.clock.advance(5_000);
+    expect((await h.app.inject('/badge/api/status.svg')).body).toContain('aria-label="api: down"');
+    const uptime = await h.app.inject('/badge/api/uptime.svg?window=7d');
+    const a = (await h.app.inject(`/api/components/api`)).json().figures['7d'].availability;
+    expect(uptime.body).toContain(`aria-label="uptime 7d: ${percent(a)}"`);
+    expect((await h.app.inject('/badge/api/uptime.svg')).body).toContain('uptime 30d:');
+    for (const bad of ['?window=1y', '?window=0s', '?window=400d', '?window=%3Cx%3E', '?window=']) {
+      const res = await h.app.inject(`/badge/api/uptime.svg${bad}`);
+      expect(res.statusCode, bad).toBe(400);
+      expect(res.json().error).toBe('invalid request');
+    }
+    expect((await h.app.inject('/badge/nope/status.svg')).statusCode).toBe(404);
+  });
+
+  it('publishes incidents as an Atom feed, newest first, resolved ones with their end', async () => {
+    const h = await setup();
+    await h.clock.advance(10 * 60_000);
+    for (const down of [10_000, 20_000]) {
+      h.world.api = 'unhealthy';
+      await h.clock.advance(down);
+      h.world.api = 'healthy';
+      await h.clock.advance(60_000);
+    }
+    h.world.cache = 'unhealthy';
+    await h.clock.advance(5_000);
+    const res = await h.app.inject({ url: '/feed.xml', headers: { host: 'status.example' } });
+    expect(res.headers['content-type']).toBe('application/atom+xml; charset=utf-8');
+    const entries = [...res.body.matchAll(/<entry>(.*?)<\/entry>/g)].map((m) => m[1] ?? '');
+    expect(entries).toHaveLength(3);
+    expect(entries[0]).toContain('<title>cache: outage</title>');
+    expect(entries[1]).toContain('<title>api: resolved</title>');
+    expect(entries[1]).toContain('<link href="http://status.example/components/api"/>');
+    expect(res.body.startsWith('<?xml version="1.0" encoding="utf-8"?>\n<feed xmlns="http://www.w3.org/2005/Atom">')).toBe(true);
+  });
+
+  it('compresses the page for clients that accept it', async () => {
+    const h = await setup();
+    await h.clock.advance(60_000);
+    const plain = await h.app.inject('/');
+    const gz = await h.app.inject({ url: '/', headers: { 'accept-encoding': 'gzip' } });
+    expect(gz.headers['content-encoding']).toBe('gzip');
+    expect(gz.rawPayload.length).toBeLessThan(plain.rawPayload.length / 4);
+  });
+});
