@@ -38,9 +38,11 @@ export function buildProgram(): Command {
     .command('report')
     .description('Availability, downtime, unobserved time, MTBF, MTTR, checks and SLO budgets over a window, from the stored history.')
     .option('-c, --config <file>', 'config file', DEFAULT_CONFIG_PATH)
-    .option('-w, --window <duration>', 'window ending now, e.g. 24h, 7d, 30d', '7d')
+    .option('-w, --window <duration>', 'window length, ending at --to (default now), e.g. 24h, 7d, 30d', '7d')
+    .option('--from <time>', 'window start, ISO 8601 or epoch ms (instead of --window)')
+    .option('--to <time>', 'window end, ISO 8601 or epoch ms; default now')
     .option('--json', 'print JSON')
-    .action(async (options: { config: string; window: string; json?: boolean }) => {
+    .action(async (options: { config: string; window: string; from?: string; to?: string; json?: boolean }) => {
       process.exitCode = await report(options);
     });
   program

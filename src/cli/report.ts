@@ -9,11 +9,18 @@ import { EXIT_INVALID, loadOrReport, type Output, processOutput } from './valida
 export interface ReportOptions {
   /** Config file to load. */
   config: string;
-  /** Window ending now, e.g. `24h`, `7d`. Default 7d. */
+  /** Window length, e.g. `24h`, `7d`; ends at `to`. Default 7d. */
   window?: string;
+  /** Start of the window (ISO 8601 or epoch ms); with it `window` is ignored. */
+  from?: string;
+  /** End of the window (ISO 8601 or epoch ms). Default now. */
+  to?: string;
   /** Print JSON instead of a table. */
   json?: boolean;
 }
+
+/** Epoch ms of an ISO 8601 time or of epoch ms; NaN when neither. */
+const instant = (text: string) => (/^\d+$/.test(text) ? Number(text) : Date.parse(text));
 
 const pct = (ratio: number | null) => (ratio === null ? '—' : `${(ratio * 100).toFixed(3)} %`);
 const dur = (ms: number | null) => (ms === null ? '—' : formatDuration(Math.round(ms)));
@@ -37,17 +44,23 @@ export async function report(
     output.err(`--window: expected a duration like 24h, 7d or 30d`);
     return EXIT_INVALID;
   }
+  const to = options.to === undefined ? now : instant(options.to);
+  const from = options.from === undefined ? to - windowMs : instant(options.from);
+  if (Number.isNaN(to) || Number.isNaN(from) || from >= to) {
+    output.err('--from/--to: expected ISO 8601 times or epoch ms, --from before --to');
+    return EXIT_INVALID;
+  }
   const store = await openStore(storageUrl(config));
   try {
     await store.migrate();
     const states = new Map((await store.states()).map((s) => [s.component, s]));
-    const window = { from: now - windowMs, to: now };
+    const window = { from, to };
     const components: Array<{ name: string; figures: WindowFigures; checks: CheckStats }> = [];
     for (const c of config.components) {
       const state = states.get(c.name);
       const times = { firstCheckAt: state?.firstCheckAt, lastCheckAt: state?.lastCheckAt };
       const figures = await storedFigures(store, c.name, c.interval + c.timeout, times, window, now);
-      components.push({ name: c.name, figures, checks: await store.checkStats(c.name, window.from, now) });
+      components.push({ name: c.name, figures, checks: await store.checkStats(c.name, window.from, figures.to) });
     }
     const slos = [];
     for (const slo of config.slos) {
@@ -55,15 +68,13 @@ export async function report(
       if (c === undefined) continue;
       const state = states.get(c.name);
       const times = { firstCheckAt: state?.firstCheckAt, lastCheckAt: state?.lastCheckAt };
-      slos.push(await sloFigures(slo, now, (w) => storedFigures(store, c.name, c.interval + c.timeout, times, w, now)));
+      slos.push(await sloFigures(slo, Math.min(to, now), (w) => storedFigures(store, c.name, c.interval + c.timeout, times, w, now)));
     }
     if (options.json) {
-      output.out(
-        JSON.stringify({ window: { from: new Date(window.from).toISOString(), to: new Date(now).toISOString() }, components, slos }),
-      );
+      output.out(JSON.stringify({ window: { from: new Date(from).toISOString(), to: new Date(to).toISOString() }, components, slos }));
       return 0;
     }
-    output.out(`Figures over the last ${formatDuration(windowMs)} (to ${new Date(now).toISOString()})`);
+    output.out(`Figures from ${new Date(from).toISOString()} to ${new Date(to).toISOString()} (${formatDuration(to - from)})`);
     output.out('');
     const rows = components.map(({ name, figures: f, checks: k }) => [
       name,

@@ -1,33 +1,13 @@
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
-import { type AddressInfo, createServer as createNetServer } from 'node:net';
+import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { bin, ensureBuilt, freePort, until } from '../support/e2e.js';
 
-const root = fileURLToPath(new URL('../../', import.meta.url));
-const bin = join(root, 'dist/cli/index.js');
 const INTERVAL = 100;
-
-const freePort = () =>
-  new Promise<number>((resolve) => {
-    const s = createNetServer().listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as AddressInfo;
-      s.close(() => resolve(port));
-    });
-  });
-
-async function until<T>(what: string, fn: () => Promise<T | undefined>, timeoutMs = 4000): Promise<T> {
-  const end = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await fn().catch(() => undefined);
-    if (v !== undefined) return v;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 25));
-  }
-}
 
 type Incident = { id: number; start: string; end: string | null; active: boolean; durationSeconds: number };
 type Check = { timeMs: number; status: string };
@@ -57,8 +37,7 @@ describe('nines serve (real process, loopback target, 100 ms interval)', () => {
   const checks = () => get<{ items: Check[] }>('/api/components/target/checks?limit=200').then((p) => p.items.slice().reverse());
 
   beforeAll(async () => {
-    if (!existsSync(join(root, 'dist/server/app.js')))
-      execFileSync(process.execPath, [join(root, 'node_modules/typescript/bin/tsc'), '-p', join(root, 'tsconfig.build.json')]);
+    ensureBuilt();
     target = createServer((_req, res) => res.writeHead(world.up ? 200 : 503).end(world.up ? 'UP' : 'DOWN'));
     await new Promise<void>((r) => target.listen(0, '127.0.0.1', r));
     const targetPort = (target.address() as AddressInfo).port;
@@ -120,11 +99,24 @@ slos:
     expect(Number(/nines_schedule_lag_seconds_count (\d+)/.exec(metrics)?.[1])).toBeGreaterThan(3); // one per run
     expect(metrics).toMatch(/nines_component_flapping\{component="target"\} [01]/);
 
-    // nines report reads the same store with the same code: the resolved incident's downtime is identical
-    const json = execFileSync(process.execPath, [bin, 'report', '--config', config, '--window', '1h', '--json'], { encoding: 'utf8' });
-    const reported = JSON.parse(json) as { components: Array<{ name: string; figures: { downMs: number; incidentsStarted: number } }> };
+    // nines report reads the same store with the same code: over the same closed window (the
+    // incident with a margin), the API's custom window and the report give identical figures
+    const from = Date.parse(open.start) - 500;
+    const to = Date.parse(done.end ?? '') + 100;
+    await until('the window to close', async () => (Date.now() > to + 1000 ? true : undefined));
+    const custom = (
+      await get<{ figures: { custom: { downtimeSeconds: number; uptimeSeconds: number } } }>(`/api/components/target?from=${from}&to=${to}`)
+    ).figures.custom;
+    const json = execFileSync(process.execPath, [bin, 'report', '--config', config, '--from', String(from), '--to', String(to), '--json'], {
+      encoding: 'utf8',
+    });
+    const reported = JSON.parse(json) as {
+      components: Array<{ name: string; figures: { downMs: number; upMs: number; incidentsStarted: number } }>;
+    };
     const target = reported.components.find((c) => c.name === 'target');
-    expect((target?.figures.downMs ?? 0) / 1000).toBeCloseTo(hour?.downtimeSeconds ?? -1, 6);
+    expect((target?.figures.downMs ?? 0) / 1000).toBeCloseTo(custom.downtimeSeconds, 6);
+    expect((target?.figures.upMs ?? 0) / 1000).toBeCloseTo(custom.uptimeSeconds, 6);
+    expect(custom.downtimeSeconds).toBeCloseTo(done.durationSeconds, 6);
     expect(target?.figures.incidentsStarted).toBe(1);
     const text = execFileSync(process.execPath, [bin, 'report', '--config', config, '--window', '1h'], { encoding: 'utf8' });
     expect(text).toMatch(/^target\s+\d+\.\d{3} %/m);

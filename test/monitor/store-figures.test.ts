@@ -1,18 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import { openStore } from '../../src/monitor/store/index.js';
 import { dailyFigures, storedFigures } from '../../src/monitor/store-figures.js';
+import { random } from '../support/random.js';
 
 const DAY = 86_400_000;
 const HOUR = 3_600_000;
-
-/** A deterministic PRNG in [0, 1). */
-function random(seed: number): () => number {
-  let s = seed;
-  return () => {
-    s = (s * 1_103_515_245 + 12_345) % 2_147_483_648;
-    return s / 2_147_483_648;
-  };
-}
 
 describe('dailyFigures', () => {
   it('gives each day the figures storedFigures gives for that day, incidents and gaps across midnight included', async () => {

@@ -35,7 +35,8 @@ footer{margin-top:32px;color:var(--muted);font-size:.8rem}
 `.trim();
 
 /**
- * The page's only script: a tooltip for the day bars on hover and keyboard focus, and a refresh
+ * The page's only script: a tooltip for the day bars on hover and keyboard focus, arrow keys
+ * between the days of a component (one tab stop each), and a refresh
  * every `data-refresh` ms that swaps only the blocks (`data-k`) whose HTML changed, so focus and
  * scrolling survive. Without it the page is complete, just static.
  */
@@ -48,7 +49,10 @@ const hide=()=>{tip.hidden=true};
 d.addEventListener('mouseover',e=>{const b=bar(e);b?show(b):hide()});
 d.addEventListener('focusin',e=>{const b=bar(e);b?show(b):hide()});
 d.addEventListener('focusout',hide);
-d.addEventListener('keydown',e=>{if(e.key==='Escape')hide()});
+const keys0={ArrowLeft:-1,ArrowRight:1,Home:-1e3,End:1e3};
+d.addEventListener('keydown',e=>{if(e.key==='Escape')return hide();const b=bar(e),step=keys0[e.key];if(!b||!step)return;
+const all=[...b.parentElement.children],to=all[Math.max(0,Math.min(all.length-1,all.indexOf(b)+step))];
+e.preventDefault();for(const li of all)li.removeAttribute('tabindex');to.tabIndex=0;to.focus()});
 const every=Number(d.body.dataset.refresh);
 const keys=doc=>[...doc.querySelectorAll('[data-k]')].map(n=>n.dataset.k).join();
 async function refresh(){

@@ -12,6 +12,7 @@ import { afterEach, beforeEach, describe, expect, test } from 'vitest';
 import { bucketOf } from '../../../src/monitor/store/histogram.js';
 import { openStore } from '../../../src/monitor/store/open.js';
 import type { CheckRecord, CheckStats, CheckStatus, Store, WriteBatch } from '../../../src/monitor/store/types.js';
+import { random } from '../../support/random.js';
 import { hasPostgres, pgUrl, uniqueName } from '../../support/services.js';
 
 const MINUTE = 60_000;
@@ -63,17 +64,6 @@ const backends = [
 
 function batch(part: Partial<WriteBatch>): WriteBatch {
   return { checks: [], opened: [], resolved: [], gaps: [], states: [], ...part };
-}
-
-/** Deterministic PRNG (mulberry32), so a failure reproduces. */
-function random(seed: number): () => number {
-  let a = seed;
-  return () => {
-    a = (a + 0x6d2b79f5) | 0;
-    let t = Math.imul(a ^ (a >>> 15), 1 | a);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 /** Checks of `component` every `every` ms (plus jitter) in [from, to): log-uniform 1 ms..90 s, mostly healthy. */

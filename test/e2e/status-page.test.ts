@@ -1,0 +1,234 @@
+/// <reference lib="dom" />
+import type { ChildProcess } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer, get, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { type Browser, chromium, type Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { openStore, type WriteBatch } from '../../src/monitor/store/index.js';
+import { percent } from '../../src/server/page/format.js';
+import { bin, ensureBuilt, exitOf, freePort, root, startServing } from '../support/e2e.js';
+import { random } from '../support/random.js';
+
+const CHROMIUM = '/usr/bin/chromium';
+const SHOTS = join(root, 'test-results');
+const DAY = 86_400_000;
+const HOUR = 3_600_000;
+const PUBLIC = 50; // web + 49 seeded services
+const REFRESH_MS = 1000;
+
+/** 90 days of history for `component`: incidents every few days, a gap now and then, 24 h of checks. */
+function history(component: string, now: number, seed: number): WriteBatch {
+  const rnd = random(seed);
+  const first = now - 91 * DAY;
+  const batch: WriteBatch = { checks: [], opened: [], resolved: [], gaps: [], states: [] };
+  for (let t = first + DAY * rnd(); t < now - 3 * HOUR; t += DAY * (1 + 4 * rnd())) {
+    const start = Math.round(t);
+    const end = Math.round(start + 60_000 * (2 + 90 * rnd()));
+    batch.opened.push({ component, start, error: 'expected status 200, got 503' });
+    batch.resolved.push({ component, start, end });
+    if (rnd() < 0.2) batch.gaps.push({ component, from: end + HOUR, to: end + HOUR + 60_000 * (5 + 60 * rnd()) });
+  }
+  for (let t = now - DAY; t < now - 60_000; t += 5 * 60_000) {
+    batch.checks.push({ component, time: t, durationMs: Math.round(5 + 40 * rnd() ** 3), status: 'healthy' });
+  }
+  const tracker = { openSince: undefined, failures: 0, failingSince: undefined, passes: 0, passingSince: undefined };
+  batch.states.push({ component, firstCheckAt: first, lastCheckAt: now - 60_000, tracker });
+  return batch;
+}
+
+describe.skipIf(!existsSync(CHROMIUM) && !process.env.CI)('status page in headless Chromium (real nines serve, 90 days of history)', () => {
+  const world = { up: true };
+  let flip: Server;
+  let steady: Server;
+  let dir: string;
+  let base: string;
+  let child: ChildProcess;
+  let browser: Browser;
+  const consoleErrors: string[] = [];
+
+  beforeAll(async () => {
+    if (!existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} is missing: apt-get install -y chromium (CI is set, so this fails)`);
+    ensureBuilt();
+    flip = createServer((_req, res) => res.writeHead(world.up ? 200 : 503).end(world.up ? 'UP' : 'DOWN'));
+    steady = createServer((_req, res) => res.writeHead(200).end('UP'));
+    await Promise.all([flip, steady].map((s) => new Promise<void>((r) => s.listen(0, '127.0.0.1', r))));
+    const port = await freePort();
+    base = `http://127.0.0.1:${port}`;
+    dir = mkdtempSync(join(tmpdir(), 'nines-page-'));
+    const db = join(dir, 'nines.db');
+    const services = Array.from({ length: PUBLIC - 1 }, (_, i) => `svc-${String(i).padStart(2, '0')}`);
+    const now = Date.now();
+    const store = await openStore(`sqlite:${db}`);
+    await store.migrate();
+    for (const [i, name] of ['web', ...services, 'internal'].entries()) await store.write(history(name, now, i + 1));
+    await store.compact(now, 7 * DAY); // the last 24 h of checks into minute and hour rollups
+    await store.close();
+    const at = (s: Server) => `http://127.0.0.1:${(s.address() as AddressInfo).port}/health`;
+    const yaml = [
+      `server: { host: 127.0.0.1, port: ${port} }`,
+      `storage: sqlite:${db}`,
+      `page: { title: Acme status, refresh: ${REFRESH_MS}ms }`,
+      'defaults: { interval: 2s, timeout: 500ms, degradedAfter: 400ms, failuresToOpen: 2, successesToResolve: 2 }',
+      'components:',
+      `  - { name: web, critical: true, description: The storefront, interval: 100ms, timeout: 80ms, degradedAfter: 60ms, check: { type: http, url: ${at(flip)} } }`,
+      ...services.map((name) => `  - { name: ${name}, check: { type: http, url: ${at(steady)} } }`),
+      `  - { name: internal, public: false, check: { type: http, url: ${at(steady)} } }`,
+      'slos:',
+      '  - { name: web-availability, component: web, objective: 99.9, window: 30d }',
+      '',
+    ].join('\n');
+    writeFileSync(join(dir, 'nines.yaml'), yaml);
+    child = (await startServing([bin, 'serve', '--config', join(dir, 'nines.yaml')])).proc;
+    browser = await chromium.launch({
+      executablePath: CHROMIUM,
+      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking'],
+    });
+    mkdirSync(SHOTS, { recursive: true });
+  }, 30_000);
+
+  afterAll(async () => {
+    await browser?.close();
+    if (child && child.exitCode === null) {
+      child.kill('SIGTERM');
+      expect(await exitOf(child)).toBe(0);
+    }
+    await Promise.all([flip, steady].map((s) => new Promise<void>((r) => (s ? s.close(() => r()) : r()))));
+    if (dir) rmSync(dir, { recursive: true, force: true });
+  });
+
+  async function open(path = '/', options: { width?: number; scheme?: 'light' | 'dark' } = {}): Promise<Page> {
+    const page = await browser.newPage({ viewport: { width: options.width ?? 1280, height: 900 }, colorScheme: options.scheme ?? 'light' });
+    page.on('console', (m) => {
+      if (m.type() === 'error') consoleErrors.push(`${path}: ${m.text()}`);
+    });
+    page.on('pageerror', (e) => consoleErrors.push(`${path}: ${e.message}`));
+    await page.goto(base + path);
+    return page;
+  }
+
+  it('lists every public component with 90 bars and hides the internal one; a bar tooltip agrees with the API', async () => {
+    const page = await open();
+    const ids = await page.$$eval('section.comp', (s) => s.map((e) => e.id));
+    expect(ids).toHaveLength(PUBLIC);
+    expect(ids[0]).toBe('c-web'); // critical first
+    expect(ids).not.toContain('c-internal');
+    expect(await page.content()).not.toContain('internal');
+    expect(new Set(await page.$$eval('.bars', (bars) => bars.map((b) => b.children.length)))).toEqual(new Set([90]));
+
+    // a day with an incident on svc-07: hover its bar, read the tooltip, ask the API for that day
+    const bars = page.locator('#c-svc-07 .bars li');
+    const labels = await bars.evaluateAll((els) => els.map((e) => e.getAttribute('aria-label') ?? ''));
+    const index = labels.findIndex((l, i) => i < 89 && l.includes('incidents:'));
+    expect(index).toBeGreaterThanOrEqual(0);
+    await bars.nth(index).hover();
+    const tip = page.locator('#tip');
+    await expect.poll(() => tip.isVisible()).toBe(true);
+    const text = (await tip.textContent()) ?? '';
+    const day = Date.parse(`${text.slice(0, 10)}T00:00:00Z`);
+    const api = (await (await fetch(`${base}/api/components/svc-07?from=${day}&to=${day + DAY}`)).json()) as {
+      figures: { custom: { availability: number; downtimeSeconds: number } };
+    };
+    expect(api.figures.custom.downtimeSeconds).toBeGreaterThan(0);
+    expect(text).toContain(`: ${percent(api.figures.custom.availability)} up`);
+    expect(text).toContain('expected status 200, got 503');
+
+    // keyboard: Tab from the component's link lands on today's bar; arrows and Home reach every other day
+    await page.focus('#c-svc-07 h3 a');
+    await page.keyboard.press('Tab');
+    const focused = () =>
+      page.evaluate(() => [...(document.activeElement?.parentElement?.children ?? [])].indexOf(document.activeElement as Element));
+    expect(await focused()).toBe(89);
+    expect(await tip.textContent()).toBe(labels[89]);
+    await page.keyboard.press('ArrowLeft');
+    expect(await focused()).toBe(88);
+    expect(await tip.textContent()).toBe(labels[88]);
+    await page.keyboard.press('Home');
+    expect(await focused()).toBe(0);
+    expect(await tip.textContent()).toBe(labels[0]);
+    await page.keyboard.press('Tab'); // one tab stop per component: on to the next one
+    expect(await page.evaluate(() => document.activeElement?.closest('section')?.id)).not.toBe('c-svc-07');
+    await page.close();
+    expect(consoleErrors).toEqual([]);
+  });
+
+  it('turns a component red on the open page when its target goes down, and green after, without a reload', async () => {
+    const page = await open();
+    await page.evaluate(() => {
+      (window as unknown as { sameDocument: boolean }).sameDocument = true;
+    });
+    await page.waitForSelector('#c-web .st-healthy');
+    world.up = false;
+    const down = Date.now();
+    await page.waitForSelector('#c-web .st-unhealthy', { timeout: REFRESH_MS + 2000 });
+    const tookDown = Date.now() - down;
+    await page.waitForSelector('.banner.b-outage', { timeout: REFRESH_MS + 2000 });
+    await page.waitForSelector('[data-k="active"] li', { timeout: REFRESH_MS + 2000 }); // the incident opens after 2 failures
+    world.up = true;
+    const up = Date.now();
+    await page.waitForSelector('#c-web .st-healthy', { timeout: REFRESH_MS + 2000 });
+    const tookUp = Date.now() - up;
+    expect(await page.evaluate(() => (window as unknown as { sameDocument?: boolean }).sameDocument)).toBe(true);
+    console.error(`status page followed the target: red after ${tookDown} ms, green after ${tookUp} ms (refresh ${REFRESH_MS} ms)`);
+    await page.close();
+    expect(consoleErrors).toEqual([]);
+  });
+
+  it('writes screenshots: desktop and phone width, light and dark, and the component page', async () => {
+    for (const [name, width] of [
+      ['desktop', 1280],
+      ['phone', 390],
+    ] as const) {
+      for (const scheme of ['light', 'dark'] as const) {
+        const page = await open('/', { width, scheme });
+        await page.screenshot({ path: join(SHOTS, `status-${name}-${scheme}.png`) });
+        if (name === 'desktop' && scheme === 'light') {
+          // a day with an incident, its tooltip showing
+          const bars = page.locator('#c-web .bars li');
+          const labels = await bars.evaluateAll((els) => els.map((e) => e.getAttribute('aria-label') ?? ''));
+          await bars.nth(labels.findLastIndex((l) => l.includes('incidents:'))).hover();
+          await page.screenshot({ path: join(SHOTS, 'status-tooltip.png'), clip: { x: 0, y: 0, width, height: 520 } });
+        }
+        const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+        expect(overflow, `${name} ${scheme}: no sideways scrolling`).toBeLessThanOrEqual(0);
+        await page.close();
+      }
+    }
+    const detail = await open('/components/svc-03');
+    expect(await detail.locator('table.figures tbody tr').count()).toBe(5);
+    await detail.screenshot({ path: join(SHOTS, 'component-desktop-light.png') });
+    await detail.close();
+    expect(existsSync(join(SHOTS, 'status-phone-dark.png'))).toBe(true);
+    expect(consoleErrors).toEqual([]);
+  });
+
+  it(`weighs under 250 KB and renders in under 500 ms with ${PUBLIC} components`, async () => {
+    const wire = await new Promise<{ bytes: number; encoding: string | undefined }>((resolve, reject) => {
+      get(`${base}/`, { headers: { 'accept-encoding': 'br, gzip' } }, (res) => {
+        let bytes = 0;
+        res.on('data', (c: Buffer) => {
+          bytes += c.length;
+        });
+        res.on('end', () => resolve({ bytes, encoding: res.headers['content-encoding'] }));
+      }).on('error', reject);
+    });
+    const plain = (await (await fetch(`${base}/`, { headers: { 'accept-encoding': 'identity' } })).text()).length;
+    const times: number[] = [];
+    for (let i = 0; i < 5; i++) {
+      const page = await open();
+      times.push(await page.evaluate(() => (performance.getEntriesByType('navigation')[0] as PerformanceNavigationTiming).loadEventEnd));
+      await page.close();
+    }
+    times.sort((a, b) => a - b);
+    const median = times[2] ?? Number.NaN;
+    console.error(
+      `status page, ${PUBLIC} components: ${wire.bytes} B on the wire (${wire.encoding}), ${plain} B of HTML; load event median ${median.toFixed(0)} ms of [${times.map((t) => t.toFixed(0)).join(', ')}]`,
+    );
+    expect(wire.encoding).toBe('br');
+    expect(wire.bytes).toBeLessThan(250 * 1024);
+    expect(median).toBeLessThan(500);
+    expect(consoleErrors).toEqual([]);
+  });
+});
