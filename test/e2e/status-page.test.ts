@@ -39,6 +39,9 @@ function history(component: string, now: number, seed: number): WriteBatch {
   return batch;
 }
 
+if (!existsSync(CHROMIUM) && !process.env.CI)
+  console.warn(`\n*** SKIPPING the status page browser tests: ${CHROMIUM} is missing (apt-get install -y chromium) ***\n`);
+
 describe.skipIf(!existsSync(CHROMIUM) && !process.env.CI)('status page in headless Chromium (real nines serve, 90 days of history)', () => {
   const world = { up: true };
   let flip: Server;
