@@ -56,6 +56,7 @@ e.preventDefault();for(const li of all)li.removeAttribute('tabindex');to.tabInde
 const every=Number(d.body.dataset.refresh);
 const keys=doc=>[...doc.querySelectorAll('[data-k]')].map(n=>n.dataset.k).join();
 async function refresh(){
+if(d.hidden)return setTimeout(refresh,every);
 try{const res=await fetch(location.href,{headers:{accept:'text/html'},cache:'no-store'});
 if(res.ok){const doc=new DOMParser().parseFromString(await res.text(),'text/html');
 if(keys(doc)!==keys(d)){d.querySelector('main').replaceWith(d.importNode(doc.querySelector('main'),true))}
