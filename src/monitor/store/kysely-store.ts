@@ -205,7 +205,9 @@ export class KyselyStore implements Store {
   }
 
   /**
-   * One query per source (hour rollups, minute rollups, raw rows) over the whole span, each row
+   * One query per stretch of adjacent segments of a source (hour rollups, minute rollups, raw
+   * rows), never one over the gaps between them (30 days of raw rows between two partial minutes);
+   * each row
    * counted in the step it falls in; a rollup that straddles two steps is never read, its step reads
    * finer rows instead (planWindow per step).
    */
@@ -229,28 +231,26 @@ export class KyselyStore implements Store {
           return plans[i]?.some((seg) => seg.source === source && seg.from <= time && time < seg.to) ? aggs[i] : undefined;
         };
         for (const source of ['hour', 'minute', 'raw'] as const) {
-          const segs = plans.flat().filter((seg) => seg.source === source);
-          if (segs.length === 0) continue;
-          const lo = Math.min(...segs.map((seg) => seg.from));
-          const hi = Math.max(...segs.map((seg) => seg.to));
-          if (source === 'raw') {
-            const rows = await trx
-              .selectFrom('checks')
-              .select(['time', 'status', 'duration_ms'])
-              .where('component_id', '=', id)
-              .where('time', '>=', lo)
-              .where('time', '<', hi)
-              .execute();
-            for (const r of rows) stepOf(source, r.time)?.addCheck(r.status, r.duration_ms);
-          } else {
-            const rows = await trx
-              .selectFrom(source === 'hour' ? 'rollup_hour' : 'rollup_minute')
-              .selectAll()
-              .where('component_id', '=', id)
-              .where('bucket_start_ms', '>=', lo)
-              .where('bucket_start_ms', '<', hi)
-              .execute();
-            for (const r of rows) stepOf(source, r.bucket_start_ms)?.addRollup(r);
+          for (const { from: lo, to: hi } of runsOf(plans.flat().filter((seg) => seg.source === source))) {
+            if (source === 'raw') {
+              const rows = await trx
+                .selectFrom('checks')
+                .select(['time', 'status', 'duration_ms'])
+                .where('component_id', '=', id)
+                .where('time', '>=', lo)
+                .where('time', '<', hi)
+                .execute();
+              for (const r of rows) stepOf(source, r.time)?.addCheck(r.status, r.duration_ms);
+            } else {
+              const rows = await trx
+                .selectFrom(source === 'hour' ? 'rollup_hour' : 'rollup_minute')
+                .selectAll()
+                .where('component_id', '=', id)
+                .where('bucket_start_ms', '>=', lo)
+                .where('bucket_start_ms', '<', hi)
+                .execute();
+              for (const r of rows) stepOf(source, r.bucket_start_ms)?.addRollup(r);
+            }
           }
         }
       });
@@ -300,4 +300,15 @@ export class KyselyStore implements Store {
     }
     return ids;
   }
+}
+
+/** `segments` (sorted by start) with touching ones joined: the stretches one query each reads. */
+function runsOf(segments: Segment[]): Array<{ from: number; to: number }> {
+  const out: Array<{ from: number; to: number }> = [];
+  for (const seg of segments) {
+    const last = out.at(-1);
+    if (last !== undefined && last.to === seg.from) last.to = seg.to;
+    else out.push({ from: seg.from, to: seg.to });
+  }
+  return out;
 }
