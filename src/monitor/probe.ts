@@ -2,7 +2,7 @@ import { type ComponentConfig, evaluateConditions, PLACEHOLDERS_BY_CHECK } from 
 import { redactText, secretsOf } from '../health/checks/redact.js';
 import { messageOf, since } from '../health/checks/util.js';
 import { type Clock, systemClock } from '../policy/clock.js';
-import { TimeoutError, timeout } from '../policy/timeout.js';
+import { TimeoutError, type TimeoutPolicy, timeout } from '../policy/timeout.js';
 import { observerFor } from './probe-checks.js';
 import { CONTEXT_FIELD, type Observation, type Observe, reads } from './probe-observation.js';
 import type { CheckStatus } from './store/types.js';
@@ -30,6 +30,26 @@ export interface ProbeOptions {
 }
 
 /**
+ * The aggressive timeout policy for `ms` on `clock`, one per pair: its deadline list then serves
+ * every probe with that timeout from a single timer, instead of one timer per run (which, living
+ * almost a whole interval, would be copied and promoted by the young generation's scavenges).
+ */
+const policies = new WeakMap<Clock, Map<number, TimeoutPolicy>>();
+function timeoutPolicy(ms: number, clock: Clock): TimeoutPolicy {
+  let byMs = policies.get(clock);
+  if (byMs === undefined) {
+    byMs = new Map();
+    policies.set(clock, byMs);
+  }
+  let policy = byMs.get(ms);
+  if (policy === undefined) {
+    policy = timeout(ms, { strategy: 'aggressive', clock });
+    byMs.set(ms, policy);
+  }
+  return policy;
+}
+
+/**
  * Builds the probe of `component`: its check under `timeout` (aggressive: the run ends at the
  * deadline with error `timeout` and the check's signal is aborted), degraded when a passing run is
  * slower than `degradedAfter`, unhealthy when a condition fails (each failure listed in `error`).
@@ -47,7 +67,7 @@ export function createProbe(component: ComponentConfig, options: ProbeOptions = 
     const reason = scrub(messageOf(error));
     return async () => ({ name, time: clock.now(), durationMs: 0, status: 'unhealthy', error: reason });
   }
-  const policy = timeout(component.timeout, { strategy: 'aggressive', clock });
+  const policy = timeoutPolicy(component.timeout, clock);
   const provided = PLACEHOLDERS_BY_CHECK[check.type];
   // a refused connection or an NXDOMAIN passes when the conditions expect exactly that
   const conditionsDecideFailure = reads(conditions, ['CONNECTED', 'DNS_RCODE']);

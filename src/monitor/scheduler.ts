@@ -17,7 +17,8 @@ interface Job {
   interval: number;
   run: () => Promise<unknown>;
   due: number;
-  timer: TimerHandle | undefined;
+  /** Order of scheduling, so jobs due at the same ms start in the order they were added. */
+  seq: number;
   running: boolean;
   runs: number;
   skipped: number;
@@ -31,15 +32,27 @@ function hash(text: string): number {
   return h;
 }
 
+const before = (a: Job, b: Job): boolean => a.due < b.due || (a.due === b.due && a.seq < b.seq);
+
 /**
  * Runs each job every `interval` at a fixed rate. First runs are spread over the interval by a hash
  * of the name (no thundering herd at start); a job never runs twice at once (a tick that finds it
  * still running is skipped, not queued); the lag of every start is measured.
+ *
+ * One timer serves every job: the jobs wait in a heap by due time and the timer is set for the
+ * earliest. A timer per job would live a whole interval and, at a thousand jobs, outlive the young
+ * generation's scavenges every time; this one lives until the next start.
  */
 export class Scheduler {
   readonly #clock: Clock;
   readonly #jobs = new Map<string, Job>();
   readonly #onLag: ((name: string, lagMs: number) => void) | undefined;
+  /** Binary min-heap of the jobs by (due, seq). */
+  readonly #heap: Job[] = [];
+  readonly #fire = () => this.#runDue();
+  #timer: TimerHandle | undefined;
+  #timerAt = Number.POSITIVE_INFINITY;
+  #seq = 0;
   #stopped = false;
 
   constructor(options: { clock?: Clock; onLag?: (name: string, lagMs: number) => void } = {}) {
@@ -57,21 +70,34 @@ export class Scheduler {
       interval: intervalMs,
       run,
       due: now + (hash(name) % intervalMs),
-      timer: undefined,
+      seq: this.#seq++,
       running: false,
       runs: 0,
       skipped: 0,
       lastLag: 0,
     };
     this.#jobs.set(name, job);
-    this.#arm(job, now);
+    this.#push(job);
+    this.#arm(now);
   }
 
   /** Stops scheduling `name`; a run in progress finishes on its own. */
   remove(name: string): boolean {
     const job = this.#jobs.get(name);
-    job?.timer?.clear();
-    return this.#jobs.delete(name);
+    if (job === undefined) return false;
+    this.#jobs.delete(name);
+    const heap = this.#heap;
+    const i = heap.indexOf(job); // -1 while its own run is starting
+    if (i !== -1) {
+      const last = heap.pop() as Job;
+      if (i < heap.length) {
+        heap[i] = last;
+        this.#down(i);
+        this.#up(i);
+      }
+    }
+    this.#arm(this.#clock.now());
+    return true;
   }
 
   /** Names of the scheduled jobs. */
@@ -93,18 +119,37 @@ export class Scheduler {
   /** Stops every job; runs in progress finish on their own. */
   stop(): void {
     this.#stopped = true;
-    for (const job of this.#jobs.values()) job.timer?.clear();
+    this.#timer?.clear();
+    this.#timer = undefined;
     this.#jobs.clear();
+    this.#heap.length = 0;
   }
 
-  #arm(job: Job, now: number): void {
-    if (this.#stopped) return;
-    job.timer = this.#clock.setTimeout(() => this.#tick(job), Math.max(0, job.due - now));
+  /** Sets the timer for the earliest job, unless it is already set for that time. */
+  #arm(now: number): void {
+    const next = this.#heap[0];
+    const at = next === undefined || this.#stopped ? Number.POSITIVE_INFINITY : next.due;
+    if (at === this.#timerAt && this.#timer !== undefined) return;
+    this.#timer?.clear();
+    this.#timer = undefined;
+    this.#timerAt = at;
+    if (at !== Number.POSITIVE_INFINITY) this.#timer = this.#clock.setTimeout(this.#fire, Math.max(0, at - now));
   }
 
-  #tick(job: Job): void {
-    if (this.#jobs.get(job.name) !== job) return;
-    const now = this.#clock.now();
+  /** Starts every job that is due, each rescheduled to its next slot, then sets the timer again. */
+  #runDue(): void {
+    this.#timer = undefined;
+    let now = this.#clock.now();
+    while ((this.#heap[0]?.due ?? Number.POSITIVE_INFINITY) <= now) {
+      const job = this.#pop();
+      this.#tick(job, now);
+      if (this.#jobs.get(job.name) === job) this.#push(job); // unless its run removed or replaced it
+      now = this.#clock.now();
+    }
+    this.#arm(now);
+  }
+
+  #tick(job: Job, now: number): void {
     if (job.running) job.skipped++;
     else {
       job.running = true;
@@ -120,6 +165,52 @@ export class Scheduler {
     }
     // Fixed rate: the next slot after now, skipping the ones a stall made us miss.
     job.due += job.interval * Math.max(1, Math.ceil((now - job.due + 1) / job.interval));
-    this.#arm(job, now);
+    job.seq = this.#seq++;
+  }
+
+  #pop(): Job {
+    const heap = this.#heap;
+    const top = heap[0] as Job;
+    const last = heap.pop() as Job;
+    if (heap.length > 0) {
+      heap[0] = last;
+      this.#down(0);
+    }
+    return top;
+  }
+
+  #push(job: Job): void {
+    this.#heap.push(job);
+    this.#up(this.#heap.length - 1);
+  }
+
+  #up(index: number): void {
+    const heap = this.#heap;
+    let i = index;
+    const job = heap[i] as Job;
+    while (i > 0) {
+      const parent = (i - 1) >> 1;
+      if (!before(job, heap[parent] as Job)) break;
+      heap[i] = heap[parent] as Job;
+      i = parent;
+    }
+    heap[i] = job;
+  }
+
+  #down(index: number): void {
+    const heap = this.#heap;
+    const n = heap.length;
+    if (index >= n) return;
+    let i = index;
+    const job = heap[i] as Job;
+    for (;;) {
+      let child = 2 * i + 1;
+      if (child >= n) break;
+      if (child + 1 < n && before(heap[child + 1] as Job, heap[child] as Job)) child++;
+      if (!before(heap[child] as Job, job)) break;
+      heap[i] = heap[child] as Job;
+      i = child;
+    }
+    heap[i] = job;
   }
 }

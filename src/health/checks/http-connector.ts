@@ -57,7 +57,8 @@ export function timedConnector(marks: ConnectMarks, tlsOptions: HttpTlsOptions |
     });
     socket.once(https ? 'secureConnect' : 'connect', () => {
       if (https) marks.secured = performance.now();
-      // from here on the socket is undici's: it closes it when the check destroys the client
+      // from here on the socket is undici's: it closes it after the response (a request with
+      // `reset`) or when the check destroys the client
       signal.removeEventListener('abort', onAbort);
       socket.removeListener('error', onError);
       callback(null, socket);
