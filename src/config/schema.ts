@@ -139,6 +139,12 @@ const page = z.strictObject({
     .optional(),
   /** How often an open page refreshes itself. */
   refresh: duration({ min: SECOND }).default(10 * SECOND),
+  /** Public address of the page, for absolute links in the feed; default: the address a request came to. */
+  url: z
+    .string()
+    .refine((v) => /^https?:\/\/[^\s?#]+$/.test(v) && URL.canParse(v), 'expected an http(s) URL without query or fragment')
+    .transform((v) => v.replace(/\/+$/, ''))
+    .optional(),
 });
 
 /** The config file as written, before defaults are merged into components. */

@@ -131,6 +131,14 @@ describe('status page', () => {
     expect(res.body.startsWith('<?xml version="1.0" encoding="utf-8"?>\n<feed xmlns="http://www.w3.org/2005/Atom">')).toBe(true);
   });
 
+  it('links the feed to page.url when set, whatever Host a request carries', async () => {
+    const h = await harness({ yaml: (text) => text.replace('components:', 'page: { url: "https://status.acme.example/" }\ncomponents:') });
+    open.push(h.close);
+    const body = (await h.app.inject({ url: '/feed.xml', headers: { host: 'evil.example' } })).body;
+    expect(body).toContain('<link rel="self" href="https://status.acme.example/feed.xml"/>');
+    expect(body).not.toContain('evil.example');
+  });
+
   it('compresses the page for clients that accept it', async () => {
     const h = await setup();
     await h.clock.advance(60_000);

@@ -52,9 +52,9 @@ function uptimeColour(a: number | null): keyof typeof BADGE_COLOURS {
   return a >= 0.999 ? 'green' : a >= 0.99 ? 'yellow' : a >= 0.95 ? 'orange' : 'red';
 }
 
-/** Base URL of links in the feed, as the client reached us. */
-function baseOf(request: FastifyRequest): string {
-  return `${request.protocol}://${request.host}`;
+/** Base URL of links in the feed: `page.url`, else as the client reached us (the Host header). */
+function baseOf(request: FastifyRequest, url: string | undefined): string {
+  return url ?? `${request.protocol}://${request.host}`;
 }
 
 const send = (reply: FastifyReply, headers: Record<string, string>, body: string) => reply.code(200).headers(headers).send(body);
@@ -105,7 +105,7 @@ export function pageRoutes(app: FastifyInstance, ctx: ServerContext): void {
 
   app.get('/feed.xml', async (request, reply) => {
     const incidents = await publicIncidents(ctx, publicComponents(ctx), 50);
-    const xml = incidentFeed(config().title, baseOf(request), incidents, ctx.clock.now());
+    const xml = incidentFeed(config().title, baseOf(request, config().url), incidents, ctx.clock.now());
     return send(reply, { 'content-type': 'application/atom+xml; charset=utf-8', 'cache-control': 'no-cache, max-age=0' }, xml);
   });
 }
