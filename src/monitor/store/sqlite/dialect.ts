@@ -1,6 +1,6 @@
 import { mkdirSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
-import { Kysely, SqliteDialect } from 'kysely';
+import { Kysely, type SqliteDatabase, SqliteDialect, type SqliteStatement } from 'kysely';
 import type { Backend } from '../backend.js';
 import type { Database } from '../schema.js';
 import { sqliteSize } from './size.js';
@@ -18,6 +18,35 @@ export async function createSqliteBackend(file: string): Promise<Backend> {
   database.pragma('journal_mode = WAL');
   database.pragma('synchronous = NORMAL');
   database.pragma('busy_timeout = 5000');
-  const db = new Kysely<Database>({ dialect: new SqliteDialect({ database }) });
+  const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: withStatementCache(database) }) });
   return { dialect: 'sqlite', db, size: () => sqliteSize(db) };
+}
+
+/** Prepared statements kept per SQL text; more distinct texts than this evict the oldest. */
+const STATEMENTS = 256;
+
+/**
+ * `database` with its prepared statements reused: kysely prepares every query anew, and preparing
+ * cost as much as running the status page's queries. Safe because better-sqlite3 runs a statement
+ * to completion before the next starts (nines never streams rows, which would hold one open).
+ */
+export function withStatementCache(database: SqliteDatabase): SqliteDatabase {
+  const cache = new Map<string, SqliteStatement>();
+  return {
+    close: () => {
+      cache.clear();
+      database.close();
+    },
+    prepare(sql) {
+      let statement = cache.get(sql);
+      if (statement === undefined) {
+        statement = database.prepare(sql);
+        if (cache.size >= STATEMENTS) cache.delete(cache.keys().next().value as string);
+      } else {
+        cache.delete(sql); // re-inserted below: most recently used last
+      }
+      cache.set(sql, statement);
+      return statement;
+    },
+  };
 }
