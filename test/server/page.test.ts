@@ -1,3 +1,4 @@
+import { brotliDecompressSync, gunzipSync } from 'node:zlib';
 import { afterEach, describe, expect, it } from 'vitest';
 import { percent, span } from '../../src/server/page/format.js';
 import { harness } from './harness.js';
@@ -143,8 +144,43 @@ describe('status page', () => {
     const h = await setup();
     await h.clock.advance(60_000);
     const plain = await h.app.inject('/');
-    const gz = await h.app.inject({ url: '/', headers: { 'accept-encoding': 'gzip' } });
-    expect(gz.headers['content-encoding']).toBe('gzip');
-    expect(gz.rawPayload.length).toBeLessThan(plain.rawPayload.length / 4);
+    expect(plain.headers['content-encoding']).toBeUndefined();
+    for (const [accept, encoding, decode] of [
+      ['gzip, deflate', 'gzip', gunzipSync],
+      ['gzip;q=0.5, br', 'br', brotliDecompressSync],
+    ] as const) {
+      const res = await h.app.inject({ url: '/', headers: { 'accept-encoding': accept } });
+      expect(res.headers['content-encoding'], accept).toBe(encoding);
+      expect(res.headers.vary).toBe('accept-encoding');
+      expect(res.rawPayload.length).toBeLessThan(plain.rawPayload.length / 4);
+      expect(decode(res.rawPayload).toString()).toBe(plain.body);
+    }
+  });
+
+  it('serves one render to every viewer until a status changes, with an ETag for 304s', async () => {
+    const h = await harness(); // refresh 10s: a page is reused for up to 5 s unless a status changes
+    open.push(h.close);
+    await h.clock.advance(60_000);
+    const first = await h.app.inject('/');
+    const etag = String(first.headers.etag);
+    await h.clock.advance(900);
+    const again = await h.app.inject('/');
+    expect(again.headers.etag).toBe(etag);
+    expect(again.body).toBe(first.body);
+    const unchanged = await h.app.inject({ url: '/', headers: { 'if-none-match': etag } });
+    expect(unchanged.statusCode).toBe(304);
+    expect(unchanged.body).toBe('');
+    h.world.api = 'unhealthy';
+    await h.clock.advance(1_000); // the next check fails: the page shows it at once
+    const down = await h.app.inject({ url: '/', headers: { 'if-none-match': etag } });
+    expect(down.statusCode).toBe(200);
+    expect(down.headers.etag).not.toBe(etag);
+    const head = (body: string) => /data-k="h-api">(.*?)<\/div>/s.exec(body)?.[1] ?? '';
+    expect(head(first.body)).toContain('st-healthy');
+    expect(head(down.body)).toContain('st-unhealthy');
+    expect(head((await h.app.inject('/components/api')).body)).toContain('st-unhealthy');
+    h.world.api = 'healthy';
+    await h.clock.advance(1_000);
+    expect(head((await h.app.inject('/components/api')).body)).toContain('st-healthy');
   });
 });

@@ -1,11 +1,12 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { parseDuration } from '../../config/duration.js';
+import type { ComponentStatus } from '../../monitor/monitor.js';
 import { allFigures } from '../components.js';
 import type { ServerContext } from '../context.js';
 import { HttpError } from '../errors.js';
 import { NAME_PARAMS, type NameParams } from '../schemas.js';
-import { PAGE_HEADERS } from './assets.js';
 import { type BADGE_COLOURS, badge } from './badges.js';
+import { PageCache, sendPage } from './cache.js';
 import { incidentFeed } from './feed.js';
 import { percent } from './format.js';
 import { componentModel, indexModel, publicComponent, publicComponents, publicIncidents } from './model.js';
@@ -57,22 +58,48 @@ function baseOf(request: FastifyRequest, url: string | undefined): string {
   return url ?? `${request.protocol}://${request.host}`;
 }
 
+/** Longest a rendered page is reused while no shown status changes. */
+const MAX_PAGE_AGE = 5_000;
+
+/** What a page shows that must never be served stale: each component's status, flapping and open incident. */
+function stateOf(statuses: readonly ComponentStatus[]): string {
+  return statuses.map((s) => `${s.name} ${s.status} ${s.flapping} ${s.incidentSince ?? ''}`).join('\n');
+}
+
 const send = (reply: FastifyReply, headers: Record<string, string>, body: string) => reply.code(200).headers(headers).send(body);
 
 /** The status page `/`, `/components/:name`, the badges and `/feed.xml`: public components only. */
 export function pageRoutes(app: FastifyInstance, ctx: ServerContext): void {
   const config = () => ctx.monitor.config.page;
 
-  app.get('/', async (_request, reply) => send(reply, PAGE_HEADERS, renderIndex(config(), await indexModel(ctx))));
+  const cache = new PageCache(ctx.clock);
+  let cachedFor = ctx.monitor.config;
+  /** The page at `path` from the cache: stale by at most half the refresh interval (5 s at most), never in status. */
+  const cached = (path: string, shown: readonly ComponentStatus[], render: () => Promise<string>) => {
+    if (ctx.monitor.config !== cachedFor) {
+      cachedFor = ctx.monitor.config;
+      cache.clear();
+    }
+    return cache.get(path, stateOf(shown), Math.min(MAX_PAGE_AGE, config().refresh / 2), render);
+  };
+
+  app.get('/', async (request, reply) => {
+    const shown = publicComponents(ctx);
+    const statuses = ctx.monitor.status().filter((s) => shown.has(s.name));
+    return sendPage(request, reply, await cached('/', statuses, async () => renderIndex(config(), await indexModel(ctx))));
+  });
 
   app.get<{ Params: NameParams }>('/components/:name', { schema: { params: NAME_PARAMS } }, async (request, reply) => {
     const { status, config: component } = publicComponent(ctx, request.params.name);
-    const now = ctx.clock.now();
-    const model = await componentModel(ctx, status, component, now);
-    const figures = await allFigures(ctx, status.name, {});
-    const incidents = await publicIncidents(ctx, publicComponents(ctx), 50, status.name);
-    const checks = (await ctx.store.checks(status.name, { limit: 50 })).items;
-    return send(reply, PAGE_HEADERS, renderComponent(config(), model, figures, incidents, checks, now));
+    const render = async () => {
+      const now = ctx.clock.now();
+      const model = await componentModel(ctx, status, component, now);
+      const figures = await allFigures(ctx, status.name, {});
+      const incidents = await publicIncidents(ctx, publicComponents(ctx), 50, status.name);
+      const checks = (await ctx.store.checks(status.name, { limit: 50 })).items;
+      return renderComponent(config(), model, figures, incidents, checks, now);
+    };
+    return sendPage(request, reply, await cached(`/components/${status.name}`, [status], render));
   });
 
   app.get<{ Params: { component: string } }>(
