@@ -25,6 +25,11 @@
  *                 and indexes, and any rollups the compaction at 60 s wrote
  *   target CPU    the child's CPU (/proc) over the same span, per check: the other side's cost
  *
+ * Before the load starts, the store gets 30 days of incidents and gaps for every component (as in
+ * Query below), and every 5 s of the measured span the bench scrapes the monitor's gauges as
+ * `/metrics` does (availability of every component over 4 windows, through prom-client), so lag and
+ * CPU include what Prometheus costs; `scrape` is the wall time of one such scrape.
+ *
  * Query. A fresh store (`sqlite:<tmp>/query.db`) gets 30 days of synthetic history for
  * BENCH_QUERY_COMPONENTS components through store.write() batches: component_state (first check
  * 30 d + 1 h ago, last check now), one incident every ~2 days (10–60 min, deterministic PRNG) and
@@ -53,14 +58,18 @@
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
+
 import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { Registry } from 'prom-client';
 import type { NinesConfig } from '../dist/config/index.js';
 import { parseConfig } from '../dist/config/index.js';
 import { Monitor } from '../dist/monitor/monitor.js';
 import type { Store, WriteBatch } from '../dist/monitor/store/index.js';
 import { openStore } from '../dist/monitor/store/index.js';
 import { storedFigures } from '../dist/monitor/store-figures.js';
+import { systemClock } from '../dist/policy/clock.js';
+import { monitorMetrics } from '../dist/server/metrics.js';
 import { cpuSeconds, log, median, pad, pinSelf } from './lib/common.ts';
 
 // ---------------------------------------------------------------------------------------------------
@@ -201,6 +210,9 @@ interface LoadResult {
   targetCpuCores: number | null;
   flushErrors: number;
   compactErrors: number;
+  scrapes: number;
+  scrapeP50Ms: number | null;
+  scrapeMaxMs: number | null;
 }
 
 function loadYaml(ports: readonly number[]): string {
@@ -218,6 +230,8 @@ async function runLoad(dir: string): Promise<LoadResult> {
     const cfg = config(loadYaml(targets.ports));
     const store = await openStore(`sqlite:${join(dir, 'load.db')}`);
     await store.migrate();
+    // 30 days behind every component, so /metrics scrapes cost what they cost in production
+    await writeHistory(store, Date.now(), 'c', COMPONENTS);
     const storeBytesBefore = await store.size();
     let flushErrors = 0;
     let compactErrors = 0;
@@ -232,6 +246,10 @@ async function runLoad(dir: string): Promise<LoadResult> {
       },
     });
 
+    // Prometheus scraping /metrics every 5 s (the figures of every component over 4 windows)
+    const registry = new Registry();
+    monitorMetrics(registry, monitor, systemClock);
+    const scrapes: number[] = [];
     let measuring = false;
     let checksTotal = 0;
     let checksMeasured = 0;
@@ -272,6 +290,9 @@ async function runLoad(dir: string): Promise<LoadResult> {
     let lastChecks = 0;
     for (let left = (SECONDS - warmupS) * 1000; left > 0; left = (SECONDS - warmupS) * 1000 - (performance.now() - t0)) {
       await sleep(Math.min(5000, left));
+      const scrape0 = performance.now();
+      await registry.metrics();
+      scrapes.push(performance.now() - scrape0);
       const now = performance.now();
       const rss = process.memoryUsage().rss;
       if (rss > rssPeak) rssPeak = rss;
@@ -319,6 +340,9 @@ async function runLoad(dir: string): Promise<LoadResult> {
       targetCpuCores: targetS === undefined ? null : targetS / wallS,
       flushErrors,
       compactErrors,
+      scrapes: scrapes.length,
+      scrapeP50Ms: scrapes.length === 0 ? null : median(scrapes),
+      scrapeMaxMs: scrapes.length === 0 ? null : Math.max(...scrapes),
     };
   } finally {
     await stopTargets(targets);
@@ -344,14 +368,20 @@ interface QueryResult {
 
 const emptyBatch = (): WriteBatch => ({ checks: [], opened: [], resolved: [], gaps: [], states: [] });
 
-async function writeHistory(store: Store, now: number): Promise<{ incidents: number; gaps: number; first: number }> {
+/** 30 days of incidents and gaps for components `<prefix>0` … `<prefix><count - 1>`. */
+async function writeHistory(
+  store: Store,
+  now: number,
+  prefix: string,
+  count: number,
+): Promise<{ incidents: number; gaps: number; first: number }> {
   const rand = prng(42);
   const from = now - 30 * DAY;
   const first = from - HOUR;
   let incidents = 0;
   let gaps = 0;
-  for (let c = 0; c < QUERY_COMPONENTS; c++) {
-    const name = `q${c}`;
+  for (let c = 0; c < count; c++) {
+    const name = `${prefix}${c}`;
     const batch = emptyBatch();
     // One incident every ~2 days (1–3 d apart), 10–60 min long.
     let t = first + rand() * DAY;
@@ -386,7 +416,7 @@ async function runQuery(dir: string): Promise<QueryResult> {
   await store.migrate();
   const now = Date.now();
   const w0 = performance.now();
-  const { incidents, gaps, first } = await writeHistory(store, now);
+  const { incidents, gaps, first } = await writeHistory(store, now, 'q', QUERY_COMPONENTS);
 
   // checkStats: one component with 30 days of raw checks every 60 s, folded into rollups.
   const statsComponent = 'stats0';
@@ -520,6 +550,11 @@ async function main(): Promise<void> {
         'lag p50 / p99 / max',
         `${fmt(load.lagP50Ms, 0)} / ${fmt(load.lagP99Ms, 0)} / ${fmt(load.lagMaxMs, 0)} ms`,
         `${load.lagSamples} runs`,
+      ],
+      [
+        '/metrics scrape p50 / max',
+        `${fmt(load.scrapeP50Ms, 0)} / ${fmt(load.scrapeMaxMs, 0)} ms`,
+        `${load.scrapes} scrapes, one every 5 s`,
       ],
       ['monitor CPU', `${fmt(load.cpuMsPerCheck, 3)} ms/check`, `${fmt(load.cpuCores * 100, 0)} % of a core`],
       [

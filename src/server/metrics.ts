@@ -5,6 +5,7 @@ import { METRICS } from '../metrics/names.js';
 import type { Monitor } from '../monitor/monitor.js';
 import type { Clock } from '../policy/clock.js';
 import type { ServerContext } from './context.js';
+import { slicer } from './slice.js';
 import { type BURN_WINDOWS, WINDOWS } from './time.js';
 
 type Sample = { labels: Record<string, string>; value: number };
@@ -22,7 +23,9 @@ interface Snapshot {
 async function snapshot(monitor: Monitor, clock: Clock): Promise<Snapshot> {
   const now = clock.now();
   const s: Snapshot = { up: [], active: [], availability: [], budget: [], burn: [] };
+  const pause = slicer();
   for (const c of monitor.status()) {
+    await pause();
     s.up.push({ labels: { component: c.name }, value: c.status === 'unhealthy' ? 0 : 1 });
     s.active.push({ labels: { component: c.name }, value: c.incidentSince === undefined ? 0 : 1 });
     for (const [window, ms] of Object.entries(WINDOWS)) {
@@ -31,6 +34,7 @@ async function snapshot(monitor: Monitor, clock: Clock): Promise<Snapshot> {
     }
   }
   for (const slo of monitor.config.slos) {
+    await pause();
     const f = await monitor.sloFigures(slo);
     if (f === undefined) continue;
     s.budget.push({ labels: { slo: slo.name }, value: f.budgetRemaining });

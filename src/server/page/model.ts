@@ -3,6 +3,7 @@ import type { ComponentStatus, DayFigures, SloFigures } from '../../monitor/moni
 import type { CheckStats, IncidentRecord } from '../../monitor/store/types.js';
 import type { ServerContext } from '../context.js';
 import { HttpError } from '../errors.js';
+import { slicer } from '../slice.js';
 
 /** Days of uptime bars per component. */
 export const DAYS = 90;
@@ -66,7 +67,9 @@ export async function indexModel(ctx: ServerContext): Promise<IndexModel> {
   const now = ctx.clock.now();
   const shown = publicComponents(ctx);
   const components: ComponentModel[] = [];
+  const pause = slicer();
   for (const status of ctx.monitor.status()) {
+    await pause();
     const config = shown.get(status.name);
     if (config !== undefined) components.push(await componentModel(ctx, status, config, now));
   }
@@ -74,6 +77,7 @@ export async function indexModel(ctx: ServerContext): Promise<IndexModel> {
   const slos: SloFigures[] = [];
   for (const slo of ctx.monitor.config.slos) {
     if (!shown.has(slo.component)) continue;
+    await pause();
     const f = await ctx.monitor.sloFigures(slo);
     if (f !== undefined) slos.push(f);
   }
