@@ -232,7 +232,8 @@ const redisUp = await hasRedis();
 
 describe.runIf(pgUp)('postgres probe (real PostgreSQL)', () => {
   it('passes with [CONNECTED]', async () => {
-    const r = await probe({ type: 'postgres', url: pgUrl }, { conditions: ['[CONNECTED]'] });
+    // degradedAfter well above the default 1 s: a first connection can be slow while the whole suite runs
+    const r = await probe({ type: 'postgres', url: pgUrl }, { conditions: ['[CONNECTED]'], degradedAfter: '4s' });
     expect(r.status).toBe('healthy');
     expect(r.details?.roundTripMs).toBeGreaterThan(0);
   });
@@ -250,7 +251,7 @@ describe.runIf(pgUp)('postgres probe (real PostgreSQL)', () => {
 
 describe.runIf(redisUp)('redis probe (real Redis)', () => {
   it('passes with [CONNECTED]', async () => {
-    const r = await probe({ type: 'redis', url: redisUrl }, { conditions: ['[CONNECTED] == true'] });
+    const r = await probe({ type: 'redis', url: redisUrl }, { conditions: ['[CONNECTED] == true'], degradedAfter: '4s' });
     expect(r.status).toBe('healthy');
     expect(r.details?.pingMs).toBeGreaterThan(0);
   });
