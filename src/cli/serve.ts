@@ -61,6 +61,17 @@ export async function serve(
   ]);
   for (const c of config.components) flapping.labels(c.name).set(0);
   monitor.on('flapping', (e) => flapping.labels(e.component).set(e.flapping ? 1 : 0));
+  const dropped = metric(
+    registry,
+    'counter',
+    METRICS.checksDroppedTotal,
+    'Raw check results dropped because the store could not take them',
+    [],
+  );
+  monitor.on('dropped', (e) => {
+    dropped.inc(e.checks);
+    logger.warn(e, 'store unwritable for long: dropped the oldest buffered check results (incidents and gaps are kept)');
+  });
 
   const drainDelay = Number(env.NINES_DRAIN_DELAY_MS ?? 5000);
   const shutdown = new GracefulShutdown({ drainDelay, timeout: 10_000, logger });

@@ -18,5 +18,6 @@ export const METRICS = {
   httpRequestsInFlight: 'nines_http_requests_in_flight',
   scheduleLagSeconds: 'nines_schedule_lag_seconds',
   componentFlapping: 'nines_component_flapping',
+  checksDroppedTotal: 'nines_checks_dropped_total',
   shutdownInProgress: 'nines_shutdown_in_progress',
 } as const;

@@ -25,6 +25,12 @@ export interface MonitorOptions {
   compactInterval?: number;
   /** Called when a flush or compaction fails; the monitor keeps running and retries. */
   onError?: (error: unknown, during: 'flush' | 'compact') => void;
+  /**
+   * Raw results held in memory while the store cannot be written (about 100 bytes each); past it
+   * the oldest are dropped, so a long store outage cannot exhaust memory. Incidents, gaps and
+   * component state are never dropped, so availability stays exact. Default 100 000.
+   */
+  maxBufferedChecks?: number;
 }
 
 /** Events a monitor emits. */
@@ -35,6 +41,8 @@ export interface MonitorEvents {
   flapping: { component: string; flapping: boolean };
   /** A scheduled run started `lagMs` after it was due. */
   lag: { component: string; lagMs: number };
+  /** Buffered raw results were dropped, oldest first, because the store has not taken them (see `maxBufferedChecks`). */
+  dropped: { checks: number };
 }
 
 /** What the monitor knows of a component right now. */
@@ -76,6 +84,7 @@ export class Monitor extends Events<MonitorEvents> {
   readonly #flushInterval: number;
   readonly #compactInterval: number;
   readonly #onError: MonitorOptions['onError'];
+  readonly #maxBuffered: number;
   readonly #scheduler: Scheduler;
   readonly #components = new Map<string, Runtime>();
   #config: NinesConfig;
@@ -94,6 +103,7 @@ export class Monitor extends Events<MonitorEvents> {
     this.#flushInterval = options.flushInterval ?? 1000;
     this.#compactInterval = options.compactInterval ?? 60_000;
     this.#onError = options.onError;
+    this.#maxBuffered = options.maxBufferedChecks ?? 100_000;
     this.#scheduler = new Scheduler({ clock: this.#clock, onLag: (component, lagMs) => this.emit('lag', { component, lagMs }) });
   }
 
@@ -251,8 +261,18 @@ export class Monitor extends Events<MonitorEvents> {
         states: [],
       };
       for (const name of dirty) this.#dirty.add(name);
+      this.#capBuffer();
       this.#onError?.(error, 'flush');
     }
+  }
+
+  /** Drops the oldest buffered checks past `maxBufferedChecks`, down to 90 % of it so that dropping is rare. */
+  #capBuffer(): void {
+    const checks = this.#batch.checks;
+    if (checks.length <= this.#maxBuffered) return;
+    const excess = checks.length - Math.floor(this.#maxBuffered * 0.9);
+    checks.splice(0, excess);
+    this.emit('dropped', { checks: excess });
   }
 
   #stateOf(name: string): ComponentState | undefined {
@@ -289,6 +309,7 @@ export class Monitor extends Events<MonitorEvents> {
     rt.lastCheckAt = r.time;
     rt.last = r;
     this.#batch.checks.push({ component: name, time: r.time, durationMs: Math.round(r.durationMs), status: r.status, error: r.error });
+    if (this.#batch.checks.length > this.#maxBuffered) this.#capBuffer();
     this.#dirty.add(name);
     this.emit('result', r);
     const event = rt.tracker.observe({ time: r.time, failed });

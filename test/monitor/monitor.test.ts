@@ -30,11 +30,12 @@ afterEach(async () => {
 });
 
 /** A monitor whose one component is up or down as `world.up` says; the probe is a custom check, time is manual. */
-async function setup(clock: ManualClock, store?: Store) {
+async function setup(clock: ManualClock, store?: Store, options: { maxBufferedChecks?: number } = {}) {
   const db = store ?? (await openStore('sqlite::memory:'));
   if (!store) stores.push(db);
   const world = { up: true };
   const monitor = new Monitor({
+    ...options,
     config: config(),
     store: db,
     clock,
@@ -47,6 +48,17 @@ async function setup(clock: ManualClock, store?: Store) {
   });
   await monitor.start();
   return { monitor, world, store: db };
+}
+
+/** The real store, except that writes fail while `failing.on` (a database that is down). */
+function unwritable(db: Store, failing: { on: boolean }): Store {
+  return new Proxy(db, {
+    get(target, key, receiver) {
+      if (key === 'write' && failing.on) return async () => Promise.reject(new Error('store down'));
+      const value = Reflect.get(target, key, receiver);
+      return typeof value === 'function' ? value.bind(target) : value;
+    },
+  });
 }
 
 describe('Monitor', () => {
@@ -131,15 +143,7 @@ describe('Monitor', () => {
     const db = await openStore('sqlite::memory:');
     stores.push(db);
     const failing = { on: false };
-    // The real store, except that writes fail while `failing.on` (a database that is down).
-    const flaky: Store = new Proxy(db, {
-      get(target, key, receiver) {
-        if (key === 'write' && failing.on) return async () => Promise.reject(new Error('store down'));
-        const value = Reflect.get(target, key, receiver);
-        return typeof value === 'function' ? value.bind(target) : value;
-      },
-    });
-    const { monitor } = await setup(clock, flaky);
+    const { monitor } = await setup(clock, unwritable(db, failing));
     let results = 0;
     monitor.on('result', () => results++);
     const from = clock.now();
@@ -153,5 +157,39 @@ describe('Monitor', () => {
     const stats = await db.checkStats('api', from, clock.now());
     expect(results).toBeGreaterThan(500);
     expect(stats.total).toBe(results);
+  });
+
+  it('holds at most maxBufferedChecks raw results while the store is down, dropping the oldest, and never an incident', async () => {
+    const clock = new ManualClock(4_000_020);
+    const db = await openStore('sqlite::memory:');
+    stores.push(db);
+    const failing = { on: true };
+    const { monitor, world } = await setup(clock, unwritable(db, failing), { maxBufferedChecks: 50 });
+    let results = 0;
+    let dropped = 0;
+    monitor.on('result', () => results++);
+    monitor.on('dropped', (e) => {
+      dropped += e.checks;
+    });
+    const from = clock.now();
+    await clock.advance(60_000);
+    world.up = false; // an incident opens and resolves while nothing can be written
+    await clock.advance(10_000);
+    world.up = true;
+    await clock.advance(60_000);
+    expect(dropped).toBeGreaterThan(0);
+    expect(results - dropped).toBeLessThanOrEqual(50);
+    failing.on = false;
+    await monitor.stop();
+    const stored = await db.checks('api', { limit: 1000 });
+    expect(stored.items).toHaveLength(results - dropped);
+    // the newest were kept: the last check written is the last one made
+    expect(stored.items[0]?.time).toBe(monitor.status()[0]?.last?.time);
+    const incidents = await db.incidents({ limit: 10 });
+    expect(incidents.items).toHaveLength(1);
+    expect(incidents.items[0]?.end).not.toBeNull();
+    const figures = await monitor.figures('api', { from, to: clock.now() });
+    expect(figures?.downMs).toBeGreaterThan(9_000);
+    expect(figures?.downMs).toBeLessThan(12_000);
   });
 });
