@@ -1,5 +1,6 @@
 import type { FastifyError, FastifyInstance } from 'fastify';
 import { redactText } from '../health/checks/redact.js';
+import { StoreError } from '../monitor/store/open.js';
 
 /** An error that answers with its own status code and message (never a 500). */
 export class HttpError extends Error {
@@ -34,7 +35,8 @@ function validationDetails(error: FastifyError): Array<{ in: string; path: strin
 
 /**
  * JSON errors everywhere: 400 `{ error, details }` for invalid input, the status of any 4xx error,
- * 404 for unknown routes, and a bare 500 (logged, never shown: no stack, no secrets) for the rest.
+ * 404 for unknown routes, 503 while the history store fails, and a bare 500 (logged, never shown:
+ * no stack, no secrets) for the rest.
  */
 export function installErrorHandling(app: FastifyInstance): void {
   app.setErrorHandler<FastifyError>((error, request, reply) => {
@@ -47,6 +49,12 @@ export function installErrorHandling(app: FastifyInstance): void {
       const body: ErrorBody = { error: error.message };
       if (error instanceof HttpError && error.details !== undefined) body.details = error.details;
       return reply.code(status).send(body);
+    }
+    if (error instanceof StoreError) {
+      // the history store is down or partitioned: the service is fine, the answer is not available yet
+      request.log.warn({ err: { type: error.name, message: error.message } }, 'store unavailable');
+      const body: ErrorBody = { error: 'history store unavailable; try again shortly' };
+      return reply.code(503).header('retry-after', '5').send(body);
     }
     // the message may quote a connection URL: scrub passwords before it reaches the log
     request.log.error({ err: { type: error.name, message: redactText(error.message) } }, 'request failed');

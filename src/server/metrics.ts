@@ -3,6 +3,7 @@ import type { Gauge, Registry } from 'prom-client';
 import { metric } from '../metrics/metric.js';
 import { METRICS } from '../metrics/names.js';
 import type { Monitor } from '../monitor/monitor.js';
+import { StoreError } from '../monitor/store/open.js';
 import type { Clock } from '../policy/clock.js';
 import type { ServerContext } from './context.js';
 import { slicer } from './slice.js';
@@ -19,27 +20,42 @@ interface Snapshot {
   burn: Sample[];
 }
 
-/** Reads every figure the gauges show, with one `now` so they agree with each other and with the API. */
+/**
+ * Reads every figure the gauges show, with one `now` so they agree with each other and with the
+ * API. While the store fails, the figures it holds are left out and the rest is still served: the
+ * alerts on `nines_component_up` must not go quiet because the history database did.
+ */
 async function snapshot(monitor: Monitor, clock: Clock): Promise<Snapshot> {
   const now = clock.now();
   const s: Snapshot = { up: [], active: [], availability: [], budget: [], burn: [] };
-  const pause = slicer();
-  for (const c of monitor.status()) {
-    await pause();
+  const statuses = monitor.status();
+  for (const c of statuses) {
     s.up.push({ labels: { component: c.name }, value: c.status === 'unhealthy' ? 0 : 1 });
     s.active.push({ labels: { component: c.name }, value: c.incidentSince === undefined ? 0 : 1 });
-    for (const [window, ms] of Object.entries(WINDOWS)) {
-      const f = await monitor.figures(c.name, { from: now - ms, to: now });
-      if (f?.availability != null) s.availability.push({ labels: { component: c.name, window }, value: f.availability });
-    }
   }
-  for (const slo of monitor.config.slos) {
-    await pause();
-    const f = await monitor.sloFigures(slo);
-    if (f === undefined) continue;
-    s.budget.push({ labels: { slo: slo.name }, value: f.budgetRemaining });
-    const rates: Record<keyof typeof BURN_WINDOWS, number | null> = { '1h': f.burnRate1h, '6h': f.burnRate6h };
-    for (const [window, rate] of Object.entries(rates)) if (rate !== null) s.burn.push({ labels: { slo: slo.name, window }, value: rate });
+  const pause = slicer();
+  try {
+    for (const c of statuses) {
+      await pause();
+      for (const [window, ms] of Object.entries(WINDOWS)) {
+        const f = await monitor.figures(c.name, { from: now - ms, to: now });
+        if (f?.availability != null) s.availability.push({ labels: { component: c.name, window }, value: f.availability });
+      }
+    }
+    for (const slo of monitor.config.slos) {
+      await pause();
+      const f = await monitor.sloFigures(slo);
+      if (f === undefined) continue;
+      s.budget.push({ labels: { slo: slo.name }, value: f.budgetRemaining });
+      const rates: Record<keyof typeof BURN_WINDOWS, number | null> = { '1h': f.burnRate1h, '6h': f.burnRate6h };
+      for (const [window, rate] of Object.entries(rates))
+        if (rate !== null) s.burn.push({ labels: { slo: slo.name, window }, value: rate });
+    }
+  } catch (error) {
+    if (!(error instanceof StoreError)) throw error;
+    s.availability = [];
+    s.budget = [];
+    s.burn = [];
   }
   return s;
 }

@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { harness, withIncident } from './harness.js';
+import { harness, sample, withIncident } from './harness.js';
 
 const open: Array<() => Promise<void>> = [];
 afterEach(async () => {
@@ -126,7 +126,34 @@ describe('bad input', () => {
     }
   });
 
-  it('answers 500 JSON without stack or message when the store fails', async () => {
+  it('answers 503 with Retry-After while the history store fails, and shows nothing of the failure', async () => {
+    const h = await harness();
+    open.push(h.close);
+    await h.clock.advance(5_000);
+    expect((await h.app.inject('/metrics')).body).toMatch(/^nines_availability_ratio\{/m);
+    await h.store.close(); // the database is gone from under the running service
+    for (const url of ['/api/components/api', '/api/components/api/checks', '/api/incidents', '/api/slos', '/components/api']) {
+      const res = await h.app.inject(url);
+      expect(res.statusCode, url).toBe(503);
+      expect(res.headers['retry-after'], url).toBe('5');
+      expect(res.json(), url).toEqual({ error: 'history store unavailable; try again shortly' });
+    }
+    // what the monitor knows in memory is still served: statuses, and the gauges alerts rest on
+    const metrics = await h.app.inject('/metrics');
+    expect(metrics.statusCode).toBe(200);
+    expect(sample(metrics.body, 'nines_component_up', { component: 'api' })).toBe(1);
+    expect(metrics.body).not.toMatch(/^nines_availability_ratio\{/m);
+    const page = await h.app.inject('/');
+    expect(page.statusCode).toBe(200);
+    expect(page.body).toContain('History is unavailable right now');
+    expect(page.body).toMatch(/data-k="h-api">.*?st-healthy/s);
+    expect(page.body).not.toContain('class="bars"');
+    const live = await h.app.inject('/api/components');
+    expect(live.statusCode).toBe(200);
+    expect(live.json().components.map((c: { name: string }) => c.name)).toEqual(['api', 'cache']);
+  });
+
+  it('answers 500 JSON without stack or message when anything else fails', async () => {
     const h = await harness({
       store: (s) => Object.assign(Object.create(s), { checks: () => Promise.reject(new Error('db at postgres://u:pw@h failed')) }),
     });

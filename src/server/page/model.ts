@@ -1,5 +1,6 @@
 import type { ComponentConfig } from '../../config/index.js';
 import type { ComponentStatus, DayFigures, SloFigures } from '../../monitor/monitor.js';
+import { StoreError } from '../../monitor/store/open.js';
 import type { CheckStats, IncidentRecord } from '../../monitor/store/types.js';
 import type { ServerContext } from '../context.js';
 import { HttpError } from '../errors.js';
@@ -34,6 +35,8 @@ export interface IndexModel {
   /** Incidents of public components, newest first (open ones included). */
   incidents: IncidentRecord[];
   slos: SloFigures[];
+  /** The store failed: statuses are live, history (bars, chart, incidents, SLOs) is left out. */
+  historyUnavailable?: boolean;
 }
 
 /** The public components' configs, by name: the only ones the page, badges and feed show. */
@@ -62,8 +65,27 @@ export async function componentModel(
   return { status, config, days, latency: { from, step: LATENCY_STEP, points } };
 }
 
-/** The model of `/`: public components only, from the same code as the API. */
+/**
+ * The model of `/`: public components only, from the same code as the API. While the store fails
+ * the page still answers "is it down?" from the monitor's memory, without the history.
+ */
 export async function indexModel(ctx: ServerContext): Promise<IndexModel> {
+  try {
+    return await fullIndexModel(ctx);
+  } catch (error) {
+    if (!(error instanceof StoreError)) throw error;
+    const now = ctx.clock.now();
+    const shown = publicComponents(ctx);
+    const latency = { from: now, step: LATENCY_STEP, points: [] };
+    const components = ctx.monitor.status().flatMap((status) => {
+      const config = shown.get(status.name);
+      return config === undefined ? [] : [{ status, config, days: [], latency }];
+    });
+    return { now, components, incidents: [], slos: [], historyUnavailable: true };
+  }
+}
+
+async function fullIndexModel(ctx: ServerContext): Promise<IndexModel> {
   const now = ctx.clock.now();
   const shown = publicComponents(ctx);
   const components: ComponentModel[] = [];

@@ -116,13 +116,18 @@ function componentBlock(m: ComponentModel, now: number, link: boolean): Html {
   return html`<section class="comp" id="c-${s.name}" aria-labelledby="h-${s.name}">
 <div class="head" data-k="h-${s.name}"><h3 id="h-${s.name}">${name}${s.critical ? html` <small class="crit">critical</small>` : ''}</h3>${statusBadge(s.status)}${s.flapping ? html` <span class="flap">flapping</span>` : ''}
 <p class="meta">${m.config.description ? html`${m.config.description} · ` : ''}${last}${s.status !== 'healthy' && s.last?.error ? html` · <span class="err">${s.last.error}</span>` : ''}</p></div>
-<div data-k="b-${s.name}">${bars(m.days)}<p class="meta legend"><span>${m.days.length} days ago</span><span>${percent(overDays(m.days))} over ${m.days.length} days</span><span>today</span></p>
+<div data-k="b-${s.name}">${m.days.length === 0 ? '' : history(m, now)}</div>
+</section>`;
+}
+
+/** Day bars, their legend and the latency chart of one component. */
+function history(m: ComponentModel, now: number): Html {
+  return html`${bars(m.days)}<p class="meta legend"><span>${m.days.length} days ago</span><span>${percent(overDays(m.days))} over ${m.days.length} days</span><span>today</span></p>
 ${latencyChart(
   m.latency,
   m.days.flatMap((d) => d.incidents).filter((i, n, all) => all.findIndex((j) => j.id === i.id) === n),
   now,
-)}</div>
-</section>`;
+)}`;
 }
 
 function incidentRows(incidents: IncidentRecord[], now: number, withComponent: boolean): Html {
@@ -166,6 +171,7 @@ function page(config: NinesConfig['page'], title: string, main: Html, now: numbe
 export function renderIndex(config: NinesConfig['page'], m: IndexModel): string {
   const banner = overall(m.components.map((c) => c.status));
   const main = html`<div data-k="banner" class="banner b-${banner.kind}" role="status"><span class="ic" aria-hidden="true">${banner.kind === 'ok' ? '✓' : banner.kind === 'unknown' ? '?' : '!'}</span> ${banner.text}</div>
+${m.historyUnavailable ? html`<div data-k="history-note" class="note" role="note"><p>History is unavailable right now: the monitor cannot reach its database. The statuses below are live; bars, charts and incidents return when it is back.</p></div>` : ''}
 ${activeIncidents(m.incidents, m.now)}
 <section aria-labelledby="h-components"><h2 id="h-components">Components</h2>${m.components.map((c) => componentBlock(c, m.now, true))}</section>
 ${sloPanel(m.slos)}

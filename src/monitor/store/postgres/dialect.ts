@@ -1,3 +1,4 @@
+import { Socket } from 'node:net';
 import { Kysely, PostgresDialect } from 'kysely';
 import type { Backend } from '../backend.js';
 import type { Database } from '../schema.js';
@@ -6,12 +7,25 @@ import { postgresSize } from './size.js';
 const INT8 = 20;
 const NUMERIC = 1700;
 
-/** Connects a pool to `url`; with `schema`, creates it if missing and puts it first on every connection's search_path. */
-export async function createPostgresBackend(url: string, schema: string | undefined): Promise<Backend> {
+/**
+ * Connects a pool to `url`; with `schema`, creates it if missing and puts it first on every
+ * connection's search_path. A connection that sends nothing for `timeoutMs` while nines waits on it
+ * is cut, and so is waiting that long to connect or for a free connection: behind a network
+ * partition a query gets no answer and no error, and one hung write would stop every flush after it.
+ */
+export async function createPostgresBackend(url: string, schema: string | undefined, timeoutMs: number): Promise<Backend> {
   // Loaded here, not at the top, so a SQLite user never loads pg.
   const { default: pg } = await import('pg');
   const pool = new pg.Pool({
     connectionString: url,
+    connectionTimeoutMillis: timeoutMs,
+    keepAlive: true,
+    stream: () => {
+      const socket = new Socket();
+      // idle pooled connections are closed by the pool after 10 s (idleTimeoutMillis) before this fires
+      socket.setTimeout(timeoutMs, () => socket.destroy(new Error(`no answer from PostgreSQL within ${timeoutMs} ms`)));
+      return socket;
+    },
     ...(schema === undefined ? {} : { options: `-c search_path=${schema}` }),
     // Times are bigint ms and sums are numeric: both fit a double, so read them as numbers (for
     // this pool only; the global pg parsers stay untouched).
@@ -22,6 +36,10 @@ export async function createPostgresBackend(url: string, schema: string | undefi
   });
   // An idle connection the server dropped: the pool replaces it on the next query.
   pool.on('error', () => {});
+  // A connection lost while checked out (between a transaction's queries) emits 'error' on its
+  // client, and with no listener that would end the process: the query that uses it fails instead,
+  // and the pool discards it on release.
+  pool.on('connect', (client) => client.on('error', () => {}));
   try {
     if (schema !== undefined) await pool.query(`create schema if not exists "${schema}"`);
   } catch (error) {

@@ -1,0 +1,124 @@
+/**
+ * The PostgreSQL store and the monitor when the network to PostgreSQL fails for real: a TCP proxy
+ * in front of the real server refuses connections, or swallows every byte (a partition).
+ */
+import pg from 'pg';
+import { afterEach, describe, expect, it } from 'vitest';
+import { parseConfig } from '../../../src/config/index.js';
+import { Monitor } from '../../../src/monitor/monitor.js';
+import { openStore } from '../../../src/monitor/store/open.js';
+import type { Store, WriteBatch } from '../../../src/monitor/store/types.js';
+import { hasPostgres, pgUrl, uniqueName } from '../../support/services.js';
+import { tcpProxy } from '../../support/tcp-proxy.js';
+
+const pgUp = await hasPostgres();
+const TIMEOUT_MS = 400;
+const cleanup: Array<() => Promise<void>> = [];
+afterEach(async () => {
+  for (const step of cleanup.splice(0).reverse()) await step();
+});
+
+/** A store on a fresh schema, reached through a proxy the test controls. */
+async function throughProxy() {
+  const proxy = await tcpProxy(Number(new URL(pgUrl).port || 5432), new URL(pgUrl).hostname);
+  const url = new URL(pgUrl);
+  url.port = String(proxy.port);
+  const schema = uniqueName('nines_outage');
+  const store = await openStore(url.href, { schema, timeoutMs: TIMEOUT_MS });
+  cleanup.push(async () => {
+    const client = new pg.Client({ connectionString: pgUrl });
+    await client.connect();
+    await client.query(`drop schema if exists "${schema}" cascade`);
+    await client.end();
+  });
+  cleanup.push(() => proxy.close());
+  cleanup.push(() => store.close());
+  await store.migrate();
+  return { proxy, store };
+}
+
+const one = (time: number): WriteBatch => ({
+  checks: [{ component: 'api', time, durationMs: 1, status: 'healthy' }],
+  opened: [],
+  resolved: [],
+  gaps: [],
+  states: [],
+});
+
+/** How `promise` settles, and after how many ms. */
+async function timed(promise: Promise<unknown>): Promise<{ ok: boolean; ms: number; error?: string }> {
+  const t = performance.now();
+  try {
+    await promise;
+    return { ok: true, ms: performance.now() - t };
+  } catch (error) {
+    return { ok: false, ms: performance.now() - t, error: (error as Error).message };
+  }
+}
+
+async function stored(store: Store): Promise<number[]> {
+  return (await store.checks('api', { limit: 1000 })).items.map((c) => c.time).sort((a, b) => a - b);
+}
+
+describe.skipIf(!pgUp)('PostgreSQL store behind a failing network (real server, TCP proxy)', () => {
+  it('fails a write at once when connections are refused, and writes again once they are not', async () => {
+    const { proxy, store } = await throughProxy();
+    await store.write(one(1));
+    proxy.set('refuse');
+    const refused = await timed(store.write(one(2)));
+    expect(refused.ok).toBe(false);
+    expect(refused.ms).toBeLessThan(TIMEOUT_MS);
+    proxy.set('pass');
+    await store.write(one(3));
+    expect(await stored(store)).toEqual([1, 3]);
+  });
+
+  it('fails a write within its timeout when the network swallows everything, and recovers after', async () => {
+    const { proxy, store } = await throughProxy();
+    await store.write(one(1));
+    proxy.set('blackhole');
+    const swallowed = await timed(store.write(one(2)));
+    expect(swallowed.ok).toBe(false);
+    expect(swallowed.error).toMatch(/no answer from PostgreSQL within 400 ms|timeout/);
+    expect(swallowed.ms).toBeGreaterThanOrEqual(TIMEOUT_MS - 50);
+    expect(swallowed.ms).toBeLessThan(4 * TIMEOUT_MS);
+    proxy.set('pass');
+    await store.write(one(3));
+    expect(await stored(store)).toEqual([1, 3]);
+  });
+
+  it('keeps a monitor checking through a partition and writes everything once it heals', async () => {
+    const { proxy, store } = await throughProxy();
+    const parsed = parseConfig(
+      'components:\n  - { name: api, interval: 50ms, timeout: 40ms, degradedAfter: 30ms, check: { type: tcp, host: 127.0.0.1, port: 1 } }\n',
+      {
+        env: {},
+      },
+    );
+    if (!parsed.ok) throw new Error('config');
+    let results = 0;
+    const errors: string[] = [];
+    const monitor = new Monitor({
+      config: parsed.config,
+      store,
+      flushInterval: 100,
+      probe: (c) => async () => {
+        results++;
+        return { name: c.name, time: Date.now(), durationMs: 1, status: 'healthy' };
+      },
+      onError: (error) => errors.push((error as Error).message),
+    });
+    await monitor.start();
+    cleanup.push(() => monitor.stop());
+    await new Promise((r) => setTimeout(r, 300));
+    proxy.set('blackhole');
+    await new Promise((r) => setTimeout(r, 1200));
+    const during = results;
+    proxy.set('pass');
+    await new Promise((r) => setTimeout(r, 1000));
+    await monitor.stop();
+    expect(errors.length).toBeGreaterThan(0); // flushes failed during the partition…
+    expect(during).toBeGreaterThan(20); // …while checks went on
+    expect((await stored(store)).length).toBe(results); // and nothing was lost once it healed
+  });
+});
