@@ -1,4 +1,6 @@
 import { redactText } from '../../health/checks/redact.js';
+import { BrokenCircuitError } from '../../policy/breaker-errors.js';
+import { CircuitBreaker } from '../../policy/circuit-breaker.js';
 import type { Clock } from '../../policy/clock.js';
 import { checkInteger } from '../../policy/validate.js';
 import type { Backend } from './backend.js';
@@ -7,8 +9,14 @@ import type { Store } from './types.js';
 
 /** Options of {@link openStore}. */
 export interface OpenStoreOptions {
-  /** Accepted for symmetry with the monitor; the store itself takes every time as an argument. */
+  /** Source of time for {@link OpenStoreOptions.failFastMs}; every stored time is an argument. Default `systemClock`. */
   clock?: Clock | undefined;
+  /**
+   * After a failed operation, reads fail at once and writes wait this long before one is let
+   * through to try the database again (a circuit breaker), so no reader waits on a database known
+   * to be down. Default 5 000.
+   */
+  failFastMs?: number | undefined;
   /** PostgreSQL schema for the tables, created if missing and put on every connection's search_path; ignored by SQLite. */
   schema?: string | undefined;
   /** How late a check may be written after its minute ends; compact() folds only minutes older than that. Default 120 000. */
@@ -41,7 +49,24 @@ export async function openStore(url: string, options: OpenStoreOptions = {}): Pr
     // Only the scheme: the rest may hold a password.
     throw new TypeError(`url must start with sqlite: or postgres://, got ${JSON.stringify(`${url.split(':')[0]}:`)}`);
   }
-  return withStoreErrors(new KyselyStore(backend, { lateMs }));
+  const breaker = new CircuitBreaker({
+    name: 'store',
+    failureThreshold: 1,
+    successThreshold: 1,
+    openDuration: checkInteger('failFastMs', options.failFastMs ?? 5_000, 1),
+    // the database answered and refused the data: it is up, so readers need not be turned away
+    shouldHandle: (outcome) => !outcome.ok && !refusedData(outcome.error),
+    ...(options.clock === undefined ? {} : { clock: options.clock }),
+  });
+  return guarded(new KyselyStore(backend, { lateMs }), breaker);
+}
+
+/** An answer about the data (a constraint, a bad value or statement), not about reaching the database. */
+function refusedData(error: unknown): boolean {
+  const code = (error as { code?: unknown } | null)?.code;
+  if (typeof code !== 'string') return false;
+  // PostgreSQL SQLSTATE classes 22 data exception, 23 integrity constraint, 42 syntax or access rule
+  return /^(22|23|42)[0-9A-Z]{3}$/.test(code) || /^SQLITE_(CONSTRAINT|MISMATCH|RANGE|TOOBIG)/.test(code);
 }
 
 /** The store's database failed an operation (unreachable, timed out, disk full); `cause` is the driver's error. */
@@ -53,25 +78,37 @@ export class StoreError extends Error {
   }
 }
 
-/** `store` with every failure as a {@link StoreError}, so the service can answer 503, not 500. */
-function withStoreErrors(store: Store): Store {
-  const wrap =
+/**
+ * `store` behind `breaker`, every failure as a {@link StoreError} (so the service answers 503, not
+ * 500). Writes (the monitor's flush, every second) are the breaker's probes; reads fail at once
+ * unless it is closed.
+ */
+function guarded(store: Store, breaker: CircuitBreaker): Store {
+  const failed = (error: unknown) => {
+    if (error instanceof BrokenCircuitError) {
+      throw new StoreError(`unavailable after a failure; next try in ${Math.ceil((error.retryAfterMs ?? 0) / 1000)} s`);
+    }
+    throw error instanceof StoreError ? error : new StoreError(error);
+  };
+  const write =
     <A extends unknown[], R>(method: (...args: A) => Promise<R>) =>
     (...args: A): Promise<R> =>
-      method.apply(store, args).catch((error: unknown) => {
-        throw error instanceof StoreError ? error : new StoreError(error);
-      });
+      breaker.execute(() => method.apply(store, args)).catch(failed);
+  const read =
+    <A extends unknown[], R>(method: (...args: A) => Promise<R>) =>
+    (...args: A): Promise<R> =>
+      breaker.state === 'closed' ? write(method)(...args) : Promise.reject(new StoreError('unavailable after a failure'));
   return {
-    migrate: wrap(store.migrate),
-    write: wrap(store.write),
-    states: wrap(store.states),
-    timeline: wrap(store.timeline),
-    checks: wrap(store.checks),
-    incidents: wrap(store.incidents),
-    checkStats: wrap(store.checkStats),
-    checkSeries: wrap(store.checkSeries),
-    compact: wrap(store.compact),
-    size: wrap(store.size),
-    close: wrap(store.close),
+    migrate: write(store.migrate),
+    write: write(store.write),
+    compact: write(store.compact),
+    states: read(store.states),
+    timeline: read(store.timeline),
+    checks: read(store.checks),
+    incidents: read(store.incidents),
+    checkStats: read(store.checkStats),
+    checkSeries: read(store.checkSeries),
+    size: read(store.size),
+    close: () => store.close().catch(failed),
   };
 }

@@ -13,6 +13,8 @@ import { tcpProxy } from '../../support/tcp-proxy.js';
 
 const pgUp = await hasPostgres();
 const TIMEOUT_MS = 400;
+const FAIL_FAST_MS = 150;
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const cleanup: Array<() => Promise<void>> = [];
 afterEach(async () => {
   for (const step of cleanup.splice(0).reverse()) await step();
@@ -24,7 +26,7 @@ async function throughProxy() {
   const url = new URL(pgUrl);
   url.port = String(proxy.port);
   const schema = uniqueName('nines_outage');
-  const store = await openStore(url.href, { schema, timeoutMs: TIMEOUT_MS });
+  const store = await openStore(url.href, { schema, timeoutMs: TIMEOUT_MS, failFastMs: FAIL_FAST_MS });
   cleanup.push(async () => {
     const client = new pg.Client({ connectionString: pgUrl });
     await client.connect();
@@ -69,6 +71,7 @@ describe.skipIf(!pgUp)('PostgreSQL store behind a failing network (real server, 
     expect(refused.ok).toBe(false);
     expect(refused.ms).toBeLessThan(TIMEOUT_MS);
     proxy.set('pass');
+    await sleep(FAIL_FAST_MS); // the store's breaker lets the next write through
     await store.write(one(3));
     expect(await stored(store)).toEqual([1, 3]);
   });
@@ -82,7 +85,18 @@ describe.skipIf(!pgUp)('PostgreSQL store behind a failing network (real server, 
     expect(swallowed.error).toMatch(/no answer from PostgreSQL within 400 ms|timeout/);
     expect(swallowed.ms).toBeGreaterThanOrEqual(TIMEOUT_MS - 50);
     expect(swallowed.ms).toBeLessThan(4 * TIMEOUT_MS);
+    // a database known to be failing makes no reader wait: reads fail at once until a write succeeds
+    const read = await timed(store.checks('api', { limit: 10 }));
+    expect(read).toMatchObject({ ok: false, error: 'store: unavailable after a failure' });
+    expect(read.ms).toBeLessThan(50);
+    await sleep(FAIL_FAST_MS);
+    const probe = await timed(store.write(one(2))); // the probe write, still into the partition
+    expect(probe.ok).toBe(false);
+    expect(probe.ms).toBeGreaterThanOrEqual(TIMEOUT_MS - 50);
+    const held = await timed(store.write(one(2))); // and the breaker holds the next one back
+    expect(held).toMatchObject({ ok: false, error: expect.stringMatching(/^store: unavailable after a failure; next try in 1 s$/) });
     proxy.set('pass');
+    await sleep(FAIL_FAST_MS);
     await store.write(one(3));
     expect(await stored(store)).toEqual([1, 3]);
   });
