@@ -52,6 +52,11 @@ export function publicComponent(ctx: ServerContext, name: string): { status: Com
   return { status, config };
 }
 
+/** A component's live status without its history: what the page shows while the store fails. */
+export function liveOnly(status: ComponentStatus, config: ComponentConfig, now: number): ComponentModel {
+  return { status, config, days: [], latency: { from: now, step: LATENCY_STEP, points: [] } };
+}
+
 /** Bars, latency and status of one public component, as of `now`. */
 export async function componentModel(
   ctx: ServerContext,
@@ -76,10 +81,9 @@ export async function indexModel(ctx: ServerContext): Promise<IndexModel> {
     if (!(error instanceof StoreError)) throw error;
     const now = ctx.clock.now();
     const shown = publicComponents(ctx);
-    const latency = { from: now, step: LATENCY_STEP, points: [] };
     const components = ctx.monitor.status().flatMap((status) => {
       const config = shown.get(status.name);
-      return config === undefined ? [] : [{ status, config, days: [], latency }];
+      return config === undefined ? [] : [liveOnly(status, config, now)];
     });
     return { now, components, incidents: [], slos: [], historyUnavailable: true };
   }

@@ -167,11 +167,14 @@ function page(config: NinesConfig['page'], title: string, main: Html, now: numbe
   return `<!doctype html>${html`<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1"><meta name="color-scheme" content="light dark"><link rel="icon" href="data:image/svg+xml,%3Csvg xmlns='http://www.w3.org/2000/svg' viewBox='0 0 16 16'%3E%3Ccircle cx='8' cy='8' r='7' fill='%231a7f37'/%3E%3C/svg%3E"><title>${title}</title><link rel="alternate" type="application/atom+xml" href="/feed.xml" title="Incidents"><style>${new Html(STYLE)}</style></head><body data-refresh="${config.refresh}"><header><a href="/" class="brand">${config.logo ? html`<img src="${config.logo}" alt="" height="32">` : ''}<span>${config.title}</span></a></header><main>${main}</main><div id="tip" role="tooltip" hidden></div><footer><span data-k="updated">Updated ${dateTime(now)}</span> · times in UTC · <a href="/feed.xml">Atom feed</a> · <a href="/api/components">JSON API</a> · powered by nines</footer><script>${new Html(SCRIPT)}</script></body></html>`}`;
 }
 
+/** Shown instead of history while the store fails. */
+const HISTORY_UNAVAILABLE = html`<div data-k="history-note" class="note" role="note"><p>History is unavailable right now: the monitor cannot reach its database. The status shown is live; bars, charts, figures and incidents return when it is back.</p></div>`;
+
 /** The status page at `/`. */
 export function renderIndex(config: NinesConfig['page'], m: IndexModel): string {
   const banner = overall(m.components.map((c) => c.status));
   const main = html`<div data-k="banner" class="banner b-${banner.kind}" role="status"><span class="ic" aria-hidden="true">${banner.kind === 'ok' ? '✓' : banner.kind === 'unknown' ? '?' : '!'}</span> ${banner.text}</div>
-${m.historyUnavailable ? html`<div data-k="history-note" class="note" role="note"><p>History is unavailable right now: the monitor cannot reach its database. The statuses below are live; bars, charts and incidents return when it is back.</p></div>` : ''}
+${m.historyUnavailable ? HISTORY_UNAVAILABLE : ''}
 ${activeIncidents(m.incidents, m.now)}
 <section aria-labelledby="h-components"><h2 id="h-components">Components</h2>${m.components.map((c) => componentBlock(c, m.now, true))}</section>
 ${sloPanel(m.slos)}
@@ -187,15 +190,21 @@ const WINDOW_NAMES: Record<string, string> = {
   all: 'All time',
 };
 
-/** The page of one component: figures of every window (the API's), bars, chart, incidents, checks. */
+/**
+ * The page of one component: figures of every window (the API's), bars, chart, incidents, checks;
+ * with `figures` undefined (the store fails), its live status and a notice.
+ */
 export function renderComponent(
   config: NinesConfig['page'],
   m: ComponentModel,
-  figures: Record<string, FiguresView>,
+  figures: Record<string, FiguresView> | undefined,
   incidents: IncidentRecord[],
   checks: CheckRecord[],
   now: number,
 ): string {
+  const title = `${m.status.name} · ${config.title}`;
+  const back = html`<p><a href="/">← All components</a></p>`;
+  if (figures === undefined) return page(config, title, html`${back}${componentBlock(m, now, false)}${HISTORY_UNAVAILABLE}`, now);
   const windows = Object.entries(figures);
   const rows = windows.map(
     ([label, f]) =>
@@ -209,7 +218,15 @@ export function renderComponent(
       return html`<li>${WINDOW_NAMES[label] ?? label}: ${span(f.unobservedSeconds * 1000)} (${share.toFixed(1)} %) unobserved</li>`;
     });
   const name = m.status.name;
-  const main = html`<p><a href="/">← All components</a></p>${componentBlock(m, now, false)}
+  if (figures === undefined) {
+    return page(
+      config,
+      `${name} · ${config.title}`,
+      html`<p><a href="/">← All components</a></p>${componentBlock(m, now, false)}${HISTORY_UNAVAILABLE}`,
+      now,
+    );
+  }
+  const main = html`${back}${componentBlock(m, now, false)}
 <section data-k="figures" aria-labelledby="h-figures"><h2 id="h-figures">Figures</h2><div class="scroll"><table class="figures"><thead><tr><th scope="col">Window</th><th scope="col">Availability</th><th scope="col">Uptime</th><th scope="col">Downtime</th><th scope="col">Unobserved</th><th scope="col">Incidents</th><th scope="col">MTBF</th><th scope="col">MTTR</th><th scope="col">Checks</th><th scope="col">OK / degraded / failed</th><th scope="col">p50 / p95 / p99</th></tr></thead><tbody>${rows}</tbody></table></div>
 ${unobserved.length > 0 ? html`<div class="note"><p>Part of these windows was <strong>unobserved</strong>: the monitor was not running or had no result. That time counts neither as up nor as down; availability is uptime over observed time.</p><ul>${unobserved}</ul></div>` : ''}</section>
 <section data-k="incidents" aria-labelledby="h-incidents"><h2 id="h-incidents">Incidents</h2>${incidents.length === 0 ? html`<p>No incidents recorded.</p>` : incidentRows(incidents, now, false)}</section>
@@ -217,5 +234,5 @@ ${unobserved.length > 0 ? html`<div class="note"><p>Part of these windows was <s
     (c) =>
       html`<tr><td>${dateTime(c.time)}</td><td>${statusBadge(c.status)}</td><td>${millis(c.durationMs)}</td><td class="err">${c.error ?? ''}</td></tr>`,
   )}</tbody></table></div></section>`;
-  return page(config, `${name} · ${config.title}`, main, now);
+  return page(config, title, main, now);
 }

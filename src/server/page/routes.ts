@@ -1,6 +1,7 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { parseDuration } from '../../config/duration.js';
 import type { ComponentStatus } from '../../monitor/monitor.js';
+import { StoreError } from '../../monitor/store/open.js';
 import { allFigures } from '../components.js';
 import type { ServerContext } from '../context.js';
 import { HttpError } from '../errors.js';
@@ -9,7 +10,7 @@ import { type BADGE_COLOURS, badge } from './badges.js';
 import { PageCache, sendPage } from './cache.js';
 import { incidentFeed } from './feed.js';
 import { percent } from './format.js';
-import { componentModel, indexModel, publicComponent, publicComponents, publicIncidents } from './model.js';
+import { componentModel, indexModel, liveOnly, publicComponent, publicComponents, publicIncidents } from './model.js';
 import { renderComponent, renderIndex } from './render.js';
 
 const SVG_HEADERS = {
@@ -93,11 +94,16 @@ export function pageRoutes(app: FastifyInstance, ctx: ServerContext): void {
     const { status, config: component } = publicComponent(ctx, request.params.name);
     const render = async () => {
       const now = ctx.clock.now();
-      const model = await componentModel(ctx, status, component, now);
-      const figures = await allFigures(ctx, status.name, {});
-      const incidents = await publicIncidents(ctx, publicComponents(ctx), 50, status.name);
-      const checks = (await ctx.store.checks(status.name, { limit: 50 })).items;
-      return renderComponent(config(), model, figures, incidents, checks, now);
+      try {
+        const model = await componentModel(ctx, status, component, now);
+        const figures = await allFigures(ctx, status.name, {});
+        const incidents = await publicIncidents(ctx, publicComponents(ctx), 50, status.name);
+        const checks = (await ctx.store.checks(status.name, { limit: 50 })).items;
+        return renderComponent(config(), model, figures, incidents, checks, now);
+      } catch (error) {
+        if (!(error instanceof StoreError)) throw error;
+        return renderComponent(config(), liveOnly(status, component, now), undefined, [], [], now);
+      }
     };
     return sendPage(request, reply, await cached(`/components/${status.name}`, [status], render));
   });
