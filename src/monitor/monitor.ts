@@ -309,7 +309,7 @@ export class Monitor extends Events<MonitorEvents> {
     rt.lastCheckAt = r.time;
     rt.last = r;
     this.#batch.checks.push({ component: name, time: r.time, durationMs: Math.round(r.durationMs), status: r.status, error: r.error });
-    if (this.#batch.checks.length > this.#maxBuffered) this.#capBuffer();
+    this.#capBuffer();
     this.#dirty.add(name);
     this.emit('result', r);
     const event = rt.tracker.observe({ time: r.time, failed });

@@ -207,9 +207,8 @@ export class KyselyStore implements Store {
   /**
    * One query per stretch of adjacent segments of a source (hour rollups, minute rollups, raw
    * rows), never one over the gaps between them (30 days of raw rows between two partial minutes);
-   * each row
-   * counted in the step it falls in; a rollup that straddles two steps is never read, its step reads
-   * finer rows instead (planWindow per step).
+   * each row counted in the step it falls in; a rollup that straddles two steps is never read, its
+   * step reads finer rows instead (planWindow per step).
    */
   async checkSeries(component: string, from: number, to: number, step: number): Promise<CheckStats[]> {
     checkInteger('step', step, 1);

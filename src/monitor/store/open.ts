@@ -94,10 +94,11 @@ function guarded(store: Store, breaker: CircuitBreaker): Store {
     <A extends unknown[], R>(method: (...args: A) => Promise<R>) =>
     (...args: A): Promise<R> =>
       breaker.execute(() => method.apply(store, args)).catch(failed);
-  const read =
-    <A extends unknown[], R>(method: (...args: A) => Promise<R>) =>
-    (...args: A): Promise<R> =>
-      breaker.state === 'closed' ? write(method)(...args) : Promise.reject(new StoreError('unavailable after a failure'));
+  const read = <A extends unknown[], R>(method: (...args: A) => Promise<R>) => {
+    const through = write(method);
+    return (...args: A): Promise<R> =>
+      breaker.state === 'closed' ? through(...args) : Promise.reject(new StoreError('unavailable after a failure'));
+  };
   return {
     migrate: write(store.migrate),
     write: write(store.write),

@@ -22,7 +22,8 @@ export async function createPostgresBackend(url: string, schema: string | undefi
     keepAlive: true,
     stream: () => {
       const socket = new Socket();
-      // idle pooled connections are closed by the pool after 10 s (idleTimeoutMillis) before this fires
+      // an idle pooled connection cut this way leaves the pool (its 'error' below); at the default
+      // 15 s the pool's own 10 s idle timeout closes it first
       socket.setTimeout(timeoutMs, () => socket.destroy(new Error(`no answer from PostgreSQL within ${timeoutMs} ms`)));
       return socket;
     },
