@@ -1,5 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import type { Gauge, Registry } from 'prom-client';
+import { exposition, negotiateExposition } from '../metrics/exposition.js';
 import { metric } from '../metrics/metric.js';
 import { METRICS } from '../metrics/names.js';
 import type { Monitor } from '../monitor/monitor.js';
@@ -103,12 +104,11 @@ export function monitorMetrics(registry: Registry, monitor: Monitor, clock: Cloc
   );
 }
 
-/** `GET /metrics`: prom-client text, or JSON with `Accept: application/json`. */
+/** `GET /metrics`: Prometheus text, OpenMetrics when the scraper prefers it (Prometheus does), or JSON with `Accept: application/json`. */
 export function metricsRoute(app: FastifyInstance, ctx: ServerContext): void {
   monitorMetrics(ctx.registry, ctx.monitor, ctx.clock);
   app.get('/metrics', async (request, reply) => {
-    reply.header('cache-control', 'no-store');
-    if ((request.headers.accept ?? '').includes('application/json')) return reply.send(await ctx.registry.getMetricsAsJSON());
-    return reply.header('content-type', ctx.registry.contentType).send(await ctx.registry.metrics());
+    const { contentType, body } = await exposition(ctx.registry, negotiateExposition(request.headers.accept));
+    return reply.header('cache-control', 'no-store').header('vary', 'accept').header('content-type', contentType).send(body);
   });
 }

@@ -1,0 +1,68 @@
+/**
+ * Prometheus' own tools for the tests: `promtool check metrics` and a real `prometheus` server
+ * scraping a target on loopback. Without them (Debian's `prometheus` package) the tests skip with
+ * a loud message, except under CI, where they fail.
+ */
+import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { freePort, until } from './e2e.js';
+
+export const PROMTOOL = '/usr/bin/promtool';
+export const PROMETHEUS = '/usr/bin/prometheus';
+
+/** True when both tools are installed; false (after a loud warning) when not and CI is unset. */
+export function hasPrometheusTools(): boolean {
+  if (existsSync(PROMTOOL) && existsSync(PROMETHEUS)) return true;
+  if (process.env.CI) return true; // the tests run and fail, naming what is missing
+  console.warn(`\n*** SKIPPING the promtool/Prometheus tests: ${PROMTOOL} is missing (apt-get install -y prometheus) ***\n`);
+  return false;
+}
+
+/** `promtool check metrics` on `text`: its exit code and everything it printed (empty when clean). */
+export function promtoolCheck(text: string): { status: number | null; output: string } {
+  const r = spawnSync(PROMTOOL, ['check', 'metrics'], { input: text, encoding: 'utf8' });
+  if (r.error) throw r.error;
+  return { status: r.status, output: `${r.stdout}${r.stderr}`.trim() };
+}
+
+/** What Prometheus' targets API says of one scrape target. */
+export interface TargetHealth {
+  health: 'up' | 'down' | 'unknown';
+  lastError: string;
+  lastScrape: string;
+}
+
+/** A Prometheus server scraping `target` (host:port) every second, in a temp dir; stop() kills it by its PID. */
+export async function startPrometheus(
+  target: string,
+): Promise<{ base: string; target: () => Promise<TargetHealth | undefined>; stop: () => void }> {
+  const dir = mkdtempSync(join(tmpdir(), 'nines-prometheus-'));
+  const port = await freePort();
+  writeFileSync(
+    join(dir, 'prometheus.yml'),
+    `global: { scrape_interval: 1s, scrape_timeout: 900ms }\nscrape_configs:\n  - job_name: nines\n    static_configs: [{ targets: ['${target}'] }]\n`,
+  );
+  const proc: ChildProcess = spawn(
+    PROMETHEUS,
+    [`--config.file=${join(dir, 'prometheus.yml')}`, `--storage.tsdb.path=${join(dir, 'data')}`, `--web.listen-address=127.0.0.1:${port}`],
+    { stdio: 'ignore' },
+  );
+  const base = `http://127.0.0.1:${port}`;
+  const stop = () => {
+    proc.kill('SIGKILL');
+    rmSync(dir, { recursive: true, force: true });
+  };
+  try {
+    await until('Prometheus to be ready', async () => ((await fetch(`${base}/-/ready`)).ok ? true : undefined), 60_000);
+  } catch (error) {
+    stop();
+    throw error;
+  }
+  const targetHealth = async () => {
+    const body = (await (await fetch(`${base}/api/v1/targets`)).json()) as { data: { activeTargets: TargetHealth[] } };
+    return body.data.activeTargets[0];
+  };
+  return { base, target: targetHealth, stop };
+}
