@@ -74,7 +74,7 @@ export interface CheckCursor {
 export interface Store {
   /** Creates or upgrades the schema; safe to call at every start. */
   migrate(): Promise<void>;
-  /** Writes a batch atomically. */
+  /** Writes a batch atomically; checks of minutes compact() already folded are added to their rollups too. */
   write(batch: WriteBatch): Promise<void>;
   /** Every component's saved state. */
   states(): Promise<ComponentState[]>;
