@@ -6,7 +6,7 @@ import { FlapDetector } from './flapping.js';
 import { gapBetween, IncidentTracker } from './incidents.js';
 import { createProbe, type Probe, type ProbeResult } from './probe.js';
 import { Scheduler } from './scheduler.js';
-import type { ComponentState, Store, WriteBatch } from './store/types.js';
+import type { CheckRecord, ComponentState, Store, WriteBatch } from './store/types.js';
 import { type DayFigures, dailyFigures, type SloFigures, sloFigures, storedFigures } from './store-figures.js';
 
 export type { DayFigures, SloFigures } from './store-figures.js';
@@ -91,6 +91,8 @@ export class Monitor extends Events<MonitorEvents> {
   #batch = emptyBatch();
   #dirty = new Set<string>();
   #flushing: Promise<void> | undefined;
+  /** Checks of the write in flight: compact() holds their minutes open too. */
+  #writing: readonly CheckRecord[] = [];
   #timers: TimerHandle[] = [];
   #started = false;
 
@@ -231,7 +233,7 @@ export class Monitor extends Events<MonitorEvents> {
     const now = this.#clock.now();
     // Runs in flight started at most one timeout ago; buffered checks (a failing store) may be older.
     let holdFrom = now - Math.max(0, ...this.#config.components.map((c) => c.timeout)) - this.#flushInterval;
-    for (const check of this.#batch.checks) holdFrom = Math.min(holdFrom, check.time);
+    for (const check of [...this.#batch.checks, ...this.#writing]) holdFrom = Math.min(holdFrom, check.time);
     try {
       await this.#store.compact(now, this.#config.retention, holdFrom);
     } catch (error) {
@@ -249,6 +251,7 @@ export class Monitor extends Events<MonitorEvents> {
       const s = this.#stateOf(name);
       return s ? [s] : [];
     });
+    this.#writing = batch.checks;
     try {
       await this.#store.write(batch);
     } catch (error) {
@@ -264,6 +267,7 @@ export class Monitor extends Events<MonitorEvents> {
       this.#capBuffer();
       this.#onError?.(error, 'flush');
     }
+    this.#writing = [];
   }
 
   /** Drops the oldest buffered checks past `maxBufferedChecks`, down to 90 % of it so that dropping is rare. */

@@ -1,10 +1,12 @@
 import type { FastifyInstance } from 'fastify';
 import type { ComponentStatus } from '../monitor/monitor.js';
+import type { CheckCursor } from '../monitor/store/types.js';
 import { requireToken } from './auth.js';
+import { decodeCursor, encodeCursor } from './check-cursor.js';
 import type { ServerContext } from './context.js';
 import { HttpError } from './errors.js';
 import { CHECKS_QUERY, NAME_PARAMS, type NameParams, WINDOW_QUERY } from './schemas.js';
-import { parseTime, WINDOWS } from './time.js';
+import { parseTime, TIME_SCHEMA, WINDOWS } from './time.js';
 import { checkView, componentView, type FiguresView, figuresView } from './views.js';
 
 /** The component `name`, or a 404. */
@@ -12,6 +14,18 @@ export function findComponent(ctx: ServerContext, name: string): ComponentStatus
   const c = ctx.monitor.status().find((s) => s.name === name);
   if (c === undefined) throw new HttpError(404, `unknown component: ${name}`);
   return c;
+}
+
+const TIME = new RegExp(TIME_SCHEMA.pattern);
+
+/** `?before=` of the checks list: a time (checks started before it) or a page's `next` cursor; else a 400. */
+function parseBefore(value: string): number | CheckCursor {
+  if (TIME.test(value)) return parseTime(value, 'before');
+  const cursor = decodeCursor(value);
+  if (cursor === undefined) {
+    throw new HttpError(400, 'invalid request', [{ in: 'querystring', path: 'before', message: 'must be a time or the next of a page' }]);
+  }
+  return cursor;
 }
 
 /** Figures and check stats of `name` over [from, to). */
@@ -63,8 +77,8 @@ export function componentRoutes(app: FastifyInstance, ctx: ServerContext): void 
       const c = findComponent(ctx, request.params.name);
       const { limit, before } = request.query;
       await ctx.monitor.flush();
-      const page = await ctx.store.checks(c.name, { limit, ...(before === undefined ? {} : { before: parseTime(before, 'before') }) });
-      return { items: page.items.map(checkView), next: page.next };
+      const page = await ctx.store.checks(c.name, { limit, ...(before === undefined ? {} : { before: parseBefore(before) }) });
+      return { items: page.items.map(checkView), next: page.next === null ? null : encodeCursor(page.next) };
     },
   );
 

@@ -21,11 +21,11 @@ export const WINDOW_QUERY = {
   properties: { from: TIME_SCHEMA, to: TIME_SCHEMA },
 } as const;
 
-/** `?limit=&before=` of the checks list; `before` is a time (the previous page's `next`). */
+/** `?limit=&before=` of the checks list; `before` is a time or the previous page's `next` (parsed by the route). */
 export const CHECKS_QUERY = {
   type: 'object',
   additionalProperties: false,
-  properties: { limit: LIMIT, before: TIME_SCHEMA },
+  properties: { limit: LIMIT, before: { type: 'string', minLength: 1, maxLength: 60 } },
 } as const;
 
 /** `?component=&since=&limit=&before=` of the incidents list; `before` is an incident id (the previous page's `next`). */

@@ -1,7 +1,9 @@
 import type { Kysely, Transaction } from 'kysely';
+import type { DialectName } from './backend.js';
 import { floorTo, HOUR, MINUTE } from './plan.js';
 import { Aggregate } from './rollup.js';
 import type { Database, RollupTable } from './schema.js';
+import { lockOn, readMark, setMark, type Watermark } from './watermarks.js';
 
 const MINUTE_ROLLUP_RETENTION = 30 * 24 * HOUR;
 /** Span folded per transaction, so a long backlog never holds the write lock (or memory) for long. */
@@ -10,7 +12,6 @@ const FOLD_SPAN = 6 * HOUR;
 const CHUNK = 500;
 
 type Db = Kysely<Database> | Transaction<Database>;
-type Watermark = 'rollup_minute' | 'rollup_hour';
 
 /** `items` in slices of at most `size`, one INSERT each. */
 export function chunks<T>(items: readonly T[], size = CHUNK): T[][] {
@@ -19,14 +20,23 @@ export function chunks<T>(items: readonly T[], size = CHUNK): T[][] {
   return out;
 }
 
-/** The store's compact(): see the Store interface. `lateMs` keeps minutes open for late writes. */
-export async function compact(db: Kysely<Database>, now: number, retentionMs: number, lateMs: number, holdFrom = Infinity): Promise<void> {
+/**
+ * The store's compact(): see the Store interface. `lateMs` keeps minutes open for checks still on
+ * their way; a check written later still is merged into the rollups by the write (late.ts).
+ */
+export async function compact(
+  db: Kysely<Database>,
+  dialect: DialectName,
+  now: number,
+  retentionMs: number,
+  lateMs: number,
+  holdFrom = Infinity,
+): Promise<void> {
+  const minuteMark = await fold(db, dialect, 'rollup_minute', floorTo(Math.min(now - lateMs, holdFrom), MINUTE));
+  if (minuteMark === undefined) return;
+  const hourMark = await fold(db, dialect, 'rollup_hour', floorTo(minuteMark, HOUR));
   const ids = (await db.selectFrom('components').select('id').execute()).map((r) => r.id);
   if (ids.length === 0) return;
-  // A minute is closed once checks started in it can no longer arrive (they are written late).
-  const minuteMark = await fold(db, 'rollup_minute', floorTo(Math.min(now - lateMs, holdFrom), MINUTE), ids);
-  if (minuteMark === undefined) return;
-  const hourMark = await fold(db, 'rollup_hour', floorTo(minuteMark, HOUR), ids);
   // Never delete what is not rolled up yet, whatever the retention says.
   const rawCut = Math.min(now - retentionMs, minuteMark);
   await db.deleteFrom('checks').where('component_id', 'in', ids).where('time', '<', rawCut).execute();
@@ -41,11 +51,17 @@ export async function compact(db: Kysely<Database>, now: number, retentionMs: nu
  * FOLD_SPAN per transaction that also moves the watermark: a crash or a second run never counts
  * a bucket twice. Returns the watermark, undefined while there is nothing to fold yet.
  */
-async function fold(db: Kysely<Database>, table: Watermark, target: number, ids: number[]): Promise<number | undefined> {
+async function fold(db: Kysely<Database>, dialect: DialectName, table: Watermark, target: number): Promise<number | undefined> {
   const step = table === 'rollup_minute' ? MINUTE : HOUR;
   for (;;) {
     const result = await db.transaction().execute(async (trx) => {
-      const mark = (await readMark(trx, table)) ?? (await firstBucket(trx, table, ids, step));
+      // Locked first and the rest read after: a write that has checks of this span in flight
+      // either commits before (and is read here) or sees the new watermark (and merges them itself).
+      const marked = await readMark(trx, table, lockOn(dialect, 'update'));
+      // Read under the lock too: a component created meanwhile would otherwise be skipped for good.
+      const ids = (await trx.selectFrom('components').select('id').execute()).map((r) => r.id);
+      if (ids.length === 0) return { mark: marked, done: true };
+      const mark = marked ?? (await firstBucket(trx, table, ids, step));
       if (mark === undefined || mark >= target) return { mark, done: true };
       const end = Math.min(target, mark + FOLD_SPAN);
       const buckets = new Map<string, { id: number; start: number; agg: Aggregate }>();
@@ -104,18 +120,4 @@ async function firstBucket(trx: Db, table: Watermark, ids: number[], step: numbe
     if (row && (first === undefined || row.t < first)) first = row.t;
   }
   return first === undefined ? undefined : floorTo(first, step);
-}
-
-/** The watermark of `table`: every bucket before it is folded; undefined before the first fold. */
-export async function readMark(db: Db, table: Watermark): Promise<number | undefined> {
-  const row = await db.selectFrom('meta').select('value').where('key', '=', `${table}_watermark`).executeTakeFirst();
-  return row?.value;
-}
-
-async function setMark(trx: Db, table: Watermark, value: number): Promise<void> {
-  await trx
-    .insertInto('meta')
-    .values({ key: `${table}_watermark`, value })
-    .onConflict((oc) => oc.column('key').doUpdateSet({ value }))
-    .execute();
 }

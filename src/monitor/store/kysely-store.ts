@@ -3,12 +3,24 @@ import { checkInteger } from '../../policy/validate.js';
 import type { Span } from '../figures.js';
 import type { IncidentTrackerState } from '../incidents.js';
 import type { Backend } from './backend.js';
-import { chunks, compact, readMark } from './compaction.js';
+import { chunks, compact } from './compaction.js';
+import { mergeLate } from './late.js';
 import { migrate } from './migrations.js';
 import { planWindow, type Segment } from './plan.js';
 import { Aggregate } from './rollup.js';
 import type { Database } from './schema.js';
-import type { CheckRecord, CheckStats, CheckStatus, ComponentState, IncidentRecord, Page, Store, WriteBatch } from './types.js';
+import type {
+  CheckCursor,
+  CheckRecord,
+  CheckStats,
+  CheckStatus,
+  ComponentState,
+  IncidentRecord,
+  Page,
+  Store,
+  WriteBatch,
+} from './types.js';
+import { readMark } from './watermarks.js';
 
 const STATUS_CODE: Record<CheckStatus, number> = { healthy: 0, degraded: 1, unhealthy: 2 };
 const STATUS_NAME: readonly CheckStatus[] = ['healthy', 'degraded', 'unhealthy'];
@@ -64,6 +76,7 @@ export class KyselyStore implements Store {
         error: c.error ?? null,
       }));
       for (const rows of chunks(checks)) await trx.insertInto('checks').values(rows).execute();
+      await mergeLate(trx, this.#backend.dialect, checks);
       for (const rows of chunks(batch.opened)) {
         await trx
           .insertInto('incidents')
@@ -154,18 +167,24 @@ export class KyselyStore implements Store {
     };
   }
 
-  /** `next` is the time of the last item: checks of one component at the very same ms may straddle a page. */
-  async checks(component: string, options: { limit: number; before?: number }): Promise<Page<CheckRecord>> {
+  /** Ordered by (time, id), so `next`, the last row's, continues exactly after it even among checks of one ms. */
+  async checks(component: string, options: { limit: number; before?: number | CheckCursor }): Promise<Page<CheckRecord, CheckCursor>> {
     const limit = checkInteger('limit', options.limit, 1);
     const id = await this.#idOf(this.#db, component);
     if (id === undefined) return { items: [], next: null };
     let q = this.#db
       .selectFrom('checks')
-      .select(['time', 'duration_ms', 'status', 'error'])
+      .select(['id', 'time', 'duration_ms', 'status', 'error'])
       .where('component_id', '=', id)
       .orderBy('time', 'desc')
+      .orderBy('id', 'desc')
       .limit(limit + 1);
-    if (options.before !== undefined) q = q.where('time', '<', options.before);
+    const before = options.before;
+    if (typeof before === 'number') q = q.where('time', '<', before);
+    // `time <=` first: the (component_id, time) index bounds the scan, the id only breaks ties
+    else if (before !== undefined) {
+      q = q.where('time', '<=', before.time).where((eb) => eb.or([eb('time', '<', before.time), eb('id', '<', before.id)]));
+    }
     const rows = await q.execute();
     const items: CheckRecord[] = rows.slice(0, limit).map((r) => ({
       component,
@@ -174,7 +193,8 @@ export class KyselyStore implements Store {
       status: STATUS_NAME[r.status] ?? 'unhealthy',
       ...(r.error === null ? {} : { error: r.error }),
     }));
-    return { items, next: rows.length > limit ? (items.at(-1)?.time ?? null) : null };
+    const last = rows[limit - 1];
+    return { items, next: rows.length > limit && last !== undefined ? { time: last.time, id: last.id } : null };
   }
 
   /** Newest opened first (by id, which follows opening order); `next` is an incident id. */
@@ -258,7 +278,7 @@ export class KyselyStore implements Store {
 
   compact(now: number, retentionMs: number, holdFrom?: number): Promise<void> {
     // One compaction at a time: the watermarks make a second one a no-op, not a conflict.
-    const run = this.#compacting.then(() => compact(this.#db, now, retentionMs, this.#lateMs, holdFrom));
+    const run = this.#compacting.then(() => compact(this.#db, this.#backend.dialect, now, retentionMs, this.#lateMs, holdFrom));
     this.#compacting = run.catch(() => {});
     return run;
   }

@@ -6,8 +6,10 @@ export interface ComponentsTable {
   name: string;
 }
 
-/** One raw check: kept small, since there are millions (no id, no foreign key). */
+/** One raw check: kept small, since there are millions (no foreign key; the id is SQLite's rowid). */
 export interface ChecksTable {
+  /** Unique per row, so pages of checks of one millisecond neither split nor repeat (migration 0004). */
+  id: Generated<number>;
   component_id: number;
   time: number;
   duration_ms: number;

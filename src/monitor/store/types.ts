@@ -59,23 +59,32 @@ export interface CheckStats {
 }
 
 /** A page of a list, newest first; pass `next` as `before` to get the following page. */
-export interface Page<T> {
+export interface Page<T, Next = number> {
   items: T[];
-  next: number | null;
+  next: Next | null;
+}
+
+/** Where a page of checks ends: one row, unique even among checks of the same millisecond. */
+export interface CheckCursor {
+  time: number;
+  id: number;
 }
 
 /** The monitor's storage: SQLite (default) or PostgreSQL behind one interface. */
 export interface Store {
   /** Creates or upgrades the schema; safe to call at every start. */
   migrate(): Promise<void>;
-  /** Writes a batch atomically. */
+  /** Writes a batch atomically; checks of minutes compact() already folded are added to their rollups too. */
   write(batch: WriteBatch): Promise<void>;
   /** Every component's saved state. */
   states(): Promise<ComponentState[]>;
   /** Incidents and gaps of `component` that overlap [from, to), sorted. */
   timeline(component: string, from: number, to: number): Promise<{ incidents: IncidentRecord[]; gaps: Span[] }>;
-  /** Raw checks of `component`, newest first, `limit` at most, older than `before` when given. */
-  checks(component: string, options: { limit: number; before?: number }): Promise<Page<CheckRecord>>;
+  /**
+   * Raw checks of `component`, newest first, `limit` at most; with `before`, only those started
+   * before that time, or after that cursor (a previous page's `next`) in this order.
+   */
+  checks(component: string, options: { limit: number; before?: number | CheckCursor }): Promise<Page<CheckRecord, CheckCursor>>;
   /** Incidents newest first, optionally of one component and started at or after `since`. */
   incidents(options: { component?: string; since?: number; limit: number; before?: number }): Promise<Page<IncidentRecord>>;
   /** Check counts and latency percentiles of `component` over [from, to). */

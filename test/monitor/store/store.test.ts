@@ -3,17 +3,13 @@
  * fresh schema per test, dropped after). PostgreSQL tests skip loudly when it is down, fail in CI.
  */
 import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import pg from 'pg';
 import { afterEach, beforeEach, describe, expect, test } from 'vitest';
-import { bucketOf } from '../../../src/monitor/store/histogram.js';
 import { openStore } from '../../../src/monitor/store/open.js';
-import type { CheckRecord, CheckStats, CheckStatus, Store, WriteBatch } from '../../../src/monitor/store/types.js';
+import type { CheckCursor, CheckRecord, Store } from '../../../src/monitor/store/types.js';
 import { random } from '../../support/random.js';
-import { hasPostgres, pgUrl, uniqueName } from '../../support/services.js';
+import { backends, batch, exactStats, expectStats, type Location, series } from './backends.js';
 
 const MINUTE = 60_000;
 const HOUR = 60 * MINUTE;
@@ -21,99 +17,6 @@ const DAY = 24 * HOUR;
 /** Hour-aligned start of the simulated time. */
 const T0 = Date.UTC(2025, 0, 1);
 const idle = { openSince: undefined, failures: 0, failingSince: undefined, passes: 0, passingSince: undefined };
-
-const pgUp = await hasPostgres();
-
-/** Where one test's data lives: `url` and `options` open it, `dispose` removes it. */
-interface Location {
-  url: string;
-  schema?: string;
-  dispose(): Promise<void>;
-}
-
-const backends = [
-  {
-    name: 'sqlite',
-    skip: false,
-    async create(): Promise<Location> {
-      const dir = mkdtempSync(join(tmpdir(), 'nines-store-'));
-      return { url: `sqlite:${join(dir, 'nines.db')}`, dispose: async () => rmSync(dir, { recursive: true, force: true }) };
-    },
-  },
-  {
-    name: 'postgres',
-    skip: !pgUp,
-    async create(): Promise<Location> {
-      const schema = uniqueName('nines_store');
-      return {
-        url: pgUrl,
-        schema,
-        async dispose() {
-          const client = new pg.Client({ connectionString: pgUrl });
-          await client.connect();
-          try {
-            await client.query(`drop schema if exists "${schema}" cascade`);
-          } finally {
-            await client.end();
-          }
-        },
-      };
-    },
-  },
-];
-
-function batch(part: Partial<WriteBatch>): WriteBatch {
-  return { checks: [], opened: [], resolved: [], gaps: [], states: [], ...part };
-}
-
-/** Checks of `component` every `every` ms (plus jitter) in [from, to): log-uniform 1 ms..90 s, mostly healthy. */
-function series(component: string, from: number, to: number, every: number, rand: () => number): CheckRecord[] {
-  const out: CheckRecord[] = [];
-  for (let t = from; t < to; t += every) {
-    const r = rand();
-    const status: CheckStatus = r < 0.9 ? 'healthy' : r < 0.95 ? 'degraded' : 'unhealthy';
-    out.push({
-      component,
-      time: Math.min(to - 1, t + Math.floor(rand() * Math.min(every, 5_000))),
-      durationMs: Math.round(Math.exp(rand() * Math.log(90_000))),
-      status,
-      ...(status === 'unhealthy' ? { error: 'ECONNREFUSED' } : {}),
-    });
-  }
-  return out;
-}
-
-/** Exact counts and nearest-rank percentiles of `checks` in [from, to). */
-function exactStats(checks: CheckRecord[], from: number, to: number): CheckStats {
-  const inside = checks.filter((c) => c.time >= from && c.time < to);
-  const sorted = inside.map((c) => c.durationMs).sort((a, b) => a - b);
-  const q = (p: number) => (sorted.length ? (sorted[Math.max(1, Math.ceil(p * sorted.length)) - 1] ?? null) : null);
-  const count = (s: CheckStatus) => inside.filter((c) => c.status === s).length;
-  return {
-    total: inside.length,
-    healthy: count('healthy'),
-    degraded: count('degraded'),
-    unhealthy: count('unhealthy'),
-    p50: q(0.5),
-    p95: q(0.95),
-    p99: q(0.99),
-  };
-}
-
-/** Counts equal; each percentile in the same histogram bucket as the exact one. */
-function expectStats(actual: CheckStats, expected: CheckStats): void {
-  const { p50, p95, p99, ...counts } = actual;
-  const { p50: e50, p95: e95, p99: e99, ...expectedCounts } = expected;
-  expect(counts).toEqual(expectedCounts);
-  for (const [a, e] of [
-    [p50, e50],
-    [p95, e95],
-    [p99, e99],
-  ]) {
-    if (e === null || e === undefined) expect(a).toBeNull();
-    else expect(bucketOf(a as number)).toBe(bucketOf(e));
-  }
-}
 
 async function writeChecks(store: Store, checks: CheckRecord[], per = 5_000): Promise<void> {
   for (let i = 0; i < checks.length; i += per) await store.write(batch({ checks: checks.slice(i, i + per) }));
@@ -294,7 +197,7 @@ describe.each(backends)('$name store', (backend) => {
     await store.write(batch({ checks }));
     const times: number[] = [];
     const sizes: number[] = [];
-    let before: number | undefined;
+    let before: CheckCursor | undefined;
     for (;;) {
       const page = await store.checks('api', { limit: 10, ...(before === undefined ? {} : { before }) });
       sizes.push(page.items.length);
