@@ -4,6 +4,7 @@
  */
 export { CHECK_TYPES, type CheckConfig, type CheckType, PLACEHOLDERS_BY_CHECK } from './checks.js';
 export * from './conditions.js';
+export { MAX_WINDOW, type OpenRule, type ResolveRule } from './confirm.js';
 export { DURATION_HINT, type DurationBounds, duration, formatDuration, parseDuration } from './duration.js';
 export { type Env, type Interpolated, interpolateEnv } from './env.js';
 export { type LoadOptions, type LoadResult, loadConfig, parseConfig } from './load.js';

@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { checkSchema } from './checks.js';
 import { type Condition, ConditionSyntaxError } from './condition-ast.js';
 import { parseCondition } from './condition-parse.js';
+import { type OpenRule, openRule, type ResolveRule, resolveRule } from './confirm.js';
 import { duration } from './duration.js';
 
 /** Component and SLO names: lower case, digits, `.`, `_`, `-`; they appear in URLs and metric labels. */
@@ -23,10 +24,10 @@ const settings = {
   timeout: duration({ min: 1 }),
   /** A passing run slower than this is degraded. */
   degradedAfter: duration({ min: 1 }),
-  /** Consecutive failures that open an incident. */
-  failuresToOpen: count,
-  /** Consecutive passes that resolve it. */
-  successesToResolve: count,
+  /** Failures that open an incident: N consecutive, "N of M", or "for 2m" (confirm.ts). */
+  failuresToOpen: openRule,
+  /** Passes that resolve it: N consecutive or "for 2m". */
+  successesToResolve: resolveRule,
   /** More state changes than this within flapWindow mark the component flapping. */
   flapThreshold: count,
   /** Window over which state changes are counted. */
@@ -45,7 +46,10 @@ export const DEFAULT_SETTINGS = {
 } as const;
 
 /** Timing and incident settings of a component, in ms and counts. */
-export type Settings = { -readonly [K in keyof typeof DEFAULT_SETTINGS]: number };
+export type Settings = { -readonly [K in Exclude<keyof typeof DEFAULT_SETTINGS, 'failuresToOpen' | 'successesToResolve'>]: number } & {
+  failuresToOpen: OpenRule;
+  successesToResolve: ResolveRule;
+};
 
 const defaults = z.strictObject({
   interval: settings.interval.default(DEFAULT_SETTINGS.interval),

@@ -117,4 +117,43 @@ components:
       { path: 'defaults.degradedAfter', message: 'degradedAfter (10s) must be less than timeout (5s)' },
     ]);
   });
+
+  it('failuresToOpen: an integer, "N of M" or "for <duration>"; successesToResolve: an integer or "for <duration>"', () => {
+    const config = valid(`
+defaults: { failuresToOpen: "3 of 5", successesToResolve: "for 1m30s" }
+components:
+  - { name: a, check: { type: tcp, host: h, port: 1 } }
+  - { name: b, failuresToOpen: for 2m, successesToResolve: 3, check: { type: tcp, host: h, port: 1 } }
+  - { name: c, failuresToOpen: 4, check: { type: tcp, host: h, port: 1 } }
+`);
+    expect(config.components.map((c) => [c.failuresToOpen, c.successesToResolve])).toEqual([
+      [{ failures: 3, of: 5 }, { forMs: 90_000 }],
+      [{ forMs: 120_000 }, 3],
+      [4, { forMs: 90_000 }],
+    ]);
+  });
+
+  it('reports every bad confirmation rule at its path', () => {
+    const open = 'expected an integer >= 1, "N of M" with 1 <= N <= M <= 100, or "for" and a duration like "for 2m"';
+    const resolve = 'expected an integer >= 1 or "for" and a duration like "for 2m"';
+    const cases: Array<[string, string]> = [
+      ['failuresToOpen: 0', open],
+      ['failuresToOpen: 2.5', open],
+      ['failuresToOpen: true', open],
+      ['failuresToOpen: "0 of 5"', open],
+      ['failuresToOpen: "6 of 5"', open],
+      ['failuresToOpen: "3 of 101"', open],
+      ['failuresToOpen: "3"', open],
+      ['failuresToOpen: 2m', open],
+      ['failuresToOpen: for ever', open],
+      ['failuresToOpen: for 0s', 'must be at least 1ms'],
+      ['successesToResolve: "2 of 3"', `"N of M" applies to failuresToOpen only; ${resolve}`],
+      ['successesToResolve: 30s', resolve],
+    ];
+    for (const [line, message] of cases) {
+      const r = parseConfig(`components:\n  - { name: a, ${line}, check: { type: tcp, host: h, port: 1 } }\n`);
+      const key = line.slice(0, line.indexOf(':'));
+      expect(r.ok ? [] : r.problems, line).toEqual([{ path: `components[0].${key}`, message }]);
+    }
+  });
 });

@@ -1,7 +1,7 @@
 import type { Kysely, Transaction } from 'kysely';
 import { checkInteger } from '../../policy/validate.js';
 import type { Span } from '../figures.js';
-import type { IncidentTrackerState } from '../incidents.js';
+import { type IncidentTrackerState, readRecent } from '../incidents.js';
 import type { Backend } from './backend.js';
 import { chunks, compact } from './compaction.js';
 import { mergeLate } from './late.js';
@@ -36,6 +36,7 @@ function parseTracker(json: string): IncidentTrackerState {
     failingSince: t.failingSince ?? undefined,
     passes: t.passes ?? 0,
     passingSince: t.passingSince ?? undefined,
+    recent: readRecent(t.recent),
   };
 }
 
