@@ -3,7 +3,9 @@ import { defineConfig } from 'vitest/config';
 export default defineConfig({
   test: {
     include: ['test/**/*.test.ts'],
-    testTimeout: 10_000,
+    // Hang guards, not speed limits: generous, so a busy machine never fails a test that would pass.
+    testTimeout: 30_000,
+    hookTimeout: 60_000,
     // Surface leaked timers, sockets and handles instead of letting the run hang.
     teardownTimeout: 5_000,
   },

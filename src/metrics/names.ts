@@ -20,4 +20,5 @@ export const METRICS = {
   componentFlapping: 'nines_component_flapping',
   checksDroppedTotal: 'nines_checks_dropped_total',
   shutdownInProgress: 'nines_shutdown_in_progress',
+  figuresEvaluatedTimestampSeconds: 'nines_figures_evaluated_timestamp_seconds',
 } as const;

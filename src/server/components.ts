@@ -6,7 +6,7 @@ import { decodeCursor, encodeCursor } from './check-cursor.js';
 import type { ServerContext } from './context.js';
 import { HttpError } from './errors.js';
 import { CHECKS_QUERY, NAME_PARAMS, type NameParams, WINDOW_QUERY } from './schemas.js';
-import { parseTime, TIME_SCHEMA, WINDOWS } from './time.js';
+import { evaluationInstant, iso, parseTime, TIME_SCHEMA, WINDOWS } from './time.js';
 import { checkView, componentView, type FiguresView, figuresView } from './views.js';
 
 /** The component `name`, or a 404. */
@@ -36,13 +36,16 @@ async function windowView(ctx: ServerContext, name: string, label: string, from:
   return figuresView(label, figures, stats);
 }
 
-/** Figures over 1h, 24h, 7d, 30d, all time and, when `?from`/`?to` are given, a custom window. */
+/**
+ * Figures over 1h, 24h, 7d, 30d, all time and, when `?from`/`?to` are given, a custom window, all
+ * ending at most at `now` (the request's `?at=`, else the clock's now).
+ */
 export async function allFigures(
   ctx: ServerContext,
   name: string,
   query: { from?: string; to?: string },
+  now = ctx.clock.now(),
 ): Promise<Record<string, FiguresView>> {
-  const now = ctx.clock.now();
   const out: Record<string, FiguresView> = {};
   for (const [label, ms] of Object.entries(WINDOWS)) out[label] = await windowView(ctx, name, label, now - ms, now);
   // after figures() flushed, the stored state knows the first check
@@ -50,7 +53,7 @@ export async function allFigures(
   out.all = await windowView(ctx, name, 'all', Math.min(first, now), now);
   if (query.from !== undefined || query.to !== undefined) {
     const from = query.from === undefined ? Math.min(first, now) : parseTime(query.from, 'from');
-    const to = query.to === undefined ? now : parseTime(query.to, 'to');
+    const to = query.to === undefined ? now : Math.min(parseTime(query.to, 'to'), now);
     if (from >= to) throw new HttpError(400, 'invalid request', [{ in: 'querystring', path: 'from', message: 'must be before to' }]);
     out.custom = await windowView(ctx, name, 'custom', from, to);
   }
@@ -61,12 +64,13 @@ export async function allFigures(
 export function componentRoutes(app: FastifyInstance, ctx: ServerContext): void {
   app.get('/api/components', async () => ({ components: ctx.monitor.status().map(componentView) }));
 
-  app.get<{ Params: NameParams; Querystring: { from?: string; to?: string } }>(
+  app.get<{ Params: NameParams; Querystring: { from?: string; to?: string; at?: string } }>(
     '/api/components/:name',
     { schema: { params: NAME_PARAMS, querystring: WINDOW_QUERY } },
     async (request) => {
+      const at = evaluationInstant(ctx.clock.now(), request.query.at);
       const c = findComponent(ctx, request.params.name);
-      return { ...componentView(c), figures: await allFigures(ctx, c.name, request.query) };
+      return { ...componentView(c), evaluatedAt: iso(at), figures: await allFigures(ctx, c.name, request.query, at) };
     },
   );
 

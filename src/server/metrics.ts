@@ -14,6 +14,8 @@ type Sample = { labels: Record<string, string>; value: number };
 
 /** Every monitor gauge's samples at one instant. */
 interface Snapshot {
+  /** The one `now` every figure was evaluated at (clock ms). */
+  at: number;
   up: Sample[];
   active: Sample[];
   availability: Sample[];
@@ -28,7 +30,7 @@ interface Snapshot {
  */
 async function snapshot(monitor: Monitor, clock: Clock): Promise<Snapshot> {
   const now = clock.now();
-  const s: Snapshot = { up: [], active: [], availability: [], budget: [], burn: [] };
+  const s: Snapshot = { at: now, up: [], active: [], availability: [], budget: [], burn: [] };
   const statuses = monitor.status();
   for (const c of statuses) {
     s.up.push({ labels: { component: c.name }, value: c.status === 'unhealthy' ? 0 : 1 });
@@ -101,6 +103,12 @@ export function monitorMetrics(registry: Registry, monitor: Monitor, clock: Cloc
     gauge(METRICS.sloBurnRate, 'Error budget burn rate over the window (1 spends it exactly)', ['slo', 'window']),
     read,
     (s) => s.burn,
+  );
+  // The instant of this scrape's figures, to the ms: the API's `?at=` gives the same figures for it.
+  onScrape(
+    gauge(METRICS.figuresEvaluatedTimestampSeconds, 'Unix time (s, ms precision) at which the figures of this scrape were evaluated', []),
+    read,
+    (s) => [{ labels: {}, value: s.at / 1000 }],
   );
 }
 

@@ -14,11 +14,18 @@ export const NAME_PARAMS = {
   properties: { name: { type: 'string', pattern: NAME_PATTERN.source, maxLength: 200 } },
 } as const;
 
-/** `?from=&to=` of a custom figures window. */
+/** `?from=&to=` of a custom figures window, and `?at=`, the instant the figures are evaluated at. */
 export const WINDOW_QUERY = {
   type: 'object',
   additionalProperties: false,
-  properties: { from: TIME_SCHEMA, to: TIME_SCHEMA },
+  properties: { from: TIME_SCHEMA, to: TIME_SCHEMA, at: TIME_SCHEMA },
+} as const;
+
+/** `?at=` of a figures route: the instant they are evaluated at (default now). */
+export const AT_QUERY = {
+  type: 'object',
+  additionalProperties: false,
+  properties: { at: TIME_SCHEMA },
 } as const;
 
 /** `?limit=&before=` of the checks list; `before` is a time or the previous page's `next` (parsed by the route). */

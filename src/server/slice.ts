@@ -7,13 +7,14 @@ export const SLICE_MS = 5;
  * A function to await between the steps of a long read. SQLite answers synchronously, so reading
  * the figures of every component is one unbroken chain of promise callbacks that no timer can
  * interrupt: at 1,000 components a scrape of `/metrics` held the event loop for 300 ms, and every
- * check due meanwhile started late. Awaiting this lets due checks start once `SLICE_MS` has passed.
+ * check due meanwhile started late. Awaiting this lets due checks start once `SLICE_MS` has passed
+ * (on `now`, a monotonic ms source: `performance.now` unless a test drives it).
  */
-export function slicer(sliceMs = SLICE_MS): () => Promise<void> {
-  let since = performance.now();
+export function slicer(sliceMs = SLICE_MS, now: () => number = () => performance.now()): () => Promise<void> {
+  let since = now();
   return async () => {
-    if (performance.now() - since < sliceMs) return;
+    if (now() - since < sliceMs) return;
     await immediate();
-    since = performance.now();
+    since = now();
   };
 }

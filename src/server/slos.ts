@@ -1,13 +1,18 @@
 import type { FastifyInstance } from 'fastify';
 import { formatDuration } from '../config/duration.js';
+import { sloFigures } from '../monitor/store-figures.js';
 import type { ServerContext } from './context.js';
+import { AT_QUERY } from './schemas.js';
+import { evaluationInstant, iso } from './time.js';
 
-/** `GET /api/slos`: objective, window, error budget and burn rates of every SLO. */
+/** `GET /api/slos`: objective, window, error budget and burn rates of every SLO, as of now or `?at=`. */
 export function sloRoutes(app: FastifyInstance, ctx: ServerContext): void {
-  app.get('/api/slos', async () => {
+  app.get<{ Querystring: { at?: string } }>('/api/slos', { schema: { querystring: AT_QUERY } }, async (request) => {
+    const at = evaluationInstant(ctx.clock.now(), request.query.at);
     const slos: unknown[] = [];
     for (const slo of ctx.monitor.config.slos) {
-      const f = await ctx.monitor.sloFigures(slo);
+      // the monitor's sloFigures at `at` instead of its clock's now
+      const f = await sloFigures(slo, at, (window) => ctx.monitor.figures(slo.component, window));
       if (f === undefined) continue;
       slos.push({
         name: f.name,
@@ -24,6 +29,6 @@ export function sloRoutes(app: FastifyInstance, ctx: ServerContext): void {
         burnRate: { '1h': f.burnRate1h, '6h': f.burnRate6h },
       });
     }
-    return { slos };
+    return { evaluatedAt: iso(at), slos };
   });
 }

@@ -26,6 +26,23 @@ export function parseTime(value: string, field: string): number {
   return ms;
 }
 
+/** How far past the server's now an `?at=` may lie (another host's clock running ahead); it is then taken as now. */
+export const AT_TOLERANCE_MS = 1000;
+
+/**
+ * The instant figures are evaluated at: now, or the `?at=` of the request (epoch ms or ISO 8601).
+ * A past instant gives the windows ending there, from everything known at the request: results that
+ * were still running at `at` count, so it equals what was served at `at` whenever none was. Later
+ * than now + {@link AT_TOLERANCE_MS} is a 400: the future has no figures; within it, now.
+ */
+export function evaluationInstant(now: number, at: string | undefined): number {
+  if (at === undefined) return now;
+  const ms = parseTime(at, 'at');
+  if (ms > now + AT_TOLERANCE_MS)
+    throw new HttpError(400, 'invalid request', [{ in: 'querystring', path: 'at', message: 'is in the future' }]);
+  return Math.min(ms, now);
+}
+
 /** An ISO 8601 string of epoch ms, or null. */
 export function iso(ms: number | null | undefined): string | null {
   return ms === null || ms === undefined ? null : new Date(ms).toISOString();

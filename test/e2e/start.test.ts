@@ -22,5 +22,5 @@ describe('npm start', () => {
     } finally {
       rmSync(cwd, { recursive: true, force: true });
     }
-  }, 30_000);
+  }, 60_000);
 });

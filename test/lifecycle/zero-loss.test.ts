@@ -33,10 +33,10 @@ async function zeroLossRun(keepAlive: boolean) {
   return { child, result, stats, slowReplies, exit, exitMs: exit.at - signalledAt };
 }
 
-function expectCleanExit(child: Child, exit: { code: number | null }, exitMs: number) {
+/** Exit 0, unforced: the in-flight requests ended before the timeout (a hang would hit the test's own timeout). */
+function expectCleanExit(child: Child, exit: { code: number | null }) {
   expect(child.otherStderr).toEqual([]);
   expect(exit.code).toBe(0);
-  expect(exitMs).toBeLessThan(DRAIN_DELAY + TIMEOUT + 1_000);
   const complete = child.logs.find((l) => l.msg === 'shutdown complete');
   expect(complete).toMatchObject({ level: 30, reason: 'SIGTERM', forced: false, cutRequests: 0 });
 }
@@ -66,7 +66,7 @@ describe('zero loss under load (child process, autocannon, SIGTERM mid-run)', ()
       expect(slowReplies).toEqual(Array(3).fill({ status: 200, connection: 'close', body: 'ok' }));
       expect(served).toBe(stats.ok2xx + 3); // the server's count agrees with the client's
       expect(child.logs.find((l) => String(l.msg).startsWith('listeners closed'))?.inFlight).toBeGreaterThanOrEqual(3);
-      expectCleanExit(child, exit, exitMs);
+      expectCleanExit(child, exit);
     });
   }
 
@@ -86,14 +86,14 @@ describe('zero loss under load (child process, autocannon, SIGTERM mid-run)', ()
     );
 
     expect(exit.code).toBe(1);
-    expect(exitMs).toBeGreaterThanOrEqual(1_250);
-    expect(exitMs).toBeLessThan(2_500); // long before the 3 s handlers would have finished
-    expect(stats.ok2xx).toBe(0);
+    expect(stats.ok2xx).toBe(0); // cut before any 3 s handler finished
+
     expect(cutLog).toMatchObject({ level: 40, timeout: 1000, cutRequests: 10 });
     const cut = cutLog?.cut as { method: string; url: string; ageMs: number }[];
     expect(cut).toHaveLength(10);
     for (const request of cut) {
       expect(request).toMatchObject({ method: 'GET', url: '/' });
+      // a lower bound timers guarantee (they never fire early; load only delays them): not cut before drain + timeout
       expect(request.ageMs).toBeGreaterThanOrEqual(1_250);
     }
     expect(stats.lost).toBe(10); // the client saw exactly the requests the server says it cut
@@ -105,11 +105,11 @@ describe('zero loss under load (child process, autocannon, SIGTERM mid-run)', ()
     const started = new Promise<void>((resolve) => child.onLog('shutdown started', resolve));
     child.process.kill('SIGTERM');
     await started;
-    const secondAt = Date.now();
     child.process.kill('SIGTERM');
     const exit = await child.exited;
+    // exit 1 without completing the sequence: a finished 5 s drain would have exited 0 after 'shutdown complete'
     expect(exit.code).toBe(1);
-    expect(exit.at - secondAt).toBeLessThan(1_000);
     expect(child.logs.some((l) => l.level === 50 && String(l.msg).startsWith('second signal'))).toBe(true);
+    expect(child.logs.some((l) => l.msg === 'shutdown complete')).toBe(false);
   });
 });

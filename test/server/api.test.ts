@@ -96,6 +96,44 @@ describe('JSON API', () => {
   });
 });
 
+describe('?at=: figures at a fixed instant', () => {
+  it('gives, for a past instant, exactly the figures and SLOs served at that instant', async () => {
+    const h = await incident();
+    await h.clock.advance(1_234); // an instant with milliseconds
+    const t1 = h.clock.now();
+    const then = (await h.app.inject('/api/components/api')).json();
+    const slosThen = (await h.app.inject('/api/slos')).json();
+    expect(then.evaluatedAt).toBe(new Date(t1).toISOString());
+    h.world.api = 'healthy'; // the incident resolves after t1, and time runs on
+    await h.clock.advance(5 * 60_000);
+    const now = (await h.app.inject('/api/components/api')).json();
+    expect(now.figures['1h'].availability).not.toBe(then.figures['1h'].availability);
+
+    for (const at of [String(t1), new Date(t1).toISOString()]) {
+      const past = (await h.app.inject(`/api/components/api?at=${encodeURIComponent(at)}`)).json();
+      expect(past.evaluatedAt).toBe(then.evaluatedAt);
+      expect(past.figures).toEqual(then.figures);
+      expect((await h.app.inject(`/api/slos?at=${encodeURIComponent(at)}`)).json()).toEqual(slosThen);
+    }
+    // live fields stay live: status is now, not at t1
+    expect((await h.app.inject(`/api/components/api?at=${t1}`)).json().status).toBe('healthy');
+  });
+
+  it('ends a custom window at `at`, and takes an instant within a second ahead as now', async () => {
+    const h = await incident();
+    const now = h.clock.now();
+    const custom = (await h.app.inject(`/api/components/api?from=${now - 120_000}&to=${now}&at=${now - 60_000}`)).json();
+    expect(custom.figures.custom.to).toBe(new Date(now - 60_000).toISOString());
+    const ahead = (await h.app.inject(`/api/components/api?at=${now + 999}`)).json();
+    expect(ahead.evaluatedAt).toBe(new Date(now).toISOString());
+    const future = await h.app.inject(`/api/components/api?at=${now + 1_001}`);
+    expect(future.statusCode).toBe(400);
+    expect(future.json().details).toEqual([{ in: 'querystring', path: 'at', message: 'is in the future' }]);
+    const empty = await h.app.inject(`/api/components/api?from=${now - 60_000}&at=${now - 60_000}`);
+    expect(empty.statusCode).toBe(400);
+  });
+});
+
 describe('bad input', () => {
   it.each([
     '/api/components/api/checks?limit=-1',
@@ -112,6 +150,10 @@ describe('bad input', () => {
     '/api/components/Bad%20Name',
     '/api/components/api?from=abc',
     '/api/components/api?from=2000&to=1000',
+    '/api/components/api?at=yesterday',
+    '/api/components/api?at=2999-01-01',
+    '/api/slos?at=notadate',
+    '/api/slos?at=2999-01-01T00:00:00Z',
   ])('%s → 400 JSON', async (url) => {
     const h = await incident();
     const res = await h.app.inject(url);

