@@ -6,7 +6,8 @@
  * Env knobs: BENCH_COMPONENTS (default 1000), BENCH_SECONDS (measured load run, default 60; 20 for a
  * quick run), BENCH_WARMUP (s excluded from the steady-state figures at the start, default 5),
  * BENCH_PORTS (target ports, default 4), BENCH_QUERY_COMPONENTS (default 100), BENCH_QUERY_RUNS
- * (default 5), BENCH_PIN=0 (no CPU pinning), BENCH_SKIP_LOAD=1 / BENCH_SKIP_QUERY=1.
+ * (default 5), BENCH_SCRAPES (default 15), BENCH_SCRAPE_SLOS (default 100), BENCH_PIN=0 (no CPU pinning),
+ * BENCH_SKIP_LOAD=1 / BENCH_SKIP_QUERY=1 / BENCH_SKIP_SCRAPE=1.
  *
  * Load. N components, each an `http` check every 1 s (timeout 800 ms, degradedAfter 500 ms) against
  * loopback targets served by a separate child process (bench/monitor/targets.ts: node:http
@@ -39,9 +40,19 @@
  * Also timed (median of the same number of runs): store.checkStats() over 30 days for one component
  * that got 30 days of raw checks every 60 s, folded into rollups by store.compact().
  *
+ * Scrape. A fresh store (`sqlite:<tmp>/scrape.db`) gets the 30 days of history of Query for
+ * BENCH_COMPONENTS components; a monitor with those components (probe: an instant healthy result,
+ * no network, every 1 s) and BENCH_SCRAPE_SLOS SLOs (99.9 % over 30 d, one per component from the
+ * first) starts (`startMs`: migrate, restore, load the figures), runs 3 s so every component has
+ * results, and stops, so nothing else runs on the event loop. Then one warm-up and BENCH_SCRAPES
+ * scrapes of the gauges as `/metrics` does (registry.metrics(): availability over 1h/24h/7d/30d per
+ * component, budget and burn rates per SLO), each timed by process.cpuUsage() (user + system) and
+ * wall clock; the medians are reported.
+ *
  * Targets (issue): ≥ 1,000 checks/s on < half a core (≤ 0.5 ms CPU per check), p99 lag < 200 ms,
  * RSS < 200 MB, ≤ 80 bytes stored per raw check, 30-day query < 50 ms for the 100 components
- * together (the total is compared; per component is shown). Peer reference, not run here: Uptime
+ * together (the total is compared; per component is shown), < 20 ms CPU per scrape at 1,000
+ * components. Peer reference, not run here: Uptime
  * Kuma 2.5.3 ~7 ms CPU and 146 bytes per check at 15 checks/s.
  * Stdout gets exactly one JSON line; everything human-readable goes to stderr.
  *
@@ -83,6 +94,9 @@ const QUERY_COMPONENTS = Number(process.env.BENCH_QUERY_COMPONENTS ?? 100);
 const QUERY_RUNS = Number(process.env.BENCH_QUERY_RUNS ?? 5);
 const SKIP_LOAD = process.env.BENCH_SKIP_LOAD === '1';
 const SKIP_QUERY = process.env.BENCH_SKIP_QUERY === '1';
+const SKIP_SCRAPE = process.env.BENCH_SKIP_SCRAPE === '1';
+const SCRAPES = Number(process.env.BENCH_SCRAPES ?? 15);
+const SCRAPE_SLOS = Number(process.env.BENCH_SCRAPE_SLOS ?? 100);
 const RSS_SAMPLE_MS = 250;
 const START_TIMEOUT_MS = 10_000;
 const STOP_TIMEOUT_MS = 5_000;
@@ -99,6 +113,7 @@ const TARGETS = {
   rssMB: 200,
   bytesPerCheck: 80,
   query30dMs: 50,
+  scrapeCpuMs: 20,
 } as const;
 
 /** With taskset and 2+ CPUs: the monitor (this process) on CPU 0, the targets on CPU 1. */
@@ -490,6 +505,65 @@ async function runQuery(dir: string): Promise<QueryResult> {
 }
 
 // ---------------------------------------------------------------------------------------------------
+// Scrape
+
+interface ScrapeResult {
+  components: number;
+  slos: number;
+  scrapes: number;
+  startMs: number;
+  cpuMs: number;
+  wallMs: number;
+  cpuRunsMs: number[];
+  series: number;
+}
+
+async function runScrape(dir: string): Promise<ScrapeResult> {
+  const store = await openStore(`sqlite:${join(dir, 'scrape.db')}`);
+  await store.migrate();
+  await writeHistory(store, Date.now(), 's', COMPONENTS);
+  const lines = ['storage: sqlite:./unused.db', 'defaults:', '  interval: 1s', '  timeout: 800ms', '  degradedAfter: 500ms', 'components:'];
+  for (let i = 0; i < COMPONENTS; i++) lines.push(`  - name: s${i}`, '    check: { type: tcp, host: 127.0.0.1, port: 1 }');
+  lines.push(SCRAPE_SLOS > 0 ? 'slos:' : 'slos: []');
+  for (let i = 0; i < Math.min(SCRAPE_SLOS, COMPONENTS); i++)
+    lines.push(`  - { name: slo${i}, component: s${i}, objective: 99.9, window: 30d }`);
+  const monitor = new Monitor({
+    config: config(`${lines.join('\n')}\n`),
+    store,
+    probe: (c) => async () => ({ name: c.name, time: systemClock.now(), durationMs: 1, status: 'healthy' as const }),
+  });
+  const t0 = performance.now();
+  await monitor.start();
+  const startMs = performance.now() - t0;
+  await sleep(3000);
+  await monitor.stop();
+  const registry = new Registry();
+  monitorMetrics(registry, monitor, systemClock);
+  const text = await registry.metrics(); // warm-up
+  const cpuRuns: number[] = [];
+  const wallRuns: number[] = [];
+  for (let i = 0; i < SCRAPES; i++) {
+    const cpu0 = process.cpuUsage();
+    const w0 = performance.now();
+    await registry.metrics();
+    wallRuns.push(performance.now() - w0);
+    const cpu = process.cpuUsage(cpu0);
+    cpuRuns.push((cpu.user + cpu.system) / 1000);
+  }
+  await store.close();
+  return {
+    components: COMPONENTS,
+    slos: Math.min(SCRAPE_SLOS, COMPONENTS),
+    scrapes: SCRAPES,
+    startMs,
+    cpuMs: median(cpuRuns),
+    wallMs: median(wallRuns),
+    cpuRunsMs: cpuRuns,
+    series: text.split('\n').filter((l) => l !== '' && !l.startsWith('#')).length,
+  };
+}
+
+// ---------------------------------------------------------------------------------------------------
 // Main
 
 interface Target {
@@ -512,9 +586,11 @@ async function main(): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), 'nines-bench-monitor-'));
   let load: LoadResult | undefined;
   let query: QueryResult | undefined;
+  let scrape: ScrapeResult | undefined;
   try {
     if (!SKIP_LOAD) load = await runLoad(dir);
     if (!SKIP_QUERY) query = await runQuery(dir);
+    if (!SKIP_SCRAPE) scrape = await runScrape(dir);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
@@ -536,6 +612,7 @@ async function main(): Promise<void> {
     target('bytesPerCheck', load.bytesPerCheck, TARGETS.bytesPerCheck, '≤');
   }
   if (query) target('query30dMs', query.figuresAllMs, TARGETS.query30dMs, '<');
+  if (scrape) target('scrapeCpuMs', scrape.cpuMs, TARGETS.scrapeCpuMs, '<');
 
   log('');
   if (load) {
@@ -581,6 +658,15 @@ async function main(): Promise<void> {
       `  ${pad('checkStats 30 d', 20)} ${pad(`${fmt(query.checkStatsMs, 2)} ms`, 22, true)}   one component, ${query.checkStatsChecks} checks in rollups`,
     );
   }
+  if (scrape) {
+    log(
+      `scrape (${scrape.components} components, ${scrape.slos} SLOs, ${scrape.series} series; median of ${scrape.scrapes}, monitor stopped)`,
+    );
+    log(
+      `  ${pad('/metrics scrape', 20)} ${pad(`${fmt(scrape.cpuMs, 1)} ms CPU`, 22, true)}   wall ${fmt(scrape.wallMs, 1)} ms; runs ${scrape.cpuRunsMs.map((x) => x.toFixed(1)).join(', ')} ms CPU`,
+    );
+    log(`  ${pad('monitor start', 20)} ${pad(`${fmt(scrape.startMs, 0)} ms`, 22, true)}   migrate, restore state, load figures`);
+  }
   log('');
   log('targets:');
   const names: Record<string, string> = {
@@ -590,6 +676,7 @@ async function main(): Promise<void> {
     rssMB: 'RSS MB <',
     bytesPerCheck: 'bytes/check ≤',
     query30dMs: '30-day query ms (all 100) <',
+    scrapeCpuMs: 'scrape CPU ms <',
   };
   for (const [name, t] of Object.entries(targets)) {
     log(
@@ -604,8 +691,17 @@ async function main(): Promise<void> {
     bench: 'monitor',
     node: process.version,
     date: new Date().toISOString(),
-    config: { components: COMPONENTS, seconds: SECONDS, ports: PORTS, queryComponents: QUERY_COMPONENTS, pinned: PIN, cpus: CPUS },
-    results: { load: load ?? null, query: query ?? null },
+    config: {
+      components: COMPONENTS,
+      seconds: SECONDS,
+      ports: PORTS,
+      queryComponents: QUERY_COMPONENTS,
+      scrapes: SCRAPES,
+      scrapeSlos: SCRAPE_SLOS,
+      pinned: PIN,
+      cpus: CPUS,
+    },
+    results: { load: load ?? null, query: query ?? null, scrape: scrape ?? null },
     targets,
     warnings,
   };

@@ -5,9 +5,19 @@ import type { Span, WindowFigures } from './figures.js';
 import { FlapDetector } from './flapping.js';
 import { gapBetween, IncidentTracker } from './incidents.js';
 import { createProbe, type Probe, type ProbeResult } from './probe.js';
+import { LONGEST_GAUGE_WINDOW, RunningFigures } from './running-figures.js';
 import { Scheduler } from './scheduler.js';
 import type { CheckRecord, ComponentState, Store, WriteBatch } from './store/types.js';
-import { type DayFigures, dailyFigures, type SloFigures, sloFigures, storedFigures } from './store-figures.js';
+import {
+  BURN_WINDOWS,
+  type DayFigures,
+  dailyFigures,
+  type SloFigures,
+  sloFigures,
+  sloFiguresOf,
+  sloWindows,
+  storedFigures,
+} from './store-figures.js';
 
 export type { DayFigures, SloFigures } from './store-figures.js';
 
@@ -23,8 +33,13 @@ export interface MonitorOptions {
   flushInterval?: number;
   /** ms between rollup/retention passes. Default 60 000. */
   compactInterval?: number;
-  /** Called when a flush or compaction fails; the monitor keeps running and retries. */
-  onError?: (error: unknown, during: 'flush' | 'compact') => void;
+  /** Called when a flush, a compaction or a load of the figures' history fails; the monitor keeps running and retries. */
+  onError?: (error: unknown, during: 'flush' | 'compact' | 'figures') => void;
+  /**
+   * ms between reloads of the in-memory history behind {@link Monitor.runningFigures} from the
+   * store, which correct any drift from it. Default 600 000.
+   */
+  figuresReloadInterval?: number;
   /**
    * Raw results held in memory while the store cannot be written (about 100 bytes each); past it
    * the oldest are dropped, so a long store outage cannot exhaust memory. Incidents, gaps and
@@ -43,6 +58,8 @@ export interface MonitorEvents {
   lag: { component: string; lagMs: number };
   /** Buffered raw results were dropped, oldest first, because the store has not taken them (see `maxBufferedChecks`). */
   dropped: { checks: number };
+  /** The history behind {@link Monitor.runningFigures} was (re)loaded from the store for `components`. */
+  figuresLoaded: { components: number };
 }
 
 /** What the monitor knows of a component right now. */
@@ -85,6 +102,8 @@ export class Monitor extends Events<MonitorEvents> {
   readonly #compactInterval: number;
   readonly #onError: MonitorOptions['onError'];
   readonly #maxBuffered: number;
+  readonly #figuresReloadInterval: number;
+  readonly #running = new RunningFigures();
   readonly #scheduler: Scheduler;
   readonly #components = new Map<string, Runtime>();
   #config: NinesConfig;
@@ -106,6 +125,7 @@ export class Monitor extends Events<MonitorEvents> {
     this.#compactInterval = options.compactInterval ?? 60_000;
     this.#onError = options.onError;
     this.#maxBuffered = options.maxBufferedChecks ?? 100_000;
+    this.#figuresReloadInterval = options.figuresReloadInterval ?? 600_000;
     this.#scheduler = new Scheduler({ clock: this.#clock, onLag: (component, lagMs) => this.emit('lag', { component, lagMs }) });
   }
 
@@ -123,6 +143,8 @@ export class Monitor extends Events<MonitorEvents> {
     for (const component of this.#config.components) this.#add(component, states.get(component.name));
     this.#loop(() => this.flush(), this.#flushInterval);
     this.#loop(() => this.compact(), this.#compactInterval);
+    this.#loop(() => this.#reloadFigures(), this.#figuresReloadInterval);
+    await this.#loadFigures(this.#config.components.map((c) => c.name));
   }
 
   /**
@@ -136,15 +158,21 @@ export class Monitor extends Events<MonitorEvents> {
       if (!next.has(name)) {
         this.#scheduler.remove(name);
         this.#components.delete(name);
+        this.#running.drop(name);
       }
     }
     const states = new Map((await this.#store.states()).map((s) => [s.component, s]));
+    const changed: string[] = [];
     for (const component of config.components) {
       const old = this.#components.get(component.name);
       if (old && JSON.stringify(old.config) === JSON.stringify(component)) continue;
       this.#add(component, states.get(component.name));
+      changed.push(component.name);
     }
+    const horizon = this.#horizon();
     this.#config = config;
+    // a longer SLO window needs more history than is held
+    await this.#loadFigures(this.#horizon() > horizon ? config.components.map((c) => c.name) : changed);
   }
 
   /** Stops checking, waits for runs in progress and flushes everything to the store. */
@@ -203,7 +231,7 @@ export class Monitor extends Events<MonitorEvents> {
   async daily(component: string, days: number): Promise<DayFigures[] | undefined> {
     const rt = this.#components.get(component);
     if (rt === undefined) return undefined;
-    await this.flush();
+    await this.#flushed();
     return dailyFigures(this.#store, component, rt.config.interval + rt.config.timeout, rt, days, this.#clock.now());
   }
 
@@ -211,13 +239,38 @@ export class Monitor extends Events<MonitorEvents> {
   async figures(component: string, window: Span): Promise<WindowFigures | undefined> {
     const rt = this.#components.get(component);
     if (rt === undefined) return undefined;
-    await this.flush();
+    await this.#flushed();
     return storedFigures(this.#store, component, rt.config.interval + rt.config.timeout, rt, window, this.#clock.now());
   }
 
   /** Budget and burn rates of `slo`, as of now. */
   sloFigures(slo: SloConfig): Promise<SloFigures | undefined> {
     return sloFigures(slo, this.#clock.now(), (window) => this.figures(slo.component, window));
+  }
+
+  /**
+   * What figures() gives, from memory instead of the store: cheap enough for every `/metrics`
+   * scrape. Undefined for an unknown component, before its history could be loaded from the store,
+   * and for a window reaching further back than the longest gauge or SLO window.
+   */
+  runningFigures(component: string, window: Span, now = this.#clock.now()): WindowFigures | undefined {
+    const rt = this.#components.get(component);
+    if (rt === undefined) return undefined;
+    return this.#running.figures(component, rt, rt.config.interval + rt.config.timeout, window, now);
+  }
+
+  /** What sloFigures() gives, from memory (see runningFigures). */
+  runningSloFigures(slo: SloConfig, now = this.#clock.now()): SloFigures | undefined {
+    return sloFiguresOf(
+      slo,
+      sloWindows(slo, now).map((window) => this.runningFigures(slo.component, window, now)),
+    );
+  }
+
+  /** Loads the history of components whose running figures are not in memory yet (the store was down); never rejects. */
+  async loadFigures(): Promise<void> {
+    const missing = [...this.#components.keys()].filter((name) => !this.#running.loaded(name));
+    if (missing.length > 0) await this.#loadFigures(missing);
   }
 
   /** Writes buffered results; on failure they stay buffered for the next try. */
@@ -279,6 +332,32 @@ export class Monitor extends Events<MonitorEvents> {
     this.emit('dropped', { checks: excess });
   }
 
+  /** Flushes everything recorded so far: twice, since the first may join a flush that began before the latest results. */
+  async #flushed(): Promise<void> {
+    await this.flush();
+    await this.flush();
+  }
+
+  /** How far back the running figures reach: the longest gauge, SLO or burn-rate window. */
+  #horizon(): number {
+    return Math.max(LONGEST_GAUGE_WINDOW, ...Object.values(BURN_WINDOWS), ...this.#config.slos.map((s) => s.window));
+  }
+
+  async #loadFigures(names: readonly string[]): Promise<void> {
+    try {
+      await this.#running.load(this.#store, names, this.#clock.now() - this.#horizon(), () => this.#flushed());
+      this.emit('figuresLoaded', { components: names.length });
+    } catch (error) {
+      this.#onError?.(error, 'figures');
+    }
+  }
+
+  /** The scheduled correction: drops what slid out of every window, then reloads everything from the store. */
+  #reloadFigures(): Promise<void> {
+    this.#running.prune(this.#clock.now() - this.#horizon());
+    return this.#loadFigures([...this.#components.keys()]);
+  }
+
   #stateOf(name: string): ComponentState | undefined {
     const rt = this.#components.get(name);
     if (rt?.firstCheckAt === undefined || rt.lastCheckAt === undefined) return undefined;
@@ -307,7 +386,10 @@ export class Monitor extends Events<MonitorEvents> {
     const failed = r.status === 'unhealthy';
     if (rt.lastCheckAt !== undefined) {
       const gap = gapBetween(rt.lastCheckAt, r.time, rt.config.interval + rt.config.timeout);
-      if (gap) this.#batch.gaps.push({ component: name, ...gap });
+      if (gap) {
+        this.#batch.gaps.push({ component: name, ...gap });
+        this.#running.gap(name, gap);
+      }
     }
     rt.firstCheckAt ??= r.time;
     rt.lastCheckAt = r.time;
@@ -319,9 +401,11 @@ export class Monitor extends Events<MonitorEvents> {
     const event = rt.tracker.observe({ time: r.time, failed });
     if (event?.type === 'opened') {
       this.#batch.opened.push({ component: name, start: event.start, error: r.error });
+      this.#running.opened(name, event.start);
       this.emit('incidentOpened', { component: name, start: event.start });
     } else if (event?.type === 'resolved') {
       this.#batch.resolved.push({ component: name, start: event.start, end: event.end });
+      this.#running.resolved(name, event.start, event.end);
       this.emit('incidentResolved', { component: name, start: event.start, end: event.end });
     }
     const flapping = rt.flap.observe(r.time, failed);

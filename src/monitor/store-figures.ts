@@ -8,7 +8,25 @@ export interface CheckTimes {
   lastCheckAt: number | undefined;
 }
 
-/** SLO figures over its window, with burn rates over 1 h and 6 h. */
+const MINUTE = 60_000;
+const HOUR = 3_600_000;
+const DAY = 86_400_000;
+
+/** The short windows every SLO's burn rate is computed over, by label: add one here and `/metrics` exports it. */
+export const BURN_WINDOWS = {
+  '5m': 5 * MINUTE,
+  '30m': 30 * MINUTE,
+  '1h': HOUR,
+  '2h': 2 * HOUR,
+  '6h': 6 * HOUR,
+  '1d': DAY,
+  '3d': 3 * DAY,
+} as const;
+
+/** A window label of {@link BURN_WINDOWS}. */
+export type BurnWindow = keyof typeof BURN_WINDOWS;
+
+/** SLO figures over its window, with burn rates over each of {@link BURN_WINDOWS}. */
 export interface SloFigures {
   name: string;
   component: string;
@@ -18,15 +36,15 @@ export interface SloFigures {
   budgetMs: number;
   /** 1 − downtime / budget; negative once overspent. */
   budgetRemaining: number;
+  /** Burn rate over each of {@link BURN_WINDOWS}; null where nothing was observed. */
+  burnRates: Record<BurnWindow, number | null>;
+  /** The 1 h and 6 h burn rates, as the API and status page show them. */
   burnRate1h: number | null;
   burnRate6h: number | null;
 }
 
-const HOUR = 3_600_000;
-const DAY = 86_400_000;
-
 /** A component's stored incidents and gaps overlapping a window. */
-interface StoredTimeline {
+export interface StoredTimeline {
   incidents: IncidentRecord[];
   gaps: Span[];
 }
@@ -35,7 +53,7 @@ interface StoredTimeline {
  * Incidents and gaps overlapping `window`, with the gaps reaching back to the start of the first
  * incident, so an incident that began before the window has its whole repair time net of gaps.
  */
-async function storedTimeline(store: Store, component: string, window: Span, now: number): Promise<StoredTimeline> {
+export async function storedTimeline(store: Store, component: string, window: Span, now: number): Promise<StoredTimeline> {
   const to = Math.min(window.to, now);
   const found = await store.timeline(component, window.from, to);
   const first = found.incidents[0]?.start;
@@ -97,17 +115,22 @@ export async function dailyFigures(
   });
 }
 
-/** Budget and burn rates of `slo` as of `now`, from a figures function over any window. */
-export async function sloFigures(
-  slo: SloConfig,
-  now: number,
-  figuresOf: (window: Span) => Promise<WindowFigures | undefined>,
-): Promise<SloFigures | undefined> {
-  const figures = await figuresOf({ from: now - slo.window, to: now });
-  const h1 = await figuresOf({ from: now - HOUR, to: now });
-  const h6 = await figuresOf({ from: now - 6 * HOUR, to: now });
-  if (figures === undefined || h1 === undefined || h6 === undefined) return undefined;
+const BURN_LABELS = Object.keys(BURN_WINDOWS) as BurnWindow[];
+
+/** The windows an SLO's figures are made of, as of `now`: its own window, then each burn window in {@link BURN_WINDOWS} order. */
+export function sloWindows(slo: SloConfig, now: number): Span[] {
+  return [{ from: now - slo.window, to: now }, ...BURN_LABELS.map((label) => ({ from: now - BURN_WINDOWS[label], to: now }))];
+}
+
+/** Budget and burn rates of `slo` from the figures of its {@link sloWindows}, in that order; undefined when one is missing. */
+export function sloFiguresOf(slo: SloConfig, windows: ReadonlyArray<WindowFigures | undefined>): SloFigures | undefined {
+  const [figures, ...burn] = windows;
+  if (figures === undefined || burn.length !== BURN_LABELS.length || burn.includes(undefined)) return undefined;
   const budget = errorBudget(slo.objective, slo.window, figures.downMs);
+  const burnRates = Object.fromEntries(BURN_LABELS.map((label, i) => [label, burnRate(slo.objective, burn[i] as WindowFigures)])) as Record<
+    BurnWindow,
+    number | null
+  >;
   return {
     name: slo.name,
     component: slo.component,
@@ -116,7 +139,19 @@ export async function sloFigures(
     figures,
     budgetMs: budget.budgetMs,
     budgetRemaining: budget.remaining,
-    burnRate1h: burnRate(slo.objective, h1),
-    burnRate6h: burnRate(slo.objective, h6),
+    burnRates,
+    burnRate1h: burnRates['1h'],
+    burnRate6h: burnRates['6h'],
   };
+}
+
+/** Budget and burn rates of `slo` as of `now`, from a figures function over any window. */
+export async function sloFigures(
+  slo: SloConfig,
+  now: number,
+  figuresOf: (window: Span) => Promise<WindowFigures | undefined>,
+): Promise<SloFigures | undefined> {
+  const windows: Array<WindowFigures | undefined> = [];
+  for (const window of sloWindows(slo, now)) windows.push(await figuresOf(window));
+  return sloFiguresOf(slo, windows);
 }

@@ -4,11 +4,10 @@ import { exposition, negotiateExposition } from '../metrics/exposition.js';
 import { metric } from '../metrics/metric.js';
 import { METRICS } from '../metrics/names.js';
 import type { Monitor } from '../monitor/monitor.js';
-import { StoreError } from '../monitor/store/open.js';
 import type { Clock } from '../policy/clock.js';
 import type { ServerContext } from './context.js';
 import { slicer } from './slice.js';
-import { type BURN_WINDOWS, WINDOWS } from './time.js';
+import { WINDOWS } from './time.js';
 
 type Sample = { labels: Record<string, string>; value: number };
 
@@ -25,8 +24,10 @@ interface Snapshot {
 
 /**
  * Reads every figure the gauges show, with one `now` so they agree with each other and with the
- * API. While the store fails, the figures it holds are left out and the rest is still served: the
- * alerts on `nines_component_up` must not go quiet because the history database did.
+ * API. The figures come from the monitor's running figures (memory, the values the store gives),
+ * not from the store: a scrape reads no database. A component whose history could not be loaded
+ * yet (the store was down since the start) is left out of the figures' gauges and the rest is still
+ * served: the alerts on `nines_component_up` must not go quiet because the history database did.
  */
 async function snapshot(monitor: Monitor, clock: Clock): Promise<Snapshot> {
   const now = clock.now();
@@ -36,41 +37,41 @@ async function snapshot(monitor: Monitor, clock: Clock): Promise<Snapshot> {
     s.up.push({ labels: { component: c.name }, value: c.status === 'unhealthy' ? 0 : 1 });
     s.active.push({ labels: { component: c.name }, value: c.incidentSince === undefined ? 0 : 1 });
   }
+  await monitor.loadFigures(); // a no-op once every component's history is in memory
   const pause = slicer();
-  try {
-    for (const c of statuses) {
-      await pause();
-      for (const [window, ms] of Object.entries(WINDOWS)) {
-        const f = await monitor.figures(c.name, { from: now - ms, to: now });
-        if (f?.availability != null) s.availability.push({ labels: { component: c.name, window }, value: f.availability });
-      }
+  for (const c of statuses) {
+    await pause();
+    for (const [window, ms] of Object.entries(WINDOWS)) {
+      const f = monitor.runningFigures(c.name, { from: now - ms, to: now }, now);
+      if (f?.availability != null) s.availability.push({ labels: { component: c.name, window }, value: f.availability });
     }
-    for (const slo of monitor.config.slos) {
-      await pause();
-      const f = await monitor.sloFigures(slo);
-      if (f === undefined) continue;
-      s.budget.push({ labels: { slo: slo.name }, value: f.budgetRemaining });
-      const rates: Record<keyof typeof BURN_WINDOWS, number | null> = { '1h': f.burnRate1h, '6h': f.burnRate6h };
-      for (const [window, rate] of Object.entries(rates))
-        if (rate !== null) s.burn.push({ labels: { slo: slo.name, window }, value: rate });
-    }
-  } catch (error) {
-    if (!(error instanceof StoreError)) throw error;
-    s.availability = [];
-    s.budget = [];
-    s.burn = [];
+  }
+  for (const slo of monitor.config.slos) {
+    await pause();
+    const f = monitor.runningSloFigures(slo, now);
+    if (f === undefined) continue;
+    s.budget.push({ labels: { slo: slo.name }, value: f.budgetRemaining });
+    for (const [window, rate] of Object.entries(f.burnRates))
+      if (rate !== null) s.burn.push({ labels: { slo: slo.name, window }, value: rate });
   }
   return s;
 }
 
-/** Makes `gauge` show `pick(snapshot)` at every scrape, replacing any earlier collect callback. */
+/** One empty object for every sample: prom-client caches the formatting of shared labels by identity. */
+const NO_SHARED_LABELS = Object.freeze({});
+
+/**
+ * Makes `gauge` show `pick(snapshot)` at every scrape, replacing any earlier one. The samples are
+ * handed to the registry as they are: setting thousands of labelled values one by one (a hash of
+ * the labels each) cost more than reading the figures.
+ */
 function onScrape(gauge: Gauge<string>, read: () => Promise<Snapshot>, pick: (s: Snapshot) => Sample[]): void {
-  const collect = async () => {
-    const samples = pick(await read());
-    gauge.reset();
-    for (const { labels, value } of samples) gauge.set(labels, value);
+  const { name, help } = gauge as unknown as { name: string; help: string }; // prom-client's own fields, not typed
+  const get = async () => {
+    const values = pick(await read()).map(({ labels, value }) => ({ labels, value, sharedLabels: NO_SHARED_LABELS }));
+    return { name, help, type: 'gauge', values, aggregator: 'sum' };
   };
-  Object.assign(gauge, { collect });
+  Object.assign(gauge, { get });
 }
 
 /**
