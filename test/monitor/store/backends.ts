@@ -5,7 +5,6 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import pg from 'pg';
 import { afterEach, beforeEach, expect } from 'vitest';
 import type { Backend } from '../../../src/monitor/store/backend.js';
 import { bucketOf } from '../../../src/monitor/store/histogram.js';
@@ -13,7 +12,7 @@ import { type OpenStoreOptions, openStore } from '../../../src/monitor/store/ope
 import { createPostgresBackend } from '../../../src/monitor/store/postgres/dialect.js';
 import { createSqliteBackend } from '../../../src/monitor/store/sqlite/dialect.js';
 import type { CheckRecord, CheckStats, CheckStatus, Store, WriteBatch } from '../../../src/monitor/store/types.js';
-import { hasPostgres, pgUrl, uniqueName } from '../../support/services.js';
+import { dropSchema, hasPostgres, pgUrl, uniqueName } from '../../support/services.js';
 
 const pgUp = await hasPostgres();
 
@@ -41,15 +40,7 @@ export const backends = [
       return {
         url: pgUrl,
         schema,
-        async dispose() {
-          const client = new pg.Client({ connectionString: pgUrl });
-          await client.connect();
-          try {
-            await client.query(`drop schema if exists "${schema}" cascade`);
-          } finally {
-            await client.end();
-          }
-        },
+        dispose: () => dropSchema(schema),
       };
     },
   },
