@@ -6,7 +6,7 @@
  * Env knobs: BENCH_COMPONENTS (default 1000), BENCH_SECONDS (measured load run, default 60; 20 for a
  * quick run), BENCH_WARMUP (s excluded from the steady-state figures at the start, default 5),
  * BENCH_PORTS (target ports, default 4), BENCH_QUERY_COMPONENTS (default 100), BENCH_QUERY_RUNS
- * (default 5), BENCH_SCRAPES (default 15), BENCH_SCRAPE_SLOS (default 100), BENCH_PIN=0 (no CPU pinning),
+ * (default 5), BENCH_SCRAPES (default 31), BENCH_SCRAPE_SLOS (default 100), BENCH_PIN=0 (no CPU pinning),
  * BENCH_SKIP_LOAD=1 / BENCH_SKIP_QUERY=1 / BENCH_SKIP_SCRAPE=1.
  *
  * Load. N components, each an `http` check every 1 s (timeout 800 ms, degradedAfter 500 ms) against
@@ -44,7 +44,7 @@
  * BENCH_COMPONENTS components; a monitor with those components (probe: an instant healthy result,
  * no network, every 1 s) and BENCH_SCRAPE_SLOS SLOs (99.9 % over 30 d, one per component from the
  * first) starts (`startMs`: migrate, restore, load the figures), runs 3 s so every component has
- * results, and stops, so nothing else runs on the event loop. Then one warm-up and BENCH_SCRAPES
+ * results, and stops, so nothing else runs on the event loop. Then 5 warm-up scrapes (the JIT's) and BENCH_SCRAPES
  * scrapes of the gauges as `/metrics` does (registry.metrics(): availability over 1h/24h/7d/30d per
  * component, budget and burn rates per SLO), each timed by process.cpuUsage() (user + system) and
  * wall clock; the medians are reported.
@@ -95,7 +95,7 @@ const QUERY_RUNS = Number(process.env.BENCH_QUERY_RUNS ?? 5);
 const SKIP_LOAD = process.env.BENCH_SKIP_LOAD === '1';
 const SKIP_QUERY = process.env.BENCH_SKIP_QUERY === '1';
 const SKIP_SCRAPE = process.env.BENCH_SKIP_SCRAPE === '1';
-const SCRAPES = Number(process.env.BENCH_SCRAPES ?? 15);
+const SCRAPES = Number(process.env.BENCH_SCRAPES ?? 31);
 const SCRAPE_SLOS = Number(process.env.BENCH_SCRAPE_SLOS ?? 100);
 const RSS_SAMPLE_MS = 250;
 const START_TIMEOUT_MS = 10_000;
@@ -539,7 +539,8 @@ async function runScrape(dir: string): Promise<ScrapeResult> {
   await monitor.stop();
   const registry = new Registry();
   monitorMetrics(registry, monitor, systemClock);
-  const text = await registry.metrics(); // warm-up
+  const text = await registry.metrics(); // warm-up: the JIT's first passes are not what a scrape costs later
+  for (let i = 0; i < 4; i++) await registry.metrics();
   const cpuRuns: number[] = [];
   const wallRuns: number[] = [];
   for (let i = 0; i < SCRAPES; i++) {

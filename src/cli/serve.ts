@@ -4,6 +4,7 @@ import { GracefulShutdown } from '../lifecycle/index.js';
 import { createMetricsRegistry, healthMetrics, METRICS, metric } from '../metrics/index.js';
 import { Monitor } from '../monitor/monitor.js';
 import { openStore } from '../monitor/store/index.js';
+import { ROW_KINDS } from '../monitor/store/split-write.js';
 import { buildApp } from '../server/app.js';
 import { EXIT_INVALID, loadOrReport, type Output, processOutput } from './validate.js';
 
@@ -28,7 +29,7 @@ export async function serve(
   const logger = pino({ level: env.NINES_LOG_LEVEL ?? 'info', base: { service: 'nines' } });
   let store: Awaited<ReturnType<typeof openStore>>;
   try {
-    store = await openStore(storageUrl(config));
+    store = await openStore(storageUrl(config), { readTimeoutMs: config.storageReadTimeout });
   } catch (error) {
     output.err(`storage: cannot open: ${(error as Error).message}`);
     return 1;
@@ -71,6 +72,19 @@ export async function serve(
   monitor.on('dropped', (e) => {
     dropped.inc(e.checks);
     logger.warn(e, 'store unwritable for long: dropped the oldest buffered check results (incidents and gaps are kept)');
+  });
+  const rejected = metric(
+    registry,
+    'counter',
+    METRICS.storeRowsRejectedTotal,
+    'Rows the store refused for their data (a constraint, a bad value), set aside and never retried',
+    ['kind'],
+  );
+  for (const kind of ROW_KINDS) rejected.labels(kind).inc(0);
+  monitor.on('rejected', (e) => {
+    rejected.labels(e.kind).inc();
+    // the store's message is free of passwords; the row itself is not logged
+    logger.error({ kind: e.kind, component: e.component, error: (e.error as Error).message }, 'store refused a row; set aside');
   });
 
   const drainDelay = Number(env.NINES_DRAIN_DELAY_MS ?? 5000);

@@ -156,6 +156,8 @@ export const fileSchema = z.strictObject({
   server: server.prefault({}),
   page: page.prefault({}),
   storage,
+  /** Longest an API read of the store waits before answering 503 (writes keep the driver's 15 s). */
+  storageReadTimeout: duration({ min: 1 }).default(2 * SECOND),
   /** How long raw results are kept; rollups and incidents are kept longer. */
   retention: duration({ min: 3_600_000 }).default(7 * DAY),
   defaults: defaults.prefault({}),

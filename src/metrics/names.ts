@@ -19,6 +19,7 @@ export const METRICS = {
   scheduleLagSeconds: 'nines_schedule_lag_seconds',
   componentFlapping: 'nines_component_flapping',
   checksDroppedTotal: 'nines_checks_dropped_total',
+  storeRowsRejectedTotal: 'nines_store_rows_rejected_total',
   shutdownInProgress: 'nines_shutdown_in_progress',
   figuresEvaluatedTimestampSeconds: 'nines_figures_evaluated_timestamp_seconds',
 } as const;

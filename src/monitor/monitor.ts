@@ -7,6 +7,7 @@ import { gapBetween, IncidentTracker } from './incidents.js';
 import { createProbe, type Probe, type ProbeResult } from './probe.js';
 import { LONGEST_GAUGE_WINDOW, RunningFigures } from './running-figures.js';
 import { Scheduler } from './scheduler.js';
+import { type RowKind, writeSplitting } from './store/split-write.js';
 import type { CheckRecord, ComponentState, Store, WriteBatch } from './store/types.js';
 import {
   BURN_WINDOWS,
@@ -60,6 +61,8 @@ export interface MonitorEvents {
   dropped: { checks: number };
   /** The history behind {@link Monitor.runningFigures} was (re)loaded from the store for `components`. */
   figuresLoaded: { components: number };
+  /** The database refused one row for its data (alone, after the batch was split): it is set aside, never retried. */
+  rejected: { kind: RowKind; component: string; error: unknown };
 }
 
 /** What the monitor knows of a component right now. */
@@ -110,6 +113,8 @@ export class Monitor extends Events<MonitorEvents> {
   #batch = emptyBatch();
   #dirty = new Set<string>();
   #flushing: Promise<void> | undefined;
+  /** The flush after the one in flight, shared by every caller meanwhile. */
+  #nextFlush: Promise<void> | undefined;
   /** Checks of the write in flight: compact() holds their minutes open too. */
   #writing: readonly CheckRecord[] = [];
   #timers: TimerHandle[] = [];
@@ -231,7 +236,7 @@ export class Monitor extends Events<MonitorEvents> {
   async daily(component: string, days: number): Promise<DayFigures[] | undefined> {
     const rt = this.#components.get(component);
     if (rt === undefined) return undefined;
-    await this.#flushed();
+    await this.flush();
     return dailyFigures(this.#store, component, rt.config.interval + rt.config.timeout, rt, days, this.#clock.now());
   }
 
@@ -239,7 +244,7 @@ export class Monitor extends Events<MonitorEvents> {
   async figures(component: string, window: Span): Promise<WindowFigures | undefined> {
     const rt = this.#components.get(component);
     if (rt === undefined) return undefined;
-    await this.#flushed();
+    await this.flush();
     return storedFigures(this.#store, component, rt.config.interval + rt.config.timeout, rt, window, this.#clock.now());
   }
 
@@ -273,9 +278,23 @@ export class Monitor extends Events<MonitorEvents> {
     if (missing.length > 0) await this.#loadFigures(missing);
   }
 
-  /** Writes buffered results; on failure they stay buffered for the next try. */
+  /**
+   * Writes buffered results; while the store cannot be reached they stay buffered for the next try.
+   * Rows the database refuses for their data are set aside (event `rejected`), never retried.
+   * Resolves once everything recorded before the call was tried: a flush already in flight took
+   * its batch earlier, so callers meanwhile share one more after it.
+   */
   flush(): Promise<void> {
-    this.#flushing ??= this.#flush().finally(() => {
+    if (this.#flushing === undefined) return this.#flushNow();
+    this.#nextFlush ??= this.#flushing.then(() => {
+      this.#nextFlush = undefined;
+      return this.#flushNow();
+    });
+    return this.#nextFlush;
+  }
+
+  #flushNow(): Promise<void> {
+    this.#flushing = this.#flush().finally(() => {
       this.#flushing = undefined;
     });
     return this.#flushing;
@@ -305,22 +324,22 @@ export class Monitor extends Events<MonitorEvents> {
       return s ? [s] : [];
     });
     this.#writing = batch.checks;
-    try {
-      await this.#store.write(batch);
-    } catch (error) {
-      // keep the batch for the next flush, in front of what arrived meanwhile
-      this.#batch = {
-        checks: [...batch.checks, ...this.#batch.checks],
-        opened: [...batch.opened, ...this.#batch.opened],
-        resolved: [...batch.resolved, ...this.#batch.resolved],
-        gaps: [...batch.gaps, ...this.#batch.gaps],
-        states: [],
-      };
-      for (const name of dirty) this.#dirty.add(name);
-      this.#capBuffer();
-      this.#onError?.(error, 'flush');
-    }
+    const { rejected, outage } = await writeSplitting(this.#store, batch);
     this.#writing = [];
+    for (const row of rejected) this.emit('rejected', row);
+    if (outage === undefined) return;
+    // keep what is left for the next flush, in front of what arrived meanwhile; state is rebuilt then
+    const rest = outage.rest;
+    this.#batch = {
+      checks: [...rest.checks, ...this.#batch.checks],
+      opened: [...rest.opened, ...this.#batch.opened],
+      resolved: [...rest.resolved, ...this.#batch.resolved],
+      gaps: [...rest.gaps, ...this.#batch.gaps],
+      states: [],
+    };
+    for (const name of dirty) this.#dirty.add(name);
+    this.#capBuffer();
+    this.#onError?.(outage.error, 'flush');
   }
 
   /** Drops the oldest buffered checks past `maxBufferedChecks`, down to 90 % of it so that dropping is rare. */
@@ -332,12 +351,6 @@ export class Monitor extends Events<MonitorEvents> {
     this.emit('dropped', { checks: excess });
   }
 
-  /** Flushes everything recorded so far: twice, since the first may join a flush that began before the latest results. */
-  async #flushed(): Promise<void> {
-    await this.flush();
-    await this.flush();
-  }
-
   /** How far back the running figures reach: the longest gauge, SLO or burn-rate window. */
   #horizon(): number {
     return Math.max(LONGEST_GAUGE_WINDOW, ...Object.values(BURN_WINDOWS), ...this.#config.slos.map((s) => s.window));
@@ -345,7 +358,7 @@ export class Monitor extends Events<MonitorEvents> {
 
   async #loadFigures(names: readonly string[]): Promise<void> {
     try {
-      await this.#running.load(this.#store, names, this.#clock.now() - this.#horizon(), () => this.#flushed());
+      await this.#running.load(this.#store, names, this.#clock.now() - this.#horizon(), () => this.flush());
       this.emit('figuresLoaded', { components: names.length });
     } catch (error) {
       this.#onError?.(error, 'figures');

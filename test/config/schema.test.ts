@@ -16,6 +16,7 @@ describe('config schema', () => {
     expect(config.server).toEqual({ host: '127.0.0.1', port: 4000, token: undefined });
     expect(config.storage).toEqual({ kind: 'sqlite', path: './data/nines.db' });
     expect(config.retention).toBe(7 * 86_400_000);
+    expect(config.storageReadTimeout).toBe(2_000);
     expect(config.page).toEqual({ title: 'Status', refresh: 10_000 });
     expect(config.defaults).toEqual({
       interval: 30_000,
@@ -155,5 +156,11 @@ components:
       const key = line.slice(0, line.indexOf(':'));
       expect(r.ok ? [] : r.problems, line).toEqual([{ path: `components[0].${key}`, message }]);
     }
+  });
+  it('takes storageReadTimeout as a duration and refuses a zero one at its path', () => {
+    expect(valid(`storageReadTimeout: 500ms\n${minimal}`).storageReadTimeout).toBe(500);
+    const r = parseConfig(`storageReadTimeout: 0ms\n${minimal}`, { env: {} });
+    expect(r.ok).toBe(false);
+    if (!r.ok) expect(r.problems.map((p) => p.path)).toEqual(['storageReadTimeout']);
   });
 });

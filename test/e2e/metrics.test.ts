@@ -18,6 +18,8 @@ const FAMILIES = [
   'nines_component_flapping',
   'nines_schedule_lag_seconds',
   'nines_checks_dropped_total',
+  'nines_store_rows_rejected_total',
+  'nines_figures_evaluated_timestamp_seconds',
   'nines_health_checks_total',
   'nines_health_check_duration_seconds',
   'nines_process_cpu_user_seconds_total',

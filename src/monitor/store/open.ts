@@ -2,14 +2,16 @@ import { redactText } from '../../health/checks/redact.js';
 import { BrokenCircuitError } from '../../policy/breaker-errors.js';
 import { CircuitBreaker } from '../../policy/circuit-breaker.js';
 import type { Clock } from '../../policy/clock.js';
+import { TimeoutPolicy } from '../../policy/timeout.js';
 import { checkInteger } from '../../policy/validate.js';
 import type { Backend } from './backend.js';
 import { KyselyStore } from './kysely-store.js';
+import { refusedData } from './refused.js';
 import type { Store } from './types.js';
 
 /** Options of {@link openStore}. */
 export interface OpenStoreOptions {
-  /** Source of time for {@link OpenStoreOptions.failFastMs}; every stored time is an argument. Default `systemClock`. */
+  /** Source of time for `failFastMs` and `readTimeoutMs`; every stored time is an argument. Default `systemClock`. */
   clock?: Clock | undefined;
   /**
    * After a failed operation, reads fail at once and writes wait this long before one is let
@@ -23,6 +25,12 @@ export interface OpenStoreOptions {
   lateMs?: number | undefined;
   /** PostgreSQL: longest wait for an answer, a connection or a free pooled connection before failing. Default 15 000. */
   timeoutMs?: number | undefined;
+  /**
+   * Longest a read (an API request, a scrape) waits before failing with a StoreError, which also
+   * opens the breaker: a partition is then felt within this, not the driver's `timeoutMs`. Writes
+   * keep `timeoutMs`. Default 2 000.
+   */
+  readTimeoutMs?: number | undefined;
 }
 
 const IDENTIFIER = /^[A-Za-z_][A-Za-z0-9_]{0,62}$/;
@@ -33,6 +41,7 @@ const IDENTIFIER = /^[A-Za-z_][A-Za-z0-9_]{0,62}$/;
  */
 export async function openStore(url: string, options: OpenStoreOptions = {}): Promise<Store> {
   const lateMs = checkInteger('lateMs', options.lateMs ?? 120_000);
+  const readTimeoutMs = checkInteger('readTimeoutMs', options.readTimeoutMs ?? 2_000, 1);
   let backend: Backend;
   if (url.startsWith('sqlite:')) {
     const file = url.slice('sqlite:'.length);
@@ -49,6 +58,7 @@ export async function openStore(url: string, options: OpenStoreOptions = {}): Pr
     // Only the scheme: the rest may hold a password.
     throw new TypeError(`url must start with sqlite: or postgres://, got ${JSON.stringify(`${url.split(':')[0]}:`)}`);
   }
+  const clock = options.clock === undefined ? {} : { clock: options.clock };
   const breaker = new CircuitBreaker({
     name: 'store',
     failureThreshold: 1,
@@ -56,17 +66,11 @@ export async function openStore(url: string, options: OpenStoreOptions = {}): Pr
     openDuration: checkInteger('failFastMs', options.failFastMs ?? 5_000, 1),
     // the database answered and refused the data: it is up, so readers need not be turned away
     shouldHandle: (outcome) => !outcome.ok && !refusedData(outcome.error),
-    ...(options.clock === undefined ? {} : { clock: options.clock }),
+    ...clock,
   });
-  return guarded(new KyselyStore(backend, { lateMs }), breaker);
-}
-
-/** An answer about the data (a constraint, a bad value or statement), not about reaching the database. */
-function refusedData(error: unknown): boolean {
-  const code = (error as { code?: unknown } | null)?.code;
-  if (typeof code !== 'string') return false;
-  // PostgreSQL SQLSTATE classes 22 data exception, 23 integrity constraint, 42 syntax or access rule
-  return /^(22|23|42)[0-9A-Z]{3}$/.test(code) || /^SQLITE_(CONSTRAINT|MISMATCH|RANGE|TOOBIG)/.test(code);
+  // aggressive: the drivers take no signal, so the read is let go at the deadline (its query ends on its own)
+  const deadline = new TimeoutPolicy(readTimeoutMs, { strategy: 'aggressive', ...clock });
+  return guarded(new KyselyStore(backend, { lateMs }), breaker, deadline);
 }
 
 /** The store's database failed an operation (unreachable, timed out, disk full); `cause` is the driver's error. */
@@ -81,9 +85,9 @@ export class StoreError extends Error {
 /**
  * `store` behind `breaker`, every failure as a {@link StoreError} (so the service answers 503, not
  * 500). Writes (the monitor's flush, every second) are the breaker's probes; reads fail at once
- * unless it is closed.
+ * unless it is closed, and after `deadline` otherwise.
  */
-function guarded(store: Store, breaker: CircuitBreaker): Store {
+function guarded(store: Store, breaker: CircuitBreaker, deadline: TimeoutPolicy): Store {
   const failed = (error: unknown) => {
     if (error instanceof BrokenCircuitError) {
       throw new StoreError(`unavailable after a failure; next try in ${Math.ceil((error.retryAfterMs ?? 0) / 1000)} s`);
@@ -95,7 +99,8 @@ function guarded(store: Store, breaker: CircuitBreaker): Store {
     (...args: A): Promise<R> =>
       breaker.execute(() => method.apply(store, args)).catch(failed);
   const read = <A extends unknown[], R>(method: (...args: A) => Promise<R>) => {
-    const through = write(method);
+    // inside the breaker, so a read that hits its deadline counts as the failure it signals
+    const through = write((...args: A) => deadline.execute(() => method.apply(store, args)));
     return (...args: A): Promise<R> =>
       breaker.state === 'closed' ? through(...args) : Promise.reject(new StoreError('unavailable after a failure'));
   };
