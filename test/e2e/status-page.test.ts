@@ -18,7 +18,13 @@ const DAY = 86_400_000;
 const PUBLIC = 50; // web + 49 seeded services
 const REFRESH_MS = 1000;
 /** Longest wait for the open page to follow a change (a few refreshes): a hang guard, not a speed limit. */
-const FOLLOW_GUARD_MS = 8 * REFRESH_MS;
+/** A hang guard for a page that never follows, not a speed limit: the page refreshes every second. */
+const FOLLOW_GUARD_MS = 30 * REFRESH_MS;
+/**
+ * Up is healthy or degraded (design.md §3): on a busy machine a loopback answer can take longer
+ * than `degradedAfter`, and the page then shows it amber, still not red.
+ */
+const WEB_UP = '#c-web .st-healthy, #c-web .st-degraded';
 
 if (!existsSync(CHROMIUM) && !process.env.CI)
   console.warn(`\n*** SKIPPING the status page browser tests: ${CHROMIUM} is missing (apt-get install -y chromium) ***\n`);
@@ -57,7 +63,7 @@ describe.skipIf(!existsSync(CHROMIUM) && !process.env.CI)('status page in headle
       `page: { title: Acme status, refresh: ${REFRESH_MS}ms }`,
       'defaults: { interval: 2s, timeout: 500ms, degradedAfter: 400ms, failuresToOpen: 2, successesToResolve: 2 }',
       'components:',
-      `  - { name: web, critical: true, description: The storefront, interval: 100ms, timeout: 80ms, degradedAfter: 60ms, check: { type: http, url: ${at(flip)} } }`,
+      `  - { name: web, critical: true, description: The storefront, interval: 250ms, timeout: 200ms, degradedAfter: 150ms, check: { type: http, url: ${at(flip)} } }`,
       ...services.map((name) => `  - { name: ${name}, check: { type: http, url: ${at(steady)} } }`),
       `  - { name: internal, public: false, check: { type: http, url: ${at(steady)} } }`,
       'slos:',
@@ -143,14 +149,14 @@ describe.skipIf(!existsSync(CHROMIUM) && !process.env.CI)('status page in headle
     await page.evaluate(() => {
       (window as unknown as { sameDocument: boolean }).sameDocument = true;
     });
-    await page.waitForSelector('#c-web .st-healthy');
+    await page.waitForSelector(WEB_UP, { timeout: FOLLOW_GUARD_MS });
     world.up = false;
     // the waits' timeouts are hang guards (a page that never follows), not speed limits
     await page.waitForSelector('#c-web .st-unhealthy', { timeout: FOLLOW_GUARD_MS });
     await page.waitForSelector('.banner.b-outage', { timeout: FOLLOW_GUARD_MS });
     await page.waitForSelector('[data-k="active"] li', { timeout: FOLLOW_GUARD_MS }); // the incident opens after 2 failures
     world.up = true;
-    await page.waitForSelector('#c-web .st-healthy', { timeout: FOLLOW_GUARD_MS });
+    await page.waitForSelector(WEB_UP, { timeout: FOLLOW_GUARD_MS });
     expect(await page.evaluate(() => (window as unknown as { sameDocument?: boolean }).sameDocument)).toBe(true);
     await page.close();
     expect(consoleErrors).toEqual([]);
