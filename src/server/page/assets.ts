@@ -37,8 +37,9 @@ footer{margin-top:32px;color:var(--muted);font-size:.8rem}
 /**
  * The page's only script: a tooltip for the day bars on hover and keyboard focus, arrow keys
  * between the days of a component (one tab stop each), and a refresh
- * every `data-refresh` ms that swaps only the blocks (`data-k`) whose HTML changed, so focus and
- * scrolling survive. Without it the page is complete, just static.
+ * every `data-refresh` ms that swaps only the blocks (`data-k`) whose HTML changed, so scrolling
+ * survives, and focus moves to the same place in the new block (a keyboard user on a day bar keeps
+ * it). Without it the page is complete, just static.
  */
 export const SCRIPT = `(()=>{
 const d=document;d.documentElement.classList.add('js');
@@ -53,6 +54,9 @@ const keys0={ArrowLeft:-1,ArrowRight:1,Home:-1e3,End:1e3};
 d.addEventListener('keydown',e=>{if(e.key==='Escape')return hide();const b=bar(e),step=keys0[e.key];if(!b||!step)return;
 const all=[...b.parentElement.children],to=all[Math.max(0,Math.min(all.length-1,all.indexOf(b)+step))];
 e.preventDefault();for(const li of all)li.removeAttribute('tabindex');to.tabIndex=0;to.focus()});
+const path=(root,el)=>{const p=[];for(let e=el;e!==root;e=e.parentElement)p.unshift([...e.parentElement.children].indexOf(e));return p};
+const refocus=(root,p)=>{const t=p.reduce((e,i)=>e&&e.children[i],root);if(!t)return hide();
+if(t.matches('.bars li')){for(const li of t.parentElement.children)li.removeAttribute('tabindex');t.tabIndex=0}t.focus({preventScroll:true})};
 const every=Number(d.body.dataset.refresh);
 const keys=doc=>[...doc.querySelectorAll('[data-k]')].map(n=>n.dataset.k).join();
 async function refresh(){
@@ -60,7 +64,7 @@ if(d.hidden)return setTimeout(refresh,every);
 try{const res=await fetch(location.href,{headers:{accept:'text/html'},cache:'no-store'});
 if(res.ok){const doc=new DOMParser().parseFromString(await res.text(),'text/html');
 if(keys(doc)!==keys(d)){d.querySelector('main').replaceWith(d.importNode(doc.querySelector('main'),true))}
-for(const n of doc.querySelectorAll('[data-k]')){const o=d.querySelector('[data-k="'+CSS.escape(n.dataset.k)+'"]');if(o&&o.outerHTML!==n.outerHTML){const focused=o.contains(d.activeElement);o.replaceWith(d.importNode(n,true));if(focused)hide()}}
+for(const n of doc.querySelectorAll('[data-k]')){const o=d.querySelector('[data-k="'+CSS.escape(n.dataset.k)+'"]');if(o&&o.outerHTML!==n.outerHTML){const at=o.contains(d.activeElement)?path(o,d.activeElement):null;const fresh=d.importNode(n,true);o.replaceWith(fresh);if(at)refocus(fresh,at)}}
 d.dispatchEvent(new Event('nines:refreshed'))}}catch{}
 setTimeout(refresh,every)}
 if(every>0)setTimeout(refresh,every);
