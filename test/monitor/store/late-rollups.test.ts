@@ -110,7 +110,7 @@ describe.skipIf(backends[1]?.skip !== false)('PostgreSQL store, a write cut off 
     cleanup.push(() => proxy.close());
     const url = new URL(pgUrl);
     url.port = String(proxy.port);
-    const writer = await stores.open({ timeoutMs: 400, failFastMs: 150 }, url.href);
+    const writer = await stores.open({ timeoutMs: 2_000, failFastMs: 150 }, url.href); // a deadline a loaded machine never meets on a healthy network
     const compactor = await stores.open();
     const first = series('api', T0, T0 + 10 * MINUTE, 5_000, random(13));
     const cut = series('api', T0 + 10 * MINUTE, T0 + 20 * MINUTE, 5_000, random(14));
