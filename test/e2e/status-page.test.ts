@@ -116,7 +116,7 @@ describe.skipIf(!existsSync(CHROMIUM) && !process.env.CI)('status page in headle
     expect(index).toBeGreaterThanOrEqual(0);
     await bars.nth(index).hover();
     const tip = page.locator('#tip');
-    await expect.poll(() => tip.isVisible()).toBe(true);
+    await expect.poll(() => tip.isVisible(), { timeout: FOLLOW_GUARD_MS }).toBe(true); // a hang guard, not a speed limit
     const text = (await tip.textContent()) ?? '';
     const day = Date.parse(`${text.slice(0, 10)}T00:00:00Z`);
     const api = (await (await fetch(`${base}/api/components/svc-07?from=${day}&to=${day + DAY}`)).json()) as {

@@ -71,8 +71,8 @@ describe('memory check', () => {
 
 describe('eventLoop check', () => {
   it('answers its first run with samples, and passes while no lag reaches maxLagMs', async () => {
-    // a busy machine delays timers by tens of ms; a lag of a second would be a hang, not load
-    const result = await settle(eventLoop({ maxLagMs: 1000 }));
+    // a busy machine delays timers by tens or hundreds of ms: the limit is a hang guard, not a speed limit
+    const result = await settle(eventLoop({ maxLagMs: 10_000 }));
     expect(result.status).toBe('healthy');
     const { p50Ms, p99Ms, maxMs, samples } = result.details as Record<string, number>;
     expect(samples).toBeGreaterThan(0);
@@ -103,10 +103,11 @@ describe('eventLoop check', () => {
   });
 
   it('is degraded, not unhealthy, for one block in a long quiet window', async () => {
-    const check = eventLoop({ maxLagMs: 100 });
+    // the limit well above what load adds to a quiet sample, the block well above the limit: only the block exceeds it
+    const check = eventLoop({ maxLagMs: 500 });
     await settle(check);
     await pause(1500); // ~150 samples: one slow one stays out of the 99th percentile
-    block(150);
+    block(700);
     await pause(20);
     const result = await settle(check);
     expect(result.status).toBe('degraded');
