@@ -9,9 +9,6 @@ export const WINDOWS = { '1h': HOUR, '24h': DAY, '7d': 7 * DAY, '30d': 30 * DAY 
 /** A window label of {@link WINDOWS}. */
 export type WindowLabel = keyof typeof WINDOWS;
 
-/** The short windows SLO burn rates are computed over. */
-export const BURN_WINDOWS = { '1h': HOUR, '6h': 6 * HOUR } as const;
-
 /** JSON schema of a time in a query: epoch ms or an ISO 8601 date(-time). */
 export const TIME_SCHEMA = {
   type: 'string',
