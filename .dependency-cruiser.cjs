@@ -1,5 +1,5 @@
 /** The one-way dependency rule of docs/architecture.md, enforced in `npm test`. */
-const library = '^src/(policy|ratelimit|health|lifecycle|degrade|metrics)/';
+const library = '^src/(core|policy|ratelimit|health|lifecycle|degrade|dispatch|metrics)/';
 module.exports = {
   forbidden: [
     {
@@ -8,6 +8,33 @@ module.exports = {
       severity: 'error',
       from: { path: library },
       to: { path: '^src/(monitor|server|cli|backup|config|web)/' },
+    },
+    {
+      name: 'core-imports-nothing',
+      comment: 'src/core is what every module uses: it imports only node: built-ins and its own files.',
+      severity: 'error',
+      from: { path: '^src/core/' },
+      to: { path: '^src/', pathNot: '^src/core/' },
+    },
+    {
+      name: 'core-has-no-runtime-deps',
+      severity: 'error',
+      from: { path: '^src/core/' },
+      to: { dependencyTypes: ['npm', 'npm-dev', 'npm-optional', 'npm-peer', 'npm-no-pkg', 'npm-unknown'] },
+    },
+    {
+      name: 'policy-imports-only-core',
+      comment: 'src/policy holds the policies; what they share with other modules lives in src/core.',
+      severity: 'error',
+      from: { path: '^src/policy/' },
+      to: { path: '^src/', pathNot: '^src/(policy|core)/' },
+    },
+    {
+      name: 'health-and-lifecycle-apart',
+      comment: 'The probe reads shutdown state through a structural interface, so neither module loads the other.',
+      severity: 'error',
+      from: { path: '^src/(health|lifecycle)/' },
+      to: { path: '^src/(health|lifecycle)/', pathNot: '^src/$1/' },
     },
     {
       name: 'policy-has-no-runtime-deps',

@@ -1,3 +1,4 @@
+import { NinesError } from '../core/errors.js';
 /** A value a check run can provide to a condition. */
 export type Placeholder = 'STATUS' | 'RESPONSE_TIME' | 'BODY' | 'CERTIFICATE_EXPIRATION' | 'CONNECTED' | 'IP' | 'DNS_RCODE';
 
@@ -71,13 +72,12 @@ export interface Condition {
 }
 
 /** A condition that does not parse; `column` is 1-based. */
-export class ConditionSyntaxError extends SyntaxError {
+export class ConditionSyntaxError extends NinesError {
   /** 1-based column where the problem was found. */
   readonly column: number;
 
   constructor(message: string, column: number) {
-    super(`${message} at column ${column}`);
-    this.name = 'ConditionSyntaxError';
+    super('NINES_CONDITION_SYNTAX', `${message} at column ${column}`);
     this.column = column;
   }
 }

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { InvalidOptionError } from '../core/errors.js';
 
 /** What every duration problem says, so a user sees the accepted forms at once. */
 export const DURATION_HINT = 'expected a duration like 30s, 5m, 7d';
@@ -16,11 +17,11 @@ const PART = /(\d+(?:\.\d+)?)(ms|s|m|h|d|w)/g;
  */
 export function parseDuration(value: string | number): number {
   if (typeof value === 'number') {
-    if (!Number.isFinite(value) || value < 0) throw new TypeError(`${DURATION_HINT} or a number of ms >= 0`);
+    if (!Number.isFinite(value) || value < 0) throw new InvalidOptionError(`${DURATION_HINT} or a number of ms >= 0`);
     return value;
   }
   const text = typeof value === 'string' ? value.trim() : '';
-  if (!WHOLE.test(text)) throw new TypeError(DURATION_HINT);
+  if (!WHOLE.test(text)) throw new InvalidOptionError(DURATION_HINT);
   let ms = 0;
   for (const [, amount, unit] of text.matchAll(PART)) ms += Number(amount) * (UNITS[unit ?? 'ms'] ?? 1);
   return ms;

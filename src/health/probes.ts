@@ -1,5 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { checkNumber } from '../policy/validate.js';
+import { checkNumber } from '../core/validate.js';
 import { EventLoopLag } from './event-loop-lag.js';
 import { livenessText, processProblems } from './liveness.js';
 import type { HealthCheckRegistry, HealthReport } from './registry.js';

@@ -1,7 +1,8 @@
-import { type Clock, systemClock } from '../policy/clock.js';
-import { Events } from '../policy/events.js';
+import { type Clock, systemClock } from '../core/clock.js';
+import { InvalidOptionError } from '../core/errors.js';
+import { Events } from '../core/events.js';
+import { checkNumber } from '../core/validate.js';
 import { TimeoutError, type TimeoutPolicy, timeout } from '../policy/timeout.js';
-import { checkNumber } from '../policy/validate.js';
 import { overallStatus } from './status.js';
 import type { CheckResult, HealthCheck, HealthStatus } from './types.js';
 
@@ -79,9 +80,9 @@ export class HealthCheckRegistry {
 
   /** Adds a check; names are unique. In background mode it starts running at once. */
   register(name: string, check: HealthCheck, options: RegisterOptions = {}): this {
-    if (typeof name !== 'string' || name === '') throw new TypeError('name must be a non-empty string');
-    if (this.#entries.has(name)) throw new TypeError(`name "${name}" is already registered`);
-    if (typeof check !== 'function') throw new TypeError('check must be a function');
+    if (typeof name !== 'string' || name === '') throw new InvalidOptionError('name must be a non-empty string');
+    if (this.#entries.has(name)) throw new InvalidOptionError(`name "${name}" is already registered`);
+    if (typeof check !== 'function') throw new InvalidOptionError('check must be a function');
     const entry: Entry = {
       name,
       check,

@@ -1,5 +1,6 @@
-import { type Clock, systemClock } from '../policy/clock.js';
-import { checkFunction, checkNumber } from '../policy/validate.js';
+import { type Clock, systemClock } from '../core/clock.js';
+import { InvalidOptionError, NinesError } from '../core/errors.js';
+import { checkFunction, checkNumber } from '../core/validate.js';
 import { type HookResult, runHook, type ShutdownHook, type ShutdownHookFn } from './hooks.js';
 import { jsonLogger, type ShutdownLogger } from './logger.js';
 import type { LifecycleMetrics } from './metrics-sink.js';
@@ -77,7 +78,8 @@ export class GracefulShutdown {
     checkFunction('exit', options.exit);
     this.#exit = options.exit ?? ((code) => process.exit(code));
     this.#signals = options.signals ?? ['SIGTERM', 'SIGINT'];
-    if (!Array.isArray(this.#signals)) throw new TypeError(`signals must be an array of signal names, got ${String(this.#signals)}`);
+    if (!Array.isArray(this.#signals))
+      throw new InvalidOptionError(`signals must be an array of signal names, got ${String(this.#signals)}`);
     this.#clock = options.clock ?? systemClock;
     this.#logger = options.logger ?? jsonLogger(this.#clock);
     this.#metrics = options.metrics;
@@ -102,8 +104,9 @@ export class GracefulShutdown {
   /** Tracks `server` (node:http/https, or anything with a `.server` such as a Fastify instance) and closes it on shutdown. */
   addServer(server: HttpServer | { readonly server: HttpServer }): this {
     const target = isHttpServer(server) ? server : isHttpServer((server as { server?: unknown })?.server) ? server.server : undefined;
-    if (target === undefined) throw new TypeError('server must be a node:http or node:https Server, or an object whose .server is one');
-    if (this.#running) throw new Error('addServer: shutdown has already started');
+    if (target === undefined)
+      throw new InvalidOptionError('server must be a node:http or node:https Server, or an object whose .server is one');
+    if (this.#running) throw new NinesError('NINES_SHUTDOWN_STARTED', 'addServer: shutdown has already started');
     if (this.#trackers.some((t) => t.server === target)) return this;
     this.#trackers.push(new RequestTracker(target, this.#clock, this.#onRequestChange));
     return this;
@@ -111,8 +114,8 @@ export class GracefulShutdown {
 
   /** Registers cleanup to run after the servers stopped; hooks run in reverse order of registration, each under its own timeout. */
   addHook(name: string, fn: ShutdownHookFn, options: HookOptions = {}): this {
-    if (typeof name !== 'string' || name === '') throw new TypeError('name must be a non-empty string');
-    if (typeof fn !== 'function') throw new TypeError(`fn must be a function, got ${typeof fn}`);
+    if (typeof name !== 'string' || name === '') throw new InvalidOptionError('name must be a non-empty string');
+    if (typeof fn !== 'function') throw new InvalidOptionError(`fn must be a function, got ${typeof fn}`);
     const timeout = checkNumber('timeout', options.timeout ?? this.#hookTimeout);
     this.#hooks.push({ name, fn, timeout });
     return this;

@@ -1,4 +1,4 @@
-import type { Clock } from '../policy/clock.js';
+import type { Clock } from '../core/clock.js';
 
 /** A cleanup step run after the servers stopped: close pools, flush logs. `signal` aborts at the hook's timeout. */
 export type ShutdownHookFn = (signal: AbortSignal) => unknown;

@@ -1,4 +1,4 @@
-import type { Clock } from '../policy/clock.js';
+import type { Clock } from '../core/clock.js';
 
 /** The pino-compatible logger shutdown reports to: pass a pino instance, or any object with these three methods. */
 export interface ShutdownLogger {

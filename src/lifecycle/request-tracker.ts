@@ -1,7 +1,7 @@
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { Server as HttpsServer } from 'node:https';
 import type { Socket } from 'node:net';
-import type { Clock } from '../policy/clock.js';
+import type { Clock } from '../core/clock.js';
 
 /** A node:http or node:https server: Express's `app.listen()` returns one, Fastify exposes `fastify.server`. */
 export type HttpServer = Server | HttpsServer;

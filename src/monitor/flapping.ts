@@ -1,4 +1,4 @@
-import { checkInteger, checkNumber } from '../policy/validate.js';
+import { checkInteger, checkNumber } from '../core/validate.js';
 
 /**
  * Marks a component as flapping when its pass/fail state changed more than `threshold` times

@@ -1,5 +1,6 @@
 import { MAX_WINDOW, type OpenRule, type ResolveRule } from '../config/confirm.js';
-import { checkInteger, checkNumber } from '../policy/validate.js';
+import { InvalidOptionError } from '../core/errors.js';
+import { checkInteger, checkNumber } from '../core/validate.js';
 
 /** A result as the incident rules see it: when the check started and whether it failed. */
 export interface Observation {
@@ -154,12 +155,12 @@ function isWindow(rule: OpenRule): rule is WindowRule {
 /** Throws a TypeError naming `name` unless `rule` is a valid count, `"for"` or (when allowed) `"N of M"` rule. */
 function checkRule(name: string, rule: OpenRule, allowWindow: boolean): OpenRule {
   if (typeof rule === 'number') return checkInteger(name, rule, 1);
-  if (typeof rule !== 'object' || rule === null) throw new TypeError(`${name} must be a count, { forMs } or { failures, of }`);
+  if (typeof rule !== 'object' || rule === null) throw new InvalidOptionError(`${name} must be a count, { forMs } or { failures, of }`);
   if ('forMs' in rule) {
     checkNumber(`${name}.forMs`, rule.forMs, 1, Number.MAX_SAFE_INTEGER);
     return rule;
   }
-  if (!allowWindow) throw new TypeError(`${name} must be a count or { forMs }`);
+  if (!allowWindow) throw new InvalidOptionError(`${name} must be a count or { forMs }`);
   checkInteger(`${name}.failures`, rule.failures, 1, MAX_WINDOW);
   checkInteger(`${name}.of`, rule.of, rule.failures, MAX_WINDOW);
   return rule;

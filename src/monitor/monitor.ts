@@ -1,6 +1,6 @@
 import type { ComponentConfig, NinesConfig, SloConfig } from '../config/index.js';
-import { type Clock, systemClock, type TimerHandle } from '../policy/clock.js';
-import { Events } from '../policy/events.js';
+import { type Clock, systemClock, type TimerHandle } from '../core/clock.js';
+import { Events } from '../core/events.js';
 import type { Span, WindowFigures } from './figures.js';
 import { FlapDetector } from './flapping.js';
 import { gapBetween, IncidentTracker } from './incidents.js';

@@ -1,8 +1,9 @@
 import { lookup } from 'node:dns/promises';
 import { isIP } from 'node:net';
 import type { CheckConfig, Condition, ConditionContext } from '../config/index.js';
+import { abortable } from '../core/abort.js';
+import { readable } from '../core/redact.js';
 import { disk, dns, eventLoop, memory, postgres, redis, tcp, tlsCertificate } from '../health/checks/index.js';
-import { abortable, readable } from '../health/checks/util.js';
 import type { HealthCheck } from '../health/types.js';
 import { httpObserver } from './probe-http.js';
 import { msUntil, type Observation, type Observe } from './probe-observation.js';

@@ -1,10 +1,10 @@
 import type { TLSSocket } from 'node:tls';
 import { type buildConnector, Client, type Dispatcher } from 'undici';
 import type { CheckConfig, Condition, ConditionContext } from '../config/index.js';
+import { readable, secretsOf } from '../core/redact.js';
 import { timedConnector } from '../health/checks/http-connector.js';
 import { statusMatcher } from '../health/checks/http-expect.js';
-import { secretsOf } from '../health/checks/redact.js';
-import { readable, since } from '../health/checks/util.js';
+import { since } from '../health/checks/util.js';
 import { msUntil, type Observe, reads } from './probe-observation.js';
 
 type HttpCheck = Extract<CheckConfig, { type: 'http' }>;

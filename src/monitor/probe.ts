@@ -1,7 +1,7 @@
 import { type ComponentConfig, evaluateConditions, PLACEHOLDERS_BY_CHECK } from '../config/index.js';
-import { redactText, secretsOf } from '../health/checks/redact.js';
-import { messageOf, since } from '../health/checks/util.js';
-import { type Clock, systemClock } from '../policy/clock.js';
+import { type Clock, systemClock } from '../core/clock.js';
+import { messageOf, redactText, secretsOf } from '../core/redact.js';
+import { since } from '../health/checks/util.js';
 import { TimeoutError, type TimeoutPolicy, timeout } from '../policy/timeout.js';
 import { observerFor } from './probe-checks.js';
 import { CONTEXT_FIELD, type Observation, type Observe, reads } from './probe-observation.js';

@@ -1,5 +1,5 @@
-import { type Clock, systemClock, type TimerHandle } from '../policy/clock.js';
-import { checkNumber } from '../policy/validate.js';
+import { type Clock, systemClock, type TimerHandle } from '../core/clock.js';
+import { checkNumber } from '../core/validate.js';
 
 /** Figures of one scheduled job. */
 export interface JobStats {

@@ -1,4 +1,5 @@
-import { checkNumber } from './validate.js';
+import { InvalidOptionError } from '../core/errors.js';
+import { checkNumber } from '../core/validate.js';
 
 /** How long to wait between attempts. */
 export type BackoffOptions =
@@ -25,7 +26,7 @@ export function createBackoff(options: BackoffOptions, random: () => number = Ma
     return () => delay;
   }
   if (options.type !== 'exponential') {
-    throw new TypeError(`backoff.type must be 'constant' or 'exponential', got ${String((options as { type: unknown }).type)}`);
+    throw new InvalidOptionError(`backoff.type must be 'constant' or 'exponential', got ${String((options as { type: unknown }).type)}`);
   }
   const initial = checkNumber('backoff.initial', options.initial ?? 100);
   const multiplier = checkNumber('backoff.multiplier', options.multiplier ?? 2, 1);
@@ -49,6 +50,6 @@ export function createBackoff(options: BackoffOptions, random: () => number = Ma
         return Math.min(max, initial + random() * (upper - initial));
       };
     default:
-      throw new TypeError(`backoff.jitter must be 'full', 'equal', 'decorrelated' or 'none', got ${String(jitter)}`);
+      throw new InvalidOptionError(`backoff.jitter must be 'full', 'equal', 'decorrelated' or 'none', got ${String(jitter)}`);
   }
 }

@@ -1,4 +1,4 @@
-import { NinesError } from '../errors.js';
+import { NinesError } from '../core/errors.js';
 
 /** Thrown instead of calling the function while a breaker is open, half-open and busy, or isolated. */
 export class BrokenCircuitError extends NinesError {

@@ -1,4 +1,4 @@
-import type { Clock } from './clock.js';
+import type { Clock } from '../core/clock.js';
 
 /** A window's serialisable content, stored in a breaker snapshot. */
 export type WindowSnapshot =

@@ -1,8 +1,9 @@
-import { NinesError } from '../errors.js';
-import { type Clock, systemClock } from './clock.js';
+import { abortReason } from '../core/abort.js';
+import { type Clock, systemClock } from '../core/clock.js';
+import { NinesError } from '../core/errors.js';
+import { checkInteger, checkNumber } from '../core/validate.js';
 import { Deadline, DeadlineList } from './deadline-list.js';
-import { abortReason, BasePolicy, type ExecuteContext, neverAbortedSignal, type PolicyFn } from './policy.js';
-import { checkInteger, checkNumber } from './validate.js';
+import { BasePolicy, type ExecuteContext, neverAbortedSignal, type PolicyFn } from './policy.js';
 
 /** Thrown when a bulkhead has no free slot and no queue room, or a queued call waited too long. */
 export class BulkheadRejectedError extends NinesError {

@@ -1,10 +1,11 @@
+import { type Clock, systemClock } from '../core/clock.js';
+import { InvalidOptionError } from '../core/errors.js';
+import { Events, reportListenerError } from '../core/events.js';
+import { checkFunction, checkInteger, checkNumber } from '../core/validate.js';
 import { BrokenCircuitError, IsolatedCircuitError } from './breaker-errors.js';
 import { ConsecutiveWindow, CountWindow, type FailureWindow, TimeWindow, type WindowSnapshot } from './breaker-window.js';
-import { type Clock, systemClock } from './clock.js';
-import { Events, reportListenerError } from './events.js';
 import type { BreakerMetrics, PolicyMetrics } from './metrics-sink.js';
 import { BasePolicy, type ExecuteContext, type OutcomePredicate, type PolicyFn } from './policy.js';
-import { checkFunction, checkInteger, checkNumber } from './validate.js';
 
 /** The four states of a breaker. */
 export type CircuitState = 'closed' | 'open' | 'half-open' | 'isolated';
@@ -159,7 +160,7 @@ export class CircuitBreaker extends BasePolicy {
               this.#clock,
             );
     } else {
-      throw new TypeError(`mode must be 'consecutive', 'count' or 'time', got ${String(mode)}`);
+      throw new InvalidOptionError(`mode must be 'consecutive', 'count' or 'time', got ${String(mode)}`);
     }
     this.#since = this.#clock.now();
     this.#metrics = o.metrics?.breaker(this.name);
@@ -252,9 +253,9 @@ export class CircuitBreaker extends BasePolicy {
 
   #restore(s: CircuitBreakerSnapshot): void {
     if (s === null || typeof s !== 'object' || s.version !== 1)
-      throw new TypeError('snapshot must come from CircuitBreaker.toJSON() (version 1)');
+      throw new InvalidOptionError('snapshot must come from CircuitBreaker.toJSON() (version 1)');
     if (!['closed', 'open', 'half-open', 'isolated'].includes(s.state))
-      throw new TypeError(`snapshot.state is not a breaker state: ${String(s.state)}`);
+      throw new InvalidOptionError(`snapshot.state is not a breaker state: ${String(s.state)}`);
     this.#state = s.state;
     this.#since = checkNumber('snapshot.since', s.since);
     this.#openUntil = checkNumber('snapshot.openUntil', s.openUntil);

@@ -1,3 +1,4 @@
+import { InvalidOptionError } from '../core/errors.js';
 import { BasePolicy, type ExecuteContext, type Policy, type PolicyFn } from './policy.js';
 
 /** Anything that can run a function in a context: every nines policy. */
@@ -11,7 +12,7 @@ export class ComposedPolicy extends BasePolicy {
   constructor(policies: readonly Composable[]) {
     super();
     for (const [i, p] of policies.entries()) {
-      if (typeof p?.run !== 'function') throw new TypeError(`policies[${i}] is not a nines policy`);
+      if (typeof p?.run !== 'function') throw new InvalidOptionError(`policies[${i}] is not a nines policy`);
     }
     this.#policies = policies;
   }

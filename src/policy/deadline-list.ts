@@ -1,4 +1,4 @@
-import type { Clock, TimerHandle } from './clock.js';
+import type { Clock, TimerHandle } from '../core/clock.js';
 
 /** An item waiting for its deadline; policies extend it so a call allocates one object, not two. */
 export abstract class Deadline {

@@ -1,5 +1,5 @@
+import { checkFunction } from '../core/validate.js';
 import { contextFor, type ExecuteContext, type Outcome, type OutcomePredicate, type PolicyFn } from './policy.js';
-import { checkFunction } from './validate.js';
 
 /** Options of {@link fallback}. */
 export interface FallbackOptions {

@@ -1,4 +1,6 @@
-export { isNinesError, NinesError, type NinesErrorCode } from '../errors.js';
+export { type Clock, flushMicrotasks, ManualClock, systemClock, type TimerHandle } from '../core/clock.js';
+export { InvalidOptionError, isNinesError, NinesError, type NinesErrorCode } from '../core/errors.js';
+export type { Unsubscribe } from '../core/events.js';
 export { type Backoff, type BackoffOptions, createBackoff } from './backoff.js';
 export { BrokenCircuitError, IsolatedCircuitError } from './breaker-errors.js';
 export type { WindowSnapshot } from './breaker-window.js';
@@ -13,9 +15,7 @@ export {
   type IsolationHandle,
 } from './circuit-breaker.js';
 export { CircuitBreakerRegistry } from './circuit-breaker-registry.js';
-export { type Clock, flushMicrotasks, ManualClock, systemClock, type TimerHandle } from './clock.js';
 export { type Composable, ComposedPolicy, compose } from './compose.js';
-export type { Unsubscribe } from './events.js';
 export { type FallbackOptions, FallbackPolicy, type FallbackValue, fallback } from './fallback.js';
 export type { BreakerMetrics, BreakerOutcome, PolicyMetrics } from './metrics-sink.js';
 export type { ExecuteContext, Outcome, OutcomePredicate, Policy, PolicyFn } from './policy.js';

@@ -46,8 +46,3 @@ export abstract class BasePolicy implements Policy {
   /** Runs `fn` in an existing context. */
   abstract run<T>(fn: PolicyFn<T>, context: ExecuteContext): Promise<T>;
 }
-
-/** The reason to throw when `signal` is aborted (its own reason, or a standard AbortError). */
-export function abortReason(signal: AbortSignal): unknown {
-  return signal.reason ?? new DOMException('This operation was aborted', 'AbortError');
-}

@@ -1,5 +1,5 @@
-import { type Clock, systemClock } from './clock.js';
-import { checkInteger, checkNumber } from './validate.js';
+import { type Clock, systemClock } from '../core/clock.js';
+import { checkInteger, checkNumber } from '../core/validate.js';
 
 /** Options of {@link RetryBudget}. */
 export interface RetryBudgetOptions {

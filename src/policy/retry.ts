@@ -1,12 +1,12 @@
+import { abortReason, sleep } from '../core/abort.js';
+import { type Clock, systemClock } from '../core/clock.js';
+import { Events } from '../core/events.js';
+import { checkFunction, checkInteger } from '../core/validate.js';
 import { type Backoff, type BackoffOptions, createBackoff } from './backoff.js';
 import { BrokenCircuitError } from './breaker-errors.js';
-import { type Clock, systemClock } from './clock.js';
-import { Events } from './events.js';
 import type { PolicyMetrics } from './metrics-sink.js';
-import { abortReason, BasePolicy, type ExecuteContext, type Outcome, type OutcomePredicate, type PolicyFn } from './policy.js';
+import { BasePolicy, type ExecuteContext, type Outcome, type OutcomePredicate, type PolicyFn } from './policy.js';
 import { RetryBudget, type RetryBudgetOptions } from './retry-budget.js';
-import { sleep } from './sleep.js';
-import { checkFunction, checkInteger } from './validate.js';
 
 /** Options of {@link retry}. */
 export interface RetryOptions {

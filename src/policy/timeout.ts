@@ -1,8 +1,9 @@
-import { NinesError } from '../errors.js';
-import { type Clock, systemClock } from './clock.js';
+import { abortReason } from '../core/abort.js';
+import { type Clock, systemClock } from '../core/clock.js';
+import { InvalidOptionError, NinesError } from '../core/errors.js';
+import { checkNumber } from '../core/validate.js';
 import { Deadline, DeadlineList } from './deadline-list.js';
-import { abortReason, BasePolicy, type ExecuteContext, neverAbortedSignal, type PolicyFn } from './policy.js';
-import { checkNumber } from './validate.js';
+import { BasePolicy, type ExecuteContext, neverAbortedSignal, type PolicyFn } from './policy.js';
 
 /** Thrown when a call outlives its timeout. */
 export class TimeoutError extends NinesError {
@@ -94,7 +95,7 @@ export class TimeoutPolicy extends BasePolicy {
     checkNumber('timeout', ms);
     const strategy = options.strategy ?? 'cooperative';
     if (strategy !== 'cooperative' && strategy !== 'aggressive') {
-      throw new TypeError(`strategy must be 'cooperative' or 'aggressive', got ${String(strategy)}`);
+      throw new InvalidOptionError(`strategy must be 'cooperative' or 'aggressive', got ${String(strategy)}`);
     }
     this.#aggressive = strategy === 'aggressive';
     this.#deadlines = new DeadlineList(options.clock ?? systemClock);

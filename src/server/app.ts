@@ -1,9 +1,9 @@
 import compress from '@fastify/compress';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import type { Registry } from 'prom-client';
+import { type Clock, systemClock } from '../core/clock.js';
 import type { Monitor } from '../monitor/monitor.js';
 import type { Store } from '../monitor/store/types.js';
-import { type Clock, systemClock } from '../policy/clock.js';
 import { componentRoutes } from './components.js';
 import type { ServerContext } from './context.js';
 import { installErrorHandling } from './errors.js';

@@ -1,7 +1,7 @@
 import type { Registry } from 'prom-client';
+import type { Clock } from '../core/clock.js';
 import type { Monitor } from '../monitor/monitor.js';
 import type { Store } from '../monitor/store/types.js';
-import type { Clock } from '../policy/clock.js';
 
 /** What every route reads from. */
 export interface ServerContext {

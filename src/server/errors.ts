@@ -1,9 +1,9 @@
 import type { FastifyError, FastifyInstance } from 'fastify';
-import { redactText } from '../health/checks/redact.js';
-import { StoreError } from '../monitor/store/open.js';
+import { isNinesError, NinesError } from '../core/errors.js';
+import { redactText } from '../core/redact.js';
 
 /** An error that answers with its own status code and message (never a 500). */
-export class HttpError extends Error {
+export class HttpError extends NinesError {
   /** HTTP status to answer with. */
   readonly statusCode: number;
   /** Extra machine-readable detail, safe to show. */
@@ -11,8 +11,7 @@ export class HttpError extends Error {
 
   /** An error answered as `statusCode` with `{ error: message, details }`. */
   constructor(statusCode: number, message: string, details?: unknown) {
-    super(message);
-    this.name = 'HttpError';
+    super('NINES_HTTP_ERROR', message);
     this.statusCode = statusCode;
     this.details = details;
   }
@@ -50,7 +49,7 @@ export function installErrorHandling(app: FastifyInstance): void {
       if (error instanceof HttpError && error.details !== undefined) body.details = error.details;
       return reply.code(status).send(body);
     }
-    if (error instanceof StoreError) {
+    if (isNinesError(error, 'NINES_STORE_UNAVAILABLE')) {
       // the history store is down or partitioned: the service is fine, the answer is not available yet
       request.log.warn({ err: { type: error.name, message: error.message } }, 'store unavailable');
       const body: ErrorBody = { error: 'history store unavailable; try again shortly' };

@@ -1,10 +1,10 @@
 import type { FastifyInstance } from 'fastify';
 import type { Gauge, Registry } from 'prom-client';
+import type { Clock } from '../core/clock.js';
 import { exposition, negotiateExposition } from '../metrics/exposition.js';
 import { metric } from '../metrics/metric.js';
 import { METRICS } from '../metrics/names.js';
 import type { Monitor } from '../monitor/monitor.js';
-import type { Clock } from '../policy/clock.js';
 import type { ServerContext } from './context.js';
 import { slicer } from './slice.js';
 import { WINDOWS } from './time.js';

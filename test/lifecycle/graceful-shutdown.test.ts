@@ -2,9 +2,9 @@ import { Agent, createServer, type RequestListener, type Server, type ServerResp
 import type { Socket } from 'node:net';
 import { Registry } from 'prom-client';
 import { afterEach, describe, expect, it } from 'vitest';
+import { ManualClock } from '../../src/core/clock.js';
 import { GracefulShutdown, type GracefulShutdownOptions } from '../../src/lifecycle/index.js';
 import { lifecycleMetrics } from '../../src/metrics/lifecycle-metrics.js';
-import { ManualClock } from '../../src/policy/clock.js';
 import { exitRecorder, get, listen, memoryLogger, sleep, tryConnect } from './helpers.js';
 
 const cleanups: (() => void)[] = [];

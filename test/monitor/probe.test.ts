@@ -1,8 +1,8 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { type ComponentConfig, configSchema } from '../../src/config/index.js';
+import { ManualClock } from '../../src/core/clock.js';
 import { createProbe } from '../../src/monitor/probe.js';
-import { ManualClock } from '../../src/policy/clock.js';
 import { certificate, closedPort, DAY, httpsServer, socketsSettled, tcpServer, tcpSockets } from '../health/checks/support.js';
 import { listen } from '../support/http.js';
 import { hasPostgres, hasRedis, pgUrl, redisUrl } from '../support/services.js';

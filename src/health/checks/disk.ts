@@ -1,7 +1,7 @@
 import { statfs } from 'node:fs/promises';
-import { checkNumber } from '../../policy/validate.js';
+import { checkNumber, checkString } from '../../core/validate.js';
 import type { HealthCheck } from '../types.js';
-import { checkString, formatBytes, formatRatio } from './util.js';
+import { formatBytes, formatRatio } from './util.js';
 
 /** Options of {@link disk}. */
 export interface DiskOptions {

@@ -1,6 +1,9 @@
 import { lookup } from 'node:dns/promises';
+import { abortable } from '../../core/abort.js';
+import { readable } from '../../core/redact.js';
+import { checkString } from '../../core/validate.js';
 import type { HealthCheck } from '../types.js';
-import { abortable, checkString, readable, since } from './util.js';
+import { since } from './util.js';
 
 /** Passes when `hostname` resolves (through the OS resolver, /etc/hosts included). Details: `addresses`, `ms`. */
 export function dns(hostname: string): HealthCheck {

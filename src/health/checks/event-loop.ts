@@ -1,7 +1,7 @@
 import { type ELDHistogram, monitorEventLoopDelay } from 'node:perf_hooks';
-import { systemClock } from '../../policy/clock.js';
-import { sleep } from '../../policy/sleep.js';
-import { checkNumber } from '../../policy/validate.js';
+import { sleep } from '../../core/abort.js';
+import { systemClock } from '../../core/clock.js';
+import { checkNumber } from '../../core/validate.js';
 import type { HealthCheck } from '../types.js';
 
 /** Options of {@link eventLoop}. */

@@ -1,4 +1,5 @@
-import { checkInteger } from '../../policy/validate.js';
+import { InvalidOptionError } from '../../core/errors.js';
+import { checkInteger } from '../../core/validate.js';
 
 /** Which status codes pass: one, a list, or a predicate. */
 export type ExpectStatus = number | readonly number[] | ((status: number) => boolean);
@@ -16,7 +17,7 @@ export function statusMatcher(expect: ExpectStatus): StatusMatcher {
   }
   const codes = typeof expect === 'number' ? [expect] : expect;
   if (!Array.isArray(codes) || codes.length === 0) {
-    throw new TypeError(`expectStatus must be a status code, a non-empty array of them or a function, got ${String(expect)}`);
+    throw new InvalidOptionError(`expectStatus must be a status code, a non-empty array of them or a function, got ${String(expect)}`);
   }
   for (const code of codes) checkInteger('expectStatus', code, 100, 599);
   const wanted = codes.length === 1 ? String(codes[0]) : `${codes.slice(0, -1).join(', ')} or ${codes.at(-1)}`;

@@ -1,9 +1,11 @@
 import type { Dispatcher } from 'undici';
+import { InvalidOptionError } from '../../core/errors.js';
+import { readable, redactUrl, secretsOf } from '../../core/redact.js';
+import { checkString } from '../../core/validate.js';
 import type { CheckOutcome, HealthCheck } from '../types.js';
 import { type ConnectMarks, type HttpTlsOptions, timedConnector } from './http-connector.js';
 import { type ExpectStatus, statusMatcher } from './http-expect.js';
-import { redactUrl, secretsOf } from './redact.js';
-import { checkString, readable, readText, since } from './util.js';
+import { readText, since } from './util.js';
 
 export type { HttpTlsOptions } from './http-connector.js';
 export type { ExpectStatus } from './http-expect.js';
@@ -43,7 +45,7 @@ export function http(url: string | URL, options: HttpCheckOptions = {}): HealthC
   const body = bodyMatcher(options.expectBody);
   const { dispatcher, tls } = options;
   if (dispatcher !== undefined && typeof (dispatcher as Partial<Dispatcher> | null)?.request !== 'function') {
-    throw new TypeError('dispatcher must be an undici Dispatcher (an Agent, Pool, Client, ProxyAgent or MockAgent)');
+    throw new InvalidOptionError('dispatcher must be an undici Dispatcher (an Agent, Pool, Client, ProxyAgent or MockAgent)');
   }
   if (target.username && !Object.keys(headers).some((name) => name.toLowerCase() === 'authorization')) {
     const credentials = `${decodeURIComponent(target.username)}:${decodeURIComponent(target.password)}`;
@@ -102,7 +104,7 @@ function bodyMatcher(expect: string | RegExp | undefined): ((text: string) => st
   }
   if (expect instanceof RegExp)
     return (text) => (text.search(expect) !== -1 ? undefined : `response body does not match ${String(expect)}`);
-  throw new TypeError(`expectBody must be a string or a RegExp, got ${typeof expect}`);
+  throw new InvalidOptionError(`expectBody must be a string or a RegExp, got ${typeof expect}`);
 }
 
 function parseUrl(url: string | URL): URL {
@@ -113,7 +115,7 @@ function parseUrl(url: string | URL): URL {
     // reported below
   }
   if (parsed?.protocol !== 'http:' && parsed?.protocol !== 'https:') {
-    throw new TypeError(`url must be an http: or https: URL, got ${JSON.stringify(redactUrl(String(url)))}`);
+    throw new InvalidOptionError(`url must be an http: or https: URL, got ${JSON.stringify(redactUrl(String(url)))}`);
   }
   return parsed;
 }
@@ -121,7 +123,7 @@ function parseUrl(url: string | URL): URL {
 function checkHeaders(headers: unknown): Record<string, string> | undefined {
   if (headers === undefined) return undefined;
   if (headers === null || typeof headers !== 'object' || Array.isArray(headers)) {
-    throw new TypeError(`headers must be an object of header names to values, got ${headers === null ? 'null' : typeof headers}`);
+    throw new InvalidOptionError(`headers must be an object of header names to values, got ${headers === null ? 'null' : typeof headers}`);
   }
   return headers as Record<string, string>;
 }

@@ -1,5 +1,5 @@
 import { getHeapStatistics } from 'node:v8';
-import { checkNumber } from '../../policy/validate.js';
+import { checkNumber } from '../../core/validate.js';
 import type { HealthCheck } from '../types.js';
 import { formatBytes, formatRatio } from './util.js';
 

@@ -1,6 +1,8 @@
+import { abortable } from '../../core/abort.js';
+import { InvalidOptionError } from '../../core/errors.js';
+import { readable, redactUrl, secretsOf } from '../../core/redact.js';
 import type { HealthCheck } from '../types.js';
-import { redactUrl, secretsOf } from './redact.js';
-import { abortable, readable, since } from './util.js';
+import { since } from './util.js';
 
 /** Anything that runs a query: a pg `Client` or `PoolClient`. */
 export interface PgQueryable {
@@ -37,7 +39,7 @@ interface InfoRow {
 export function postgres(poolOrUrl: PgPoolLike | string): HealthCheck {
   if (typeof poolOrUrl === 'string') return postgresUrl(checkUrl(poolOrUrl));
   if (typeof poolOrUrl?.query !== 'function' || (poolOrUrl.connect !== undefined && typeof poolOrUrl.connect !== 'function')) {
-    throw new TypeError('poolOrUrl must be a pg.Pool (or anything with a query method) or a postgres:// URL');
+    throw new InvalidOptionError('poolOrUrl must be a pg.Pool (or anything with a query method) or a postgres:// URL');
   }
   const pool = poolOrUrl;
   return async ({ signal }) => {
@@ -132,7 +134,7 @@ function checkUrl(url: string): string {
     // reported below
   }
   if (protocol !== 'postgres:' && protocol !== 'postgresql:') {
-    throw new TypeError(`poolOrUrl must be a pg.Pool or a postgres:// URL, got ${JSON.stringify(redactUrl(url))}`);
+    throw new InvalidOptionError(`poolOrUrl must be a pg.Pool or a postgres:// URL, got ${JSON.stringify(redactUrl(url))}`);
   }
   return url;
 }

@@ -1,8 +1,10 @@
 import type { Redis as IORedis } from 'ioredis';
-import { checkNumber } from '../../policy/validate.js';
+import { abortable } from '../../core/abort.js';
+import { InvalidOptionError } from '../../core/errors.js';
+import { messageOf, readable, redactUrl, secretsOf } from '../../core/redact.js';
+import { checkNumber } from '../../core/validate.js';
 import type { HealthCheck } from '../types.js';
-import { redactUrl, secretsOf } from './redact.js';
-import { abortable, messageOf, readable, since } from './util.js';
+import { since } from './util.js';
 
 /** What {@link redis} needs of a client: an ioredis `Redis` fits. */
 export interface RedisLike {
@@ -26,7 +28,7 @@ export function redis(clientOrUrl: RedisLike | string, options: RedisCheckOption
   const connectTimeout = checkNumber('connectTimeout', options.connectTimeout ?? 2000, 1);
   if (typeof clientOrUrl === 'string') return redisUrl(parseUrl(clientOrUrl), clientOrUrl, connectTimeout);
   if (typeof clientOrUrl?.ping !== 'function' || typeof clientOrUrl.info !== 'function') {
-    throw new TypeError('clientOrUrl must be an ioredis client (anything with ping and info) or a redis:// URL');
+    throw new InvalidOptionError('clientOrUrl must be an ioredis client (anything with ping and info) or a redis:// URL');
   }
   const client = clientOrUrl;
   return async ({ signal }) => {
@@ -121,10 +123,10 @@ function parseUrl(raw: string): URL {
     // reported below
   }
   if (url?.protocol !== 'redis:' && url?.protocol !== 'rediss:') {
-    throw new TypeError(`clientOrUrl must be an ioredis client or a redis:// URL, got ${JSON.stringify(redactUrl(raw))}`);
+    throw new InvalidOptionError(`clientOrUrl must be an ioredis client or a redis:// URL, got ${JSON.stringify(redactUrl(raw))}`);
   }
   const db = url.pathname.slice(1);
   if (db !== '' && !/^\d+$/.test(db))
-    throw new TypeError(`clientOrUrl: the database in the URL path must be a number, got ${JSON.stringify(db)}`);
+    throw new InvalidOptionError(`clientOrUrl: the database in the URL path must be a number, got ${JSON.stringify(db)}`);
   return url;
 }

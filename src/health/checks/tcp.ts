@@ -1,7 +1,9 @@
 import { connect } from 'node:net';
-import { checkInteger } from '../../policy/validate.js';
+import { abortable } from '../../core/abort.js';
+import { readable } from '../../core/redact.js';
+import { checkInteger, checkString } from '../../core/validate.js';
 import type { HealthCheck } from '../types.js';
-import { abortable, checkString, readable, since } from './util.js';
+import { since } from './util.js';
 
 /** Passes when a TCP connection to `host:port` opens; closes it at once. Details: `connectMs`, `ip` (the address connected to). */
 export function tcp(host: string, port: number): HealthCheck {

@@ -1,8 +1,9 @@
 import { isIP } from 'node:net';
 import { connect, type PeerCertificate } from 'node:tls';
-import { checkInteger, checkNumber } from '../../policy/validate.js';
+import { abortable } from '../../core/abort.js';
+import { readable } from '../../core/redact.js';
+import { checkInteger, checkNumber, checkString } from '../../core/validate.js';
 import type { CheckOutcome, HealthCheck } from '../types.js';
-import { abortable, checkString, readable } from './util.js';
 
 const DAY = 86_400_000;
 

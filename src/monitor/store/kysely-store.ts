@@ -1,5 +1,5 @@
 import type { Kysely, Transaction } from 'kysely';
-import { checkInteger } from '../../policy/validate.js';
+import { checkInteger } from '../../core/validate.js';
 import type { Span } from '../figures.js';
 import { type IncidentTrackerState, readRecent } from '../incidents.js';
 import type { Backend } from './backend.js';

@@ -1,9 +1,10 @@
-import { redactText } from '../../health/checks/redact.js';
+import type { Clock } from '../../core/clock.js';
+import { InvalidOptionError, NinesError } from '../../core/errors.js';
+import { redactText } from '../../core/redact.js';
+import { checkInteger } from '../../core/validate.js';
 import { BrokenCircuitError } from '../../policy/breaker-errors.js';
 import { CircuitBreaker } from '../../policy/circuit-breaker.js';
-import type { Clock } from '../../policy/clock.js';
 import { TimeoutPolicy } from '../../policy/timeout.js';
-import { checkInteger } from '../../policy/validate.js';
 import type { Backend } from './backend.js';
 import { KyselyStore } from './kysely-store.js';
 import { refusedData } from './refused.js';
@@ -45,18 +46,18 @@ export async function openStore(url: string, options: OpenStoreOptions = {}): Pr
   let backend: Backend;
   if (url.startsWith('sqlite:')) {
     const file = url.slice('sqlite:'.length);
-    if (file === '') throw new TypeError('url must name a file after sqlite:, e.g. sqlite:./data/nines.db');
+    if (file === '') throw new InvalidOptionError('url must name a file after sqlite:, e.g. sqlite:./data/nines.db');
     const { createSqliteBackend } = await import('./sqlite/dialect.js');
     backend = await createSqliteBackend(file);
   } else if (url.startsWith('postgres://') || url.startsWith('postgresql://')) {
     if (options.schema !== undefined && !IDENTIFIER.test(options.schema)) {
-      throw new TypeError(`schema must be a plain SQL identifier, got ${JSON.stringify(options.schema)}`);
+      throw new InvalidOptionError(`schema must be a plain SQL identifier, got ${JSON.stringify(options.schema)}`);
     }
     const { createPostgresBackend } = await import('./postgres/dialect.js');
     backend = await createPostgresBackend(url, options.schema, checkInteger('timeoutMs', options.timeoutMs ?? 15_000, 1));
   } else {
     // Only the scheme: the rest may hold a password.
-    throw new TypeError(`url must start with sqlite: or postgres://, got ${JSON.stringify(`${url.split(':')[0]}:`)}`);
+    throw new InvalidOptionError(`url must start with sqlite: or postgres://, got ${JSON.stringify(`${url.split(':')[0]}:`)}`);
   }
   const clock = options.clock === undefined ? {} : { clock: options.clock };
   const breaker = new CircuitBreaker({
@@ -74,11 +75,10 @@ export async function openStore(url: string, options: OpenStoreOptions = {}): Pr
 }
 
 /** The store's database failed an operation (unreachable, timed out, disk full); `cause` is the driver's error. */
-export class StoreError extends Error {
+export class StoreError extends NinesError {
   constructor(cause: unknown) {
     // driver messages may quote a connection URL: no password past this point
-    super(`store: ${redactText(cause instanceof Error ? cause.message : String(cause))}`, { cause });
-    this.name = 'StoreError';
+    super('NINES_STORE_UNAVAILABLE', `store: ${redactText(cause instanceof Error ? cause.message : String(cause))}`, { cause });
   }
 }
 

@@ -3,7 +3,7 @@ import { promisify } from 'node:util';
 import { brotliCompress, constants, gzip } from 'node:zlib';
 import { Negotiator } from '@fastify/accept-negotiator';
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import type { Clock } from '../../policy/clock.js';
+import type { Clock } from '../../core/clock.js';
 import { PAGE_HEADERS } from './assets.js';
 
 type Encoding = 'br' | 'gzip';

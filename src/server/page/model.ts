@@ -1,6 +1,6 @@
 import type { ComponentConfig } from '../../config/index.js';
+import { isNinesError } from '../../core/errors.js';
 import type { ComponentStatus, DayFigures, SloFigures } from '../../monitor/monitor.js';
-import { StoreError } from '../../monitor/store/open.js';
 import type { CheckStats, IncidentRecord } from '../../monitor/store/types.js';
 import type { ServerContext } from '../context.js';
 import { HttpError } from '../errors.js';
@@ -78,7 +78,7 @@ export async function indexModel(ctx: ServerContext): Promise<IndexModel> {
   try {
     return await fullIndexModel(ctx);
   } catch (error) {
-    if (!(error instanceof StoreError)) throw error;
+    if (!isNinesError(error, 'NINES_STORE_UNAVAILABLE')) throw error;
     const now = ctx.clock.now();
     const shown = publicComponents(ctx);
     const components = ctx.monitor.status().flatMap((status) => {

@@ -1,7 +1,7 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { parseDuration } from '../../config/duration.js';
+import { isNinesError } from '../../core/errors.js';
 import type { ComponentStatus } from '../../monitor/monitor.js';
-import { StoreError } from '../../monitor/store/open.js';
 import { allFigures } from '../components.js';
 import type { ServerContext } from '../context.js';
 import { HttpError } from '../errors.js';
@@ -101,7 +101,7 @@ export function pageRoutes(app: FastifyInstance, ctx: ServerContext): void {
         const checks = (await ctx.store.checks(status.name, { limit: 50 })).items;
         return renderComponent(config(), model, figures, incidents, checks, now);
       } catch (error) {
-        if (!(error instanceof StoreError)) throw error;
+        if (!isNinesError(error, 'NINES_STORE_UNAVAILABLE')) throw error;
         return renderComponent(config(), liveOnly(status, component, now), undefined, [], [], now);
       }
     };

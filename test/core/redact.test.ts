@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { redactUrl } from '../../../src/health/checks/index.js';
-import { redactText } from '../../../src/health/checks/redact.js';
+import { redactText } from '../../src/core/redact.js';
+import { redactUrl } from '../../src/health/checks/index.js';
 
 describe('redactUrl', () => {
   it('hides the password, keeps the rest', () => {

@@ -51,3 +51,25 @@ function safeDecode(text: string): string {
     return text;
   }
 }
+
+/** A readable message for any thrown value; an empty AggregateError (a happy-eyeballs connect) lists its causes. */
+export function messageOf(error: unknown): string {
+  if (error instanceof AggregateError && !error.message) {
+    const causes = [...new Set(error.errors.map(messageOf))].filter(Boolean);
+    if (causes.length > 0) return causes.join('; ');
+  }
+  if (error instanceof Error) return error.message || error.name;
+  return String(error);
+}
+
+/**
+ * `error` itself when its message reads well and holds none of `secrets`; else a new Error with a
+ * readable, redacted message (without `cause` when something was redacted, as the cause still holds it).
+ */
+export function readable(error: unknown, secrets: readonly string[] = []): Error {
+  const raw = messageOf(error);
+  const message = redactText(raw, secrets);
+  if (message !== raw) return new Error(message);
+  if (error instanceof Error && error.message && !(error instanceof AggregateError)) return error;
+  return new Error(message, { cause: error });
+}
