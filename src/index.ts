@@ -3,6 +3,7 @@
 // `nines/health` exports them flat.
 export * as checks from './health/checks/index.js';
 export {
+  type EndpointOptions,
   EventLoopLag,
   type HealthCheck,
   HealthCheckRegistry,

@@ -1,7 +1,7 @@
 import { formatDuration, parseDuration, storageUrl } from '../config/index.js';
 import type { WindowFigures } from '../monitor/figures.js';
 import { openStore } from '../monitor/store/index.js';
-import type { CheckStats } from '../monitor/store/types.js';
+import type { ProbeStats } from '../monitor/store/types.js';
 import { sloFigures, storedFigures } from '../monitor/store-figures.js';
 import { EXIT_INVALID, loadOrReport, type Output, processOutput } from './validate.js';
 
@@ -55,7 +55,7 @@ export async function report(
     await store.migrate();
     const states = new Map((await store.states()).map((s) => [s.component, s]));
     const window = { from, to };
-    const components: Array<{ name: string; figures: WindowFigures; checks: CheckStats }> = [];
+    const components: Array<{ name: string; figures: WindowFigures; checks: ProbeStats }> = [];
     for (const c of config.components) {
       const state = states.get(c.name);
       const times = { firstCheckAt: state?.firstCheckAt, lastCheckAt: state?.lastCheckAt };

@@ -1,6 +1,8 @@
 export * from './checks/index.js';
-export { EventLoopLag } from './event-loop-lag.js';
 export {
+  type EndpointOptions,
+  type EndpointResponse,
+  Endpoints,
   type FastifyLike,
   type FastifyReplyLike,
   type HealthHandler,
@@ -9,7 +11,8 @@ export {
   type ProbeOptions,
   type ProbeResponse,
   Probes,
-} from './probes.js';
+} from './endpoints.js';
+export { EventLoopLag } from './event-loop-lag.js';
 export {
   HealthCheckRegistry,
   type HealthRegistryEvents,

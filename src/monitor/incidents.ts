@@ -3,7 +3,7 @@ import { InvalidOptionError } from '../core/errors.js';
 import { checkInteger, checkNumber } from '../core/validate.js';
 
 /** A result as the incident rules see it: when the check started and whether it failed. */
-export interface Observation {
+export interface IncidentObservation {
   /** Wall-clock ms the check started. */
   time: number;
   /** True for `unhealthy`; `degraded` counts as passing (design.md §3). */
@@ -77,7 +77,7 @@ export class IncidentTracker {
   }
 
   /** Feeds one observation (in time order); returns the incident it opened or resolved, if any. */
-  observe(o: Observation): IncidentEvent {
+  observe(o: IncidentObservation): IncidentEvent {
     const s = this.#s;
     if (s.openSince === undefined) {
       const start = isWindow(this.#open) ? this.#window(o, this.#open) : this.#failing(o, this.#open);
@@ -100,7 +100,7 @@ export class IncidentTracker {
   }
 
   /** A count or `"for"`: the start of the failing streak once it meets the rule. */
-  #failing(o: Observation, rule: Exclude<OpenRule, WindowRule>): number | undefined {
+  #failing(o: IncidentObservation, rule: Exclude<OpenRule, WindowRule>): number | undefined {
     const s = this.#s;
     if (!o.failed) {
       s.failures = 0;
@@ -113,7 +113,7 @@ export class IncidentTracker {
   }
 
   /** `"N of M"`: the start of the episode once N of the last M results failed. */
-  #window(o: Observation, rule: WindowRule): number | undefined {
+  #window(o: IncidentObservation, rule: WindowRule): number | undefined {
     this.#recent.push([o.time, o.failed ? 1 : 0]);
     if (this.#recent.length > rule.of) this.#recent.shift();
     let failures = 0;

@@ -8,7 +8,7 @@ import { createProbe, type Probe, type ProbeResult } from './probe.js';
 import { LONGEST_GAUGE_WINDOW, RunningFigures } from './running-figures.js';
 import { Scheduler } from './scheduler.js';
 import { type RowKind, writeSplitting } from './store/split-write.js';
-import type { CheckRecord, ComponentState, Store, WriteBatch } from './store/types.js';
+import type { ComponentState, ProbeRecord, Store, WriteBatch } from './store/types.js';
 import {
   BURN_WINDOWS,
   type DayFigures,
@@ -116,7 +116,7 @@ export class Monitor extends Events<MonitorEvents> {
   /** The flush after the one in flight, shared by every caller meanwhile. */
   #nextFlush: Promise<void> | undefined;
   /** Checks of the write in flight: compact() holds their minutes open too. */
-  #writing: readonly CheckRecord[] = [];
+  #writing: readonly ProbeRecord[] = [];
   #timers: TimerHandle[] = [];
   #started = false;
 

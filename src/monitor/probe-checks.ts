@@ -6,10 +6,10 @@ import { readable } from '../core/redact.js';
 import { disk, dns, eventLoop, memory, postgres, redis, tcp, tlsCertificate } from '../health/checks/index.js';
 import type { HealthCheck } from '../health/types.js';
 import { httpObserver } from './probe-http.js';
-import { msUntil, type Observation, type Observe } from './probe-observation.js';
+import { msUntil, type ProbeReading, type ReadProbe } from './probe-reading.js';
 
 /** Builds the run function of a component's check; a bad option throws a TypeError now, not at run time. */
-export function observerFor(check: CheckConfig, conditions: readonly Condition[]): Observe {
+export function observerFor(check: CheckConfig, conditions: readonly Condition[]): ReadProbe {
   switch (check.type) {
     case 'http':
       return httpObserver(check, conditions);
@@ -33,18 +33,18 @@ export function observerFor(check: CheckConfig, conditions: readonly Condition[]
 }
 
 /** A health check as an observer: its outcome as is, `context` drawn from its details. It throws when the check throws. */
-function fromHealth(check: HealthCheck, context: (details: Record<string, unknown>) => ConditionContext = () => ({})): Observe {
+function fromHealth(check: HealthCheck, context: (details: Record<string, unknown>) => ConditionContext = () => ({})): ReadProbe {
   return async (signal) => {
     const outcome = (await check({ signal })) ?? {};
     const details = outcome.details ?? {};
-    const observation: Observation = { status: outcome.status ?? 'healthy', details, context: context(details) };
+    const observation: ProbeReading = { status: outcome.status ?? 'healthy', details, context: context(details) };
     if (outcome.error !== undefined) observation.error = outcome.error;
     return observation;
   };
 }
 
 /** The health `tcp` check, with the address connected to for `[IP]`; a refused connection can be asserted on. */
-function tcpObserver(host: string, port: number): Observe {
+function tcpObserver(host: string, port: number): ReadProbe {
   const check = tcp(host, port);
   return async (signal) => {
     try {
@@ -61,7 +61,7 @@ function tcpObserver(host: string, port: number): Observe {
 const RCODES: Record<string, string> = { ENOTFOUND: 'NXDOMAIN', ESERVFAIL: 'SERVFAIL', EREFUSED: 'REFUSED', ENODATA: 'NODATA' };
 
 /** The health `dns` check; `[IP]` is the first address, `[DNS_RCODE]` NOERROR or the failure's code (asserted on). */
-function dnsObserver(hostname: string): Observe {
+function dnsObserver(hostname: string): ReadProbe {
   const check = dns(hostname);
   return async (signal) => {
     try {
@@ -83,7 +83,7 @@ type TlsCheck = Extract<CheckConfig, { type: 'tlsCertificate' }>;
  * The health `tlsCertificate` check, pointed at an address resolved first (with the host name kept as
  * SNI) so `[IP]` is the address it really connected to.
  */
-function tlsObserver(check: TlsCheck): Observe {
+function tlsObserver(check: TlsCheck): ReadProbe {
   const { host, type: _, ...options } = check;
   const servername = options.servername ?? (isIP(host) ? undefined : host);
   tlsCertificate(host, options); // validates the options now

@@ -5,7 +5,7 @@ import { readable, secretsOf } from '../core/redact.js';
 import { timedConnector } from '../health/checks/http-connector.js';
 import { statusMatcher } from '../health/checks/http-expect.js';
 import { since } from '../health/checks/util.js';
-import { msUntil, type Observe, reads } from './probe-observation.js';
+import { msUntil, type ReadProbe, reads } from './probe-reading.js';
 
 type HttpCheck = Extract<CheckConfig, { type: 'http' }>;
 
@@ -37,7 +37,7 @@ interface Run {
  * undici's request API that was several kB per check, promoted to old space at a thousand checks
  * a second; a shared client and a plain dispatch handler leave about a third of it.
  */
-export function httpObserver(check: HttpCheck, conditions: readonly Condition[]): Observe {
+export function httpObserver(check: HttpCheck, conditions: readonly Condition[]): ReadProbe {
   const target = new URL(check.url);
   const method = check.method ?? 'GET';
   const headers = basicAuth(target, { ...check.headers });

@@ -4,8 +4,8 @@ import { messageOf, redactText, secretsOf } from '../core/redact.js';
 import { since } from '../health/checks/util.js';
 import { TimeoutError, type TimeoutPolicy, timeout } from '../policy/timeout.js';
 import { observerFor } from './probe-checks.js';
-import { CONTEXT_FIELD, type Observation, type Observe, reads } from './probe-observation.js';
-import type { CheckStatus } from './store/types.js';
+import { CONTEXT_FIELD, type ProbeReading, type ReadProbe, reads } from './probe-reading.js';
+import type { ProbeStatus } from './store/types.js';
 
 /** The outcome of one run of a component's check, with its timeout, slowness and conditions applied. */
 export interface ProbeResult {
@@ -14,7 +14,7 @@ export interface ProbeResult {
   /** Wall-clock ms the run started. */
   time: number;
   durationMs: number;
-  status: CheckStatus;
+  status: ProbeStatus;
   /** Readable reason when not healthy; never a secret. */
   error?: string;
   details?: Record<string, unknown>;
@@ -59,7 +59,7 @@ export function createProbe(component: ComponentConfig, options: ProbeOptions = 
   const { name, check, conditions, degradedAfter } = component;
   const secrets = 'url' in check ? secretsOf(check.url) : [];
   const scrub = (text: string) => redactText(text, secrets);
-  let observe: Observe;
+  let observe: ReadProbe;
   try {
     observe = observerFor(check, conditions);
   } catch (error) {
@@ -75,13 +75,13 @@ export function createProbe(component: ComponentConfig, options: ProbeOptions = 
   return async (signal) => {
     const time = clock.now();
     const start = performance.now();
-    const result = (status: CheckStatus, error?: string, details?: Record<string, unknown>): ProbeResult => {
+    const result = (status: ProbeStatus, error?: string, details?: Record<string, unknown>): ProbeResult => {
       const r: ProbeResult = { name, time, durationMs: clock.now() - time, status };
       if (error !== undefined) r.error = scrub(error);
       if (details !== undefined) r.details = details;
       return r;
     };
-    let observation: Observation;
+    let observation: ProbeReading;
     try {
       // linked by hand: the aggressive timeout does not pass a caller's abort on to the run's signal
       observation = await policy.execute(

@@ -6,11 +6,11 @@ import type { Monitor } from '../monitor/monitor.js';
 import type { Store } from '../monitor/store/types.js';
 import { componentRoutes } from './components.js';
 import type { ServerContext } from './context.js';
+import { endpointRoutes } from './endpoints.js';
 import { installErrorHandling } from './errors.js';
 import { incidentRoutes } from './incidents.js';
 import { metricsRoute } from './metrics.js';
 import { pageRoutes } from './page/routes.js';
-import { probeRoutes } from './probes.js';
 import { sloRoutes } from './slos.js';
 
 /** Options of {@link buildApp}. */
@@ -50,7 +50,7 @@ export function buildApp(options: AppOptions): FastifyInstance {
   void app.register(compress, { global: true, threshold: 1024 });
   // Routes in a plugin registered after it, so its hooks wrap them.
   void app.register(async (routes) => {
-    probeRoutes(routes, ctx);
+    endpointRoutes(routes, ctx);
     metricsRoute(routes, ctx);
     componentRoutes(routes, ctx);
     incidentRoutes(routes, ctx);

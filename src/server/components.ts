@@ -1,10 +1,10 @@
 import type { FastifyInstance } from 'fastify';
 import type { ComponentStatus } from '../monitor/monitor.js';
-import type { CheckCursor } from '../monitor/store/types.js';
+import type { ProbeCursor } from '../monitor/store/types.js';
 import { requireToken } from './auth.js';
-import { decodeCursor, encodeCursor } from './check-cursor.js';
 import type { ServerContext } from './context.js';
 import { HttpError } from './errors.js';
+import { decodeCursor, encodeCursor } from './probe-cursor.js';
 import { CHECKS_QUERY, NAME_PARAMS, type NameParams, WINDOW_QUERY } from './schemas.js';
 import { evaluationInstant, iso, parseTime, TIME_SCHEMA, WINDOWS } from './time.js';
 import { checkView, componentView, type FiguresView, figuresView } from './views.js';
@@ -19,7 +19,7 @@ export function findComponent(ctx: ServerContext, name: string): ComponentStatus
 const TIME = new RegExp(TIME_SCHEMA.pattern);
 
 /** `?before=` of the checks list: a time (checks started before it) or a page's `next` cursor; else a 400. */
-function parseBefore(value: string): number | CheckCursor {
+function parseBefore(value: string): number | ProbeCursor {
   if (TIME.test(value)) return parseTime(value, 'before');
   const cursor = decodeCursor(value);
   if (cursor === undefined) {

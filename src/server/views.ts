@@ -1,11 +1,11 @@
 import type { WindowFigures } from '../monitor/figures.js';
 import type { ComponentStatus } from '../monitor/monitor.js';
 import type { ProbeResult } from '../monitor/probe.js';
-import type { CheckRecord, CheckStats, IncidentRecord } from '../monitor/store/types.js';
+import type { IncidentRecord, ProbeRecord, ProbeStats } from '../monitor/store/types.js';
 import { iso, seconds } from './time.js';
 
 /** A check result as the API shows it. */
-export function checkView(r: ProbeResult | CheckRecord): Record<string, unknown> {
+export function checkView(r: ProbeResult | ProbeRecord): Record<string, unknown> {
   return { time: iso(r.time), timeMs: r.time, durationMs: r.durationMs, status: r.status, error: r.error ?? null };
 }
 
@@ -35,7 +35,7 @@ export function incidentView(i: IncidentRecord, now: number): Record<string, unk
 }
 
 /** Figures and check statistics of one window as the API (and the status page) show them. */
-export function figuresView(window: string, f: WindowFigures, stats: CheckStats) {
+export function figuresView(window: string, f: WindowFigures, stats: ProbeStats) {
   return {
     window,
     from: iso(f.from),

@@ -10,20 +10,20 @@ import { planWindow, type Segment } from './plan.js';
 import { Aggregate } from './rollup.js';
 import type { Database } from './schema.js';
 import type {
-  CheckCursor,
-  CheckRecord,
-  CheckStats,
-  CheckStatus,
   ComponentState,
   IncidentRecord,
   Page,
+  ProbeCursor,
+  ProbeRecord,
+  ProbeStats,
+  ProbeStatus,
   Store,
   WriteBatch,
 } from './types.js';
 import { readMark } from './watermarks.js';
 
-const STATUS_CODE: Record<CheckStatus, number> = { healthy: 0, degraded: 1, unhealthy: 2 };
-const STATUS_NAME: readonly CheckStatus[] = ['healthy', 'degraded', 'unhealthy'];
+const STATUS_CODE: Record<ProbeStatus, number> = { healthy: 0, degraded: 1, unhealthy: 2 };
+const STATUS_NAME: readonly ProbeStatus[] = ['healthy', 'degraded', 'unhealthy'];
 
 type Db = Kysely<Database> | Transaction<Database>;
 
@@ -169,7 +169,7 @@ export class KyselyStore implements Store {
   }
 
   /** Ordered by (time, id), so `next`, the last row's, continues exactly after it even among checks of one ms. */
-  async checks(component: string, options: { limit: number; before?: number | CheckCursor }): Promise<Page<CheckRecord, CheckCursor>> {
+  async checks(component: string, options: { limit: number; before?: number | ProbeCursor }): Promise<Page<ProbeRecord, ProbeCursor>> {
     const limit = checkInteger('limit', options.limit, 1);
     const id = await this.#idOf(this.#db, component);
     if (id === undefined) return { items: [], next: null };
@@ -187,7 +187,7 @@ export class KyselyStore implements Store {
       q = q.where('time', '<=', before.time).where((eb) => eb.or([eb('time', '<', before.time), eb('id', '<', before.id)]));
     }
     const rows = await q.execute();
-    const items: CheckRecord[] = rows.slice(0, limit).map((r) => ({
+    const items: ProbeRecord[] = rows.slice(0, limit).map((r) => ({
       component,
       time: r.time,
       durationMs: r.duration_ms,
@@ -220,7 +220,7 @@ export class KyselyStore implements Store {
    * fall between minutes are exact only while raw rows are kept, and between hours only while
    * minute rollups are (30 days); whole hours are exact forever.
    */
-  async checkStats(component: string, from: number, to: number): Promise<CheckStats> {
+  async checkStats(component: string, from: number, to: number): Promise<ProbeStats> {
     const [stats] = await this.checkSeries(component, from, to, Math.max(1, to - from));
     return stats ?? new Aggregate().stats();
   }
@@ -231,7 +231,7 @@ export class KyselyStore implements Store {
    * each row counted in the step it falls in; a rollup that straddles two steps is never read, its
    * step reads finer rows instead (planWindow per step).
    */
-  async checkSeries(component: string, from: number, to: number, step: number): Promise<CheckStats[]> {
+  async checkSeries(component: string, from: number, to: number, step: number): Promise<ProbeStats[]> {
     checkInteger('step', step, 1);
     const steps = Math.max(0, Math.ceil((to - from) / step));
     const aggs = Array.from({ length: steps }, () => new Aggregate());

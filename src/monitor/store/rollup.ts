@@ -1,6 +1,6 @@
 import { BUCKETS, bucketOf, quantile } from './histogram.js';
 import type { RollupTable } from './schema.js';
-import type { CheckStats } from './types.js';
+import type { ProbeStats } from './types.js';
 
 /** The counted part of a rollup row (everything but its key). */
 export type RollupCounts = Omit<RollupTable, 'component_id' | 'bucket_start_ms'>;
@@ -60,7 +60,7 @@ export class Aggregate {
   }
 
   /** Counts and estimated percentiles. */
-  stats(): CheckStats {
+  stats(): ProbeStats {
     const total = this.total;
     const q = (p: number) => quantile(this.histogram, total, p, this.latencyMin, this.latencyMax);
     return { total, healthy: this.healthy, degraded: this.degraded, unhealthy: this.unhealthy, p50: q(0.5), p95: q(0.95), p99: q(0.99) };

@@ -2,15 +2,15 @@ import type { Span } from '../figures.js';
 import type { IncidentTrackerState } from '../incidents.js';
 
 /** Status of one stored check result. */
-export type CheckStatus = 'healthy' | 'degraded' | 'unhealthy';
+export type ProbeStatus = 'healthy' | 'degraded' | 'unhealthy';
 
 /** One raw check result. */
-export interface CheckRecord {
+export interface ProbeRecord {
   component: string;
   /** Wall-clock ms the check started. */
   time: number;
   durationMs: number;
-  status: CheckStatus;
+  status: ProbeStatus;
   /** Why it was not healthy; never a secret. */
   error?: string | undefined;
 }
@@ -38,7 +38,7 @@ export interface ComponentState {
 
 /** Everything one flush writes, in one transaction: all of it lands or none of it does. */
 export interface WriteBatch {
-  checks: CheckRecord[];
+  checks: ProbeRecord[];
   opened: Array<{ component: string; start: number; error?: string | undefined }>;
   /** Closes the open incident of `component` that started at `start`. */
   resolved: Array<{ component: string; start: number; end: number }>;
@@ -47,7 +47,7 @@ export interface WriteBatch {
 }
 
 /** Counts and latency of checks over a window, from rollups (and raw rows for the newest minute). */
-export interface CheckStats {
+export interface ProbeStats {
   total: number;
   healthy: number;
   degraded: number;
@@ -65,7 +65,7 @@ export interface Page<T, Next = number> {
 }
 
 /** Where a page of checks ends: one row, unique even among checks of the same millisecond. */
-export interface CheckCursor {
+export interface ProbeCursor {
   time: number;
   id: number;
 }
@@ -84,13 +84,13 @@ export interface Store {
    * Raw checks of `component`, newest first, `limit` at most; with `before`, only those started
    * before that time, or after that cursor (a previous page's `next`) in this order.
    */
-  checks(component: string, options: { limit: number; before?: number | CheckCursor }): Promise<Page<CheckRecord, CheckCursor>>;
+  checks(component: string, options: { limit: number; before?: number | ProbeCursor }): Promise<Page<ProbeRecord, ProbeCursor>>;
   /** Incidents newest first, optionally of one component and started at or after `since`. */
   incidents(options: { component?: string; since?: number; limit: number; before?: number }): Promise<Page<IncidentRecord>>;
   /** Check counts and latency percentiles of `component` over [from, to). */
-  checkStats(component: string, from: number, to: number): Promise<CheckStats>;
+  checkStats(component: string, from: number, to: number): Promise<ProbeStats>;
   /** checkStats of each `step` ms of [from, to), oldest first (the last step may be shorter). */
-  checkSeries(component: string, from: number, to: number, step: number): Promise<CheckStats[]>;
+  checkSeries(component: string, from: number, to: number, step: number): Promise<ProbeStats[]>;
   /**
    * Folds raw checks of closed minutes into 1-minute rollups and closed hours into 1-hour rollups,
    * then deletes raw checks older than `retentionMs` and minute rollups older than 30 days.

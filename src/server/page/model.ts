@@ -1,7 +1,7 @@
 import type { ComponentConfig } from '../../config/index.js';
 import { isNinesError } from '../../core/errors.js';
 import type { ComponentStatus, DayFigures, SloFigures } from '../../monitor/monitor.js';
-import type { CheckStats, IncidentRecord } from '../../monitor/store/types.js';
+import type { IncidentRecord, ProbeStats } from '../../monitor/store/types.js';
 import type { ServerContext } from '../context.js';
 import { HttpError } from '../errors.js';
 import { slicer } from '../slice.js';
@@ -17,7 +17,7 @@ const LATENCY_STEPS = 48;
 export interface LatencySeries {
   from: number;
   step: number;
-  points: CheckStats[];
+  points: ProbeStats[];
 }
 
 /** What the page shows of one component. */

@@ -11,7 +11,7 @@ import { bucketOf } from '../../../src/monitor/store/histogram.js';
 import { type OpenStoreOptions, openStore } from '../../../src/monitor/store/open.js';
 import { createPostgresBackend } from '../../../src/monitor/store/postgres/dialect.js';
 import { createSqliteBackend } from '../../../src/monitor/store/sqlite/dialect.js';
-import type { CheckRecord, CheckStats, CheckStatus, Store, WriteBatch } from '../../../src/monitor/store/types.js';
+import type { ProbeRecord, ProbeStats, ProbeStatus, Store, WriteBatch } from '../../../src/monitor/store/types.js';
 import { dropSchema, hasPostgres, pgUrl, uniqueName } from '../../support/services.js';
 
 const pgUp = await hasPostgres();
@@ -51,11 +51,11 @@ export function batch(part: Partial<WriteBatch>): WriteBatch {
 }
 
 /** Checks of `component` every `every` ms (plus jitter) in [from, to): log-uniform 1 ms..90 s, mostly healthy. */
-export function series(component: string, from: number, to: number, every: number, rand: () => number): CheckRecord[] {
-  const out: CheckRecord[] = [];
+export function series(component: string, from: number, to: number, every: number, rand: () => number): ProbeRecord[] {
+  const out: ProbeRecord[] = [];
   for (let t = from; t < to; t += every) {
     const r = rand();
-    const status: CheckStatus = r < 0.9 ? 'healthy' : r < 0.95 ? 'degraded' : 'unhealthy';
+    const status: ProbeStatus = r < 0.9 ? 'healthy' : r < 0.95 ? 'degraded' : 'unhealthy';
     out.push({
       component,
       time: Math.min(to - 1, t + Math.floor(rand() * Math.min(every, 5_000))),
@@ -68,11 +68,11 @@ export function series(component: string, from: number, to: number, every: numbe
 }
 
 /** Exact counts and nearest-rank percentiles of `checks` in [from, to). */
-export function exactStats(checks: CheckRecord[], from: number, to: number): CheckStats {
+export function exactStats(checks: ProbeRecord[], from: number, to: number): ProbeStats {
   const inside = checks.filter((c) => c.time >= from && c.time < to);
   const sorted = inside.map((c) => c.durationMs).sort((a, b) => a - b);
   const q = (p: number) => (sorted.length ? (sorted[Math.max(1, Math.ceil(p * sorted.length)) - 1] ?? null) : null);
-  const count = (s: CheckStatus) => inside.filter((c) => c.status === s).length;
+  const count = (s: ProbeStatus) => inside.filter((c) => c.status === s).length;
   return {
     total: inside.length,
     healthy: count('healthy'),
@@ -85,7 +85,7 @@ export function exactStats(checks: CheckRecord[], from: number, to: number): Che
 }
 
 /** Counts equal; each percentile in the same histogram bucket as the exact one. */
-export function expectStats(actual: CheckStats, expected: CheckStats): void {
+export function expectStats(actual: ProbeStats, expected: ProbeStats): void {
   const { p50, p95, p99, ...counts } = actual;
   const { p50: e50, p95: e95, p99: e99, ...expectedCounts } = expected;
   expect(counts).toEqual(expectedCounts);

@@ -7,7 +7,7 @@ import { parseConfig } from '../../../src/config/index.js';
 import { Monitor } from '../../../src/monitor/monitor.js';
 import { openStore } from '../../../src/monitor/store/open.js';
 import { HOUR, MINUTE } from '../../../src/monitor/store/plan.js';
-import type { CheckRecord, CheckStats, Store, WriteBatch } from '../../../src/monitor/store/types.js';
+import type { ProbeRecord, ProbeStats, Store, WriteBatch } from '../../../src/monitor/store/types.js';
 import { ManualClock } from '../../../src/policy/index.js';
 import { random } from '../../support/random.js';
 import { pgUrl } from '../../support/services.js';
@@ -20,10 +20,10 @@ const T0 = Date.UTC(2025, 0, 1);
 const END = T0 + 4 * HOUR;
 
 /** `checks` of one component renamed to `component`. */
-const as = (component: string, checks: CheckRecord[]) => checks.map((c) => ({ ...c, component }));
+const as = (component: string, checks: ProbeRecord[]) => checks.map((c) => ({ ...c, component }));
 
 /** Every way the store answers about `component` over [T0, END): whole range, odd windows, per minute, per hour. */
-async function answers(store: Store, component: string): Promise<CheckStats[]> {
+async function answers(store: Store, component: string): Promise<ProbeStats[]> {
   return [
     await store.checkStats(component, T0, END),
     await store.checkStats(component, T0 + 7 * MINUTE + 13, T0 + 3 * HOUR + 5 * MINUTE),
@@ -57,7 +57,7 @@ describe.each(backends)('$name store, late checks', (backend) => {
     await store.write(batch({ checks: as('late', late) }));
     const expected = await answers(store, 'ontime');
     expect(await answers(store, 'late')).toEqual(expected);
-    expectStats(expected[0] as CheckStats, exactStats([...others, ...late], T0, END));
+    expectStats(expected[0] as ProbeStats, exactStats([...others, ...late], T0, END));
     // a second compaction folds nothing twice
     await store.compact(now + MINUTE, 30 * DAY);
     expect(await answers(store, 'late')).toEqual(expected);
@@ -72,7 +72,7 @@ describe.each(backends)('$name store, late checks', (backend) => {
     // SQLite: one store runs one transaction at a time (a second connection to the file would get
     // SQLITE_BUSY_SNAPSHOT, never wrong data); PostgreSQL: two pools, so the transactions overlap
     const compactor = backend.name === 'sqlite' ? writer : await stores.open({ lateMs: 0 });
-    const written: CheckRecord[] = [];
+    const written: ProbeRecord[] = [];
     const rand = random(12);
     let now = T0;
     for (let round = 0; round < 40; round++) {
@@ -148,7 +148,7 @@ describe('Monitor compaction during a flush in flight', () => {
     const gate = new Promise<void>((r) => {
       release = r;
     });
-    let writing: CheckRecord[] = [];
+    let writing: ProbeRecord[] = [];
     const holds: number[] = [];
     const store: Store = Object.assign(Object.create(inner) as Store, {
       write: async (b: WriteBatch) => {

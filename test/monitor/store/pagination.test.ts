@@ -2,15 +2,15 @@
 import { sql } from 'kysely';
 import { describe, expect, test } from 'vitest';
 import { migrate } from '../../../src/monitor/store/migrations.js';
-import type { CheckCursor, CheckRecord, Store } from '../../../src/monitor/store/types.js';
+import type { ProbeCursor, ProbeRecord, Store } from '../../../src/monitor/store/types.js';
 import { backends, batch, useStores } from './backends.js';
 
 const T0 = Date.UTC(2025, 0, 1);
 
 /** Every check of `component`, following `next` from `start` in pages of `limit`. */
-async function readAll(store: Store, component: string, limit: number, start?: number): Promise<CheckRecord[]> {
-  const out: CheckRecord[] = [];
-  let before: number | CheckCursor | undefined = start;
+async function readAll(store: Store, component: string, limit: number, start?: number): Promise<ProbeRecord[]> {
+  const out: ProbeRecord[] = [];
+  let before: number | ProbeCursor | undefined = start;
   for (;;) {
     const page = await store.checks(component, { limit, ...(before === undefined ? {} : { before }) });
     expect(page.items.length).toBeLessThanOrEqual(limit);
@@ -27,7 +27,7 @@ describe.each(backends)('$name store, paging checks', (backend) => {
   it('covers 1,000 checks of one millisecond in pages of 7, each exactly once, newest written first', async () => {
     const store = await stores.open();
     // durationMs numbers the rows: 1,000 at T0 between a few older and newer ones, over two batches
-    const at = (time: number, n: number): CheckRecord => ({ component: 'api', time, durationMs: n, status: 'healthy' });
+    const at = (time: number, n: number): ProbeRecord => ({ component: 'api', time, durationMs: n, status: 'healthy' });
     const older = [at(T0 - 2, 2000), at(T0 - 1, 2001)];
     const same = Array.from({ length: 1_000 }, (_, i) => at(T0, i));
     const newer = [at(T0 + 1, 2002)];

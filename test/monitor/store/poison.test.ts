@@ -8,7 +8,7 @@ import { Monitor } from '../../../src/monitor/monitor.js';
 import type { ProbeResult } from '../../../src/monitor/probe.js';
 import { openStore } from '../../../src/monitor/store/open.js';
 import { writeSplitting } from '../../../src/monitor/store/split-write.js';
-import type { CheckRecord, Store } from '../../../src/monitor/store/types.js';
+import type { ProbeRecord, Store } from '../../../src/monitor/store/types.js';
 import { ManualClock } from '../../../src/policy/index.js';
 import { backends, batch } from './backends.js';
 
@@ -28,10 +28,10 @@ async function opened(backend: (typeof backends)[number]): Promise<Store> {
   return store;
 }
 
-const good = (n: number, from: number): CheckRecord[] =>
+const good = (n: number, from: number): ProbeRecord[] =>
   Array.from({ length: n }, (_, i) => ({ component: 'api', time: from + i * 1000, durationMs: 5, status: 'healthy' }));
 
-async function storedChecks(store: Store): Promise<CheckRecord[]> {
+async function storedChecks(store: Store): Promise<ProbeRecord[]> {
   return (await store.checks('api', { limit: 10_000 })).items.sort((a, b) => a.time - b.time);
 }
 

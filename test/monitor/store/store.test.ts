@@ -7,7 +7,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterEach, beforeEach, describe, expect, test } from 'vitest';
 import { openStore } from '../../../src/monitor/store/open.js';
-import type { CheckCursor, CheckRecord, Store } from '../../../src/monitor/store/types.js';
+import type { ProbeCursor, ProbeRecord, Store } from '../../../src/monitor/store/types.js';
 import { random } from '../../support/random.js';
 import { backends, batch, exactStats, expectStats, type Location, series } from './backends.js';
 
@@ -18,7 +18,7 @@ const DAY = 24 * HOUR;
 const T0 = Date.UTC(2025, 0, 1);
 const idle = { openSince: undefined, failures: 0, failingSince: undefined, passes: 0, passingSince: undefined };
 
-async function writeChecks(store: Store, checks: CheckRecord[], per = 5_000): Promise<void> {
+async function writeChecks(store: Store, checks: ProbeRecord[], per = 5_000): Promise<void> {
   for (let i = 0; i < checks.length; i += per) await store.write(batch({ checks: checks.slice(i, i + per) }));
 }
 
@@ -65,7 +65,7 @@ describe.each(backends)('$name store', (backend) => {
   });
 
   it('reads back what it wrote', async () => {
-    const checks: CheckRecord[] = [
+    const checks: ProbeRecord[] = [
       { component: 'api', time: T0, durationMs: 12, status: 'healthy' },
       { component: 'api', time: T0 + 1_000, durationMs: 700, status: 'degraded' },
       { component: 'api', time: T0 + 2_000, durationMs: 3_000, status: 'unhealthy', error: 'timeout after 3000 ms' },
@@ -111,7 +111,7 @@ describe.each(backends)('$name store', (backend) => {
     expect(await store.states()).toEqual([]);
     expect((await store.incidents({ limit: 10 })).items).toHaveLength(1);
     // The rolled-back component id is not cached: the next batch for it works.
-    await store.write(batch({ checks: [failing.checks[0] as CheckRecord], states: failing.states }));
+    await store.write(batch({ checks: [failing.checks[0] as ProbeRecord], states: failing.states }));
     expect((await store.checks('cache', { limit: 10 })).items).toHaveLength(1);
     expect(await store.states()).toHaveLength(1);
   });
@@ -197,7 +197,7 @@ describe.each(backends)('$name store', (backend) => {
     await store.write(batch({ checks }));
     const times: number[] = [];
     const sizes: number[] = [];
-    let before: CheckCursor | undefined;
+    let before: ProbeCursor | undefined;
     for (;;) {
       const page = await store.checks('api', { limit: 10, ...(before === undefined ? {} : { before }) });
       sizes.push(page.items.length);
@@ -301,7 +301,7 @@ describe.each(backends)('$name store', (backend) => {
 
   it('keeps 7 days of raw rows and every hour over 40 simulated days', async () => {
     const rand = random(4);
-    const all: CheckRecord[] = [];
+    const all: ProbeRecord[] = [];
     for (let day = 0; day < 40; day++) {
       const from = T0 + day * DAY;
       const checks = [...series('api', from, from + DAY, 5 * MINUTE, rand), ...series('db', from, from + DAY, 5 * MINUTE, rand)];
@@ -326,7 +326,7 @@ describe.each(backends)('$name store', (backend) => {
     await store.write(batch({ checks: series('warmup', T0 - DAY, T0 - DAY + MINUTE, 10_000, rand) }));
     const before = await store.size();
     const components = ['api', 'db', 'cache', 'queue'];
-    const checks: CheckRecord[] = [];
+    const checks: ProbeRecord[] = [];
     for (let i = 0; i < 5_000; i++) {
       for (const component of components) {
         const failed = rand() < 0.02;

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { healthHandler } from '../../src/health/probes.js';
+import { healthHandler } from '../../src/health/endpoints.js';
 import { HealthCheckRegistry } from '../../src/health/registry.js';
 import { GracefulShutdown } from '../../src/lifecycle/index.js';
 import { listen } from '../support/http.js';

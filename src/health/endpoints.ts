@@ -12,8 +12,8 @@ export interface MetricsSource {
   getMetricsAsJSON(): Promise<unknown>;
 }
 
-/** Options of {@link createProbes} and {@link healthHandler}. */
-export interface ProbeOptions {
+/** Options of {@link Endpoints} and {@link healthHandler}. */
+export interface EndpointOptions {
   /** Readiness fails once `shuttingDown` is true (a `GracefulShutdown` fits). */
   shutdown?: { readonly shuttingDown: boolean };
   /** Registry served at `/metrics`. Default: `/metrics` answers 404. */
@@ -30,8 +30,8 @@ export interface ProbeOptions {
   service?: { serviceId?: string; version?: string; description?: string };
 }
 
-/** A probe's answer, independent of the HTTP framework. */
-export interface ProbeResponse {
+/** An endpoint's answer, independent of the HTTP framework. */
+export interface EndpointResponse {
   status: number;
   headers: Record<string, string>;
   body: string;
@@ -43,7 +43,9 @@ export interface HealthHandler {
   /** Register with `fastify.register(handler.fastify)`. */
   fastify: (instance: FastifyLike, options: unknown, done: (error?: Error) => void) => void;
   /** The framework-free core. */
-  probes: Probes;
+  endpoints: Endpoints;
+  /** @deprecated Renamed `endpoints` in 0.2 (see the glossary in docs/architecture.md); removed in 0.3. */
+  probes: Endpoints;
   /** Stops the event-loop monitor. */
   close(): void;
 }
@@ -71,7 +73,7 @@ const TEXT = { 'content-type': 'text/plain; charset=utf-8', 'cache-control': 'no
 const JSON_TYPE = { 'content-type': 'application/json; charset=utf-8', 'cache-control': 'no-store' };
 
 /** A response with its content-length worked out once, so a prebuilt one costs nothing per request. */
-function response(status: number, headers: Record<string, string>, body: string): ProbeResponse {
+function response(status: number, headers: Record<string, string>, body: string): EndpointResponse {
   return { status, headers: { ...headers, 'content-length': String(Buffer.byteLength(body)) }, body };
 }
 
@@ -81,16 +83,16 @@ const NOT_READY = { unknown: response(503, TEXT, 'unknown'), unhealthy: response
 const ALIVE = READY;
 
 /** The probe routes as a function from (path, accept header) to a response. */
-export class Probes {
+export class Endpoints {
   readonly #registry: HealthCheckRegistry;
-  readonly #options: ProbeOptions;
+  readonly #options: EndpointOptions;
   readonly #routes: Map<string, Route>;
   readonly #grace: number;
   readonly #maxDelayMs: number;
   readonly #maxHeapRatio: number;
   readonly #loop = new EventLoopLag();
 
-  constructor(registry: HealthCheckRegistry, options: ProbeOptions = {}) {
+  constructor(registry: HealthCheckRegistry, options: EndpointOptions = {}) {
     this.#registry = registry;
     this.#options = options;
     this.#grace = checkNumber('livenessGrace', options.livenessGrace ?? 300_000);
@@ -110,7 +112,7 @@ export class Probes {
    * The response for `url` (path and query), or undefined when the path is not a probe route. In
    * background mode readiness and liveness answer synchronously, from prebuilt responses.
    */
-  respond(url: string, accept = ''): ProbeResponse | Promise<ProbeResponse> | undefined {
+  respond(url: string, accept = ''): EndpointResponse | Promise<EndpointResponse> | undefined {
     const q = url.indexOf('?');
     const route = this.#routes.get(q < 0 ? url : url.slice(0, q));
     if (route === undefined) return undefined;
@@ -135,18 +137,18 @@ export class Probes {
   }
 
   /** Background mode answers from the latest results, so a slow dependency never piles up probe requests. */
-  #withReport(answer: (report: HealthReport) => ProbeResponse): ProbeResponse | Promise<ProbeResponse> {
+  #withReport(answer: (report: HealthReport) => EndpointResponse): EndpointResponse | Promise<EndpointResponse> {
     return this.#registry.running ? answer(this.#registry.report()) : this.#registry.runAll().then(answer);
   }
 
   /** Readiness from the registry's running status: no report, no allocation. */
-  #ready(): ProbeResponse {
+  #ready(): EndpointResponse {
     if (this.#options.shutdown?.shuttingDown === true) return SHUTTING_DOWN;
     const status = this.#registry.status;
     return status === 'healthy' || status === 'degraded' ? READY : NOT_READY[status];
   }
 
-  #health(report: HealthReport): ProbeResponse {
+  #health(report: HealthReport): EndpointResponse {
     const status = toIetfStatus(report.status);
     const checks: Record<string, unknown[]> = {};
     for (const c of report.checks) {
@@ -171,7 +173,7 @@ export class Probes {
     );
   }
 
-  #readiness(report: HealthReport, verbose: boolean): ProbeResponse {
+  #readiness(report: HealthReport, verbose: boolean): EndpointResponse {
     const shuttingDown = this.#options.shutdown?.shuttingDown === true;
     const ok = !shuttingDown && (report.status === 'healthy' || report.status === 'degraded');
     if (!verbose) return ok ? READY : shuttingDown ? SHUTTING_DOWN : response(503, TEXT, report.status);
@@ -185,7 +187,7 @@ export class Probes {
     return response(ok ? 200 : 503, TEXT, lines.join('\n'));
   }
 
-  #liveness(verbose: boolean): ProbeResponse {
+  #liveness(verbose: boolean): EndpointResponse {
     const problems = processProblems(this.#loop, { maxDelayMs: this.#maxDelayMs, maxHeapRatio: this.#maxHeapRatio });
     for (const name of this.#registry.prolongedFailures(this.#grace)) problems.push(`${name} unhealthy for longer than ${this.#grace} ms`);
     if (problems.length === 0 && !verbose) return ALIVE;
@@ -193,7 +195,7 @@ export class Probes {
     return response(ok ? 200 : 503, TEXT, body);
   }
 
-  async #metrics(accept: string): Promise<ProbeResponse> {
+  async #metrics(accept: string): Promise<EndpointResponse> {
     const source = this.#options.metrics;
     if (source === undefined) return response(404, JSON_TYPE, JSON.stringify({ error: 'metrics are not configured' }));
     if (accept.includes('application/json')) return response(200, JSON_TYPE, JSON.stringify(await source.getMetricsAsJSON()));
@@ -202,7 +204,7 @@ export class Probes {
 }
 
 /** Writes a probe response with node:http; the headers already carry content-length. */
-function send(res: ServerResponse, r: ProbeResponse, head: boolean): void {
+function send(res: ServerResponse, r: EndpointResponse, head: boolean): void {
   res.writeHead(r.status, r.headers);
   res.end(head ? undefined : r.body);
 }
@@ -212,16 +214,16 @@ const notAllowed = response(405, { ...JSON_TYPE, allow: 'GET, HEAD' }, JSON.stri
 const probeFailed = response(500, JSON_TYPE, JSON.stringify({ error: 'probe failed' }));
 
 /**
- * Probe routes for Kubernetes and Prometheus: `/health` (IETF health+json), `/readiness` and
+ * Endpoints for Kubernetes and Prometheus: `/health` (IETF health+json), `/readiness` and
  * `/readyz`, `/liveness` and `/livez` (`?verbose` lists each check), `/metrics`. 200 when passing,
  * 503 when failing. Works as a node:http listener, Express middleware (unknown paths go to `next`)
  * and, through `.fastify`, a Fastify plugin.
  */
-export function healthHandler(registry: HealthCheckRegistry, options: ProbeOptions = {}): HealthHandler {
-  const probes = new Probes(registry, options);
+export function healthHandler(registry: HealthCheckRegistry, options: EndpointOptions = {}): HealthHandler {
+  const endpoints = new Endpoints(registry, options);
   const handler = ((req, res, next) => {
     const accept = req.headers.accept ?? '';
-    const answer = probes.respond(req.url ?? '/', accept);
+    const answer = endpoints.respond(req.url ?? '/', accept);
     if (answer === undefined) {
       if (next) next();
       else send(res, notFound, false);
@@ -240,16 +242,17 @@ export function healthHandler(registry: HealthCheckRegistry, options: ProbeOptio
       (error: unknown) => (next ? next(error) : send(res, probeFailed, false)),
     );
   }) as HealthHandler;
-  handler.probes = probes;
-  handler.close = () => probes.close();
+  handler.endpoints = endpoints;
+  handler.probes = endpoints;
+  handler.close = () => endpoints.close();
   handler.fastify = (instance, _options, done) => {
-    for (const url of probes.paths) {
+    for (const url of endpoints.paths) {
       instance.route({
         method: ['GET', 'HEAD'],
         url,
         handler: async (request, reply) => {
           const accept = request.headers.accept;
-          const r = (await probes.respond(request.url, typeof accept === 'string' ? accept : '')) ?? notFound;
+          const r = (await endpoints.respond(request.url, typeof accept === 'string' ? accept : '')) ?? notFound;
           return reply.code(r.status).headers(r.headers).send(r.body);
         },
       });
@@ -258,3 +261,12 @@ export function healthHandler(registry: HealthCheckRegistry, options: ProbeOptio
   };
   return handler;
 }
+
+/** @deprecated Renamed {@link Endpoints} in 0.2 (a *probe* is what the monitor sends); removed in 0.3. */
+export const Probes = Endpoints;
+/** @deprecated Renamed {@link Endpoints} in 0.2; removed in 0.3. */
+export type Probes = Endpoints;
+/** @deprecated Renamed {@link EndpointOptions} in 0.2; removed in 0.3. */
+export type ProbeOptions = EndpointOptions;
+/** @deprecated Renamed {@link EndpointResponse} in 0.2; removed in 0.3. */
+export type ProbeResponse = EndpointResponse;

@@ -1,12 +1,12 @@
-import type { CheckCursor } from '../monitor/store/types.js';
+import type { ProbeCursor } from '../monitor/store/types.js';
 
 /** The API's `next` of a checks page: opaque (base64url of `time:id`), so clients pass it back as is. */
-export function encodeCursor(cursor: CheckCursor): string {
+export function encodeCursor(cursor: ProbeCursor): string {
   return Buffer.from(`${cursor.time}:${cursor.id}`).toString('base64url');
 }
 
 /** The cursor `value` encodes, or undefined when it is not one {@link encodeCursor} made. */
-export function decodeCursor(value: string): CheckCursor | undefined {
+export function decodeCursor(value: string): ProbeCursor | undefined {
   if (!/^[A-Za-z0-9_-]{1,60}$/.test(value)) return undefined;
   const match = /^(\d{1,16}):(\d{1,16})$/.exec(Buffer.from(value, 'base64url').toString('latin1'));
   if (match === null) return undefined;

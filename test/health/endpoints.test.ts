@@ -3,7 +3,7 @@ import express from 'express';
 import Fastify from 'fastify';
 import { Registry } from 'prom-client';
 import { afterEach, describe, expect, it } from 'vitest';
-import { healthHandler } from '../../src/health/probes.js';
+import { healthHandler } from '../../src/health/endpoints.js';
 import { HealthCheckRegistry } from '../../src/health/registry.js';
 import { healthMetrics } from '../../src/metrics/index.js';
 import { ManualClock } from '../../src/policy/index.js';

@@ -1,9 +1,9 @@
 import type { Condition, ConditionContext, Placeholder } from '../config/index.js';
-import type { CheckStatus } from './store/types.js';
+import type { ProbeStatus } from './store/types.js';
 
 /** What one run of a component's check saw, before timeout, slowness and conditions are applied. */
-export interface Observation {
-  status: CheckStatus;
+export interface ProbeReading {
+  status: ProbeStatus;
   /** Why the check is not healthy; may be redacted again by the probe. */
   error?: string;
   details?: Record<string, unknown>;
@@ -17,7 +17,7 @@ export interface Observation {
 }
 
 /** One run of a check: resolves with what it saw, throws when it could not measure at all. */
-export type Observe = (signal: AbortSignal) => Promise<Observation>;
+export type ReadProbe = (signal: AbortSignal) => Promise<ProbeReading>;
 
 /** The {@link ConditionContext} field each placeholder reads. */
 export const CONTEXT_FIELD: Record<Placeholder, keyof ConditionContext> = {

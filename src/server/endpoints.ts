@@ -71,7 +71,7 @@ function readiness(ctx: ServerContext, verbose: boolean): { ok: boolean; body: s
 }
 
 /** `/health` (IETF health+json), `/readiness` + `/readyz`, `/liveness` + `/livez`. */
-export function probeRoutes(app: FastifyInstance, ctx: ServerContext): void {
+export function endpointRoutes(app: FastifyInstance, ctx: ServerContext): void {
   app.get('/health', async (_request, reply) => {
     const doc = healthDocument(ctx.monitor.status());
     return reply
