@@ -7,8 +7,8 @@ import { gapBetween, IncidentTracker } from './incidents.js';
 import { createProbe, type Probe, type ProbeResult } from './probe.js';
 import { LONGEST_GAUGE_WINDOW, RunningFigures } from './running-figures.js';
 import { Scheduler } from './scheduler.js';
-import { type RowKind, writeSplitting } from './store/split-write.js';
-import type { ComponentState, ProbeRecord, Store, WriteBatch } from './store/types.js';
+import type { RowKind } from './store/split-write.js';
+import type { ComponentState, Store } from './store/types.js';
 import {
   BURN_WINDOWS,
   type DayFigures,
@@ -19,6 +19,7 @@ import {
   sloWindows,
   storedFigures,
 } from './store-figures.js';
+import { WriteBuffer } from './write-buffer.js';
 
 export type { DayFigures, SloFigures } from './store-figures.js';
 
@@ -91,8 +92,6 @@ interface Runtime {
   addedAt: number;
 }
 
-const emptyBatch = (): WriteBatch => ({ checks: [], opened: [], resolved: [], gaps: [], states: [] });
-
 /**
  * The availability monitor: checks every component on its schedule, applies the incident rules,
  * records gaps in its own observation, and writes everything to the store in batches.
@@ -104,19 +103,12 @@ export class Monitor extends Events<MonitorEvents> {
   readonly #flushInterval: number;
   readonly #compactInterval: number;
   readonly #onError: MonitorOptions['onError'];
-  readonly #maxBuffered: number;
   readonly #figuresReloadInterval: number;
   readonly #running = new RunningFigures();
   readonly #scheduler: Scheduler;
   readonly #components = new Map<string, Runtime>();
+  readonly #buffer: WriteBuffer;
   #config: NinesConfig;
-  #batch = emptyBatch();
-  #dirty = new Set<string>();
-  #flushing: Promise<void> | undefined;
-  /** The flush after the one in flight, shared by every caller meanwhile. */
-  #nextFlush: Promise<void> | undefined;
-  /** Checks of the write in flight: compact() holds their minutes open too. */
-  #writing: readonly ProbeRecord[] = [];
   #timers: TimerHandle[] = [];
   #started = false;
 
@@ -129,7 +121,14 @@ export class Monitor extends Events<MonitorEvents> {
     this.#flushInterval = options.flushInterval ?? 1000;
     this.#compactInterval = options.compactInterval ?? 60_000;
     this.#onError = options.onError;
-    this.#maxBuffered = options.maxBufferedChecks ?? 100_000;
+    this.#buffer = new WriteBuffer({
+      store: this.#store,
+      maxBufferedChecks: options.maxBufferedChecks ?? 100_000,
+      stateOf: (name) => this.#stateOf(name),
+      onDropped: (checks) => this.emit('dropped', { checks }),
+      onRejected: (row) => this.emit('rejected', row),
+      onOutage: (error) => this.#onError?.(error, 'flush'),
+    });
     this.#figuresReloadInterval = options.figuresReloadInterval ?? 600_000;
     this.#scheduler = new Scheduler({ clock: this.#clock, onLag: (component, lagMs) => this.emit('lag', { component, lagMs }) });
   }
@@ -285,70 +284,21 @@ export class Monitor extends Events<MonitorEvents> {
    * its batch earlier, so callers meanwhile share one more after it.
    */
   flush(): Promise<void> {
-    if (this.#flushing === undefined) return this.#flushNow();
-    this.#nextFlush ??= this.#flushing.then(() => {
-      this.#nextFlush = undefined;
-      return this.#flushNow();
-    });
-    return this.#nextFlush;
-  }
-
-  #flushNow(): Promise<void> {
-    this.#flushing = this.#flush().finally(() => {
-      this.#flushing = undefined;
-    });
-    return this.#flushing;
+    return this.#buffer.flush();
   }
 
   /** Rolls up and prunes the store by `retention`; minutes with checks not yet written stay open. */
   async compact(): Promise<void> {
     const now = this.#clock.now();
     // Runs in flight started at most one timeout ago; buffered checks (a failing store) may be older.
-    let holdFrom = now - Math.max(0, ...this.#config.components.map((c) => c.timeout)) - this.#flushInterval;
-    for (const check of [...this.#batch.checks, ...this.#writing]) holdFrom = Math.min(holdFrom, check.time);
+    const holdFrom = this.#buffer.oldestUnwritten(
+      now - Math.max(0, ...this.#config.components.map((c) => c.timeout)) - this.#flushInterval,
+    );
     try {
       await this.#store.compact(now, this.#config.retention, holdFrom);
     } catch (error) {
       this.#onError?.(error, 'compact');
     }
-  }
-
-  async #flush(): Promise<void> {
-    if (this.#dirty.size === 0 && this.#batch.checks.length === 0) return;
-    const batch = this.#batch;
-    const dirty = this.#dirty;
-    this.#batch = emptyBatch();
-    this.#dirty = new Set();
-    batch.states = [...dirty].flatMap((name) => {
-      const s = this.#stateOf(name);
-      return s ? [s] : [];
-    });
-    this.#writing = batch.checks;
-    const { rejected, outage } = await writeSplitting(this.#store, batch);
-    this.#writing = [];
-    for (const row of rejected) this.emit('rejected', row);
-    if (outage === undefined) return;
-    // keep what is left for the next flush, in front of what arrived meanwhile; state is rebuilt then
-    const rest = outage.rest;
-    this.#batch = {
-      checks: [...rest.checks, ...this.#batch.checks],
-      opened: [...rest.opened, ...this.#batch.opened],
-      resolved: [...rest.resolved, ...this.#batch.resolved],
-      gaps: [...rest.gaps, ...this.#batch.gaps],
-      states: [],
-    };
-    for (const name of dirty) this.#dirty.add(name);
-    this.#capBuffer();
-    this.#onError?.(outage.error, 'flush');
-  }
-
-  /** Drops the oldest buffered checks past `maxBufferedChecks`, down to 90 % of it so that dropping is rare. */
-  #capBuffer(): void {
-    const checks = this.#batch.checks;
-    if (checks.length <= this.#maxBuffered) return;
-    const excess = checks.length - Math.floor(this.#maxBuffered * 0.9);
-    checks.splice(0, excess);
-    this.emit('dropped', { checks: excess });
   }
 
   /** How far back the running figures reach: the longest gauge, SLO or burn-rate window. */
@@ -400,24 +350,22 @@ export class Monitor extends Events<MonitorEvents> {
     if (rt.lastCheckAt !== undefined) {
       const gap = gapBetween(rt.lastCheckAt, r.time, rt.config.interval + rt.config.timeout);
       if (gap) {
-        this.#batch.gaps.push({ component: name, ...gap });
+        this.#buffer.gap(name, gap);
         this.#running.gap(name, gap);
       }
     }
     rt.firstCheckAt ??= r.time;
     rt.lastCheckAt = r.time;
     rt.last = r;
-    this.#batch.checks.push({ component: name, time: r.time, durationMs: Math.round(r.durationMs), status: r.status, error: r.error });
-    this.#capBuffer();
-    this.#dirty.add(name);
+    this.#buffer.check({ component: name, time: r.time, durationMs: Math.round(r.durationMs), status: r.status, error: r.error });
     this.emit('result', r);
     const event = rt.tracker.observe({ time: r.time, failed });
     if (event?.type === 'opened') {
-      this.#batch.opened.push({ component: name, start: event.start, error: r.error });
+      this.#buffer.opened(name, event.start, r.error);
       this.#running.opened(name, event.start);
       this.emit('incidentOpened', { component: name, start: event.start });
     } else if (event?.type === 'resolved') {
-      this.#batch.resolved.push({ component: name, start: event.start, end: event.end });
+      this.#buffer.resolved(name, event.start, event.end);
       this.#running.resolved(name, event.start, event.end);
       this.emit('incidentResolved', { component: name, start: event.start, end: event.end });
     }
