@@ -4,6 +4,7 @@ import { Events } from '../core/events.js';
 import type { Span, WindowFigures } from './figures.js';
 import { FlapDetector } from './flapping.js';
 import { gapBetween, IncidentTracker } from './incidents.js';
+import { type Ownership, singleNode } from './ownership.js';
 import { createProbe, type Probe, type ProbeResult } from './probe.js';
 import { LONGEST_GAUGE_WINDOW, RunningFigures } from './running-figures.js';
 import { Scheduler } from './scheduler.js';
@@ -29,6 +30,8 @@ export interface MonitorOptions {
   store: Store;
   /** Source of time. Default `systemClock`. */
   clock?: Clock;
+  /** Which components this instance probes (the HA monitor's leases). Default: every one ({@link singleNode}). */
+  ownership?: Ownership;
   /** Builds a component's probe. Default {@link createProbe}. */
   probe?: (component: ComponentConfig, clock: Clock) => Probe;
   /** ms between flushes of buffered results to the store (a crash loses at most this much). Default 1000. */
@@ -106,6 +109,7 @@ export class Monitor extends Events<MonitorEvents> {
   readonly #figuresReloadInterval: number;
   readonly #running = new RunningFigures();
   readonly #scheduler: Scheduler;
+  readonly #ownership: Ownership;
   readonly #components = new Map<string, Runtime>();
   readonly #buffer: WriteBuffer;
   #config: NinesConfig;
@@ -130,7 +134,12 @@ export class Monitor extends Events<MonitorEvents> {
       onOutage: (error) => this.#onError?.(error, 'flush'),
     });
     this.#figuresReloadInterval = options.figuresReloadInterval ?? 600_000;
-    this.#scheduler = new Scheduler({ clock: this.#clock, onLag: (component, lagMs) => this.emit('lag', { component, lagMs }) });
+    this.#ownership = options.ownership ?? singleNode;
+    this.#scheduler = new Scheduler({
+      clock: this.#clock,
+      ownership: this.#ownership,
+      onLag: (component, lagMs) => this.emit('lag', { component, lagMs }),
+    });
   }
 
   /** The config in force. */
@@ -221,12 +230,14 @@ export class Monitor extends Events<MonitorEvents> {
 
   /**
    * Components with no result for three intervals plus a timeout while the monitor runs: a stuck
-   * schedule (a check that ignores its timeout, a blocked loop), which a restart mends.
+   * schedule (a check that ignores its timeout, a blocked loop), which a restart mends. Only the
+   * components this instance owns count: another instance probes the rest.
    */
   overdue(): string[] {
     if (!this.#started) return [];
     const now = this.#clock.now();
     return [...this.#components.values()]
+      .filter((rt) => this.#ownership.owns(rt.config.name))
       .filter((rt) => now - Math.max(rt.lastCheckAt ?? 0, rt.addedAt) > 3 * rt.config.interval + rt.config.timeout)
       .map((rt) => rt.config.name);
   }

@@ -1,5 +1,6 @@
 import { type Clock, systemClock, type TimerHandle } from '../core/clock.js';
 import { checkNumber } from '../core/validate.js';
+import { type Ownership, singleNode } from './ownership.js';
 
 /** Figures of one scheduled job. */
 export interface JobStats {
@@ -8,6 +9,8 @@ export interface JobStats {
   runs: number;
   /** Ticks skipped because the previous run was still going. */
   skipped: number;
+  /** Ticks skipped because another instance owns the job (see {@link Ownership}); always 0 on one node. */
+  notOwned: number;
   /** ms between when the latest run was due and when it started. */
   lastLagMs: number;
 }
@@ -22,6 +25,7 @@ interface Job {
   running: boolean;
   runs: number;
   skipped: number;
+  notOwned: number;
   lastLag: number;
 }
 
@@ -37,7 +41,8 @@ const before = (a: Job, b: Job): boolean => a.due < b.due || (a.due === b.due &&
 /**
  * Runs each job every `interval` at a fixed rate. First runs are spread over the interval by a hash
  * of the name (no thundering herd at start); a job never runs twice at once (a tick that finds it
- * still running is skipped, not queued); the lag of every start is measured.
+ * still running is skipped, not queued); a tick of a job another instance owns is skipped too; the
+ * lag of every start is measured.
  *
  * One timer serves every job: the jobs wait in a heap by due time and the timer is set for the
  * earliest. A timer per job would live a whole interval and, at a thousand jobs, outlive the young
@@ -47,6 +52,7 @@ export class Scheduler {
   readonly #clock: Clock;
   readonly #jobs = new Map<string, Job>();
   readonly #onLag: ((name: string, lagMs: number) => void) | undefined;
+  readonly #ownership: Ownership;
   /** Binary min-heap of the jobs by (due, seq). */
   readonly #heap: Job[] = [];
   readonly #fire = () => this.#runDue();
@@ -55,9 +61,10 @@ export class Scheduler {
   #seq = 0;
   #stopped = false;
 
-  constructor(options: { clock?: Clock; onLag?: (name: string, lagMs: number) => void } = {}) {
+  constructor(options: { clock?: Clock; onLag?: (name: string, lagMs: number) => void; ownership?: Ownership } = {}) {
     this.#clock = options.clock ?? systemClock;
     this.#onLag = options.onLag;
+    this.#ownership = options.ownership ?? singleNode;
   }
 
   /** Schedules `run` every `intervalMs`; replaces a job of the same name. */
@@ -74,6 +81,7 @@ export class Scheduler {
       running: false,
       runs: 0,
       skipped: 0,
+      notOwned: 0,
       lastLag: 0,
     };
     this.#jobs.set(name, job);
@@ -112,6 +120,7 @@ export class Scheduler {
       intervalMs: j.interval,
       runs: j.runs,
       skipped: j.skipped,
+      notOwned: j.notOwned,
       lastLagMs: j.lastLag,
     }));
   }
@@ -151,6 +160,7 @@ export class Scheduler {
 
   #tick(job: Job, now: number): void {
     if (job.running) job.skipped++;
+    else if (!this.#ownership.owns(job.name)) job.notOwned++;
     else {
       job.running = true;
       job.runs++;

@@ -67,4 +67,37 @@ describe('Scheduler', () => {
   it('validates the interval', () => {
     expect(() => new Scheduler().add('x', 0, async () => undefined)).toThrow(/^interval/);
   });
+
+  it('asks the ownership filter before every run: a job another instance owns keeps its slot and does not run', async () => {
+    const clock = new ManualClock();
+    const mine = new Set(['a', 'b']);
+    const asked: string[] = [];
+    const scheduler = new Scheduler({
+      clock,
+      ownership: {
+        owns: (name) => {
+          asked.push(name);
+          return mine.has(name);
+        },
+      },
+    });
+    const runs: Record<'a' | 'b' | 'c', number[]> = { a: [], b: [], c: [] };
+    for (const name of ['a', 'b', 'c'] as const) scheduler.add(name, 1000, async () => void runs[name].push(clock.now()));
+    await clock.advance(2999);
+    expect(runs.a).toHaveLength(3);
+    expect(runs.c).toEqual([]);
+    // the lease of b moves to another instance, c's comes here: the next slot follows
+    mine.delete('b');
+    mine.add('c');
+    await clock.advance(1000);
+    expect(runs.b).toHaveLength(3);
+    expect(runs.c).toHaveLength(1);
+    const stats = Object.fromEntries(scheduler.stats().map((j) => [j.name, j]));
+    expect([stats.a?.notOwned, stats.b?.notOwned, stats.c?.notOwned]).toEqual([0, 1, 3]);
+    expect(asked.filter((n) => n === 'c')).toHaveLength(4);
+    // c kept its slot while it was not ours: it runs in its fourth interval, at its first slot + 3 s
+    expect(runs.c[0]).toBeGreaterThanOrEqual(3000);
+    expect(runs.c[0]).toBeLessThan(4000);
+    scheduler.stop();
+  });
 });

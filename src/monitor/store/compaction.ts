@@ -1,5 +1,5 @@
 import type { Kysely, Transaction } from 'kysely';
-import type { DialectName } from './backend.js';
+import type { StoreCapabilities } from './backend.js';
 import { floorTo, HOUR, MINUTE } from './plan.js';
 import { Aggregate } from './rollup.js';
 import type { Database, RollupTable } from './schema.js';
@@ -26,15 +26,15 @@ export function chunks<T>(items: readonly T[], size = CHUNK): T[][] {
  */
 export async function compact(
   db: Kysely<Database>,
-  dialect: DialectName,
+  capabilities: StoreCapabilities,
   now: number,
   retentionMs: number,
   lateMs: number,
   holdFrom = Infinity,
 ): Promise<void> {
-  const minuteMark = await fold(db, dialect, 'rollup_minute', floorTo(Math.min(now - lateMs, holdFrom), MINUTE));
+  const minuteMark = await fold(db, capabilities, 'rollup_minute', floorTo(Math.min(now - lateMs, holdFrom), MINUTE));
   if (minuteMark === undefined) return;
-  const hourMark = await fold(db, dialect, 'rollup_hour', floorTo(minuteMark, HOUR));
+  const hourMark = await fold(db, capabilities, 'rollup_hour', floorTo(minuteMark, HOUR));
   const ids = (await db.selectFrom('components').select('id').execute()).map((r) => r.id);
   if (ids.length === 0) return;
   // Never delete what is not rolled up yet, whatever the retention says.
@@ -51,13 +51,13 @@ export async function compact(
  * FOLD_SPAN per transaction that also moves the watermark: a crash or a second run never counts
  * a bucket twice. Returns the watermark, undefined while there is nothing to fold yet.
  */
-async function fold(db: Kysely<Database>, dialect: DialectName, table: Watermark, target: number): Promise<number | undefined> {
+async function fold(db: Kysely<Database>, capabilities: StoreCapabilities, table: Watermark, target: number): Promise<number | undefined> {
   const step = table === 'rollup_minute' ? MINUTE : HOUR;
   for (;;) {
     const result = await db.transaction().execute(async (trx) => {
       // Locked first and the rest read after: a write that has checks of this span in flight
       // either commits before (and is read here) or sees the new watermark (and merges them itself).
-      const marked = await readMark(trx, table, lockOn(dialect, 'update'));
+      const marked = await readMark(trx, table, lockOn(capabilities, 'update'));
       // Read under the lock too: a component created meanwhile would otherwise be skipped for good.
       const ids = (await trx.selectFrom('components').select('id').execute()).map((r) => r.id);
       if (ids.length === 0) return { mark: marked, done: true };

@@ -2,7 +2,7 @@ import type { Kysely, Transaction } from 'kysely';
 import { checkInteger } from '../../core/validate.js';
 import type { Span } from '../figures.js';
 import { type IncidentTrackerState, readRecent } from '../incidents.js';
-import type { Backend } from './backend.js';
+import type { Backend, StoreCapabilities } from './backend.js';
 import { chunks, compact } from './compaction.js';
 import { mergeLate } from './late.js';
 import { migrate } from './migrations.js';
@@ -56,6 +56,11 @@ export class KyselyStore implements Store {
     this.#lateMs = options.lateMs;
   }
 
+  /** See {@link Store.capabilities}. */
+  get capabilities(): StoreCapabilities {
+    return this.#backend.capabilities;
+  }
+
   migrate(): Promise<void> {
     return migrate(this.#backend);
   }
@@ -77,7 +82,7 @@ export class KyselyStore implements Store {
         error: c.error ?? null,
       }));
       for (const rows of chunks(checks)) await trx.insertInto('checks').values(rows).execute();
-      await mergeLate(trx, this.#backend.dialect, checks);
+      await mergeLate(trx, this.#backend.capabilities, checks);
       for (const rows of chunks(batch.opened)) {
         await trx
           .insertInto('incidents')
@@ -279,7 +284,7 @@ export class KyselyStore implements Store {
 
   compact(now: number, retentionMs: number, holdFrom?: number): Promise<void> {
     // One compaction at a time: the watermarks make a second one a no-op, not a conflict.
-    const run = this.#compacting.then(() => compact(this.#db, this.#backend.dialect, now, retentionMs, this.#lateMs, holdFrom));
+    const run = this.#compacting.then(() => compact(this.#db, this.#backend.capabilities, now, retentionMs, this.#lateMs, holdFrom));
     this.#compacting = run.catch(() => {});
     return run;
   }

@@ -1,5 +1,5 @@
 import type { Transaction } from 'kysely';
-import type { DialectName } from './backend.js';
+import type { StoreCapabilities } from './backend.js';
 import { chunks } from './compaction.js';
 import { floorTo, HOUR, MINUTE } from './plan.js';
 import { Aggregate } from './rollup.js';
@@ -15,11 +15,11 @@ type Buckets = Map<string, { id: number; start: number; agg: Aggregate }>;
  * partition, a store outage longer than `lateMs`. The watermarks are read locked (PostgreSQL), so
  * a fold either commits first and this sees its watermark, or waits and then reads these checks.
  */
-export async function mergeLate(trx: Transaction<Database>, dialect: DialectName, checks: readonly Check[]): Promise<void> {
+export async function mergeLate(trx: Transaction<Database>, capabilities: StoreCapabilities, checks: readonly Check[]): Promise<void> {
   if (checks.length === 0) return;
-  const minuteMark = await readMark(trx, 'rollup_minute', lockOn(dialect, 'share'));
+  const minuteMark = await readMark(trx, 'rollup_minute', lockOn(capabilities, 'share'));
   if (minuteMark === undefined) return;
-  const hourMark = (await readMark(trx, 'rollup_hour', lockOn(dialect, 'share'))) ?? Number.NEGATIVE_INFINITY;
+  const hourMark = (await readMark(trx, 'rollup_hour', lockOn(capabilities, 'share'))) ?? Number.NEGATIVE_INFINITY;
   const minutes: Buckets = new Map();
   const hours: Buckets = new Map();
   for (const c of checks) {
@@ -27,8 +27,8 @@ export async function mergeLate(trx: Transaction<Database>, dialect: DialectName
     if (c.time < minuteMark) add(minutes, c, MINUTE);
     if (c.time < hourMark) add(hours, c, HOUR);
   }
-  await mergeInto(trx, dialect, 'rollup_minute', minutes);
-  await mergeInto(trx, dialect, 'rollup_hour', hours);
+  await mergeInto(trx, capabilities, 'rollup_minute', minutes);
+  await mergeInto(trx, capabilities, 'rollup_hour', hours);
 }
 
 function add(buckets: Buckets, c: Check, step: number): void {
@@ -46,7 +46,7 @@ function add(buckets: Buckets, c: Check, step: number): void {
  * Adds each bucket to its stored row: inserts the buckets that have none, then merges the rest
  * into their rows read `for update` (a concurrent write of the same bucket waits, never lost).
  */
-async function mergeInto(trx: Transaction<Database>, dialect: DialectName, table: Watermark, buckets: Buckets): Promise<void> {
+async function mergeInto(trx: Transaction<Database>, capabilities: StoreCapabilities, table: Watermark, buckets: Buckets): Promise<void> {
   const pending = new Map(buckets);
   // in key order, as the selects below lock: two writes of the same buckets never deadlock
   const sorted = [...buckets.values()].sort((x, y) => x.id - y.id || x.start - y.start);
@@ -72,7 +72,7 @@ async function mergeInto(trx: Transaction<Database>, dialect: DialectName, table
           some.map((b) => b.start),
         )
         .orderBy('bucket_start_ms');
-      const rows = await (lockOn(dialect, 'update') === undefined ? q : q.forUpdate()).execute();
+      const rows = await (lockOn(capabilities, 'update') === undefined ? q : q.forUpdate()).execute();
       for (const row of rows) {
         const b = pending.get(`${id}:${row.bucket_start_ms}`) as { agg: Aggregate };
         b.agg.addRollup(row);

@@ -105,6 +105,7 @@ function guarded(store: Store, breaker: CircuitBreaker, deadline: TimeoutPolicy)
       breaker.state === 'closed' ? through(...args) : Promise.reject(new StoreError('unavailable after a failure'));
   };
   return {
+    capabilities: store.capabilities,
     migrate: write(store.migrate),
     write: write(store.write),
     compact: write(store.compact),

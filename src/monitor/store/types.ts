@@ -1,5 +1,6 @@
 import type { Span } from '../figures.js';
 import type { IncidentTrackerState } from '../incidents.js';
+import type { StoreCapabilities } from './backend.js';
 
 /** Status of one stored check result. */
 export type ProbeStatus = 'healthy' | 'degraded' | 'unhealthy';
@@ -70,8 +71,12 @@ export interface ProbeCursor {
   id: number;
 }
 
+export type { StoreCapabilities } from './backend.js';
+
 /** The monitor's storage: SQLite (default) or PostgreSQL behind one interface. */
 export interface Store {
+  /** What the backend can do (row locks, LISTEN/NOTIFY, advisory locks); ask this, never the dialect's name. */
+  readonly capabilities: StoreCapabilities;
   /** Creates or upgrades the schema; safe to call at every start. */
   migrate(): Promise<void>;
   /** Writes a batch atomically; checks of minutes compact() already folded are added to their rollups too. */

@@ -1,5 +1,5 @@
 import type { Kysely, Transaction } from 'kysely';
-import type { DialectName } from './backend.js';
+import type { StoreCapabilities } from './backend.js';
 import type { Database } from './schema.js';
 
 type Db = Kysely<Database> | Transaction<Database>;
@@ -23,12 +23,12 @@ export function markKey(table: Watermark): string {
 }
 
 /**
- * `mode` on PostgreSQL (READ COMMITTED, a pool of connections), where a fold and a write of late
- * checks must each see the other's result; none on SQLite, whose transactions kysely runs one at a
- * time on its single connection.
+ * `mode` where writers run concurrently (PostgreSQL: READ COMMITTED, a pool of connections), so a
+ * fold and a write of late checks must each see the other's result; none with one writer (SQLite,
+ * whose transactions kysely runs one at a time on its single connection).
  */
-export function lockOn(dialect: DialectName, mode: 'share' | 'update'): MarkLock {
-  return dialect === 'postgres' ? mode : undefined;
+export function lockOn(capabilities: StoreCapabilities, mode: 'share' | 'update'): MarkLock {
+  return capabilities.concurrentWriters && capabilities.supportsRowLocks ? mode : undefined;
 }
 
 /** The watermark of `table`, locked until commit with `lock`: every bucket before it is folded; undefined before the first fold. */

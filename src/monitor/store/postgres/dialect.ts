@@ -1,8 +1,16 @@
 import { Socket } from 'node:net';
 import { Kysely, PostgresDialect } from 'kysely';
-import type { Backend } from '../backend.js';
+import type { Backend, StoreCapabilities } from '../backend.js';
 import type { Database } from '../schema.js';
 import { postgresSize } from './size.js';
+
+/** A server many processes write to through pools: row locks, LISTEN/NOTIFY and advisory locks. */
+const POSTGRES_CAPABILITIES: StoreCapabilities = Object.freeze({
+  concurrentWriters: true,
+  supportsRowLocks: true,
+  supportsListenNotify: true,
+  supportsAdvisoryLocks: true,
+});
 
 const INT8 = 20;
 const NUMERIC = 1700;
@@ -48,5 +56,5 @@ export async function createPostgresBackend(url: string, schema: string | undefi
     throw error;
   }
   const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
-  return { dialect: 'postgres', db, schema, size: () => postgresSize(db) };
+  return { dialect: 'postgres', capabilities: POSTGRES_CAPABILITIES, db, schema, size: () => postgresSize(db) };
 }

@@ -1,9 +1,17 @@
 import { mkdirSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { Kysely, type SqliteDatabase, SqliteDialect, type SqliteStatement } from 'kysely';
-import type { Backend } from '../backend.js';
+import type { Backend, StoreCapabilities } from '../backend.js';
 import type { Database } from '../schema.js';
 import { sqliteSize } from './size.js';
+
+/** One file, one writer (kysely runs its transactions one at a time on one connection). */
+const SQLITE_CAPABILITIES: StoreCapabilities = Object.freeze({
+  concurrentWriters: false,
+  supportsRowLocks: false,
+  supportsListenNotify: false,
+  supportsAdvisoryLocks: false,
+});
 
 /** Opens (creating it and its directory if needed) the SQLite file at `file`, relative to cwd, or `:memory:`. */
 export async function createSqliteBackend(file: string): Promise<Backend> {
@@ -19,7 +27,7 @@ export async function createSqliteBackend(file: string): Promise<Backend> {
   database.pragma('synchronous = NORMAL');
   database.pragma('busy_timeout = 5000');
   const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: withStatementCache(database) }) });
-  return { dialect: 'sqlite', db, size: () => sqliteSize(db) };
+  return { dialect: 'sqlite', capabilities: SQLITE_CAPABILITIES, db, size: () => sqliteSize(db) };
 }
 
 /** Prepared statements kept per SQL text; more distinct texts than this evict the oldest. */
