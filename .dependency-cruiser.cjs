@@ -7,7 +7,7 @@ module.exports = {
       comment: 'Library modules never import the monitor, the server or the CLI.',
       severity: 'error',
       from: { path: library },
-      to: { path: '^src/(monitor|server|cli|backup|config|web)/' },
+      to: { path: '^src/(monitor|server|cli|backup|notify|config|web)/' },
     },
     {
       name: 'core-imports-nothing',
