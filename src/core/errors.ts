@@ -23,11 +23,14 @@ function branded(value: unknown): value is Branded {
   return typeof value === 'object' && value !== null && (value as Record<symbol, unknown>)[kNinesError] === true;
 }
 
+const prototypeCheck = Function.prototype[Symbol.hasInstance];
+
 /**
  * `instanceof` that works across copies of the package (as undici's errors do): a branded error
  * whose prototype chain holds a class of the same name. `NinesError` itself matches every brand.
  */
-function instanceOf(ctor: { name: string }, value: unknown): boolean {
+function instanceOf(ctor: abstract new (...args: never[]) => unknown, value: unknown): boolean {
+  if (prototypeCheck.call(ctor, value)) return true; // this copy's own errors: the engine's fast path
   if (!branded(value)) return false;
   if (ctor.name === 'NinesError') return true;
   for (let p = Object.getPrototypeOf(value); p !== null; p = Object.getPrototypeOf(p)) {
