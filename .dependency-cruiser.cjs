@@ -37,6 +37,14 @@ module.exports = {
       to: { path: '^src/(health|lifecycle)/', pathNot: '^src/$1/' },
     },
     {
+      name: 'server-reads-through-history',
+      comment:
+        'Every figure, record and page the server shows comes through monitor/history.ts (design.md §3: one number on every surface).',
+      severity: 'error',
+      from: { path: '^src/server/' },
+      to: { path: '^src/monitor/store/' },
+    },
+    {
       name: 'policy-has-no-runtime-deps',
       comment: 'src/policy is dependency-free: only node: built-ins and its own files.',
       severity: 'error',

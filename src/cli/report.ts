@@ -1,8 +1,6 @@
 import { formatDuration, parseDuration, storageUrl } from '../config/index.js';
-import type { WindowFigures } from '../monitor/figures.js';
+import { History, type ProbeStats, type SloFigures, type WindowFigures } from '../monitor/history.js';
 import { openStore } from '../monitor/store/index.js';
-import type { ProbeStats } from '../monitor/store/types.js';
-import { sloFigures, storedFigures } from '../monitor/store-figures.js';
 import { EXIT_INVALID, loadOrReport, type Output, processOutput } from './validate.js';
 
 /** Options of `nines report`. */
@@ -53,22 +51,19 @@ export async function report(
   const store = await openStore(storageUrl(config));
   try {
     await store.migrate();
-    const states = new Map((await store.states()).map((s) => [s.component, s]));
+    // the same read path as the API and the status page, with the stored states for probe times
+    const history = await History.fromStore(store, config, now);
     const window = { from, to };
     const components: Array<{ name: string; figures: WindowFigures; checks: ProbeStats }> = [];
     for (const c of config.components) {
-      const state = states.get(c.name);
-      const times = { firstCheckAt: state?.firstCheckAt, lastCheckAt: state?.lastCheckAt };
-      const figures = await storedFigures(store, c.name, c.interval + c.timeout, times, window, now);
-      components.push({ name: c.name, figures, checks: await store.checkStats(c.name, window.from, figures.to) });
+      const figures = await history.figures(c.name, window);
+      if (figures === undefined) continue;
+      components.push({ name: c.name, figures, checks: await history.probeStats(c.name, window.from, figures.to) });
     }
-    const slos = [];
+    const slos: Array<SloFigures | undefined> = [];
     for (const slo of config.slos) {
-      const c = config.components.find((x) => x.name === slo.component);
-      if (c === undefined) continue;
-      const state = states.get(c.name);
-      const times = { firstCheckAt: state?.firstCheckAt, lastCheckAt: state?.lastCheckAt };
-      slos.push(await sloFigures(slo, Math.min(to, now), (w) => storedFigures(store, c.name, c.interval + c.timeout, times, w, now)));
+      if (!config.components.some((x) => x.name === slo.component)) continue;
+      slos.push(await history.slo(slo, Math.min(to, now)));
     }
     if (options.json) {
       output.out(JSON.stringify({ window: { from: new Date(from).toISOString(), to: new Date(to).toISOString() }, components, slos }));

@@ -89,7 +89,7 @@ export async function serve(
 
   const drainDelay = Number(env.NINES_DRAIN_DELAY_MS ?? 5000);
   const shutdown = new GracefulShutdown({ drainDelay, timeout: 10_000, logger });
-  const app = await buildApp({ monitor, store, registry, shutdown });
+  const app = await buildApp({ monitor, registry, shutdown });
   await monitor.start();
   try {
     await app.listen({ host: config.server.host, port: config.server.port });

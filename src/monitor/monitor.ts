@@ -1,8 +1,8 @@
-import type { ComponentConfig, NinesConfig, SloConfig } from '../config/index.js';
+import type { ComponentConfig, NinesConfig } from '../config/index.js';
 import { type Clock, systemClock, type TimerHandle } from '../core/clock.js';
 import { Events } from '../core/events.js';
-import type { Span, WindowFigures } from './figures.js';
 import { FlapDetector } from './flapping.js';
+import { History } from './history.js';
 import { gapBetween, IncidentTracker } from './incidents.js';
 import { type Ownership, singleNode } from './ownership.js';
 import { createProbe, type Probe, type ProbeResult } from './probe.js';
@@ -10,19 +10,10 @@ import { LONGEST_GAUGE_WINDOW, RunningFigures } from './running-figures.js';
 import { Scheduler } from './scheduler.js';
 import type { RowKind } from './store/split-write.js';
 import type { ComponentState, Store } from './store/types.js';
-import {
-  BURN_WINDOWS,
-  type DayFigures,
-  dailyFigures,
-  type SloFigures,
-  sloFigures,
-  sloFiguresOf,
-  sloWindows,
-  storedFigures,
-} from './store-figures.js';
+import { BURN_WINDOWS } from './store-figures.js';
 import { WriteBuffer } from './write-buffer.js';
 
-export type { DayFigures, SloFigures } from './store-figures.js';
+export type { DayFigures, SloFigures } from './history.js';
 
 /** Options of {@link Monitor}. */
 export interface MonitorOptions {
@@ -112,6 +103,8 @@ export class Monitor extends Events<MonitorEvents> {
   readonly #ownership: Ownership;
   readonly #components = new Map<string, Runtime>();
   readonly #buffer: WriteBuffer;
+  /** The one read path into what this monitor stored: figures, bars, incidents, probes. */
+  readonly history: History;
   #config: NinesConfig;
   #timers: TimerHandle[] = [];
   #started = false;
@@ -134,6 +127,16 @@ export class Monitor extends Events<MonitorEvents> {
       onOutage: (error) => this.#onError?.(error, 'flush'),
     });
     this.#figuresReloadInterval = options.figuresReloadInterval ?? 600_000;
+    this.history = new History({
+      store: this.#store,
+      clock: this.#clock,
+      subject: (name) => {
+        const rt = this.#components.get(name);
+        return rt === undefined ? undefined : { staleAfter: rt.config.interval + rt.config.timeout, times: rt };
+      },
+      flush: () => this.flush(),
+      running: { figures: this.#running, loadMissing: () => this.#loadMissing() },
+    });
     this.#ownership = options.ownership ?? singleNode;
     this.#scheduler = new Scheduler({
       clock: this.#clock,
@@ -242,48 +245,8 @@ export class Monitor extends Events<MonitorEvents> {
       .map((rt) => rt.config.name);
   }
 
-  /** Figures of each of the last `days` UTC days of `component`, today last (flushed first, like figures()). */
-  async daily(component: string, days: number): Promise<DayFigures[] | undefined> {
-    const rt = this.#components.get(component);
-    if (rt === undefined) return undefined;
-    await this.flush();
-    return dailyFigures(this.#store, component, rt.config.interval + rt.config.timeout, rt, days, this.#clock.now());
-  }
-
-  /** Figures of `component` over `window` as of now, from the store (flushed first, so every reader agrees). */
-  async figures(component: string, window: Span): Promise<WindowFigures | undefined> {
-    const rt = this.#components.get(component);
-    if (rt === undefined) return undefined;
-    await this.flush();
-    return storedFigures(this.#store, component, rt.config.interval + rt.config.timeout, rt, window, this.#clock.now());
-  }
-
-  /** Budget and burn rates of `slo`, as of now. */
-  sloFigures(slo: SloConfig): Promise<SloFigures | undefined> {
-    return sloFigures(slo, this.#clock.now(), (window) => this.figures(slo.component, window));
-  }
-
-  /**
-   * What figures() gives, from memory instead of the store: cheap enough for every `/metrics`
-   * scrape. Undefined for an unknown component, before its history could be loaded from the store,
-   * and for a window reaching further back than the longest gauge or SLO window.
-   */
-  runningFigures(component: string, window: Span, now = this.#clock.now()): WindowFigures | undefined {
-    const rt = this.#components.get(component);
-    if (rt === undefined) return undefined;
-    return this.#running.figures(component, rt, rt.config.interval + rt.config.timeout, window, now);
-  }
-
-  /** What sloFigures() gives, from memory (see runningFigures). */
-  runningSloFigures(slo: SloConfig, now = this.#clock.now()): SloFigures | undefined {
-    return sloFiguresOf(
-      slo,
-      sloWindows(slo, now).map((window) => this.runningFigures(slo.component, window, now)),
-    );
-  }
-
   /** Loads the history of components whose running figures are not in memory yet (the store was down); never rejects. */
-  async loadFigures(): Promise<void> {
+  async #loadMissing(): Promise<void> {
     const missing = [...this.#components.keys()].filter((name) => !this.#running.loaded(name));
     if (missing.length > 0) await this.#loadFigures(missing);
   }

@@ -3,7 +3,6 @@ import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import type { Registry } from 'prom-client';
 import { type Clock, systemClock } from '../core/clock.js';
 import type { Monitor } from '../monitor/monitor.js';
-import type { Store } from '../monitor/store/types.js';
 import { componentRoutes } from './components.js';
 import type { ServerContext } from './context.js';
 import { endpointRoutes } from './endpoints.js';
@@ -17,8 +16,6 @@ import { sloRoutes } from './slos.js';
 export interface AppOptions {
   /** The running monitor whose status, figures and checks are served. */
   monitor: Monitor;
-  /** The monitor's store, for checks, incidents and check statistics. */
-  store: Store;
   /** prom-client Registry served at `/metrics`; the monitor's gauges are added to it. */
   registry: Registry;
   /** Readiness fails once `shuttingDown` is true (a `GracefulShutdown` fits). */
@@ -39,7 +36,7 @@ export function buildApp(options: AppOptions): FastifyInstance {
   const app = (options.logger === undefined ? Fastify({ logger: false }) : Fastify({ loggerInstance: options.logger })) as FastifyInstance;
   const ctx: ServerContext = {
     monitor: options.monitor,
-    store: options.store,
+    history: options.monitor.history,
     registry: options.registry,
     clock: options.clock ?? systemClock,
     shutdown: options.shutdown,

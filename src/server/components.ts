@@ -1,6 +1,6 @@
 import type { FastifyInstance } from 'fastify';
+import type { ProbeCursor } from '../monitor/history.js';
 import type { ComponentStatus } from '../monitor/monitor.js';
-import type { ProbeCursor } from '../monitor/store/types.js';
 import { requireToken } from './auth.js';
 import type { ServerContext } from './context.js';
 import { HttpError } from './errors.js';
@@ -30,9 +30,9 @@ function parseBefore(value: string): number | ProbeCursor {
 
 /** Figures and check stats of `name` over [from, to). */
 async function windowView(ctx: ServerContext, name: string, label: string, from: number, to: number) {
-  const figures = await ctx.monitor.figures(name, { from, to });
+  const figures = await ctx.history.figures(name, { from, to });
   if (figures === undefined) throw new HttpError(404, `unknown component: ${name}`);
-  const stats = await ctx.store.checkStats(name, from, figures.to);
+  const stats = await ctx.history.probeStats(name, from, figures.to);
   return figuresView(label, figures, stats);
 }
 
@@ -48,8 +48,7 @@ export async function allFigures(
 ): Promise<Record<string, FiguresView>> {
   const out: Record<string, FiguresView> = {};
   for (const [label, ms] of Object.entries(WINDOWS)) out[label] = await windowView(ctx, name, label, now - ms, now);
-  // after figures() flushed, the stored state knows the first check
-  const first = (await ctx.store.states()).find((s) => s.component === name)?.firstCheckAt ?? now;
+  const first = (await ctx.history.firstProbeAt(name)) ?? now;
   out.all = await windowView(ctx, name, 'all', Math.min(first, now), now);
   if (query.from !== undefined || query.to !== undefined) {
     const from = query.from === undefined ? Math.min(first, now) : parseTime(query.from, 'from');
@@ -80,8 +79,7 @@ export function componentRoutes(app: FastifyInstance, ctx: ServerContext): void 
     async (request) => {
       const c = findComponent(ctx, request.params.name);
       const { limit, before } = request.query;
-      await ctx.monitor.flush();
-      const page = await ctx.store.checks(c.name, { limit, ...(before === undefined ? {} : { before: parseBefore(before) }) });
+      const page = await ctx.history.probes(c.name, { limit, ...(before === undefined ? {} : { before: parseBefore(before) }) });
       return { items: page.items.map(checkView), next: page.next === null ? null : encodeCursor(page.next) };
     },
   );

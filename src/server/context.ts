@@ -1,12 +1,13 @@
 import type { Registry } from 'prom-client';
 import type { Clock } from '../core/clock.js';
+import type { History } from '../monitor/history.js';
 import type { Monitor } from '../monitor/monitor.js';
-import type { Store } from '../monitor/store/types.js';
 
 /** What every route reads from. */
 export interface ServerContext {
   monitor: Monitor;
-  store: Store;
+  /** The monitor's history: every figure, record and page the server shows comes from it. */
+  history: History;
   registry: Registry;
   clock: Clock;
   shutdown: { readonly shuttingDown: boolean } | undefined;

@@ -21,8 +21,7 @@ export function incidentRoutes(app: FastifyInstance, ctx: ServerContext): void {
   app.get<{ Querystring: IncidentsQuery }>('/api/incidents', { schema: { querystring: INCIDENTS_QUERY } }, async (request) => {
     const { component, since, limit, before } = request.query;
     if (component !== undefined) findComponent(ctx, component);
-    await ctx.monitor.flush();
-    const page = await ctx.store.incidents({
+    const page = await ctx.history.incidents({
       limit,
       ...(component === undefined ? {} : { component }),
       ...(since === undefined ? {} : { since: parseTime(since, 'since') }),
@@ -33,9 +32,8 @@ export function incidentRoutes(app: FastifyInstance, ctx: ServerContext): void {
   });
 
   app.get('/incidents', async () => {
-    await ctx.monitor.flush();
+    const page = await ctx.history.incidents({ limit: RECENT });
     const now = ctx.clock.now();
-    const page = await ctx.store.incidents({ limit: RECENT });
     const items = page.items.map((i) => incidentView(i, now));
     return { active: items.filter((i) => i.active === true), recent: items.filter((i) => i.active !== true) };
   });

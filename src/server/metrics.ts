@@ -74,18 +74,18 @@ async function snapshot(monitor: Monitor, clock: Clock, sets: LabelSets): Promis
     s.up.push(sample(labels, c.status === 'unhealthy' ? 0 : 1));
     s.active.push(sample(labels, c.incidentSince === undefined ? 0 : 1));
   }
-  await monitor.loadFigures(); // a no-op once every component's history is in memory
+  await monitor.history.loadRunning(); // a no-op once every component's history is in memory
   const pause = slicer();
   for (const c of statuses) {
     await pause();
     for (const [window, ms] of Object.entries(WINDOWS)) {
-      const f = monitor.runningFigures(c.name, { from: now - ms, to: now }, now);
+      const f = monitor.history.runningFigures(c.name, { from: now - ms, to: now }, now);
       if (f?.availability != null) s.availability.push(sample(sets.of('component', c.name, 'window', window), f.availability));
     }
   }
   for (const slo of monitor.config.slos) {
     await pause();
-    const f = monitor.runningSloFigures(slo, now);
+    const f = monitor.history.runningSlo(slo, now);
     if (f === undefined) continue;
     s.budget.push(sample(sets.of('slo', slo.name), f.budgetRemaining));
     for (const [window, rate] of Object.entries(f.burnRates))

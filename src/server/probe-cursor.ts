@@ -1,4 +1,4 @@
-import type { ProbeCursor } from '../monitor/store/types.js';
+import type { ProbeCursor } from '../monitor/history.js';
 
 /** The API's `next` of a checks page: opaque (base64url of `time:id`), so clients pass it back as is. */
 export function encodeCursor(cursor: ProbeCursor): string {

@@ -1,6 +1,5 @@
 import type { FastifyInstance } from 'fastify';
 import { formatDuration } from '../config/duration.js';
-import { sloFigures } from '../monitor/store-figures.js';
 import type { ServerContext } from './context.js';
 import { AT_QUERY } from './schemas.js';
 import { evaluationInstant, iso } from './time.js';
@@ -11,8 +10,7 @@ export function sloRoutes(app: FastifyInstance, ctx: ServerContext): void {
     const at = evaluationInstant(ctx.clock.now(), request.query.at);
     const slos: unknown[] = [];
     for (const slo of ctx.monitor.config.slos) {
-      // the monitor's sloFigures at `at` instead of its clock's now
-      const f = await sloFigures(slo, at, (window) => ctx.monitor.figures(slo.component, window));
+      const f = await ctx.history.slo(slo, at);
       if (f === undefined) continue;
       slos.push({
         name: f.name,

@@ -1,7 +1,7 @@
 import type { WindowFigures } from '../monitor/figures.js';
+import type { IncidentRecord, ProbeRecord, ProbeStats } from '../monitor/history.js';
 import type { ComponentStatus } from '../monitor/monitor.js';
 import type { ProbeResult } from '../monitor/probe.js';
-import type { IncidentRecord, ProbeRecord, ProbeStats } from '../monitor/store/types.js';
 import { iso, seconds } from './time.js';
 
 /** A check result as the API shows it. */

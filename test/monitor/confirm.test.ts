@@ -63,7 +63,7 @@ describe('Monitor with failuresToOpen: "3 of 5"', () => {
     while (times.length < 12) await clock.advance(1_000);
     expect(events).toEqual([`opened@${times[5]}`, `resolved@${times[5]}-${times[10]}`]);
     const from = times[0] ?? 0;
-    const f = await monitor.figures('api', { from, to: clock.now() });
+    const f = await monitor.history.figures('api', { from, to: clock.now() });
     const down = (times[10] ?? 0) - (times[5] ?? 0);
     expect(down).toBe(5_000);
     expect(f?.downMs).toBe(down); // the two degraded results inside the incident are down time

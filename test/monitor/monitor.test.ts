@@ -80,7 +80,7 @@ describe('Monitor', () => {
     await clock.advance(4_000);
     // passes at failStart + 3 s and + 4 s: the incident ends at the first of them
     expect(events).toEqual([`opened@${failStart}`, `resolved@${failStart + 3_000}`]);
-    const f = await monitor.figures('api', { from: clock.now() - 60_000, to: clock.now() });
+    const f = await monitor.history.figures('api', { from: clock.now() - 60_000, to: clock.now() });
     expect(f?.downMs).toBe(3_000);
     expect(f?.incidentsStarted).toBe(1);
     expect(f?.mttrMs).toBe(3_000);
@@ -102,13 +102,13 @@ describe('Monitor', () => {
     b.world.up = true;
     await clock.advance(5_000);
     expect(b.monitor.status()[0]?.incidentSince).toBeUndefined();
-    const f = await b.monitor.figures('api', { from: 2_000_000, to: clock.now() });
+    const f = await b.monitor.history.figures('api', { from: 2_000_000, to: clock.now() });
     // unobserved: from 1.5 s after the last check before the stop until the first check after it
     expect(f?.unobservedMs).toBeGreaterThan(58_000);
     expect(f?.unobservedMs).toBeLessThan(62_500);
     expect((f?.downMs ?? 0) + (f?.upMs ?? 0)).toBe(f?.observedMs);
     expect(f?.downMs).toBeLessThan(8_000); // the minute it was not running is not counted as down
-    const slo = await b.monitor.sloFigures(b.monitor.config.slos[0] as never);
+    const slo = await b.monitor.history.slo(b.monitor.config.slos[0] as never);
     expect(slo?.budgetMs).toBeCloseTo(36_000, 6); // 1 % of 1 h
     expect(slo?.budgetRemaining).toBeCloseTo(1 - (f?.downMs ?? 0) / 36_000, 9);
     await b.monitor.stop();
@@ -134,7 +134,7 @@ describe('Monitor', () => {
     expect(monitor.status().every((s) => s.status === 'healthy')).toBe(true);
     await monitor.reload(config());
     expect(monitor.status().map((s) => s.name)).toEqual(['api']);
-    expect((await monitor.figures('api', { from: 0, to: clock.now() }))?.observedMs).toBeGreaterThan(4_000);
+    expect((await monitor.history.figures('api', { from: 0, to: clock.now() }))?.observedMs).toBeGreaterThan(4_000);
     await monitor.stop();
   });
 
@@ -188,7 +188,7 @@ describe('Monitor', () => {
     const incidents = await db.incidents({ limit: 10 });
     expect(incidents.items).toHaveLength(1);
     expect(incidents.items[0]?.end).not.toBeNull();
-    const figures = await monitor.figures('api', { from, to: clock.now() });
+    const figures = await monitor.history.figures('api', { from, to: clock.now() });
     expect(figures?.downMs).toBeGreaterThan(9_000);
     expect(figures?.downMs).toBeLessThan(12_000);
   });

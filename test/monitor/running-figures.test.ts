@@ -158,9 +158,9 @@ async function agree(monitor: Monitor, store: Store, clock: ManualClock, rnd: ()
       .slice(-3)
       .flatMap((i) => [...(i.end === null ? [] : [{ from: i.end, to: i.end + HOUR }]), { from: i.start - HOUR, to: i.start }]);
     for (const window of [...windows, ...edges]) {
-      const running = monitor.runningFigures(name, window, now);
+      const running = monitor.history.runningFigures(name, window, now);
       expect(running, `${name} ${JSON.stringify(window)}`).toBeDefined();
-      expect(running, `${name} ${JSON.stringify(window)}`).toStrictEqual(await monitor.figures(name, window));
+      expect(running, `${name} ${JSON.stringify(window)}`).toStrictEqual(await monitor.history.figures(name, window));
       seen.windows++;
       if ((running?.downMs ?? 0) > 0) seen.down++;
       if ((running?.unobservedMs ?? 0) > 0) seen.unobserved++;
@@ -171,9 +171,9 @@ async function agree(monitor: Monitor, store: Store, clock: ManualClock, rnd: ()
     if (monitor.status().find((s) => s.name === name)?.incidentSince !== undefined) seen.open++;
   }
   for (const slo of monitor.config.slos) {
-    const running = monitor.runningSloFigures(slo, now);
+    const running = monitor.history.runningSlo(slo, now);
     expect(running, slo.name).toBeDefined();
-    expect(running, slo.name).toStrictEqual(await monitor.sloFigures(slo));
+    expect(running, slo.name).toStrictEqual(await monitor.history.slo(slo));
   }
 }
 
@@ -227,7 +227,7 @@ describe.each(backends)('running figures on $name', (backend) => {
           states: [],
         });
         const month = { from: now - 30 * DAY, to: now };
-        expect(second.runningFigures('b', month, now)).not.toStrictEqual(await second.figures('b', month));
+        expect(second.history.runningFigures('b', month, now)).not.toStrictEqual(await second.history.figures('b', month));
         const loaded = nextLoad(second);
         await clock.advance(RELOAD);
         await loaded;
@@ -266,16 +266,16 @@ describe.each(backends)('running figures on $name', (backend) => {
       const registry = new Registry();
       monitorMetrics(registry, monitor, clock);
       const day = { from: T0 - DAY, to: T0 };
-      expect(monitor.runningFigures('a', day)).toBeUndefined();
+      expect(monitor.history.runningFigures('a', day)).toBeUndefined();
       let text = await registry.metrics();
       expect(text).toMatch(/^nines_component_up\{component="a"\}/m);
       expect(text).not.toMatch(/^nines_availability_ratio\{/m);
       expect(text).not.toMatch(/^nines_slo_burn_rate\{/m);
 
       failing.only = 'b'; // a reads, b fails: a is answered, b is not (no partial timeline)
-      await monitor.loadFigures();
-      expect(monitor.runningFigures('a', day)).toStrictEqual(await monitor.figures('a', day));
-      expect(monitor.runningFigures('b', day)).toBeUndefined();
+      await monitor.history.loadRunning();
+      expect(monitor.history.runningFigures('a', day)).toStrictEqual(await monitor.history.figures('a', day));
+      expect(monitor.history.runningFigures('b', day)).toBeUndefined();
       text = await registry.metrics();
       expect(text).toMatch(/^nines_availability_ratio\{component="a",window="30d"\}/m);
       expect(text).not.toMatch(/^nines_availability_ratio\{component="b"/m);

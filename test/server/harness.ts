@@ -37,6 +37,7 @@ export async function harness(
   options: {
     token?: boolean;
     start?: boolean;
+    /** Wraps the monitor's store (the history every route reads), e.g. to make one read fail. */
     store?: (s: Store) => Store;
     liveness?: { maxEventLoopDelay?: number };
     /** Rewrites the config text, e.g. to add a component. */
@@ -60,7 +61,7 @@ export async function harness(
   };
   const monitor = new Monitor({
     config: parsed.config,
-    store,
+    store: options.store ? options.store(store) : store,
     clock,
     probe: (c) => async () => {
       runs.push(c.name);
@@ -78,7 +79,6 @@ export async function harness(
   const registry = new Registry();
   const app = buildApp({
     monitor,
-    store: options.store ? options.store(store) : store,
     registry,
     shutdown,
     clock,

@@ -1,4 +1,4 @@
-import type { IncidentRecord } from '../../monitor/store/types.js';
+import type { IncidentRecord } from '../../monitor/history.js';
 import { dateTime, span } from './format.js';
 import { escapeHtml } from './html.js';
 

@@ -1,7 +1,7 @@
 import type { ComponentConfig } from '../../config/index.js';
 import { isNinesError } from '../../core/errors.js';
-import type { ComponentStatus, DayFigures, SloFigures } from '../../monitor/monitor.js';
-import type { IncidentRecord, ProbeStats } from '../../monitor/store/types.js';
+import type { DayFigures, IncidentRecord, ProbeStats, SloFigures } from '../../monitor/history.js';
+import type { ComponentStatus } from '../../monitor/monitor.js';
 import type { ServerContext } from '../context.js';
 import { HttpError } from '../errors.js';
 import { slicer } from '../slice.js';
@@ -64,9 +64,9 @@ export async function componentModel(
   config: ComponentConfig,
   now: number,
 ): Promise<ComponentModel> {
-  const days = (await ctx.monitor.daily(status.name, DAYS)) ?? [];
+  const days = (await ctx.history.daily(status.name, DAYS)) ?? [];
   const from = Math.floor(now / LATENCY_STEP) * LATENCY_STEP - (LATENCY_STEPS - 1) * LATENCY_STEP;
-  const points = await ctx.store.checkSeries(status.name, from, from + LATENCY_STEPS * LATENCY_STEP, LATENCY_STEP);
+  const points = await ctx.history.probeSeries(status.name, from, from + LATENCY_STEPS * LATENCY_STEP, LATENCY_STEP);
   return { status, config, days, latency: { from, step: LATENCY_STEP, points } };
 }
 
@@ -104,7 +104,7 @@ async function fullIndexModel(ctx: ServerContext): Promise<IndexModel> {
   for (const slo of ctx.monitor.config.slos) {
     if (!shown.has(slo.component)) continue;
     await pause();
-    const f = await ctx.monitor.sloFigures(slo);
+    const f = await ctx.history.slo(slo);
     if (f !== undefined) slos.push(f);
   }
   return { now, components, incidents, slos };
@@ -121,7 +121,7 @@ export async function publicIncidents(
   let before: number | undefined;
   // Internal components' incidents are skipped, so read pages until `limit` public ones are found.
   for (;;) {
-    const page = await ctx.store.incidents({
+    const page = await ctx.history.incidents({
       limit: 100,
       ...(component === undefined ? {} : { component }),
       ...(before === undefined ? {} : { before }),

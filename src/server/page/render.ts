@@ -1,7 +1,7 @@
 import { formatDuration } from '../../config/duration.js';
 import type { NinesConfig } from '../../config/index.js';
+import type { IncidentRecord, ProbeRecord } from '../../monitor/history.js';
 import type { ComponentStatus, DayFigures, SloFigures } from '../../monitor/monitor.js';
-import type { IncidentRecord, ProbeRecord } from '../../monitor/store/types.js';
 import type { FiguresView } from '../views.js';
 import { SCRIPT, STYLE } from './assets.js';
 import { clock, date, dateTime, millis, percent, span } from './format.js';

@@ -98,7 +98,7 @@ export function pageRoutes(app: FastifyInstance, ctx: ServerContext): void {
         const model = await componentModel(ctx, status, component, now);
         const figures = await allFigures(ctx, status.name, {});
         const incidents = await publicIncidents(ctx, publicComponents(ctx), 50, status.name);
-        const checks = (await ctx.store.checks(status.name, { limit: 50 })).items;
+        const checks = (await ctx.history.probes(status.name, { limit: 50 })).items;
         return renderComponent(config(), model, figures, incidents, checks, now);
       } catch (error) {
         if (!isNinesError(error, 'NINES_STORE_UNAVAILABLE')) throw error;
@@ -130,7 +130,7 @@ export function pageRoutes(app: FastifyInstance, ctx: ServerContext): void {
       const { status } = publicComponent(ctx, request.params.component);
       const ms = windowOf(request.query.window);
       const now = ctx.clock.now();
-      const figures = await ctx.monitor.figures(status.name, { from: now - ms, to: now });
+      const figures = await ctx.history.figures(status.name, { from: now - ms, to: now });
       const a = figures?.availability ?? null;
       return send(reply, SVG_HEADERS, badge(`uptime ${request.query.window}`, percent(a), uptimeColour(a)));
     },

@@ -138,7 +138,7 @@ describe.each(backends)('poison rows on $name', (backend) => {
       const incidents = (await store.incidents({ limit: 10 })).items;
       expect(incidents.map((i) => [i.start, i.end])).toEqual([[failStart, failStart + 10_000]]);
       const observed = T0 + 30_000 - (checks[0]?.time ?? 0);
-      const figures = await monitor.figures('api', { from: T0, to: T0 + 30_000 });
+      const figures = await monitor.history.figures('api', { from: T0, to: T0 + 30_000 });
       expect(figures).toMatchObject({ downMs: 10_000, upMs: observed - 10_000, incidentsStarted: 1, incidentsResolved: 1 });
       expect(figures?.availability).toBeCloseTo((observed - 10_000) / observed, 12);
     },
