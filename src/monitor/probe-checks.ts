@@ -2,6 +2,7 @@ import { lookup } from 'node:dns/promises';
 import { isIP } from 'node:net';
 import type { CheckConfig, Condition, ConditionContext } from '../config/index.js';
 import { abortable } from '../core/abort.js';
+import { type Clock, systemClock } from '../core/clock.js';
 import { readable } from '../core/redact.js';
 import { disk, dns, eventLoop, memory, postgres, redis, tcp, tlsCertificate } from '../health/checks/index.js';
 import type { HealthCheck } from '../health/types.js';
@@ -9,16 +10,16 @@ import { httpObserver } from './probe-http.js';
 import { msUntil, type ProbeReading, type ReadProbe } from './probe-reading.js';
 
 /** Builds the run function of a component's check; a bad option throws a TypeError now, not at run time. */
-export function observerFor(check: CheckConfig, conditions: readonly Condition[]): ReadProbe {
+export function observerFor(check: CheckConfig, conditions: readonly Condition[], clock: Clock = systemClock): ReadProbe {
   switch (check.type) {
     case 'http':
-      return httpObserver(check, conditions);
+      return httpObserver(check, conditions, clock);
     case 'tcp':
       return tcpObserver(check.host, check.port);
     case 'dns':
       return dnsObserver(check.hostname);
     case 'tlsCertificate':
-      return tlsObserver(check);
+      return tlsObserver(check, clock);
     case 'postgres':
       return fromHealth(postgres(check.url), () => ({ connected: true }));
     case 'redis':
@@ -83,14 +84,14 @@ type TlsCheck = Extract<CheckConfig, { type: 'tlsCertificate' }>;
  * The health `tlsCertificate` check, pointed at an address resolved first (with the host name kept as
  * SNI) so `[IP]` is the address it really connected to.
  */
-function tlsObserver(check: TlsCheck): ReadProbe {
+function tlsObserver(check: TlsCheck, clock: Clock): ReadProbe {
   const { host, type: _, ...options } = check;
   const servername = options.servername ?? (isIP(host) ? undefined : host);
-  tlsCertificate(host, options); // validates the options now
+  tlsCertificate(host, { ...options, clock }); // validates the options now
   return async (signal) => {
     const ip = isIP(host) ? host : (await abortable(lookup(host), signal)).address;
-    const run = fromHealth(tlsCertificate(ip, { ...options, servername }), (details) => ({
-      certificateExpirationMs: msUntil(details.validTo),
+    const run = fromHealth(tlsCertificate(ip, { ...options, servername, clock }), (details) => ({
+      certificateExpirationMs: msUntil(details.validTo, clock.now()),
       connected: true,
       ip,
     }));

@@ -1,16 +1,16 @@
 import type { TLSSocket } from 'node:tls';
 import { type buildConnector, Client, type Dispatcher } from 'undici';
 import type { CheckConfig, Condition, ConditionContext } from '../config/index.js';
+import type { Clock } from '../core/clock.js';
 import { readable, secretsOf } from '../core/redact.js';
 import { timedConnector } from '../health/checks/http-connector.js';
 import { statusMatcher } from '../health/checks/http-expect.js';
+import { BODY_LIMIT, bodyMatcher, withBasicAuth } from '../health/checks/http-shared.js';
 import { since } from '../health/checks/util.js';
 import { msUntil, type ReadProbe, reads } from './probe-reading.js';
 
 type HttpCheck = Extract<CheckConfig, { type: 'http' }>;
 
-/** How much of the body is read for `expectBody` and `[BODY]`. */
-const BODY_LIMIT = 1024 * 1024;
 /** How much of a body nobody reads is drained before the connection is dropped instead. */
 const DRAIN_LIMIT = 128 * 1024;
 
@@ -37,14 +37,14 @@ interface Run {
  * undici's request API that was several kB per check, promoted to old space at a thousand checks
  * a second; a shared client and a plain dispatch handler leave about a third of it.
  */
-export function httpObserver(check: HttpCheck, conditions: readonly Condition[]): ReadProbe {
+export function httpObserver(check: HttpCheck, conditions: readonly Condition[], clock: Clock): ReadProbe {
   const target = new URL(check.url);
   const method = check.method ?? 'GET';
-  const headers = basicAuth(target, { ...check.headers });
+  const headers = withBasicAuth(target, { ...check.headers });
   const expected = check.expectStatus ?? (reads(conditions, ['STATUS']) ? undefined : 200);
   const status = expected === undefined ? undefined : statusMatcher(expected);
-  const { expectBody } = check;
-  const wantsBody = expectBody !== undefined || reads(conditions, ['BODY']);
+  const bodyError = bodyMatcher(check.expectBody);
+  const wantsBody = bodyError !== undefined || reads(conditions, ['BODY']);
   const secrets = secretsOf(target.href);
   const request: Dispatcher.DispatchOptions = {
     origin: target.origin,
@@ -61,7 +61,7 @@ export function httpObserver(check: HttpCheck, conditions: readonly Condition[])
     connect: (options, callback) => {
       // no holder: the request of a run that already ended (it aborts the request when it starts)
       if (holder === undefined) callback(new Error('the run ended before its connection opened'), null);
-      else watching(timedConnector({}, undefined, holder.signal), holder.seen)(options, callback);
+      else watching(timedConnector({}, undefined, holder.signal), holder.seen, clock)(options, callback);
     },
   });
 
@@ -70,19 +70,16 @@ export function httpObserver(check: HttpCheck, conditions: readonly Condition[])
     const { seen } = run;
     const start = performance.now();
     const useShared = holder === undefined;
-    const client = useShared ? shared : new Client(target.origin, { connect: watching(timedConnector({}, undefined, signal), seen) });
+    const client = useShared
+      ? shared
+      : new Client(target.origin, { connect: watching(timedConnector({}, undefined, signal), seen, clock) });
     if (useShared) holder = run;
     try {
       const { statusCode: code, body } = await send(client, request, signal, wantsBody);
       const responseTimeMs = since(start);
       const context: ConditionContext = { status: code, responseTimeMs, body, connected: true, ...seen };
       const details = { statusCode: code, responseTimeMs, ...(seen.ip === undefined ? {} : { ip: seen.ip }) };
-      const error =
-        status && !status.test(code)
-          ? status.explain(code)
-          : expectBody !== undefined && !body?.includes(expectBody)
-            ? `response body does not contain ${JSON.stringify(expectBody.length > 60 ? `${expectBody.slice(0, 60)}…` : expectBody)}`
-            : undefined;
+      const error = status && !status.test(code) ? status.explain(code) : bodyError?.(body ?? '');
       return error === undefined ? { status: 'healthy', details, context } : { status: 'unhealthy', error, details, context };
     } catch (error) {
       if (signal.aborted) throw error;
@@ -164,23 +161,15 @@ function send(
 }
 
 /** Wraps `connector` to note the address connected to and, over TLS, when the certificate expires. */
-function watching(connector: buildConnector.connector, seen: Seen): buildConnector.connector {
+function watching(connector: buildConnector.connector, seen: Seen, clock: Clock): buildConnector.connector {
   return (options, callback) =>
     connector(options, (...args: Parameters<buildConnector.Callback>) => {
       const socket = args[1];
       if (socket) {
         seen.ip = socket.remoteAddress;
-        if ('getPeerCertificate' in socket) seen.certificateExpirationMs = msUntil((socket as TLSSocket).getPeerCertificate().valid_to);
+        if ('getPeerCertificate' in socket)
+          seen.certificateExpirationMs = msUntil((socket as TLSSocket).getPeerCertificate().valid_to, clock.now());
       }
       callback(...args);
     });
-}
-
-/** Credentials in the URL become a Basic authorization header, unless one is set. */
-function basicAuth(target: URL, headers: Record<string, string>): Record<string, string> {
-  if (target.username && !Object.keys(headers).some((name) => name.toLowerCase() === 'authorization')) {
-    const credentials = `${decodeURIComponent(target.username)}:${decodeURIComponent(target.password)}`;
-    headers.authorization = `Basic ${Buffer.from(credentials).toString('base64')}`;
-  }
-  return headers;
 }

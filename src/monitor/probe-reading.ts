@@ -42,7 +42,7 @@ export function reads(conditions: readonly Condition[], names: readonly Placehol
 }
 
 /** ms until a certificate's `valid_to` (as Node prints it, or ISO), or undefined when it does not parse. */
-export function msUntil(validTo: unknown, now = Date.now()): number | undefined {
+export function msUntil(validTo: unknown, now: number): number | undefined {
   if (typeof validTo !== 'string') return undefined;
   const at = Date.parse(validTo);
   return Number.isNaN(at) ? undefined : at - now;

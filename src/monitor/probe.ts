@@ -61,7 +61,7 @@ export function createProbe(component: ComponentConfig, options: ProbeOptions = 
   const scrub = (text: string) => redactText(text, secrets);
   let observe: ReadProbe;
   try {
-    observe = observerFor(check, conditions);
+    observe = observerFor(check, conditions, clock);
   } catch (error) {
     // the config was validated, so this is a bug; still a probe must never reject
     const reason = scrub(messageOf(error));

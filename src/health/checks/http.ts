@@ -5,6 +5,7 @@ import { checkString } from '../../core/validate.js';
 import type { CheckOutcome, HealthCheck } from '../types.js';
 import { type ConnectMarks, type HttpTlsOptions, timedConnector } from './http-connector.js';
 import { type ExpectStatus, statusMatcher } from './http-expect.js';
+import { BODY_LIMIT, bodyMatcher, withBasicAuth } from './http-shared.js';
 import { readText, since } from './util.js';
 
 export type { HttpTlsOptions } from './http-connector.js';
@@ -29,9 +30,6 @@ export interface HttpCheckOptions {
   tls?: HttpTlsOptions;
 }
 
-/** How much of the body `expectBody` reads. */
-const BODY_LIMIT = 1024 * 1024;
-
 /**
  * Requests `url` over a fresh connection (redirects are not followed) and checks its status and body.
  * Details: `statusCode` and `timings` in ms, each a phase: `dns`, `connect`, `tls` (https), `firstByte`
@@ -40,16 +38,12 @@ const BODY_LIMIT = 1024 * 1024;
 export function http(url: string | URL, options: HttpCheckOptions = {}): HealthCheck {
   const target = parseUrl(url);
   const method = checkString('method', options.method ?? 'GET');
-  const headers = { ...checkHeaders(options.headers) };
+  const headers = withBasicAuth(target, { ...checkHeaders(options.headers) });
   const status = statusMatcher(options.expectStatus ?? 200);
   const body = bodyMatcher(options.expectBody);
   const { dispatcher, tls } = options;
   if (dispatcher !== undefined && typeof (dispatcher as Partial<Dispatcher> | null)?.request !== 'function') {
     throw new InvalidOptionError('dispatcher must be an undici Dispatcher (an Agent, Pool, Client, ProxyAgent or MockAgent)');
-  }
-  if (target.username && !Object.keys(headers).some((name) => name.toLowerCase() === 'authorization')) {
-    const credentials = `${decodeURIComponent(target.username)}:${decodeURIComponent(target.password)}`;
-    headers.authorization = `Basic ${Buffer.from(credentials).toString('base64')}`;
   }
   const secrets = secretsOf(target.href);
   const https = target.protocol === 'https:';
@@ -94,17 +88,6 @@ function phases(marks: ConnectMarks, start: number, headersAt: number, https: bo
   if (https) timings.tls = since(connected, ready);
   timings.firstByte = since(ready, headersAt);
   return timings;
-}
-
-function bodyMatcher(expect: string | RegExp | undefined): ((text: string) => string | undefined) | undefined {
-  if (expect === undefined) return undefined;
-  if (typeof expect === 'string') {
-    const shown = JSON.stringify(expect.length > 60 ? `${expect.slice(0, 60)}…` : expect);
-    return (text) => (text.includes(expect) ? undefined : `response body does not contain ${shown}`);
-  }
-  if (expect instanceof RegExp)
-    return (text) => (text.search(expect) !== -1 ? undefined : `response body does not match ${String(expect)}`);
-  throw new InvalidOptionError(`expectBody must be a string or a RegExp, got ${typeof expect}`);
 }
 
 function parseUrl(url: string | URL): URL {

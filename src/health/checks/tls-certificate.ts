@@ -1,6 +1,7 @@
 import { isIP } from 'node:net';
 import { connect, type PeerCertificate } from 'node:tls';
 import { abortable } from '../../core/abort.js';
+import { type Clock, systemClock } from '../../core/clock.js';
 import { readable } from '../../core/redact.js';
 import { checkInteger, checkNumber, checkString } from '../../core/validate.js';
 import type { CheckOutcome, HealthCheck } from '../types.js';
@@ -22,6 +23,8 @@ export interface TlsCertificateOptions {
    * expiry, so it reads self-signed and private-CA certificates too and reports trust in `authorized`.
    */
   rejectUnauthorized?: boolean;
+  /** Source of "now" for the days left. Default `systemClock`. */
+  clock?: Clock;
 }
 
 /**
@@ -36,6 +39,7 @@ export function tlsCertificate(host: string, options: TlsCertificateOptions = {}
   if (options.servername !== undefined) checkString('servername', options.servername);
   const servername = options.servername ?? (isIP(host) ? undefined : host);
   const rejectUnauthorized = options.rejectUnauthorized ?? false;
+  const clock = options.clock ?? systemClock;
 
   return async ({ signal }) => {
     const socket = connect({ host, port, servername, rejectUnauthorized });
@@ -56,7 +60,8 @@ export function tlsCertificate(host: string, options: TlsCertificateOptions = {}
 
     const validTo = new Date(certificate.valid_to);
     const validFrom = new Date(certificate.valid_from);
-    const daysLeft = Math.floor((validTo.getTime() - Date.now()) / DAY);
+    const now = clock.now();
+    const daysLeft = Math.floor((validTo.getTime() - now) / DAY);
     const details: Record<string, unknown> = {
       daysLeft,
       validTo: validTo.toISOString(),
@@ -65,19 +70,19 @@ export function tlsCertificate(host: string, options: TlsCertificateOptions = {}
       authorized: socket.authorized,
     };
     if (!socket.authorized && socket.authorizationError) details.authorizationError = String(socket.authorizationError);
-    return verdict(details, validFrom, validTo, daysLeft, minDaysLeft, degradedDaysLeft);
+    return verdict(details, now, validFrom, validTo, daysLeft, minDaysLeft, degradedDaysLeft);
   };
 }
 
 function verdict(
   details: Record<string, unknown>,
+  now: number,
   validFrom: Date,
   validTo: Date,
   daysLeft: number,
   min: number,
   degraded: number,
 ): CheckOutcome {
-  const now = Date.now();
   if (validTo.getTime() <= now) return { status: 'unhealthy', error: `certificate expired on ${validTo.toISOString()}`, details };
   if (validFrom.getTime() > now)
     return { status: 'unhealthy', error: `certificate is not valid before ${validFrom.toISOString()}`, details };

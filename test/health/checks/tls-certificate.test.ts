@@ -1,5 +1,6 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { tlsCertificate } from '../../../src/health/checks/index.js';
+import { ManualClock } from '../../../src/policy/index.js';
 import { abortAfter, certificate, closedPort, DAY, hangingServer, httpsServer, settle, socketsSettled, tcpSockets } from './support.js';
 
 type Server = Awaited<ReturnType<typeof httpsServer>>;
@@ -35,6 +36,18 @@ describe('tlsCertificate check', () => {
     expect(result.details).toMatchObject({ daysLeft: 89, subject: 'CN=localhost', issuer: 'CN=localhost', authorized: false });
     expect(result.details?.authorizationError).toMatch(/SELF_SIGNED/);
     expect(new Date(result.details?.validTo as string).getTime()).toBeGreaterThan(Date.now() + 89 * DAY);
+  });
+
+  it('counts days left from its clock: a ManualClock N days and an hour before expiry reads N, and past it expired', async () => {
+    const validTo = new Date((await settle(tlsCertificate('localhost', { port: fresh.port }))).details?.validTo as string).getTime();
+    for (const days of [0, 3, 40, 89]) {
+      const clock = new ManualClock(validTo - days * DAY - 3_600_000);
+      const result = await settle(tlsCertificate('localhost', { port: fresh.port, minDaysLeft: 2, degradedDaysLeft: 0, clock }));
+      expect(result.details?.daysLeft, `${days} days before`).toBe(days);
+      expect(result.status).toBe(days < 2 ? 'unhealthy' : 'healthy');
+    }
+    const after = await settle(tlsCertificate('localhost', { port: fresh.port, clock: new ManualClock(validTo + 1) }));
+    expect(after.error).toBe(`certificate expired on ${new Date(validTo).toISOString()}`);
   });
 
   it('works with an IP address (and then sends no SNI)', async () => {
