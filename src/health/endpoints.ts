@@ -1,9 +1,9 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { checkNumber } from '../core/validate.js';
+import { healthJson, readinessText } from './documents.js';
 import { EventLoopLag } from './event-loop-lag.js';
 import { livenessText, processProblems } from './liveness.js';
 import type { HealthCheckRegistry, HealthReport } from './registry.js';
-import { toIetfStatus } from './status.js';
 
 /** Where `/metrics` reads from: a prom-client `Registry`, structurally. */
 export interface MetricsSource {
@@ -149,42 +149,20 @@ export class Endpoints {
   }
 
   #health(report: HealthReport): EndpointResponse {
-    const status = toIetfStatus(report.status);
-    const checks: Record<string, unknown[]> = {};
-    for (const c of report.checks) {
-      const entry: Record<string, unknown> = {
-        componentId: c.name,
-        componentType: 'component',
-        observedValue: c.durationMs,
-        observedUnit: 'ms',
-        status: toIetfStatus(c.status),
-        time: new Date(c.time).toISOString(),
-      };
-      if (c.error !== undefined) entry.output = c.error;
-      if (c.details !== undefined) entry.details = c.details;
-      if (c.critical) entry.critical = true;
-      checks[`${c.name}:responseTime`] = [entry];
-    }
-    const body = { status, ...this.#options.service, checks };
+    const doc = healthJson(report.status, report.checks, this.#options.service);
     return response(
-      status === 'fail' ? 503 : 200,
+      doc.status === 'fail' ? 503 : 200,
       { 'content-type': 'application/health+json', 'cache-control': 'no-store' },
-      JSON.stringify(body),
+      JSON.stringify(doc),
     );
   }
 
   #readiness(report: HealthReport, verbose: boolean): EndpointResponse {
     const shuttingDown = this.#options.shutdown?.shuttingDown === true;
-    const ok = !shuttingDown && (report.status === 'healthy' || report.status === 'degraded');
-    if (!verbose) return ok ? READY : shuttingDown ? SHUTTING_DOWN : response(503, TEXT, report.status);
-    const lines = report.checks.map((c) => {
-      const failing = c.status === 'unhealthy' || c.status === 'unknown';
-      const mark = failing && c.critical ? '-' : '+';
-      return `[${mark}]${c.name} ${c.status}${c.error ? `: ${c.error}` : ''}${c.critical ? '' : ' (not critical)'}`;
-    });
-    if (shuttingDown) lines.push('[-]shutdown in progress');
-    lines.push(`readiness check ${ok ? 'passed' : 'failed'}`);
-    return response(ok ? 200 : 503, TEXT, lines.join('\n'));
+    const { ok, body } = readinessText(report.status, report.checks, shuttingDown, verbose);
+    if (!verbose && ok) return READY;
+    if (!verbose && shuttingDown) return SHUTTING_DOWN;
+    return response(ok ? 200 : 503, TEXT, body);
   }
 
   #liveness(verbose: boolean): EndpointResponse {

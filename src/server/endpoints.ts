@@ -1,7 +1,8 @@
 import type { FastifyInstance, FastifyReply } from 'fastify';
+import { type DocumentEntry, healthJson, readinessText } from '../health/documents.js';
 import { EventLoopLag } from '../health/event-loop-lag.js';
 import { livenessText, processProblems } from '../health/liveness.js';
-import { overallStatus, toIetfStatus } from '../health/status.js';
+import { overallStatus } from '../health/status.js';
 import type { CheckResult, HealthStatus } from '../health/types.js';
 import type { ComponentStatus } from '../monitor/monitor.js';
 import type { ServerContext } from './context.js';
@@ -9,7 +10,7 @@ import type { ServerContext } from './context.js';
 const NO_STORE = 'no-store';
 const TEXT = 'text/plain; charset=utf-8';
 
-/** Components as health check results, for the rules of `overallStatus`. */
+/** Components as health check results, for the rules of `overallStatus` (one with no result yet is `unknown`). */
 function asResults(components: ComponentStatus[]): CheckResult[] {
   return components.map((c) => ({
     name: c.name,
@@ -22,30 +23,26 @@ function asResults(components: ComponentStatus[]): CheckResult[] {
   }));
 }
 
+/** Components as entries of health's documents: the one boundary between the monitor's words and health's. */
+function asEntries(components: ComponentStatus[]): DocumentEntry[] {
+  return components.map((c) => ({
+    name: c.name,
+    status: c.status,
+    critical: c.critical,
+    durationMs: c.last?.durationMs,
+    time: c.last?.time,
+    error: c.last?.error,
+  }));
+}
+
 /** `overallStatus` of the components, and `unknown` while none has a result (a monitor not started included). */
 export function monitorStatus(components: ComponentStatus[]): HealthStatus {
   return components.some((c) => c.last !== undefined) ? overallStatus(asResults(components)) : 'unknown';
 }
 
-/** The IETF health+json document (draft-inadarei-api-health-check) of the monitored components. */
+/** The IETF health+json document of the monitored components: the same document as the library's `/health`. */
 export function healthDocument(components: ComponentStatus[]): { status: 'pass' | 'warn' | 'fail'; checks: Record<string, unknown[]> } {
-  const checks: Record<string, unknown[]> = {};
-  for (const c of components) {
-    const entry: Record<string, unknown> = {
-      componentId: c.name,
-      componentType: 'component',
-      status: toIetfStatus(c.status),
-      critical: c.critical,
-    };
-    if (c.last !== undefined) {
-      entry.observedValue = c.last.durationMs;
-      entry.observedUnit = 'ms';
-      entry.time = new Date(c.last.time).toISOString();
-    }
-    if (c.last?.error !== undefined) entry.output = c.last.error;
-    checks[`${c.name}:responseTime`] = [entry];
-  }
-  return { status: toIetfStatus(monitorStatus(components)), checks };
+  return healthJson(monitorStatus(components), asEntries(components));
 }
 
 const isVerbose = (query: unknown): boolean => typeof query === 'object' && query !== null && 'verbose' in query;
@@ -56,18 +53,7 @@ const text = (reply: FastifyReply, status: number, body: string) =>
 /** Readiness as text: `ok`, or each component Kubernetes-style with `?verbose`. */
 function readiness(ctx: ServerContext, verbose: boolean): { ok: boolean; body: string } {
   const components = ctx.monitor.status();
-  const status = monitorStatus(components);
-  const shuttingDown = ctx.shutdown?.shuttingDown === true;
-  const ok = !shuttingDown && (status === 'healthy' || status === 'degraded');
-  if (!verbose) return { ok, body: ok ? 'ok' : shuttingDown ? 'shutting down' : status };
-  const lines = components.map((c) => {
-    const failing = c.status === 'unhealthy' || c.status === 'unknown';
-    const mark = failing && c.critical ? '-' : '+';
-    return `[${mark}]${c.name} ${c.status}${c.last?.error ? `: ${c.last.error}` : ''}${c.critical ? '' : ' (not critical)'}`;
-  });
-  if (shuttingDown) lines.push('[-]shutdown in progress');
-  lines.push(`readiness check ${ok ? 'passed' : 'failed'}`);
-  return { ok, body: lines.join('\n') };
+  return readinessText(monitorStatus(components), asEntries(components), ctx.shutdown?.shuttingDown === true, verbose);
 }
 
 /** `/health` (IETF health+json), `/readiness` + `/readyz`, `/liveness` + `/livez`. */

@@ -59,7 +59,7 @@ describe('probes over HTTP', () => {
     state.cache = false;
     r = await get('/health');
     expect([r.status, JSON.parse(r.text).status]).toEqual([200, 'warn']);
-    expect(JSON.parse(r.text).checks['cache:responseTime'][0]).toMatchObject({ status: 'fail', output: 'timeout' });
+    expect(JSON.parse(r.text).checks['cache:responseTime'][0]).toMatchObject({ status: 'fail', output: 'timeout', critical: false });
 
     state.db = false;
     r = await get('/health');
