@@ -1,10 +1,10 @@
 import { pino } from 'pino';
 import { formatProblems, loadConfig, storageUrl } from '../config/index.js';
 import { GracefulShutdown } from '../lifecycle/index.js';
-import { createMetricsRegistry, healthMetrics, METRICS, metric } from '../metrics/index.js';
+import { createMetricsRegistry } from '../metrics/index.js';
+import { monitorEventMetrics } from '../monitor/metrics.js';
 import { Monitor } from '../monitor/monitor.js';
 import { openStore } from '../monitor/store/index.js';
-import { ROW_KINDS } from '../monitor/store/split-write.js';
 import { buildApp } from '../server/app.js';
 import { EXIT_INVALID, loadOrReport, type Output, processOutput } from './validate.js';
 
@@ -35,57 +35,22 @@ export async function serve(
     return 1;
   }
   const registry = createMetricsRegistry({ defaultMetrics: true });
-  const health = healthMetrics(registry);
   const monitor = new Monitor({
     config,
     store,
     onError: (error, during) => logger.error({ during, error: (error as Error).message }, `${during} failed; will retry`),
   });
-  monitor.on('result', (r) => {
-    const component = monitor.config.components.find((c) => c.name === r.name);
-    health.result({ ...r, critical: component?.critical ?? false, tags: component?.tags ?? [] });
-  });
+  monitorEventMetrics(registry, monitor);
   monitor.on('incidentOpened', (e) => logger.warn(e, 'incident opened'));
   monitor.on('incidentResolved', (e) => logger.info({ ...e, downtimeMs: e.end - e.start }, 'incident resolved'));
   monitor.on('flapping', (e) => logger.warn(e, e.flapping ? 'component is flapping' : 'component stopped flapping'));
-  const lag = metric(
-    registry,
-    'histogram',
-    METRICS.scheduleLagSeconds,
-    'How late scheduled checks start',
-    [],
-    [0.001, 0.005, 0.01, 0.05, 0.1, 0.2, 0.5, 1, 5],
+  monitor.on('dropped', (e) =>
+    logger.warn(e, 'store unwritable for long: dropped the oldest buffered check results (incidents and gaps are kept)'),
   );
-  monitor.on('lag', (e) => lag.observe(e.lagMs / 1000));
-  const flapping = metric(registry, 'gauge', METRICS.componentFlapping, '1 while a component flaps (alerts should hold off)', [
-    'component',
-  ]);
-  for (const c of config.components) flapping.labels(c.name).set(0);
-  monitor.on('flapping', (e) => flapping.labels(e.component).set(e.flapping ? 1 : 0));
-  const dropped = metric(
-    registry,
-    'counter',
-    METRICS.checksDroppedTotal,
-    'Raw check results dropped because the store could not take them',
-    [],
+  // the store's message is free of passwords; the row itself is not logged
+  monitor.on('rejected', (e) =>
+    logger.error({ kind: e.kind, component: e.component, error: (e.error as Error).message }, 'store refused a row; set aside'),
   );
-  monitor.on('dropped', (e) => {
-    dropped.inc(e.checks);
-    logger.warn(e, 'store unwritable for long: dropped the oldest buffered check results (incidents and gaps are kept)');
-  });
-  const rejected = metric(
-    registry,
-    'counter',
-    METRICS.storeRowsRejectedTotal,
-    'Rows the store refused for their data (a constraint, a bad value), set aside and never retried',
-    ['kind'],
-  );
-  for (const kind of ROW_KINDS) rejected.labels(kind).inc(0);
-  monitor.on('rejected', (e) => {
-    rejected.labels(e.kind).inc();
-    // the store's message is free of passwords; the row itself is not logged
-    logger.error({ kind: e.kind, component: e.component, error: (e.error as Error).message }, 'store refused a row; set aside');
-  });
 
   const drainDelay = Number(env.NINES_DRAIN_DELAY_MS ?? 5000);
   const shutdown = new GracefulShutdown({ drainDelay, timeout: 10_000, logger });

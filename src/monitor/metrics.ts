@@ -1,0 +1,48 @@
+import type { Registry } from 'prom-client';
+import { healthMetrics, METRICS, metric } from '../metrics/index.js';
+import type { Monitor } from './monitor.js';
+import { ROW_KINDS } from './store/split-write.js';
+
+/**
+ * Registers the metrics the monitor's events drive on `registry` and subscribes them: probe results
+ * (as health results: up, duration, count by status), schedule lag, flapping, dropped raw results
+ * and rows the store refused. The figures' gauges are read at scrape time instead (server/metrics.ts).
+ */
+export function monitorEventMetrics(registry: Registry, monitor: Monitor): void {
+  const health = healthMetrics(registry);
+  monitor.on('result', (r) => {
+    const component = monitor.config.components.find((c) => c.name === r.name);
+    health.result({ ...r, critical: component?.critical ?? false, tags: component?.tags ?? [] });
+  });
+  const lag = metric(
+    registry,
+    'histogram',
+    METRICS.scheduleLagSeconds,
+    'How late scheduled checks start',
+    [],
+    [0.001, 0.005, 0.01, 0.05, 0.1, 0.2, 0.5, 1, 5],
+  );
+  monitor.on('lag', (e) => lag.observe(e.lagMs / 1000));
+  const flapping = metric(registry, 'gauge', METRICS.componentFlapping, '1 while a component flaps (alerts should hold off)', [
+    'component',
+  ]);
+  for (const c of monitor.config.components) flapping.labels(c.name).set(0);
+  monitor.on('flapping', (e) => flapping.labels(e.component).set(e.flapping ? 1 : 0));
+  const dropped = metric(
+    registry,
+    'counter',
+    METRICS.checksDroppedTotal,
+    'Raw check results dropped because the store could not take them',
+    [],
+  );
+  monitor.on('dropped', (e) => dropped.inc(e.checks));
+  const rejected = metric(
+    registry,
+    'counter',
+    METRICS.storeRowsRejectedTotal,
+    'Rows the store refused for their data (a constraint, a bad value), set aside and never retried',
+    ['kind'],
+  );
+  for (const kind of ROW_KINDS) rejected.labels(kind).inc(0);
+  monitor.on('rejected', (e) => rejected.labels(e.kind).inc());
+}

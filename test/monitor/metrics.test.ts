@@ -1,0 +1,62 @@
+/** The metrics the monitor's events drive, on a real prom-client registry, from probes on a ManualClock. */
+import { Registry } from 'prom-client';
+import { afterEach, describe, expect, it } from 'vitest';
+import { parseConfig } from '../../src/config/index.js';
+import { monitorEventMetrics } from '../../src/monitor/metrics.js';
+import { Monitor } from '../../src/monitor/monitor.js';
+import type { ProbeResult } from '../../src/monitor/probe.js';
+import { openStore, type Store } from '../../src/monitor/store/index.js';
+import { ManualClock } from '../../src/policy/index.js';
+
+const YAML = `
+components:
+  - { name: api, critical: true, interval: 1s, timeout: 500ms, degradedAfter: 200ms, check: { type: tcp, host: 127.0.0.1, port: 1 } }
+  - { name: cache, interval: 1s, timeout: 500ms, degradedAfter: 200ms, check: { type: tcp, host: 127.0.0.1, port: 1 } }
+`;
+
+const stores: Store[] = [];
+afterEach(async () => {
+  for (const s of stores.splice(0)) await s.close();
+});
+
+describe('monitorEventMetrics', () => {
+  it('counts probes by status, marks components up or down, and exports lag, flapping, drops and refused rows from the start', async () => {
+    const parsed = parseConfig(YAML, { env: {} });
+    if (!parsed.ok) throw new Error(parsed.problems.map((p) => `${p.path}: ${p.message}`).join('\n'));
+    const clock = new ManualClock(Date.UTC(2025, 0, 1));
+    const store = await openStore('sqlite::memory:');
+    stores.push(store);
+    const monitor = new Monitor({
+      config: parsed.config,
+      store,
+      clock,
+      probe: (c) => async (): Promise<ProbeResult> => ({
+        name: c.name,
+        time: clock.now(),
+        durationMs: 4,
+        status: c.name === 'cache' ? 'unhealthy' : 'healthy',
+      }),
+    });
+    const registry = new Registry();
+    monitorEventMetrics(registry, monitor);
+    await monitor.start();
+    await clock.advance(5_000);
+    await monitor.stop();
+    const text = await registry.metrics();
+    const value = (line: string) =>
+      Number(
+        text
+          .split('\n')
+          .find((l) => l.startsWith(`${line} `))
+          ?.split(' ')[1],
+      );
+    expect(value('nines_component_up{component="api"}')).toBe(1);
+    expect(value('nines_component_up{component="cache"}')).toBe(0);
+    expect(value('nines_health_checks_total{component="api",status="healthy"}')).toBe(5);
+    expect(value('nines_health_checks_total{component="cache",status="unhealthy"}')).toBe(5);
+    expect(value('nines_schedule_lag_seconds_count')).toBe(10);
+    expect(value('nines_component_flapping{component="api"}')).toBe(0);
+    expect(value('nines_checks_dropped_total')).toBe(0);
+    for (const kind of ['check', 'incident', 'gap', 'state']) expect(value(`nines_store_rows_rejected_total{kind="${kind}"}`)).toBe(0);
+  });
+});
