@@ -75,11 +75,11 @@ import { join } from 'node:path';
 import { Registry } from 'prom-client';
 import type { NinesConfig } from '../dist/config/index.js';
 import { parseConfig } from '../dist/config/index.js';
+import { systemClock } from '../dist/core/clock.js';
 import { Monitor } from '../dist/monitor/monitor.js';
 import type { Store, WriteBatch } from '../dist/monitor/store/index.js';
 import { openStore } from '../dist/monitor/store/index.js';
 import { storedFigures } from '../dist/monitor/store-figures.js';
-import { systemClock } from '../dist/policy/clock.js';
 import { monitorMetrics } from '../dist/server/metrics.js';
 import { cpuSeconds, log, median, pad, pinSelf } from './lib/common.ts';
 
