@@ -7,7 +7,14 @@ module.exports = {
       comment: 'Library modules never import the monitor, the server or the CLI.',
       severity: 'error',
       from: { path: library },
-      to: { path: '^src/(monitor|server|cli|backup|notify|config|web)/' },
+      to: { path: '^src/(monitor|server|cli|alerts|backup|notify|config|web)/' },
+    },
+    {
+      name: 'alerts-below-server',
+      comment: "src/alerts evaluates rules on the monitor's figures; the server and the CLI use it, never the other way round.",
+      severity: 'error',
+      from: { path: '^src/alerts/' },
+      to: { path: '^src/(server|cli)/' },
     },
     {
       name: 'core-imports-nothing',

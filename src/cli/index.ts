@@ -8,6 +8,7 @@ import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 import { Command } from 'commander';
 import { check } from './check.js';
+import { EXPORTS, exportFile } from './export.js';
 import { report } from './report.js';
 import { serve } from './serve.js';
 import { DEFAULT_CONFIG_PATH, validate } from './validate.js';
@@ -48,6 +49,17 @@ export function buildProgram(): Command {
     .option('--json', 'print JSON')
     .action(async (options: { config: string; window: string; from?: string; to?: string; json?: boolean }) => {
       process.exitCode = await report(options);
+    });
+  program
+    .command('export')
+    .description(
+      `Write a file generated from the config: ${Object.keys(EXPORTS).join(', ')} (Prometheus recording and burn-rate alert rules).`,
+    )
+    .argument('<kind>', Object.keys(EXPORTS).join(' | '))
+    .option('-c, --config <file>', 'config file', DEFAULT_CONFIG_PATH)
+    .option('-o, --output <file>', 'file to write; default stdout')
+    .action(async (kind: string, options: { config: string; output?: string }) => {
+      process.exitCode = await exportFile(kind, options);
     });
   program
     .command('serve')

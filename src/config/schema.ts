@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { burnAlerting, resolveBurnAlerts } from './burn-alerts.js';
 import { checkSchema } from './checks.js';
 import { type Condition, ConditionSyntaxError } from './condition-ast.js';
 import { parseCondition } from './condition-parse.js';
@@ -94,15 +95,24 @@ const component = z.strictObject({
   flapWindow: settings.flapWindow.optional(),
 });
 
-const slo = z.strictObject({
-  name,
-  /** The component whose availability is measured. */
-  component: z.string(),
-  /** Target availability in percent, strictly between 0 and 100. */
-  objective: z.number().gt(0, 'must be greater than 0').lt(100, 'must be less than 100 (no service is up 100 % of the time)'),
-  /** Rolling window. Default 30d. */
-  window: duration({ min: 60 * SECOND }).default(30 * DAY),
-});
+const slo = z
+  .strictObject({
+    name,
+    /** The component whose availability is measured. */
+    component: z.string(),
+    /** Target availability in percent, strictly between 0 and 100. */
+    objective: z.number().gt(0, 'must be greater than 0').lt(100, 'must be less than 100 (no service is up 100 % of the time)'),
+    /** Rolling window. Default 30d. */
+    window: duration({ min: 60 * SECOND }).default(30 * DAY),
+    /** Overrides of the built-in multi-window burn-rate alerts (burn-alerts.ts). */
+    alerting: burnAlerting.optional(),
+  })
+  .transform(({ alerting, ...slo }, ctx) => {
+    const alerts = resolveBurnAlerts(slo.objective, slo.window, alerting, ({ path, message }) =>
+      ctx.issues.push({ code: 'custom', path, message, input: alerting }),
+    );
+    return { ...slo, alerts };
+  });
 
 /** Where results live: a SQLite file or a PostgreSQL database. */
 export type StorageConfig = { kind: 'sqlite'; path: string } | { kind: 'postgres'; url: string };

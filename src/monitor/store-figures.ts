@@ -1,3 +1,4 @@
+import { BURN_WINDOWS, type BurnWindow } from '../config/burn-alerts.js';
 import type { SloConfig } from '../config/index.js';
 import { burnRate, errorBudget, type Span, type Timeline, type WindowFigures, windowFigures } from './figures.js';
 import type { IncidentRecord, Store } from './store/types.js';
@@ -8,23 +9,9 @@ export interface CheckTimes {
   lastCheckAt: number | undefined;
 }
 
-const MINUTE = 60_000;
-const HOUR = 3_600_000;
 const DAY = 86_400_000;
 
-/** The short windows every SLO's burn rate is computed over, by label: add one here and `/metrics` exports it. */
-export const BURN_WINDOWS = {
-  '5m': 5 * MINUTE,
-  '30m': 30 * MINUTE,
-  '1h': HOUR,
-  '2h': 2 * HOUR,
-  '6h': 6 * HOUR,
-  '1d': DAY,
-  '3d': 3 * DAY,
-} as const;
-
-/** A window label of {@link BURN_WINDOWS}. */
-export type BurnWindow = keyof typeof BURN_WINDOWS;
+export { BURN_WINDOWS, type BurnWindow } from '../config/burn-alerts.js';
 
 /** SLO figures over its window, with burn rates over each of {@link BURN_WINDOWS}. */
 export interface SloFigures {

@@ -1,10 +1,14 @@
 import type { FastifyInstance } from 'fastify';
+import { readBurnAlert } from '../alerts/burn.js';
 import { formatDuration } from '../config/duration.js';
 import type { ServerContext } from './context.js';
 import { AT_QUERY } from './schemas.js';
 import { evaluationInstant, iso } from './time.js';
 
-/** `GET /api/slos`: objective, window, error budget and burn rates of every SLO, as of now or `?at=`. */
+/**
+ * `GET /api/slos`: objective, window, error budget, burn rates over every burn window and whether
+ * each burn-rate alert's conditions hold, of every SLO, as of now or `?at=`.
+ */
 export function sloRoutes(app: FastifyInstance, ctx: ServerContext): void {
   app.get<{ Querystring: { at?: string } }>('/api/slos', { schema: { querystring: AT_QUERY } }, async (request) => {
     const at = evaluationInstant(ctx.clock.now(), request.query.at);
@@ -24,7 +28,19 @@ export function sloRoutes(app: FastifyInstance, ctx: ServerContext): void {
           spentSeconds: f.figures.downMs / 1000,
           remainingRatio: f.budgetRemaining,
         },
-        burnRate: { '1h': f.burnRate1h, '6h': f.burnRate6h },
+        burnRate: f.burnRates,
+        alerts: slo.alerts.map((alert) => {
+          const conditions = readBurnAlert(alert, f).map((r) => ({
+            long: r.long,
+            short: r.short,
+            budgetPercent: r.budget,
+            factor: r.factor,
+            longBurnRate: r.longBurnRate,
+            shortBurnRate: r.shortBurnRate,
+            holds: r.holds,
+          }));
+          return { severity: alert.severity, burning: conditions.some((c) => c.holds), conditions };
+        }),
       });
     }
     return { evaluatedAt: iso(at), slos };

@@ -3,15 +3,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { report } from '../../src/cli/report.js';
+import { capture } from '../support/output.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'nines-report-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
-
-function capture() {
-  const out: string[] = [];
-  const err: string[] = [];
-  return { out, err, output: { out: (l: string) => out.push(l), err: (l: string) => err.push(l) } };
-}
 
 const config = join(dir, 'nines.yaml');
 writeFileSync(

@@ -16,7 +16,9 @@ describe('loadConfig', () => {
       ['cache', false, 'redis'],
     ]);
     expect(r.config.components[0]).toMatchObject({ interval: 5_000 });
-    expect(r.config.slos).toEqual([{ name: 'demo-availability', component: 'demo', objective: 99.5, window: 7 * 86_400_000 }]);
+    expect(r.config.slos).toEqual([
+      { name: 'demo-availability', component: 'demo', objective: 99.5, window: 7 * 86_400_000, alerts: expect.any(Array) },
+    ]);
     expect(r.config.server).toEqual({ host: '127.0.0.1', port: 4000, token: undefined });
   });
 

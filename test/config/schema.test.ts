@@ -105,7 +105,10 @@ components:
 
   it('SLOs default to a 30d window', () => {
     const config = valid(`${minimal}slos: [{ name: api-availability, component: api, objective: 99.9 }]\n`);
-    expect(config.slos).toEqual([{ name: 'api-availability', component: 'api', objective: 99.9, window: 30 * 86_400_000 }]);
+    expect(config.slos).toEqual([
+      { name: 'api-availability', component: 'api', objective: 99.9, window: 30 * 86_400_000, alerts: expect.any(Array) },
+    ]);
+    expect(config.slos[0]?.alerts.map((a) => a.severity)).toEqual(['page', 'ticket']); // built in (test/alerts)
   });
 
   it('a timeout below its interval passes; defaults that clash are blamed once, at defaults', () => {

@@ -14,6 +14,18 @@ describe('nines CLI (built)', () => {
     expect(help.stdout).toContain('Usage: nines');
   });
 
+  it('exports the Prometheus rules of the bundled example', () => {
+    const config = new URL('../../examples/nines.yaml', import.meta.url).pathname;
+    const r = spawnSync(process.execPath, [bin, 'export', 'prometheus-rules', '--config', config], {
+      encoding: 'utf8',
+      env: { PATH: process.env.PATH },
+    });
+    expect(r.stderr).toBe('');
+    expect(r.status).toBe(0);
+    expect(r.stdout).toContain('- alert: NinesErrorBudgetBurn');
+    expect(r.stdout).toContain('record: nines_slo:burn_rate:max');
+  });
+
   it('rejects an unknown command with a non-zero exit and says why', () => {
     const r = spawnSync(process.execPath, [bin, 'frobnicate'], { encoding: 'utf8' });
     expect(r.status).not.toBe(0);

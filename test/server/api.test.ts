@@ -93,6 +93,18 @@ describe('JSON API', () => {
     expect(slo.budget.remainingRatio).toBeCloseTo(1 - slo.budget.spentSeconds / slo.budget.totalSeconds, 12);
     expect(slo.burnRate['1h']).toBeGreaterThan(1);
     expect(slo.burnRate['6h']).toBe(slo.burnRate['1h']); // observed for less than an hour
+    expect(Object.keys(slo.burnRate)).toEqual(['5m', '30m', '1h', '2h', '6h', '1d', '3d']);
+    // the built-in burn alerts, read on the same figures: a condition holds when both its windows exceed its factor
+    expect(slo.alerts.map((a: { severity: string }) => a.severity)).toEqual(['page', 'ticket']);
+    for (const alert of slo.alerts) {
+      for (const c of alert.conditions) {
+        expect(c.longBurnRate).toBe(slo.burnRate[c.long]);
+        expect(c.shortBurnRate).toBe(slo.burnRate[c.short]);
+        expect(c.holds).toBe(c.longBurnRate > c.factor && c.shortBurnRate > c.factor);
+      }
+      expect(alert.burning).toBe(alert.conditions.some((c: { holds: boolean }) => c.holds));
+    }
+    expect(slo.alerts[0].conditions.map((c: { factor: number }) => c.factor)).toEqual([14.4, 6]);
   });
 });
 

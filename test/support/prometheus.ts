@@ -27,6 +27,19 @@ export function promtoolCheck(text: string): { status: number | null; output: st
   return { status: r.status, output: `${r.stdout}${r.stderr}`.trim() };
 }
 
+/** `promtool <args…>` in a temp dir holding `files` (name → text): its exit code and everything it printed. */
+export function promtool(args: string[], files: Record<string, string>): { status: number | null; output: string } {
+  const dir = mkdtempSync(join(tmpdir(), 'nines-promtool-'));
+  try {
+    for (const [name, text] of Object.entries(files)) writeFileSync(join(dir, name), text);
+    const r = spawnSync(PROMTOOL, args, { cwd: dir, encoding: 'utf8' });
+    if (r.error) throw r.error;
+    return { status: r.status, output: `${r.stdout}${r.stderr}`.trim() };
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
 /** What Prometheus' targets API says of one scrape target. */
 export interface TargetHealth {
   health: 'up' | 'down' | 'unknown';
