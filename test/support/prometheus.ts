@@ -47,16 +47,26 @@ export interface TargetHealth {
   lastScrape: string;
 }
 
+/** Options of {@link startPrometheus}. */
+export interface PrometheusOptions {
+  /** A rule file's text (`nines export prometheus-rules`), loaded and evaluated every second. */
+  rules?: string;
+}
+
 /** A Prometheus server scraping `target` (host:port) every second, in a temp dir; stop() kills it by its PID. */
 export async function startPrometheus(
   target: string,
+  options: PrometheusOptions = {},
 ): Promise<{ base: string; target: () => Promise<TargetHealth | undefined>; stop: () => void }> {
   const dir = mkdtempSync(join(tmpdir(), 'nines-prometheus-'));
   const port = await freePort();
-  writeFileSync(
-    join(dir, 'prometheus.yml'),
-    `global: { scrape_interval: 1s, scrape_timeout: 900ms }\nscrape_configs:\n  - job_name: nines\n    static_configs: [{ targets: ['${target}'] }]\n`,
-  );
+  let config = `global: { scrape_interval: 1s, scrape_timeout: 900ms, evaluation_interval: 1s }\n`;
+  if (options.rules !== undefined) {
+    writeFileSync(join(dir, 'rules.yaml'), options.rules);
+    config += `rule_files: ['${join(dir, 'rules.yaml')}']\n`;
+  }
+  config += `scrape_configs:\n  - job_name: nines\n    static_configs: [{ targets: ['${target}'] }]\n`;
+  writeFileSync(join(dir, 'prometheus.yml'), config);
   const proc: ChildProcess = spawn(
     PROMETHEUS,
     [`--config.file=${join(dir, 'prometheus.yml')}`, `--storage.tsdb.path=${join(dir, 'data')}`, `--web.listen-address=127.0.0.1:${port}`],
@@ -78,4 +88,37 @@ export async function startPrometheus(
     return body.data.activeTargets[0];
   };
   return { base, target: targetHealth, stop };
+}
+
+/** One series of a Prometheus instant query: its labels and its [seconds, value] sample. */
+export interface InstantSample {
+  metric: Record<string, string>;
+  value: [number, string];
+}
+
+/** Prometheus' answer to an instant query of `query` (at `time`, seconds, or now). */
+export async function promQuery(base: string, query: string, time?: number): Promise<InstantSample[]> {
+  const params = new URLSearchParams({ query });
+  if (time !== undefined) params.set('time', String(time));
+  const body = (await (await fetch(`${base}/api/v1/query?${params}`)).json()) as {
+    status: string;
+    data: { result: InstantSample[] };
+    error?: string;
+  };
+  if (body.status !== 'success') throw new Error(`query ${query}: ${body.error}`);
+  return body.data.result;
+}
+
+/** An alert as Prometheus' /api/v1/alerts lists it. */
+export interface PromAlert {
+  labels: Record<string, string>;
+  state: 'pending' | 'firing';
+  activeAt: string;
+  value: string;
+}
+
+/** The alerts Prometheus holds now. */
+export async function promAlerts(base: string): Promise<PromAlert[]> {
+  const body = (await (await fetch(`${base}/api/v1/alerts`)).json()) as { data: { alerts: PromAlert[] } };
+  return body.data.alerts;
 }

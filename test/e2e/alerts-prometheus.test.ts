@@ -1,0 +1,103 @@
+/**
+ * The exported rules in a real Prometheus: it scrapes a real `nines serve`, loads what
+ * `nines export prometheus-rules` wrote for the same config, records every burn window, and pages
+ * when a loopback target goes down; the burn rate it holds equals what nines' API gives for the
+ * instant of that scrape, and nines' own reading of the alert says burning too.
+ */
+import type { ChildProcess } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { bin, ensureBuilt, freePort, startServing, until } from '../support/e2e.js';
+import { hasPrometheusTools, promAlerts, promQuery, startPrometheus } from '../support/prometheus.js';
+
+const WINDOWS = ['5m', '30m', '1h', '2h', '6h', '1d', '3d'];
+
+describe.skipIf(!hasPrometheusTools())('burn-rate alerts in a real Prometheus scraping nines serve', () => {
+  let target: Server;
+  let up = true;
+  let dir: string;
+  let base: string;
+  let child: ChildProcess | undefined;
+  let prometheus: Awaited<ReturnType<typeof startPrometheus>> | undefined;
+
+  beforeAll(async () => {
+    ensureBuilt();
+    target = createServer((_req, res) => res.writeHead(up ? 200 : 503).end(up ? 'UP' : 'DOWN'));
+    await new Promise<void>((r) => target.listen(0, '127.0.0.1', r));
+    const port = await freePort();
+    base = `http://127.0.0.1:${port}`;
+    dir = mkdtempSync(join(tmpdir(), 'nines-alerts-prom-'));
+    const config = join(dir, 'nines.yaml');
+    writeFileSync(
+      config,
+      `server: { host: 127.0.0.1, port: ${port} }
+storage: sqlite:${join(dir, 'nines.db')}
+defaults: { interval: 200ms, timeout: 150ms, degradedAfter: 100ms, failuresToOpen: 1, successesToResolve: 1 }
+components:
+  - { name: web, check: { type: http, url: 'http://127.0.0.1:${(target.address() as AddressInfo).port}/' } }
+slos:
+  - { name: web-slo, component: web, objective: 99.9, alerting: { labels: { team: web } } }
+`,
+    );
+    const rules = execFileSync(process.execPath, [bin, 'export', 'prometheus-rules', '--config', config], { encoding: 'utf8' });
+    child = (await startServing([bin, 'serve', '--config', config], { timeoutMs: 60_000 })).proc;
+    prometheus = await startPrometheus(new URL(base).host, { rules });
+  }, 120_000);
+
+  afterAll(async () => {
+    prometheus?.stop();
+    child?.kill('SIGKILL');
+    await new Promise<void>((r) => target.close(() => r()));
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('records every burn window, pages when the target goes down, on the figures nines serves', async () => {
+    const p = prometheus as NonNullable<typeof prometheus>;
+    const recorded = await until(
+      'the recording rules to record every window',
+      async () => {
+        const r = await promQuery(p.base, 'nines_slo:burn_rate:max{slo="web-slo"}');
+        return r.length === WINDOWS.length ? r : undefined;
+      },
+      60_000,
+    );
+    expect(recorded.map((s) => s.metric.window).sort()).toEqual([...WINDOWS].sort());
+    expect(recorded.every((s) => Number(s.value[1]) === 0)).toBe(true); // up all along: nothing burns
+    expect(await promAlerts(p.base)).toEqual([]);
+
+    const downAt = Date.now();
+    up = false;
+    const page = await until(
+      'Prometheus to fire the page alert',
+      async () => (await promAlerts(p.base)).find((a) => a.labels.severity === 'page' && a.state === 'firing'),
+      60_000,
+    );
+    console.log(`[alerts-prometheus] page firing in Prometheus ${((Date.now() - downAt) / 1000).toFixed(1)} s after the target went down`);
+    expect(page.labels).toEqual({ alertname: 'NinesErrorBudgetBurn', severity: 'page', slo: 'web-slo', component: 'web', team: 'web' });
+
+    // one scrape, two surfaces: the burn rates Prometheus holds for a scrape equal what the API gives for that scrape's instant
+    const { evaluated, burn } = await until('two queries that read the same scrape', async () => {
+      const now = Date.now() / 1000;
+      const [evaluated] = await promQuery(p.base, 'nines_figures_evaluated_timestamp_seconds', now);
+      const burn = await promQuery(p.base, 'nines_slo_burn_rate{slo="web-slo"}', now);
+      return evaluated !== undefined && burn.every((b) => b.value[0] === evaluated.value[0]) ? { evaluated, burn } : undefined;
+    });
+    const at = Math.round(Number(evaluated.value[1]) * 1000);
+    const api = (await (await fetch(`${base}/api/slos?at=${at}`)).json()) as {
+      slos: Array<{ burnRate: Record<string, number>; alerts: Array<{ severity: string; burning: boolean }> }>;
+    };
+    const [slo] = api.slos;
+    expect(burn).toHaveLength(WINDOWS.length);
+    for (const sample of burn) {
+      const w = sample.metric.window as string;
+      expect(Number(sample.value[1]), w).toBe(slo?.burnRate[w]);
+    }
+    expect(slo?.alerts.find((a) => a.severity === 'page')?.burning).toBe(true);
+    expect(slo?.burnRate['5m']).toBeGreaterThan(6); // the 6 h / 30 m pair's factor at least: the history is seconds old, all windows agree
+  }, 120_000);
+});
