@@ -53,7 +53,7 @@ export function buildProgram(): Command {
   program
     .command('export')
     .description(
-      `Write a file generated from the config: ${Object.keys(EXPORTS).join(', ')} (Prometheus recording and burn-rate alert rules).`,
+      `Write a file generated from the config: ${Object.keys(EXPORTS).join(', ')} (Prometheus recording and burn-rate alert rules; a Grafana dashboard).`,
     )
     .argument('<kind>', Object.keys(EXPORTS).join(' | '))
     .option('-c, --config <file>', 'config file', DEFAULT_CONFIG_PATH)

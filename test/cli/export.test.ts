@@ -40,7 +40,7 @@ describe('nines export', () => {
   it('exits 2 naming the problem for an unknown kind or a bad config, and writes nothing', async () => {
     const c = capture();
     expect(await exportFile('nagios', { config }, c.output)).toBe(2);
-    expect(c.err).toEqual(['export: unknown kind "nagios"; expected one of prometheus-rules']);
+    expect(c.err).toEqual(['export: unknown kind "nagios"; expected one of prometheus-rules, grafana']);
     const bad = join(dir, 'bad.yaml');
     writeFileSync(bad, text.replace('objective: 99.9', 'objective: 100'));
     const d = capture();
