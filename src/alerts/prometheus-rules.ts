@@ -40,6 +40,22 @@ export function burnAlertExpr(slo: string, alert: BurnAlert): string {
     .join('\nor\n');
 }
 
+/** The labels of `slo`'s burn alert (Prometheus adds alertname; nines' own alerts carry it too). */
+export function burnAlertLabels(slo: SloConfig, alert: BurnAlert): Record<string, string> {
+  return { ...alert.labels, severity: alert.severity, slo: slo.name, component: slo.component };
+}
+
+/** The summary and description of `slo`'s burn alert: static text, so Prometheus and nines send the same words. */
+export function burnAlertAnnotations(slo: SloConfig, alert: BurnAlert): Record<string, string> {
+  const pairs = alert.conditions.map(
+    (c) => `${c.budget} % of the budget in ${c.long} (burn rate ${round(c.factor)} over ${c.long} and ${c.short})`,
+  );
+  return {
+    summary: `SLO ${slo.name} (${slo.objective} % over ${ms(slo.window)}) is spending its error budget too fast`,
+    description: `${slo.component} is burning the error budget of ${slo.name}: ${pairs.join('; or ')}.`,
+  };
+}
+
 function sloGroup(slo: SloConfig): PrometheusRuleFile['groups'][number] {
   // the labels repeat what the selector fixes, so each recorded series is one rule (promtool lints duplicates)
   const rules: PrometheusRule[] = Object.keys(BURN_WINDOWS).map((window) => ({
@@ -53,18 +69,12 @@ function sloGroup(slo: SloConfig): PrometheusRuleFile['groups'][number] {
     labels: { slo: slo.name },
   });
   for (const alert of slo.alerts) {
-    const pairs = alert.conditions.map(
-      (c) => `${c.budget} % of the budget in ${c.long} (burn rate ${round(c.factor)} over ${c.long} and ${c.short})`,
-    );
     rules.push({
       alert: BURN_ALERT_NAME,
       expr: burnAlertExpr(slo.name, alert),
       ...(alert.forMs > 0 ? { for: ms(alert.forMs) } : {}),
-      labels: { ...alert.labels, severity: alert.severity, slo: slo.name, component: slo.component },
-      annotations: {
-        summary: `SLO ${slo.name} (${slo.objective} % over ${ms(slo.window)}) is spending its error budget too fast`,
-        description: `${slo.component} is burning the error budget of ${slo.name}: ${pairs.join('; or ')}.`,
-      },
+      labels: burnAlertLabels(slo, alert),
+      annotations: burnAlertAnnotations(slo, alert),
     });
   }
   return { name: `nines-slo-${slo.name}`, rules };

@@ -1,4 +1,5 @@
 import { pino } from 'pino';
+import { AlertEvaluator } from '../alerts/evaluator.js';
 import { formatProblems, loadConfig, storageUrl } from '../config/index.js';
 import { GracefulShutdown } from '../lifecycle/index.js';
 import { createMetricsRegistry } from '../metrics/index.js';
@@ -52,14 +53,30 @@ export async function serve(
     logger.error({ kind: e.kind, component: e.component, error: (e.error as Error).message }, 'store refused a row; set aside'),
   );
 
+  const alerts = new AlertEvaluator({
+    config: () => monitor.config,
+    history: monitor.history,
+    store,
+    onError: (error, during) => logger.error({ during, error: (error as Error).message }, `alerts: ${during} failed; will retry`),
+  });
+  alerts.on('alert', (e) =>
+    (e.kind === 'resolved' ? logger.info : logger.warn).call(
+      logger,
+      { kind: e.kind, labels: e.alert.labels },
+      `alert ${e.kind}: ${e.alert.labels.alertname}`,
+    ),
+  );
+
   const drainDelay = Number(env.NINES_DRAIN_DELAY_MS ?? 5000);
   const shutdown = new GracefulShutdown({ drainDelay, timeout: 10_000, logger });
-  const app = await buildApp({ monitor, registry, shutdown });
+  const app = await buildApp({ monitor, registry, shutdown, alerts });
   await monitor.start();
+  alerts.start();
   try {
     await app.listen({ host: config.server.host, port: config.server.port });
   } catch (error) {
     output.err(`server: cannot listen on ${config.server.host}:${config.server.port}: ${(error as Error).message}`);
+    await alerts.stop();
     await monitor.stop();
     await store.close();
     shutdown.dispose();
@@ -69,7 +86,8 @@ export async function serve(
   shutdown
     .addServer(app.server)
     .addHook('store', () => store.close())
-    .addHook('monitor', () => monitor.stop());
+    .addHook('monitor', () => monitor.stop())
+    .addHook('alerts', () => alerts.stop());
   process.on('SIGHUP', () => {
     void loadConfig(options.config, { env }).then(async (next) => {
       if (!next.ok) {

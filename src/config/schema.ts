@@ -161,6 +161,14 @@ const page = z.strictObject({
     .optional(),
 });
 
+/** How nines runs its alert rules. */
+const alerts = z.strictObject({
+  /** Time between two evaluations of every rule (Prometheus' evaluation_interval). */
+  evaluationInterval: duration({ min: 100, max: 3_600_000 }).default(10 * SECOND),
+  /** A firing alert is announced again this often until it resolves (Alertmanager's repeat_interval). */
+  repeatInterval: duration({ min: SECOND }).default(4 * 3_600_000),
+});
+
 /** The config file as written, before defaults are merged into components. */
 export const fileSchema = z.strictObject({
   server: server.prefault({}),
@@ -173,6 +181,7 @@ export const fileSchema = z.strictObject({
   defaults: defaults.prefault({}),
   components: z.array(component).min(1, 'needs at least one component'),
   slos: z.array(slo).default([]),
+  alerts: alerts.prefault({}),
 });
 
 /** The config file with defaults merged into every component: what the monitor runs. */

@@ -1,8 +1,10 @@
 import compress from '@fastify/compress';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import type { Registry } from 'prom-client';
+import type { ActiveAlert } from '../alerts/lifecycle.js';
 import { type Clock, systemClock } from '../core/clock.js';
 import type { Monitor } from '../monitor/monitor.js';
+import { alertRoutes } from './alerts.js';
 import { componentRoutes } from './components.js';
 import type { ServerContext } from './context.js';
 import { endpointRoutes } from './endpoints.js';
@@ -24,6 +26,8 @@ export interface AppOptions {
   clock?: Clock;
   /** `/liveness` fails after an event-loop block longer than `maxEventLoopDelay` ms (default 5000). */
   liveness?: { maxEventLoopDelay?: number };
+  /** What `GET /api/alerts` lists: the alert evaluator of `nines serve`. Default: no alerts. */
+  alerts?: { active(): ActiveAlert[] };
   /** A pino-compatible logger for requests and internal errors. Default: no logging. */
   logger?: FastifyBaseLogger;
 }
@@ -38,6 +42,7 @@ export function buildApp(options: AppOptions): FastifyInstance {
     monitor: options.monitor,
     history: options.monitor.history,
     registry: options.registry,
+    alerts: options.alerts,
     clock: options.clock ?? systemClock,
     shutdown: options.shutdown,
     liveness: options.liveness,
@@ -52,6 +57,7 @@ export function buildApp(options: AppOptions): FastifyInstance {
     componentRoutes(routes, ctx);
     incidentRoutes(routes, ctx);
     sloRoutes(routes, ctx);
+    alertRoutes(routes, ctx);
     pageRoutes(routes, ctx);
   });
   return app;

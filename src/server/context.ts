@@ -1,4 +1,5 @@
 import type { Registry } from 'prom-client';
+import type { ActiveAlert } from '../alerts/lifecycle.js';
 import type { Clock } from '../core/clock.js';
 import type { History } from '../monitor/history.js';
 import type { Monitor } from '../monitor/monitor.js';
@@ -9,6 +10,8 @@ export interface ServerContext {
   /** The monitor's history: every figure, record and page the server shows comes from it. */
   history: History;
   registry: Registry;
+  /** The pending and firing alerts (the alert evaluator); undefined when none runs. */
+  alerts: { active(): ActiveAlert[] } | undefined;
   clock: Clock;
   shutdown: { readonly shuttingDown: boolean } | undefined;
   liveness: { maxEventLoopDelay?: number } | undefined;

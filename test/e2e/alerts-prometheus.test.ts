@@ -6,21 +6,19 @@
  */
 import type { ChildProcess } from 'node:child_process';
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DASHBOARD_QUERIES } from '../../src/alerts/grafana.js';
-import { bin, ensureBuilt, freePort, startServing, until } from '../support/e2e.js';
+import { alertingConfig, switchableTarget } from '../support/alerting.js';
+import { bin, ensureBuilt, startServing, until } from '../support/e2e.js';
 import { hasPrometheusTools, promAlerts, promQuery, startPrometheus } from '../support/prometheus.js';
 
 const WINDOWS = ['5m', '30m', '1h', '2h', '6h', '1d', '3d'];
 
 describe.skipIf(!hasPrometheusTools())('burn-rate alerts in a real Prometheus scraping nines serve', () => {
-  let target: Server;
-  let up = true;
+  let target: Awaited<ReturnType<typeof switchableTarget>>;
   let dir: string;
   let base: string;
   let config: string;
@@ -29,23 +27,11 @@ describe.skipIf(!hasPrometheusTools())('burn-rate alerts in a real Prometheus sc
 
   beforeAll(async () => {
     ensureBuilt();
-    target = createServer((_req, res) => res.writeHead(up ? 200 : 503).end(up ? 'UP' : 'DOWN'));
-    await new Promise<void>((r) => target.listen(0, '127.0.0.1', r));
-    const port = await freePort();
-    base = `http://127.0.0.1:${port}`;
+    target = await switchableTarget();
     dir = mkdtempSync(join(tmpdir(), 'nines-alerts-prom-'));
-    config = join(dir, 'nines.yaml');
-    writeFileSync(
-      config,
-      `server: { host: 127.0.0.1, port: ${port} }
-storage: sqlite:${join(dir, 'nines.db')}
-defaults: { interval: 200ms, timeout: 150ms, degradedAfter: 100ms, failuresToOpen: 1, successesToResolve: 1 }
-components:
-  - { name: web, check: { type: http, url: 'http://127.0.0.1:${(target.address() as AddressInfo).port}/' } }
-slos:
-  - { name: web-slo, component: web, objective: 99.9, alerting: { labels: { team: web } } }
-`,
-    );
+    const written = await alertingConfig(dir, target.port, { slo: 'alerting: { labels: { team: web } }' });
+    config = written.path;
+    base = written.base;
     const rules = execFileSync(process.execPath, [bin, 'export', 'prometheus-rules', '--config', config], { encoding: 'utf8' });
     child = (await startServing([bin, 'serve', '--config', config], { timeoutMs: 60_000 })).proc;
     prometheus = await startPrometheus(new URL(base).host, { rules });
@@ -54,7 +40,7 @@ slos:
   afterAll(async () => {
     prometheus?.stop();
     child?.kill('SIGKILL');
-    await new Promise<void>((r) => target.close(() => r()));
+    await target.close();
     rmSync(dir, { recursive: true, force: true });
   });
 
@@ -73,7 +59,7 @@ slos:
     expect(await promAlerts(p.base)).toEqual([]);
 
     const downAt = Date.now();
-    up = false;
+    target.state.up = false;
     const page = await until(
       'Prometheus to fire the page alert',
       async () => (await promAlerts(p.base)).find((a) => a.labels.severity === 'page' && a.state === 'firing'),
@@ -105,7 +91,7 @@ slos:
 
   it('answers every query of the exported Grafana dashboard without an error, and with data where nines serve exports it', async () => {
     const p = prometheus as NonNullable<typeof prometheus>;
-    up = false; // failed checks for the failure-rate panel, also when this test runs alone
+    target.state.up = false; // failed checks for the failure-rate panel, also when this test runs alone
     const dashboard = JSON.parse(execFileSync(process.execPath, [bin, 'export', 'grafana', '--config', config], { encoding: 'utf8' }));
     const exprs: string[] = dashboard.panels.flatMap((panel: { targets?: Array<{ expr: string }> }) =>
       (panel.targets ?? []).map((t) => t.expr),

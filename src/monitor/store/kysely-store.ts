@@ -10,6 +10,7 @@ import { planWindow, type Segment } from './plan.js';
 import { Aggregate } from './rollup.js';
 import type { Database } from './schema.js';
 import type {
+  AlertRecord,
   ComponentState,
   IncidentRecord,
   Page,
@@ -145,6 +146,56 @@ export class KyselyStore implements Store {
       lastCheckAt: r.last_check_ms,
       tracker: parseTracker(r.tracker),
     }));
+  }
+
+  async alerts(): Promise<AlertRecord[]> {
+    const rows = await this.#db.selectFrom('alerts').selectAll().orderBy('active_ms').orderBy('fingerprint').execute();
+    return rows.map((r) => ({
+      fingerprint: r.fingerprint,
+      labels: JSON.parse(r.labels) as Record<string, string>,
+      annotations: JSON.parse(r.annotations) as Record<string, string>,
+      state: r.state === 'firing' ? 'firing' : 'pending',
+      activeAt: r.active_ms,
+      firedAt: r.fired_ms ?? undefined,
+      sentAt: r.sent_ms ?? undefined,
+    }));
+  }
+
+  async saveAlerts(changes: { put: readonly AlertRecord[]; remove: readonly string[] }): Promise<void> {
+    if (changes.put.length === 0 && changes.remove.length === 0) return;
+    await this.#db.transaction().execute(async (trx) => {
+      if (changes.remove.length > 0)
+        await trx
+          .deleteFrom('alerts')
+          .where('fingerprint', 'in', [...changes.remove])
+          .execute();
+      // one row per fingerprint: PostgreSQL refuses to upsert the same row twice in one statement
+      const rows = [...new Map(changes.put.map((a) => [a.fingerprint, a])).values()].map((a) => ({
+        fingerprint: a.fingerprint,
+        labels: JSON.stringify(a.labels),
+        annotations: JSON.stringify(a.annotations),
+        state: a.state,
+        active_ms: a.activeAt,
+        fired_ms: a.firedAt ?? null,
+        sent_ms: a.sentAt ?? null,
+      }));
+      for (const part of chunks(rows)) {
+        await trx
+          .insertInto('alerts')
+          .values(part)
+          .onConflict((oc) =>
+            oc.column('fingerprint').doUpdateSet((eb) => ({
+              labels: eb.ref('excluded.labels'),
+              annotations: eb.ref('excluded.annotations'),
+              state: eb.ref('excluded.state'),
+              active_ms: eb.ref('excluded.active_ms'),
+              fired_ms: eb.ref('excluded.fired_ms'),
+              sent_ms: eb.ref('excluded.sent_ms'),
+            })),
+          )
+          .execute();
+      }
+    });
   }
 
   async timeline(component: string, from: number, to: number): Promise<{ incidents: IncidentRecord[]; gaps: Span[] }> {

@@ -115,6 +115,21 @@ function migrations(dialect: DialectName): Record<string, Migration> {
         await db.schema.createIndex('checks_component_time').on('checks').columns(['component_id', 'time']).execute();
       },
     },
+    '0005_alerts': {
+      // Pending and firing alerts; resolved ones are deleted (their notifications are the record).
+      async up(db: Kysely<unknown>) {
+        await db.schema
+          .createTable('alerts')
+          .addColumn('fingerprint', 'text', (c) => c.primaryKey())
+          .addColumn('labels', 'text', (c) => c.notNull())
+          .addColumn('annotations', 'text', (c) => c.notNull())
+          .addColumn('state', 'text', (c) => c.notNull())
+          .addColumn('active_ms', 'bigint', (c) => c.notNull())
+          .addColumn('fired_ms', 'bigint')
+          .addColumn('sent_ms', 'bigint')
+          .execute();
+      },
+    },
   };
 }
 

@@ -115,6 +115,8 @@ function guarded(store: Store, breaker: CircuitBreaker, deadline: TimeoutPolicy)
     incidents: read(store.incidents),
     checkStats: read(store.checkStats),
     checkSeries: read(store.checkSeries),
+    alerts: read(store.alerts),
+    saveAlerts: write(store.saveAlerts),
     size: read(store.size),
     close: () => store.close().catch(failed),
   };

@@ -59,6 +59,18 @@ export interface MetaTable {
   value: number;
 }
 
+/** A pending or firing alert (migration 0005), so a restart neither re-pages nor forgets it. */
+export interface AlertsTable {
+  fingerprint: string;
+  /** JSON of the alert's labels and annotations. */
+  labels: string;
+  annotations: string;
+  state: string;
+  active_ms: number;
+  fired_ms: number | null;
+  sent_ms: number | null;
+}
+
 /** The whole schema, for kysely's typed queries. */
 export interface Database {
   components: ComponentsTable;
@@ -69,4 +81,5 @@ export interface Database {
   rollup_minute: RollupTable;
   rollup_hour: RollupTable;
   meta: MetaTable;
+  alerts: AlertsTable;
 }

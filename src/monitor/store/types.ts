@@ -47,6 +47,22 @@ export interface WriteBatch {
   states: ComponentState[];
 }
 
+/** A pending or firing alert, as stored so a restart neither re-pages nor forgets it (src/alerts/lifecycle.ts runs its life). */
+export interface AlertRecord {
+  /** Hash of the labels: one alert per label set, as Alertmanager de-duplicates. */
+  fingerprint: string;
+  labels: Record<string, string>;
+  annotations: Record<string, string>;
+  /** `pending`: the condition holds, not yet for `for`; `firing`: it fires. Resolved alerts are deleted. */
+  state: 'pending' | 'firing';
+  /** When the condition began to hold. */
+  activeAt: number;
+  /** When it went from pending to firing; undefined while pending. */
+  firedAt?: number | undefined;
+  /** When it was last announced (firing or a reminder); undefined before the first. */
+  sentAt?: number | undefined;
+}
+
 /** Counts and latency of checks over a window, from rollups (and raw rows for the newest minute). */
 export interface ProbeStats {
   total: number;
@@ -102,6 +118,10 @@ export interface Store {
    * Minutes from `holdFrom` on stay open: checks started then may still be on their way.
    */
   compact(now: number, retentionMs: number, holdFrom?: number): Promise<void>;
+  /** Every pending or firing alert, oldest first. */
+  alerts(): Promise<AlertRecord[]>;
+  /** Upserts `put` and deletes the alerts of `remove` (fingerprints), in one transaction. */
+  saveAlerts(changes: { put: readonly AlertRecord[]; remove: readonly string[] }): Promise<void>;
   /** Bytes the store occupies (database file or relation sizes). */
   size(): Promise<number>;
   close(): Promise<void>;

@@ -1,0 +1,133 @@
+import type { NinesConfig } from '../config/index.js';
+import { type Clock, systemClock, type TimerHandle } from '../core/clock.js';
+import { Events } from '../core/events.js';
+import type { History } from '../monitor/history.js';
+import type { AlertRecord, Store } from '../monitor/store/types.js';
+import { burning } from './burn.js';
+import { type ActiveAlert, AlertBook, type AlertCandidate, type AlertEvent } from './lifecycle.js';
+import { BURN_ALERT_NAME, burnAlertAnnotations, burnAlertLabels } from './prometheus-rules.js';
+
+/** Options of {@link AlertEvaluator}. */
+export interface AlertEvaluatorOptions {
+  /** The config in force (read at every evaluation, so a reload takes effect at the next). */
+  config: () => Pick<NinesConfig, 'slos' | 'alerts'>;
+  /** The figures the rules read: the same in-memory figures as `/metrics`. */
+  history: History;
+  /** Where pending and firing alerts are kept across restarts. */
+  store: Pick<Store, 'alerts' | 'saveAlerts'>;
+  /** Default `systemClock`. */
+  clock?: Clock;
+  /** Called when the store cannot be read or written; evaluation goes on and the write is retried. */
+  onError?: (error: unknown, during: 'load' | 'save') => void;
+}
+
+/** Events an {@link AlertEvaluator} emits: every firing, reminder and resolution, for the notifiers. */
+export interface AlertEvaluatorEvents {
+  alert: AlertEvent;
+}
+
+/**
+ * Evaluates every alert rule on a schedule (`alerts.evaluationInterval`) on the monitor's figures
+ * and runs their lifecycle (lifecycle.ts). The first evaluation waits for the stored alerts to be
+ * read, so a restart neither re-pages a firing alert nor forgets it; a rule whose figures are not
+ * known yet (history still loading) leaves its alert as it was.
+ */
+export class AlertEvaluator extends Events<AlertEvaluatorEvents> {
+  readonly #options: AlertEvaluatorOptions;
+  readonly #clock: Clock;
+  #book: AlertBook | undefined;
+  #timer: TimerHandle | undefined;
+  #running: Promise<void> | undefined;
+  #stopped = true;
+  /** Changes not yet written (the store was down): written with the next evaluation's. */
+  readonly #unsaved = new Map<string, AlertRecord | null>();
+
+  constructor(options: AlertEvaluatorOptions) {
+    super();
+    this.#options = options;
+    this.#clock = options.clock ?? systemClock;
+  }
+
+  /** Starts evaluating: one evaluation now (after reading the stored alerts), then every interval. */
+  start(): void {
+    if (!this.#stopped) return;
+    this.#stopped = false;
+    this.#tick();
+  }
+
+  /** Stops the schedule and waits for an evaluation in progress. */
+  async stop(): Promise<void> {
+    this.#stopped = true;
+    this.#timer?.clear();
+    this.#timer = undefined;
+    await this.#running;
+  }
+
+  /** Pending and firing alerts, oldest first; empty until the stored ones have been read. */
+  active(): ActiveAlert[] {
+    return this.#book?.active() ?? [];
+  }
+
+  /** Runs one evaluation now (the schedule runs it too); resolves once its changes are saved or set aside. */
+  evaluate(): Promise<void> {
+    this.#running ??= this.#evaluate().finally(() => {
+      this.#running = undefined;
+    });
+    return this.#running;
+  }
+
+  #tick(): void {
+    void this.evaluate().finally(() => {
+      if (this.#stopped) return;
+      this.#timer = this.#clock.setTimeout(() => this.#tick(), this.#options.config().alerts.evaluationInterval);
+      this.#timer.unref();
+    });
+  }
+
+  async #evaluate(): Promise<void> {
+    const config = this.#options.config();
+    if (this.#book === undefined) {
+      try {
+        this.#book = new AlertBook(await this.#options.store.alerts(), { repeatIntervalMs: config.alerts.repeatInterval });
+      } catch (error) {
+        this.#options.onError?.(error, 'load');
+        return; // not without the stored alerts: it would page again for one already firing
+      }
+    }
+    const now = this.#clock.now();
+    const result = this.#book.evaluate(this.#candidates(config, now), now, config.alerts.repeatInterval);
+    for (const a of result.changed) this.#unsaved.set(a.fingerprint, a);
+    for (const fp of result.removed) this.#unsaved.set(fp, null);
+    for (const event of result.events) this.emit('alert', event);
+    await this.#save();
+  }
+
+  #candidates(config: Pick<NinesConfig, 'slos'>, now: number): AlertCandidate[] {
+    const candidates: AlertCandidate[] = [];
+    for (const slo of config.slos) {
+      const figures = this.#options.history.runningSlo(slo, now);
+      for (const alert of slo.alerts) {
+        candidates.push({
+          labels: { alertname: BURN_ALERT_NAME, ...burnAlertLabels(slo, alert) },
+          annotations: burnAlertAnnotations(slo, alert),
+          holds: figures === undefined ? undefined : burning(alert, figures),
+          forMs: alert.forMs,
+        });
+      }
+    }
+    return candidates;
+  }
+
+  async #save(): Promise<void> {
+    if (this.#unsaved.size === 0) return;
+    const batch = new Map(this.#unsaved);
+    const put = [...batch.values()].filter((a): a is AlertRecord => a !== null);
+    const remove = [...batch].filter(([, a]) => a === null).map(([fp]) => fp);
+    try {
+      await this.#options.store.saveAlerts({ put, remove });
+      for (const [fp, a] of batch) if (this.#unsaved.get(fp) === a) this.#unsaved.delete(fp);
+    } catch (error) {
+      this.#options.onError?.(error, 'save');
+    }
+  }
+}
