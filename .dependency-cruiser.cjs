@@ -10,10 +10,10 @@ module.exports = {
       to: { path: '^src/(monitor|server|cli|alerts|backup|notify|config|web)/' },
     },
     {
-      name: 'alerts-below-server',
+      name: 'alerts-and-notify-below-server',
       comment: "src/alerts evaluates rules on the monitor's figures; the server and the CLI use it, never the other way round.",
       severity: 'error',
-      from: { path: '^src/alerts/' },
+      from: { path: '^src/(alerts|notify)/' },
       to: { path: '^src/(server|cli)/' },
     },
     {

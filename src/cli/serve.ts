@@ -6,6 +6,7 @@ import { createMetricsRegistry } from '../metrics/index.js';
 import { monitorEventMetrics } from '../monitor/metrics.js';
 import { Monitor } from '../monitor/monitor.js';
 import { openStore } from '../monitor/store/index.js';
+import { Notifier } from '../notify/notifier.js';
 import { buildApp } from '../server/app.js';
 import { EXIT_INVALID, loadOrReport, type Output, processOutput } from './validate.js';
 
@@ -59,6 +60,21 @@ export async function serve(
     store,
     onError: (error, during) => logger.error({ during, error: (error as Error).message }, `alerts: ${during} failed; will retry`),
   });
+  const notifier = new Notifier({
+    config: config.notify,
+    store,
+    baseUrl: config.page.url ?? '',
+    registry,
+    figures: (e) => {
+      const slo = monitor.config.slos.find((s) => s.name === e.alert.labels.slo);
+      const f = slo === undefined ? undefined : monitor.history.runningSlo(slo, e.at);
+      return f === undefined
+        ? undefined
+        : { availability: f.figures.availability, budgetRemaining: f.budgetRemaining, burnRates: f.burnRates };
+    },
+    onError: (error, receiver) => logger.error({ receiver, error: (error as Error).message }, 'notify: could not keep a dead letter'),
+  });
+  alerts.on('alert', (e) => notifier.notify(e));
   alerts.on('alert', (e) =>
     (e.kind === 'resolved' ? logger.info : logger.warn).call(
       logger,
@@ -69,7 +85,7 @@ export async function serve(
 
   const drainDelay = Number(env.NINES_DRAIN_DELAY_MS ?? 5000);
   const shutdown = new GracefulShutdown({ drainDelay, timeout: 10_000, logger });
-  const app = await buildApp({ monitor, registry, shutdown, alerts });
+  const app = await buildApp({ monitor, registry, shutdown, alerts, deadLetters: (limit) => store.deadLetters({ limit }) });
   await monitor.start();
   alerts.start();
   try {
@@ -87,6 +103,7 @@ export async function serve(
     .addServer(app.server)
     .addHook('store', () => store.close())
     .addHook('monitor', () => monitor.stop())
+    .addHook('notify', () => notifier.settle())
     .addHook('alerts', () => alerts.stop());
   process.on('SIGHUP', () => {
     void loadConfig(options.config, { env }).then(async (next) => {

@@ -5,6 +5,7 @@ import { type Condition, ConditionSyntaxError } from './condition-ast.js';
 import { parseCondition } from './condition-parse.js';
 import { type OpenRule, openRule, type ResolveRule, resolveRule } from './confirm.js';
 import { duration } from './duration.js';
+import { notifySchema } from './notify.js';
 
 /** Component and SLO names: lower case, digits, `.`, `_`, `-`; they appear in URLs and metric labels. */
 export const NAME_PATTERN = /^[a-z0-9][a-z0-9._-]*$/;
@@ -182,6 +183,8 @@ export const fileSchema = z.strictObject({
   components: z.array(component).min(1, 'needs at least one component'),
   slos: z.array(slo).default([]),
   alerts: alerts.prefault({}),
+  /** Where alerts are sent (notify.ts). */
+  notify: notifySchema.prefault({}),
 });
 
 /** The config file with defaults merged into every component: what the monitor runs. */

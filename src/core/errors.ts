@@ -9,7 +9,8 @@ export type NinesErrorCode =
   | 'NINES_SHUTDOWN_STARTED'
   | 'NINES_STORE_UNAVAILABLE'
   | 'NINES_CONDITION_SYNTAX'
-  | 'NINES_HTTP_ERROR';
+  | 'NINES_HTTP_ERROR'
+  | 'NINES_RECEIVER_REFUSED';
 
 /**
  * The brand every nines error carries on its prototype. `Symbol.for` makes it one symbol in every

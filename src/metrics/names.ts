@@ -22,4 +22,5 @@ export const METRICS = {
   storeRowsRejectedTotal: 'nines_store_rows_rejected_total',
   shutdownInProgress: 'nines_shutdown_in_progress',
   figuresEvaluatedTimestampSeconds: 'nines_figures_evaluated_timestamp_seconds',
+  notificationsTotal: 'nines_notifications_total',
 } as const;

@@ -4,6 +4,7 @@ import type { Registry } from 'prom-client';
 import type { ActiveAlert } from '../alerts/lifecycle.js';
 import { type Clock, systemClock } from '../core/clock.js';
 import type { Monitor } from '../monitor/monitor.js';
+import type { DeadLetterRecord } from '../notify/notifier.js';
 import { alertRoutes } from './alerts.js';
 import { componentRoutes } from './components.js';
 import type { ServerContext } from './context.js';
@@ -28,6 +29,8 @@ export interface AppOptions {
   liveness?: { maxEventLoopDelay?: number };
   /** What `GET /api/alerts` lists: the alert evaluator of `nines serve`. Default: no alerts. */
   alerts?: { active(): ActiveAlert[] };
+  /** What `GET /api/notifications/dead-letters` lists. Default: none. */
+  deadLetters?: (limit: number) => Promise<DeadLetterRecord[]>;
   /** A pino-compatible logger for requests and internal errors. Default: no logging. */
   logger?: FastifyBaseLogger;
 }
@@ -43,6 +46,7 @@ export function buildApp(options: AppOptions): FastifyInstance {
     history: options.monitor.history,
     registry: options.registry,
     alerts: options.alerts,
+    deadLetters: options.deadLetters,
     clock: options.clock ?? systemClock,
     shutdown: options.shutdown,
     liveness: options.liveness,

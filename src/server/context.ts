@@ -3,6 +3,7 @@ import type { ActiveAlert } from '../alerts/lifecycle.js';
 import type { Clock } from '../core/clock.js';
 import type { History } from '../monitor/history.js';
 import type { Monitor } from '../monitor/monitor.js';
+import type { DeadLetterRecord } from '../notify/notifier.js';
 
 /** What every route reads from. */
 export interface ServerContext {
@@ -12,6 +13,8 @@ export interface ServerContext {
   registry: Registry;
   /** The pending and firing alerts (the alert evaluator); undefined when none runs. */
   alerts: { active(): ActiveAlert[] } | undefined;
+  /** Notifications no receiver took, newest first; undefined when nothing notifies. */
+  deadLetters: ((limit: number) => Promise<DeadLetterRecord[]>) | undefined;
   clock: Clock;
   shutdown: { readonly shuttingDown: boolean } | undefined;
   liveness: { maxEventLoopDelay?: number } | undefined;

@@ -4,9 +4,12 @@
  * from the same instant, with nothing announced again.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { signature } from '../../src/notify/webhook.js';
 import { alertingConfig, switchableTarget } from '../support/alerting.js';
 import { bin, ensureBuilt, exitOf, startServing, until } from '../support/e2e.js';
 
@@ -19,8 +22,10 @@ interface ApiAlert {
 describe('nines serve evaluates its alerts', () => {
   const dir = mkdtempSync(join(tmpdir(), 'nines-alerts-'));
   let target: Awaited<ReturnType<typeof switchableTarget>> | undefined;
+  const cleanupTarget: Array<() => Promise<void>> = [];
   afterAll(async () => {
     await target?.close();
+    for (const f of cleanupTarget) await f();
     rmSync(dir, { recursive: true, force: true });
   });
 
@@ -59,5 +64,63 @@ describe('nines serve evaluates its alerts', () => {
       second.proc.kill('SIGTERM');
       await exitOf(second.proc);
     }
+  }, 120_000);
+
+  it('sends one signed firing and one resolved webhook per incident to a loopback receiver', async () => {
+    ensureBuilt();
+    const server = await switchableTarget();
+    cleanupTarget.push(server.close);
+    const secret = 'e2e-secret-0123456789abcdef';
+    const got: Array<{ body: string; timestamp: number; signature: string | undefined }> = [];
+    const hook = createServer((req, res) => {
+      let body = '';
+      req.on('data', (c: Buffer) => {
+        body += c.toString();
+      });
+      req.on('end', () => {
+        got.push({
+          body,
+          timestamp: Number(req.headers['x-nines-timestamp']),
+          signature: req.headers['x-nines-signature'] as string | undefined,
+        });
+        res.writeHead(200).end();
+      });
+    });
+    await new Promise<void>((r) => hook.listen(0, '127.0.0.1', r));
+    cleanupTarget.push(() => new Promise<void>((r) => hook.close(() => r())));
+    const hookUrl = `http://127.0.0.1:${(hook.address() as AddressInfo).port}/hook`;
+    const sub = mkdtempSync(join(dir, 'webhook-'));
+    // a page that fires once half the observed time is down and resolves once more than half is up again: seconds, not an hour
+    const { path: config, base } = await alertingConfig(sub, server.port, {
+      slo: 'alerting: { page: [{ long: 1h, short: 5m, budget: 69% }], ticket: false }',
+      extra: `alerts: { evaluationInterval: 200ms }\nnotify:\n  receivers: [{ name: oncall, webhook: { url: '${hookUrl}', secret: '\${HOOK_SECRET}' } }]`,
+    });
+    const serving = await startServing([bin, 'serve', '--config', config], { timeoutMs: 60_000, env: { HOOK_SECRET: secret } });
+    try {
+      const slo = async () =>
+        ((await (await fetch(`${base}/api/slos`)).json()) as { slos: Array<{ burnRate: Record<string, number | null> }> }).slos[0];
+      await until('observed time with the target up', async () => ((await slo())?.burnRate['5m'] === 0 ? true : undefined), 60_000);
+      server.state.up = false;
+      await until('the firing webhook', async () => (got.length >= 1 ? true : undefined), 60_000);
+      server.state.up = true;
+      await until('the resolved webhook', async () => (got.length >= 2 ? true : undefined), 60_000);
+      await until('the alert gone from the API', async () =>
+        (await (await fetch(`${base}/api/alerts`)).json()).alerts.length === 0 ? true : undefined,
+      );
+    } finally {
+      serving.proc.kill('SIGTERM');
+      await exitOf(serving.proc);
+    }
+    expect(got.map((g) => JSON.parse(g.body).status)).toEqual(['firing', 'resolved']); // one each, nothing after
+    for (const g of got) expect(g.signature).toBe(signature(secret, g.timestamp, g.body));
+    const [firing] = got.map((g) => JSON.parse(g.body));
+    expect(firing.alerts[0].labels).toMatchObject({
+      alertname: 'NinesErrorBudgetBurn',
+      severity: 'page',
+      slo: 'web-slo',
+      component: 'web',
+    });
+    expect(firing.nines.figures.burnRates['5m']).toBeGreaterThan(496.8);
+    expect(serving.output()).not.toContain(secret);
   }, 120_000);
 });

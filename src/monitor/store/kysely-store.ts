@@ -12,6 +12,7 @@ import type { Database } from './schema.js';
 import type {
   AlertRecord,
   ComponentState,
+  DeadLetterRecord,
   IncidentRecord,
   Page,
   ProbeCursor,
@@ -196,6 +197,31 @@ export class KyselyStore implements Store {
           .execute();
       }
     });
+  }
+
+  async addDeadLetter(letter: Omit<DeadLetterRecord, 'id'>): Promise<void> {
+    await this.#db
+      .insertInto('dead_letters')
+      .values({
+        receiver: letter.receiver,
+        created_ms: letter.createdAt,
+        attempts: letter.attempts,
+        error: letter.error,
+        body: letter.body,
+      })
+      .execute();
+  }
+
+  async deadLetters(options: { limit: number }): Promise<DeadLetterRecord[]> {
+    const rows = await this.#db.selectFrom('dead_letters').selectAll().orderBy('id', 'desc').limit(options.limit).execute();
+    return rows.map((r) => ({
+      id: r.id,
+      receiver: r.receiver,
+      createdAt: r.created_ms,
+      attempts: r.attempts,
+      error: r.error,
+      body: r.body,
+    }));
   }
 
   async timeline(component: string, from: number, to: number): Promise<{ incidents: IncidentRecord[]; gaps: Span[] }> {

@@ -130,6 +130,20 @@ function migrations(dialect: DialectName): Record<string, Migration> {
           .execute();
       },
     },
+    '0006_dead_letters': {
+      // Notifications no receiver took: kept to be read (API) and re-sent by hand.
+      async up(db: Kysely<unknown>) {
+        await db.schema
+          .createTable('dead_letters')
+          .addColumn('id', 'integer', (c) => (dialect === 'sqlite' ? c.primaryKey() : c.primaryKey().generatedByDefaultAsIdentity()))
+          .addColumn('receiver', 'text', (c) => c.notNull())
+          .addColumn('created_ms', 'bigint', (c) => c.notNull())
+          .addColumn('attempts', 'integer', (c) => c.notNull())
+          .addColumn('error', 'text', (c) => c.notNull())
+          .addColumn('body', 'text', (c) => c.notNull())
+          .execute();
+      },
+    },
   };
 }
 

@@ -117,6 +117,8 @@ function guarded(store: Store, breaker: CircuitBreaker, deadline: TimeoutPolicy)
     checkSeries: read(store.checkSeries),
     alerts: read(store.alerts),
     saveAlerts: write(store.saveAlerts),
+    addDeadLetter: write(store.addDeadLetter),
+    deadLetters: read(store.deadLetters),
     size: read(store.size),
     close: () => store.close().catch(failed),
   };

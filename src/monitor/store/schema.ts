@@ -71,6 +71,17 @@ export interface AlertsTable {
   sent_ms: number | null;
 }
 
+/** A notification no receiver took after every attempt (migration 0006). */
+export interface DeadLettersTable {
+  id: Generated<number>;
+  receiver: string;
+  created_ms: number;
+  attempts: number;
+  error: string;
+  /** The JSON body that was not delivered (labels and figures; never a secret). */
+  body: string;
+}
+
 /** The whole schema, for kysely's typed queries. */
 export interface Database {
   components: ComponentsTable;
@@ -82,4 +93,5 @@ export interface Database {
   rollup_hour: RollupTable;
   meta: MetaTable;
   alerts: AlertsTable;
+  dead_letters: DeadLettersTable;
 }

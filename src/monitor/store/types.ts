@@ -63,6 +63,18 @@ export interface AlertRecord {
   sentAt?: number | undefined;
 }
 
+/** A notification that could not be delivered after every attempt. */
+export interface DeadLetterRecord {
+  id: number;
+  receiver: string;
+  createdAt: number;
+  attempts: number;
+  /** Why the last attempt failed; never a secret. */
+  error: string;
+  /** The body that was not delivered. */
+  body: string;
+}
+
 /** Counts and latency of checks over a window, from rollups (and raw rows for the newest minute). */
 export interface ProbeStats {
   total: number;
@@ -122,6 +134,10 @@ export interface Store {
   alerts(): Promise<AlertRecord[]>;
   /** Upserts `put` and deletes the alerts of `remove` (fingerprints), in one transaction. */
   saveAlerts(changes: { put: readonly AlertRecord[]; remove: readonly string[] }): Promise<void>;
+  /** Keeps a notification no receiver took. */
+  addDeadLetter(letter: Omit<DeadLetterRecord, 'id'>): Promise<void>;
+  /** Dead letters, newest first. */
+  deadLetters(options: { limit: number }): Promise<DeadLetterRecord[]>;
   /** Bytes the store occupies (database file or relation sizes). */
   size(): Promise<number>;
   close(): Promise<void>;

@@ -1,0 +1,95 @@
+import type { Registry } from 'prom-client';
+import type { AlertEvent } from '../alerts/lifecycle.js';
+import type { NotifyConfig } from '../config/index.js';
+import { type Clock, systemClock } from '../core/clock.js';
+import { METRICS, metric } from '../metrics/index.js';
+import type { Store } from '../monitor/store/types.js';
+
+export type { DeadLetterRecord } from '../monitor/store/types.js';
+
+import { notificationBody } from './payload.js';
+import { WebhookSender } from './webhook.js';
+
+/** Options of {@link Notifier}. */
+export interface NotifierOptions {
+  config: NotifyConfig;
+  /** Where dead letters are kept. */
+  store: Pick<Store, 'addDeadLetter'>;
+  /** The status page's public address, for links ('' when unknown). */
+  baseUrl?: string;
+  /** The figures behind an alert at its event (the SLO's budget and burn rates), added to the body. */
+  figures?: (event: AlertEvent) => unknown;
+  /** Counts deliveries in `nines_notifications_total{receiver, outcome}`. */
+  registry?: Registry;
+  clock?: Clock;
+  /** A dead letter could not be stored either: the message is lost, and said so. */
+  onError?: (error: unknown, receiver: string) => void;
+}
+
+/**
+ * Sends each alert event to the receivers its routes name (without routes, to all): firing,
+ * reminders and resolutions. Deliveries run in the background, one receiver never waiting for
+ * another and the evaluator waiting for none; what a receiver did not take after every attempt is
+ * kept as a dead letter in the store and counted.
+ */
+export class Notifier {
+  readonly #options: NotifierOptions;
+  readonly #senders = new Map<string, WebhookSender>();
+  readonly #inFlight = new Set<Promise<void>>();
+  readonly #count: ((receiver: string, outcome: 'delivered' | 'dead_letter') => void) | undefined;
+
+  constructor(options: NotifierOptions) {
+    this.#options = options;
+    const clock = options.clock ?? systemClock;
+    for (const r of options.config.receivers) this.#senders.set(r.name, new WebhookSender(r, { clock }));
+    const registry = options.registry;
+    if (registry !== undefined) {
+      const counter = metric(
+        registry,
+        'counter',
+        METRICS.notificationsTotal,
+        'Alert notifications by receiver: delivered, or kept as a dead letter after every attempt',
+        ['receiver', 'outcome'],
+      );
+      for (const r of options.config.receivers) for (const o of ['delivered', 'dead_letter']) counter.labels(r.name, o).inc(0);
+      this.#count = (receiver, outcome) => counter.labels(receiver, outcome).inc();
+    }
+  }
+
+  /** The receivers `labels` route to: those of every matching route, or all when there are no routes. */
+  receiversOf(labels: Record<string, string>): string[] {
+    const { routes, receivers } = this.#options.config;
+    if (routes.length === 0) return receivers.map((r) => r.name);
+    const names = routes.filter((r) => Object.entries(r.match).every(([k, v]) => labels[k] === v)).map((r) => r.receiver);
+    return [...new Set(names)];
+  }
+
+  /** Sends `event` to its receivers in the background. */
+  notify(event: AlertEvent): void {
+    for (const receiver of this.receiversOf(event.alert.labels)) {
+      const delivery = this.#deliver(receiver, event).finally(() => this.#inFlight.delete(delivery));
+      this.#inFlight.add(delivery);
+    }
+  }
+
+  /** Waits for every delivery in progress (retries included): at shutdown, and in tests. */
+  async settle(): Promise<void> {
+    while (this.#inFlight.size > 0) await Promise.all([...this.#inFlight]);
+  }
+
+  async #deliver(receiver: string, event: AlertEvent): Promise<void> {
+    const sender = this.#senders.get(receiver);
+    if (sender === undefined) return;
+    const body = JSON.stringify(notificationBody(event, receiver, this.#options.baseUrl ?? '', this.#options.figures?.(event)));
+    const result = await sender.send(body);
+    if (result.error === undefined) {
+      this.#count?.(receiver, 'delivered');
+      return;
+    }
+    this.#count?.(receiver, 'dead_letter');
+    const now = (this.#options.clock ?? systemClock).now();
+    await this.#options.store
+      .addDeadLetter({ receiver, createdAt: now, attempts: result.attempts, error: result.error, body })
+      .catch((error: unknown) => this.#options.onError?.(error, receiver));
+  }
+}

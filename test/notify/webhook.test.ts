@@ -1,0 +1,164 @@
+/**
+ * The webhook notifier against a real receiver on loopback: a signed Alertmanager-shaped body per
+ * event, routed by labels; with the receiver answering 503 it retries, keeps the dead letter in a
+ * real store and counts it, and the secret appears nowhere but in the signature.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { createServer, type IncomingMessage, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Registry } from 'prom-client';
+import { afterEach, describe, expect, it } from 'vitest';
+import type { AlertEvent } from '../../src/alerts/lifecycle.js';
+import { parseConfig } from '../../src/config/index.js';
+import { openStore } from '../../src/monitor/store/open.js';
+import { Notifier } from '../../src/notify/notifier.js';
+import { SIGNATURE_HEADER, signature, TIMESTAMP_HEADER } from '../../src/notify/webhook.js';
+
+const SECRET = 'test-secret-0123456789abcdef';
+
+const cleanup: Array<() => Promise<void> | void> = [];
+afterEach(async () => {
+  for (const f of cleanup.splice(0).reverse()) await f();
+});
+
+interface Received {
+  headers: IncomingMessage['headers'];
+  body: string;
+}
+
+/** A receiver on loopback answering `status()` to each POST, keeping what it got. */
+async function receiver(status: () => number) {
+  const got: Received[] = [];
+  const server: Server = createServer((req, res) => {
+    let body = '';
+    req.on('data', (c: Buffer) => {
+      body += c.toString();
+    });
+    req.on('end', () => {
+      got.push({ headers: req.headers, body });
+      res.writeHead(status()).end();
+    });
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  cleanup.push(() => new Promise<void>((r) => server.close(() => r())));
+  return { got, url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/hook` };
+}
+
+async function setup(notify: string) {
+  const parsed = parseConfig(`components: [{ name: api, check: { type: tcp, host: 127.0.0.1, port: 1 } }]\nnotify:\n${notify}`, {
+    env: { HOOK_SECRET: SECRET },
+  });
+  if (!parsed.ok) throw new Error(JSON.stringify(parsed.problems));
+  const dir = mkdtempSync(join(tmpdir(), 'nines-notify-'));
+  cleanup.push(() => rmSync(dir, { recursive: true, force: true }));
+  const store = await openStore(`sqlite:${join(dir, 'nines.db')}`);
+  await store.migrate();
+  cleanup.push(() => store.close());
+  const registry = new Registry();
+  const notifier = new Notifier({ config: parsed.config.notify, store, registry, baseUrl: 'https://status.example.com' });
+  return { notifier, store, registry };
+}
+
+const T = Date.UTC(2026, 5, 1, 12);
+function event(kind: AlertEvent['kind'], severity: string, at = T): AlertEvent {
+  const labels = { alertname: 'NinesErrorBudgetBurn', severity, slo: 'api-slo', component: 'api' };
+  return {
+    kind,
+    at,
+    alert: {
+      fingerprint: `fp-${severity}`,
+      labels,
+      annotations: { summary: 'burning' },
+      state: 'firing',
+      activeAt: T,
+      firedAt: T,
+      sentAt: T,
+    },
+  };
+}
+
+const counted = async (registry: Registry, receiverName: string, outcome: string) =>
+  (await registry.getSingleMetric('nines_notifications_total')?.get())?.values.find(
+    (v) => v.labels.receiver === receiverName && v.labels.outcome === outcome,
+  )?.value;
+
+describe('webhook notifications', () => {
+  it('POSTs a signed, Alertmanager-shaped body per event to the receivers its routes name', async () => {
+    const pager = await receiver(() => 200);
+    const tickets = await receiver(() => 204);
+    const { notifier, registry } = await setup(`  receivers:
+    - { name: pager, webhook: { url: '${pager.url}', secret: '\${HOOK_SECRET}' } }
+    - { name: tickets, webhook: { url: '${tickets.url}' } }
+  routes:
+    - { match: { severity: page }, receiver: pager }
+    - { match: { severity: ticket }, receiver: tickets }
+`);
+    notifier.notify(event('firing', 'page'));
+    notifier.notify(event('firing', 'ticket'));
+    notifier.notify(event('resolved', 'page', T + 60_000));
+    await notifier.settle();
+    expect(pager.got).toHaveLength(2);
+    expect(tickets.got).toHaveLength(1);
+    for (const r of pager.got) {
+      const ts = Number(r.headers[TIMESTAMP_HEADER]);
+      expect(r.headers[SIGNATURE_HEADER]).toBe(signature(SECRET, ts, r.body)); // a receiver recomputes it
+      expect(r.headers[SIGNATURE_HEADER]).not.toBe(signature('another-secret-0123456789', ts, r.body));
+      expect(r.body).not.toContain(SECRET);
+    }
+    expect(tickets.got[0]?.headers[SIGNATURE_HEADER]).toBeUndefined(); // no secret, no signature
+    const [firing, resolved] = pager.got.map((r) => JSON.parse(r.body));
+    expect(firing).toMatchObject({
+      version: '4',
+      status: 'firing',
+      receiver: 'pager',
+      commonLabels: { severity: 'page', slo: 'api-slo' },
+      alerts: [
+        {
+          status: 'firing',
+          startsAt: new Date(T).toISOString(),
+          endsAt: '0001-01-01T00:00:00Z',
+          generatorURL: 'https://status.example.com/components/api',
+        },
+      ],
+      nines: { kind: 'firing' },
+    });
+    expect(resolved).toMatchObject({ status: 'resolved', alerts: [{ status: 'resolved', endsAt: new Date(T + 60_000).toISOString() }] });
+    expect(await counted(registry, 'pager', 'delivered')).toBe(2);
+    expect(await counted(registry, 'pager', 'dead_letter')).toBe(0);
+  });
+
+  it('retries a receiver that fails, then keeps a dead letter and counts it; a 4xx is not retried', async () => {
+    const down = await receiver(() => 503);
+    const refusing = await receiver(() => 400);
+    const { notifier, store, registry } = await setup(`  receivers:
+    - { name: down, webhook: { url: '${down.url}', secret: '\${HOOK_SECRET}', maxAttempts: 3, retryDelay: 1ms } }
+    - { name: refusing, webhook: { url: '${refusing.url}', maxAttempts: 3, retryDelay: 1ms } }
+`);
+    notifier.notify(event('firing', 'page'));
+    await notifier.settle();
+    expect(down.got).toHaveLength(3);
+    expect(refusing.got).toHaveLength(1);
+    const letters = await store.deadLetters({ limit: 10 });
+    expect(letters.map((l) => [l.receiver, l.attempts, l.error]).sort()).toEqual([
+      ['down', 3, 'receiver answered 503'],
+      ['refusing', 1, 'receiver answered 400'],
+    ]);
+    expect(JSON.parse(letters[0]?.body ?? '{}')).toMatchObject({ status: 'firing', commonLabels: { severity: 'page' } });
+    for (const l of letters) expect(JSON.stringify(l)).not.toContain(SECRET);
+    expect(await counted(registry, 'down', 'dead_letter')).toBe(1);
+    expect(await counted(registry, 'down', 'delivered')).toBe(0);
+  });
+
+  it('keeps a dead letter for a receiver nobody listens at, without a crash', async () => {
+    const { notifier, store } = await setup(`  receivers:
+    - { name: gone, webhook: { url: 'http://127.0.0.1:1/hook', maxAttempts: 2, retryDelay: 1ms, timeout: 1s } }
+`);
+    notifier.notify(event('firing', 'page'));
+    await notifier.settle();
+    const [letter] = await store.deadLetters({ limit: 1 });
+    expect(letter).toMatchObject({ receiver: 'gone', attempts: 2 });
+    expect(letter?.error).toMatch(/ECONNREFUSED|connect/);
+  });
+});
