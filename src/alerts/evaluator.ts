@@ -24,6 +24,8 @@ export interface AlertEvaluatorOptions {
 /** Events an {@link AlertEvaluator} emits: every firing, reminder and resolution, for the notifiers. */
 export interface AlertEvaluatorEvents {
   alert: AlertEvent;
+  /** After every evaluation: the alerts pending or firing now, and its events (for senders that resend state, as to Alertmanager). */
+  evaluated: { at: number; active: ActiveAlert[]; events: AlertEvent[] };
 }
 
 /**
@@ -99,6 +101,7 @@ export class AlertEvaluator extends Events<AlertEvaluatorEvents> {
     for (const a of result.changed) this.#unsaved.set(a.fingerprint, a);
     for (const fp of result.removed) this.#unsaved.set(fp, null);
     for (const event of result.events) this.emit('alert', event);
+    if (this.listening('evaluated')) this.emit('evaluated', { at: now, active: this.#book.active(), events: result.events });
     await this.#save();
   }
 

@@ -72,9 +72,10 @@ export async function serve(
         ? undefined
         : { availability: f.figures.availability, budgetRemaining: f.budgetRemaining, burnRates: f.burnRates };
     },
-    onError: (error, receiver) => logger.error({ receiver, error: (error as Error).message }, 'notify: could not keep a dead letter'),
+    onError: (error, receiver) => logger.error({ receiver, error: (error as Error).message }, 'notify: delivery failed'),
   });
   alerts.on('alert', (e) => notifier.notify(e));
+  alerts.on('evaluated', (e) => notifier.evaluated(e));
   alerts.on('alert', (e) =>
     (e.kind === 'resolved' ? logger.info : logger.warn).call(
       logger,

@@ -22,8 +22,26 @@ const webhook = z.strictObject({
   retryDelay: duration({ min: 1, max: 60 * SECOND }).default(SECOND),
 });
 
-/** A place notifications go. */
-const receiver = z.strictObject({ name: receiverName, webhook });
+const alertmanager = z.strictObject({
+  /** Every Alertmanager of the cluster, each posted to directly (not through a load balancer), as Prometheus does. */
+  urls: z
+    .array(
+      z
+        .string()
+        .refine((v) => /^https?:\/\/\S+$/.test(v) && URL.canParse(v), 'expected an http(s) URL')
+        .transform((v) => new URL(v).href.replace(/\/+$/, '')),
+    )
+    .min(1, 'needs at least one Alertmanager'),
+  /** Firing alerts are sent again this often, with endsAt four intervals ahead (Prometheus' resend delay). */
+  resendInterval: duration({ min: 100, max: 3_600_000 }).default(60 * SECOND),
+  /** Longest one POST may take. */
+  timeout: duration({ min: 100, max: 60 * SECOND }).default(10 * SECOND),
+});
+
+/** A place notifications go: a webhook or Alertmanager. */
+const receiver = z
+  .strictObject({ name: receiverName, webhook: webhook.optional(), alertmanager: alertmanager.optional() })
+  .refine((r) => (r.webhook === undefined) !== (r.alertmanager === undefined), 'needs exactly one of webhook, alertmanager');
 
 /** Which alerts go to which receiver: all of `match` must equal the alert's labels. */
 const route = z.strictObject({
@@ -55,3 +73,9 @@ export type NotifyConfig = z.output<typeof notifySchema>;
 
 /** One receiver of {@link NotifyConfig}. */
 export type ReceiverConfig = NotifyConfig['receivers'][number];
+
+/** A receiver's `webhook` settings. */
+export type WebhookConfig = NonNullable<ReceiverConfig['webhook']>;
+
+/** A receiver's `alertmanager` settings. */
+export type AlertmanagerConfig = NonNullable<ReceiverConfig['alertmanager']>;

@@ -1,14 +1,17 @@
 import type { Registry } from 'prom-client';
-import type { AlertEvent } from '../alerts/lifecycle.js';
+import type { ActiveAlert, AlertEvent } from '../alerts/lifecycle.js';
 import type { NotifyConfig } from '../config/index.js';
 import { type Clock, systemClock } from '../core/clock.js';
 import { METRICS, metric } from '../metrics/index.js';
 import type { Store } from '../monitor/store/types.js';
+import { AlertmanagerSender } from './alertmanager.js';
 
 export type { DeadLetterRecord } from '../monitor/store/types.js';
 
 import { notificationBody } from './payload.js';
 import { WebhookSender } from './webhook.js';
+
+type Outcome = 'delivered' | 'dead_letter' | 'failed';
 
 /** Options of {@link Notifier}. */
 export interface NotifierOptions {
@@ -22,7 +25,7 @@ export interface NotifierOptions {
   /** Counts deliveries in `nines_notifications_total{receiver, outcome}`. */
   registry?: Registry;
   clock?: Clock;
-  /** A dead letter could not be stored either: the message is lost, and said so. */
+  /** A dead letter could not be stored, or an Alertmanager did not take a post (the next resend retries). */
   onError?: (error: unknown, receiver: string) => void;
 }
 
@@ -35,13 +38,18 @@ export interface NotifierOptions {
 export class Notifier {
   readonly #options: NotifierOptions;
   readonly #senders = new Map<string, WebhookSender>();
+  readonly #alertmanagers = new Map<string, AlertmanagerSender>();
   readonly #inFlight = new Set<Promise<void>>();
-  readonly #count: ((receiver: string, outcome: 'delivered' | 'dead_letter') => void) | undefined;
+  readonly #count: ((receiver: string, outcome: Outcome) => void) | undefined;
 
   constructor(options: NotifierOptions) {
     this.#options = options;
     const clock = options.clock ?? systemClock;
-    for (const r of options.config.receivers) this.#senders.set(r.name, new WebhookSender(r, { clock }));
+    for (const r of options.config.receivers) {
+      if (r.webhook) this.#senders.set(r.name, new WebhookSender(r.name, r.webhook, { clock }));
+      if (r.alertmanager)
+        this.#alertmanagers.set(r.name, new AlertmanagerSender(r.alertmanager, { clock, baseUrl: options.baseUrl ?? '' }));
+    }
     const registry = options.registry;
     if (registry !== undefined) {
       const counter = metric(
@@ -51,7 +59,8 @@ export class Notifier {
         'Alert notifications by receiver: delivered, or kept as a dead letter after every attempt',
         ['receiver', 'outcome'],
       );
-      for (const r of options.config.receivers) for (const o of ['delivered', 'dead_letter']) counter.labels(r.name, o).inc(0);
+      for (const r of options.config.receivers)
+        for (const o of r.webhook ? ['delivered', 'dead_letter'] : ['delivered', 'failed']) counter.labels(r.name, o).inc(0);
       this.#count = (receiver, outcome) => counter.labels(receiver, outcome).inc();
     }
   }
@@ -69,6 +78,27 @@ export class Notifier {
     for (const receiver of this.receiversOf(event.alert.labels)) {
       const delivery = this.#deliver(receiver, event).finally(() => this.#inFlight.delete(delivery));
       this.#inFlight.add(delivery);
+    }
+  }
+
+  /** Gives every Alertmanager receiver one evaluation's state (it resends firing alerts as Prometheus does); in the background. */
+  evaluated(e: { at: number; active: readonly ActiveAlert[]; events: readonly AlertEvent[] }): void {
+    for (const [name, sender] of this.#alertmanagers) {
+      const routed = (a: ActiveAlert) => this.receiversOf(a.labels).includes(name);
+      const post = sender
+        .evaluated(
+          e.at,
+          e.active.filter(routed),
+          e.events.filter((ev) => routed(ev.alert)),
+        )
+        .then((results) => {
+          for (const r of results) {
+            this.#count?.(name, r.error === undefined ? 'delivered' : 'failed');
+            if (r.error !== undefined) this.#options.onError?.(new Error(`${r.url}: ${r.error}`), name);
+          }
+        })
+        .finally(() => this.#inFlight.delete(post));
+      this.#inFlight.add(post);
     }
   }
 

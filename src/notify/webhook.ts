@@ -1,6 +1,6 @@
 import { createHmac } from 'node:crypto';
 import { request } from 'undici';
-import type { ReceiverConfig } from '../config/index.js';
+import type { WebhookConfig } from '../config/index.js';
 import { type Clock, systemClock } from '../core/clock.js';
 import { NinesError } from '../core/errors.js';
 import { readable } from '../core/redact.js';
@@ -44,17 +44,17 @@ export interface Delivery {
  * rejects: a message it could not deliver comes back with the error, for the dead letters.
  */
 export class WebhookSender {
-  readonly #config: ReceiverConfig;
+  readonly #config: WebhookConfig;
   readonly #clock: Clock;
   readonly #policy;
 
-  constructor(config: ReceiverConfig, options: { clock?: Clock } = {}) {
-    this.#config = config;
+  /** `name`: the receiver's, for the retry policy's metrics. */
+  constructor(name: string, webhook: WebhookConfig, options: { clock?: Clock } = {}) {
+    this.#config = webhook;
     this.#clock = options.clock ?? systemClock;
-    const { webhook } = config;
     this.#policy = compose(
       retry({
-        name: `notify-${config.name}`,
+        name: `notify-${name}`,
         maxAttempts: webhook.maxAttempts,
         backoff: { type: 'exponential', initial: webhook.retryDelay, max: 60_000 },
         retryOn: (o) => !o.ok && retryable(o.error),
@@ -68,7 +68,7 @@ export class WebhookSender {
   /** Sends `body` (JSON text); resolves with the attempts made and, if all failed, why. */
   async send(body: string): Promise<Delivery> {
     let attempts = 0;
-    const secrets = [this.#config.webhook.secret, this.#config.webhook.url].filter((s): s is string => s !== undefined);
+    const secrets = [this.#config.secret, this.#config.url].filter((s): s is string => s !== undefined);
     try {
       await this.#policy.execute(async ({ signal }) => {
         attempts++;
@@ -78,8 +78,8 @@ export class WebhookSender {
           'user-agent': 'nines',
           [TIMESTAMP_HEADER]: String(timestamp),
         };
-        if (this.#config.webhook.secret !== undefined) headers[SIGNATURE_HEADER] = signature(this.#config.webhook.secret, timestamp, body);
-        const response = await request(this.#config.webhook.url, { method: 'POST', headers, body, signal });
+        if (this.#config.secret !== undefined) headers[SIGNATURE_HEADER] = signature(this.#config.secret, timestamp, body);
+        const response = await request(this.#config.url, { method: 'POST', headers, body, signal });
         await response.body.dump();
         if (response.statusCode < 200 || response.statusCode >= 300) throw new ReceiverRefusedError(response.statusCode);
       });

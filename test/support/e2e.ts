@@ -1,6 +1,7 @@
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { type AddressInfo, createServer } from 'node:net';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -68,4 +69,32 @@ export async function startServing(args: string[], options: { cwd?: string; env?
 /** Resolves with the exit code once `proc` exits. */
 export function exitOf(proc: ChildProcess): Promise<number | null> {
   return proc.exitCode !== null ? Promise.resolve(proc.exitCode) : new Promise((resolve) => proc.once('exit', (code) => resolve(code)));
+}
+
+/**
+ * Starts a server binary of the Prometheus family (`prometheus`, `prometheus-alertmanager`) on a
+ * free loopback port with its files in a temp dir, and waits for its `/-/ready`. `args` gets the dir
+ * (it writes the daemon's config there) and the listen address; stop() kills it by its PID and
+ * removes the dir.
+ */
+export async function startReadyDaemon(
+  what: string,
+  bin: string,
+  args: (dir: string, listen: string) => string[],
+): Promise<{ base: string; dir: string; stop: () => void }> {
+  const dir = mkdtempSync(join(tmpdir(), `nines-${what.toLowerCase()}-`));
+  const port = await freePort();
+  const proc = spawn(bin, args(dir, `127.0.0.1:${port}`), { stdio: 'ignore' });
+  const base = `http://127.0.0.1:${port}`;
+  const stop = () => {
+    proc.kill('SIGKILL');
+    rmSync(dir, { recursive: true, force: true });
+  };
+  try {
+    await until(`${what} to be ready`, async () => ((await fetch(`${base}/-/ready`)).ok ? true : undefined), 60_000);
+  } catch (error) {
+    stop();
+    throw error;
+  }
+  return { base, dir, stop };
 }

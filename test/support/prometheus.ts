@@ -3,11 +3,11 @@
  * scraping a target on loopback. Without them (Debian's `prometheus` package) the tests skip with
  * a loud message, except under CI, where they fail.
  */
-import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { freePort, until } from './e2e.js';
+import { startReadyDaemon } from './e2e.js';
 
 export const PROMTOOL = '/usr/bin/promtool';
 export const PROMETHEUS = '/usr/bin/prometheus';
@@ -58,31 +58,16 @@ export async function startPrometheus(
   target: string,
   options: PrometheusOptions = {},
 ): Promise<{ base: string; target: () => Promise<TargetHealth | undefined>; stop: () => void }> {
-  const dir = mkdtempSync(join(tmpdir(), 'nines-prometheus-'));
-  const port = await freePort();
-  let config = `global: { scrape_interval: 1s, scrape_timeout: 900ms, evaluation_interval: 1s }\n`;
-  if (options.rules !== undefined) {
-    writeFileSync(join(dir, 'rules.yaml'), options.rules);
-    config += `rule_files: ['${join(dir, 'rules.yaml')}']\n`;
-  }
-  config += `scrape_configs:\n  - job_name: nines\n    static_configs: [{ targets: ['${target}'] }]\n`;
-  writeFileSync(join(dir, 'prometheus.yml'), config);
-  const proc: ChildProcess = spawn(
-    PROMETHEUS,
-    [`--config.file=${join(dir, 'prometheus.yml')}`, `--storage.tsdb.path=${join(dir, 'data')}`, `--web.listen-address=127.0.0.1:${port}`],
-    { stdio: 'ignore' },
-  );
-  const base = `http://127.0.0.1:${port}`;
-  const stop = () => {
-    proc.kill('SIGKILL');
-    rmSync(dir, { recursive: true, force: true });
-  };
-  try {
-    await until('Prometheus to be ready', async () => ((await fetch(`${base}/-/ready`)).ok ? true : undefined), 60_000);
-  } catch (error) {
-    stop();
-    throw error;
-  }
+  const { base, stop } = await startReadyDaemon('Prometheus', PROMETHEUS, (dir, listen) => {
+    let config = `global: { scrape_interval: 1s, scrape_timeout: 900ms, evaluation_interval: 1s }\n`;
+    if (options.rules !== undefined) {
+      writeFileSync(join(dir, 'rules.yaml'), options.rules);
+      config += `rule_files: ['${join(dir, 'rules.yaml')}']\n`;
+    }
+    config += `scrape_configs:\n  - job_name: nines\n    static_configs: [{ targets: ['${target}'] }]\n`;
+    writeFileSync(join(dir, 'prometheus.yml'), config);
+    return [`--config.file=${join(dir, 'prometheus.yml')}`, `--storage.tsdb.path=${join(dir, 'data')}`, `--web.listen-address=${listen}`];
+  });
   const targetHealth = async () => {
     const body = (await (await fetch(`${base}/api/v1/targets`)).json()) as { data: { activeTargets: TargetHealth[] } };
     return body.data.activeTargets[0];
