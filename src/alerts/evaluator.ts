@@ -2,10 +2,12 @@ import type { NinesConfig } from '../config/index.js';
 import { type Clock, systemClock, type TimerHandle } from '../core/clock.js';
 import { Events } from '../core/events.js';
 import type { History } from '../monitor/history.js';
+import type { ComponentStatus } from '../monitor/monitor.js';
 import type { AlertRecord, Store } from '../monitor/store/types.js';
 import { burning } from './burn.js';
 import { type ActiveAlert, AlertBook, type AlertCandidate, type AlertEvent } from './lifecycle.js';
 import { BURN_ALERT_NAME, burnAlertAnnotations, burnAlertLabels } from './prometheus-rules.js';
+import { thresholdCandidates } from './thresholds.js';
 
 /** Options of {@link AlertEvaluator}. */
 export interface AlertEvaluatorOptions {
@@ -13,6 +15,8 @@ export interface AlertEvaluatorOptions {
   config: () => Pick<NinesConfig, 'slos' | 'alerts'>;
   /** The figures the rules read: the same in-memory figures as `/metrics`. */
   history: History;
+  /** The components' current statuses (open incidents), for the threshold rules. Default: none. */
+  statuses?: () => ComponentStatus[];
   /** Where pending and firing alerts are kept across restarts. */
   store: Pick<Store, 'alerts' | 'saveAlerts'>;
   /** Default `systemClock`. */
@@ -97,7 +101,11 @@ export class AlertEvaluator extends Events<AlertEvaluatorEvents> {
       }
     }
     const now = this.#clock.now();
-    const result = this.#book.evaluate(this.#candidates(config, now), now, config.alerts.repeatInterval);
+    const candidates = [
+      ...this.#candidates(config, now),
+      ...thresholdCandidates(config, this.#options.statuses?.() ?? [], this.#options.history, now),
+    ];
+    const result = this.#book.evaluate(candidates, now, config.alerts.repeatInterval);
     for (const a of result.changed) this.#unsaved.set(a.fingerprint, a);
     for (const fp of result.removed) this.#unsaved.set(fp, null);
     for (const event of result.events) this.emit('alert', event);

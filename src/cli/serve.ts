@@ -57,6 +57,7 @@ export async function serve(
   const alerts = new AlertEvaluator({
     config: () => monitor.config,
     history: monitor.history,
+    statuses: () => monitor.status(),
     store,
     onError: (error, during) => logger.error({ during, error: (error as Error).message }, `alerts: ${during} failed; will retry`),
   });

@@ -24,6 +24,13 @@ export function crossCheck(root: unknown): Problem[] {
       problems.push({ path: `slos[${i}].component`, message: `no component named ${JSON.stringify(slo.component)}` });
     }
   });
+  const rules = isTree(root.alerts) && Array.isArray(root.alerts.rules) ? root.alerts.rules : [];
+  unique(rules, 'alerts.rules', 'rule', problems);
+  rules.forEach((rule, i) => {
+    if (isTree(rule) && typeof rule.component === 'string' && !names.has(rule.component)) {
+      problems.push({ path: `alerts.rules[${i}].component`, message: `no component named ${JSON.stringify(rule.component)}` });
+    }
+  });
   const defaults = isTree(root.defaults) ? root.defaults : {};
   const reported = new Set<string>();
   components.forEach((component, i) => {

@@ -2,6 +2,8 @@
  * The `nines serve` config: one YAML file, `${NAME}` references resolved from the environment after
  * parsing, validated by zod into a {@link NinesConfig} with defaults applied and durations in ms.
  */
+
+export { type AlertRuleConfig, AVAILABILITY_WINDOWS } from './alert-rules.js';
 export { CHECK_TYPES, type CheckConfig, type CheckType, PLACEHOLDERS_BY_CHECK } from './checks.js';
 export * from './conditions.js';
 export { MAX_WINDOW, type OpenRule, type ResolveRule } from './confirm.js';

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { alertRules } from './alert-rules.js';
 import { burnAlerting, resolveBurnAlerts } from './burn-alerts.js';
 import { checkSchema } from './checks.js';
 import { type Condition, ConditionSyntaxError } from './condition-ast.js';
@@ -168,6 +169,8 @@ const alerts = z.strictObject({
   evaluationInterval: duration({ min: 100, max: 3_600_000 }).default(10 * SECOND),
   /** A firing alert is announced again this often until it resolves (Alertmanager's repeat_interval). */
   repeatInterval: duration({ min: SECOND }).default(4 * 3_600_000),
+  /** Threshold rules (alert-rules.ts). */
+  rules: alertRules,
 });
 
 /** The config file as written, before defaults are merged into components. */
