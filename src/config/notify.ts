@@ -38,9 +38,19 @@ const alertmanager = z.strictObject({
   timeout: duration({ min: 100, max: 60 * SECOND }).default(10 * SECOND),
 });
 
+/** How a webhook receiver batches alerts, as Alertmanager's route does. */
+const group = z.strictObject({
+  /** Alerts with the same values of these labels go in one message. */
+  by: z.array(z.string()).default(['alertname']),
+  /** How long a new group waits for more alerts before its first message. */
+  wait: duration({ max: 3_600_000 }).default(30 * SECOND),
+  /** Least time between two messages of one group; what changes meanwhile goes in the next. */
+  interval: duration({ max: 24 * 3_600_000 }).default(5 * 60 * SECOND),
+});
+
 /** A place notifications go: a webhook or Alertmanager. */
 const receiver = z
-  .strictObject({ name: receiverName, webhook: webhook.optional(), alertmanager: alertmanager.optional() })
+  .strictObject({ name: receiverName, webhook: webhook.optional(), alertmanager: alertmanager.optional(), group: group.prefault({}) })
   .refine((r) => (r.webhook === undefined) !== (r.alertmanager === undefined), 'needs exactly one of webhook, alertmanager');
 
 /** Which alerts go to which receiver: all of `match` must equal the alert's labels. */

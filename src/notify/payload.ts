@@ -15,13 +15,14 @@ export interface NotifiedAlert {
 
 /**
  * The JSON a webhook receives: Alertmanager's webhook payload (version 4), so receivers written for
- * Alertmanager read it as is, plus `nines`: what happened (firing, a reminder, resolved) and the
- * figures behind the alert at that instant.
+ * Alertmanager read it as is, plus `nines`: what happened to each alert (firing, a reminder,
+ * resolved), when, and the figures behind it at that instant.
  */
 export interface NotificationBody {
   version: '4';
   groupKey: string;
   truncatedAlerts: 0;
+  /** `firing` while any alert of the message fires. */
   status: 'firing' | 'resolved';
   receiver: string;
   groupLabels: Record<string, string>;
@@ -29,38 +30,63 @@ export interface NotificationBody {
   commonAnnotations: Record<string, string>;
   externalURL: string;
   alerts: NotifiedAlert[];
-  nines: { kind: AlertEvent['kind']; at: string; figures?: unknown };
+  nines: { events: Array<{ kind: AlertEvent['kind']; at: string; fingerprint: string; figures?: unknown }> };
 }
 
 /** Alertmanager's "not yet" time. */
 const ZERO_TIME = '0001-01-01T00:00:00Z';
 
-/** The body for `event` sent to `receiver`; `baseUrl` is the status page's address ('' when unknown). */
-export function notificationBody(event: AlertEvent, receiver: string, baseUrl: string, figures?: unknown): NotificationBody {
-  const { alert } = event;
-  const status = event.kind === 'resolved' ? 'resolved' : 'firing';
-  const component = alert.labels.component;
+/** The entries every record of `list` shares. */
+function common(list: ReadonlyArray<Record<string, string>>): Record<string, string> {
+  const [first, ...rest] = list;
+  if (first === undefined) return {};
+  return Object.fromEntries(Object.entries(first).filter(([k, v]) => rest.every((r) => r[k] === v)));
+}
+
+/**
+ * One message for a group of events sent to `receiver` (the latest event of each alert);
+ * `baseUrl` is the status page's address ('' when unknown), `figuresOf` the figures behind an event.
+ */
+export function notificationBody(
+  events: readonly AlertEvent[],
+  receiver: string,
+  options: { baseUrl: string; groupKey: string; groupLabels: Record<string, string>; figuresOf?: (e: AlertEvent) => unknown },
+): NotificationBody {
+  const alerts = events.map((event): NotifiedAlert => {
+    const { alert } = event;
+    const status = event.kind === 'resolved' ? 'resolved' : 'firing';
+    const component = alert.labels.component;
+    return {
+      status,
+      labels: alert.labels,
+      annotations: alert.annotations,
+      startsAt: new Date(alert.firedAt ?? alert.activeAt).toISOString(),
+      endsAt: status === 'resolved' ? new Date(event.at).toISOString() : ZERO_TIME,
+      fingerprint: alert.fingerprint,
+      generatorURL: component === undefined ? options.baseUrl : `${options.baseUrl}/components/${encodeURIComponent(component)}`,
+    };
+  });
   return {
     version: '4',
-    groupKey: alert.fingerprint,
+    groupKey: options.groupKey,
     truncatedAlerts: 0,
-    status,
+    status: alerts.some((a) => a.status === 'firing') ? 'firing' : 'resolved',
     receiver,
-    groupLabels: { alertname: alert.labels.alertname ?? '' },
-    commonLabels: alert.labels,
-    commonAnnotations: alert.annotations,
-    externalURL: baseUrl,
-    alerts: [
-      {
-        status,
-        labels: alert.labels,
-        annotations: alert.annotations,
-        startsAt: new Date(alert.firedAt ?? alert.activeAt).toISOString(),
-        endsAt: status === 'resolved' ? new Date(event.at).toISOString() : ZERO_TIME,
-        fingerprint: alert.fingerprint,
-        generatorURL: component === undefined ? baseUrl : `${baseUrl}/components/${encodeURIComponent(component)}`,
-      },
-    ],
-    nines: { kind: event.kind, at: new Date(event.at).toISOString(), ...(figures === undefined ? {} : { figures }) },
+    groupLabels: options.groupLabels,
+    commonLabels: common(alerts.map((a) => a.labels)),
+    commonAnnotations: common(alerts.map((a) => a.annotations)),
+    externalURL: options.baseUrl,
+    alerts,
+    nines: {
+      events: events.map((e) => {
+        const figures = options.figuresOf?.(e);
+        return {
+          kind: e.kind,
+          at: new Date(e.at).toISOString(),
+          fingerprint: e.alert.fingerprint,
+          ...(figures === undefined ? {} : { figures }),
+        };
+      }),
+    },
   };
 }

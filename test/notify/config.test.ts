@@ -13,7 +13,13 @@ describe('notify in the config', () => {
     );
     if (!r.ok) throw new Error(JSON.stringify(r.problems));
     expect(r.config.notify).toEqual({
-      receivers: [{ name: 'a', webhook: { url: 'https://h.example.com/x', timeout: 5000, maxAttempts: 5, retryDelay: 1000 } }],
+      receivers: [
+        {
+          name: 'a',
+          webhook: { url: 'https://h.example.com/x', timeout: 5000, maxAttempts: 5, retryDelay: 1000 },
+          group: { by: ['alertname'], wait: 30_000, interval: 300_000 },
+        },
+      ],
       routes: [],
     });
   });

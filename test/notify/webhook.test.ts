@@ -12,6 +12,7 @@ import { Registry } from 'prom-client';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { AlertEvent } from '../../src/alerts/lifecycle.js';
 import { parseConfig } from '../../src/config/index.js';
+import { ManualClock } from '../../src/core/clock.js';
 import { openStore } from '../../src/monitor/store/open.js';
 import { Notifier } from '../../src/notify/notifier.js';
 import { SIGNATURE_HEADER, signature, TIMESTAMP_HEADER } from '../../src/notify/webhook.js';
@@ -46,7 +47,7 @@ async function receiver(status: () => number) {
   return { got, url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/hook` };
 }
 
-async function setup(notify: string) {
+async function setup(notify: string, clock?: ManualClock) {
   const parsed = parseConfig(`components: [{ name: api, check: { type: tcp, host: 127.0.0.1, port: 1 } }]\nnotify:\n${notify}`, {
     env: { HOOK_SECRET: SECRET },
   });
@@ -57,18 +58,24 @@ async function setup(notify: string) {
   await store.migrate();
   cleanup.push(() => store.close());
   const registry = new Registry();
-  const notifier = new Notifier({ config: parsed.config.notify, store, registry, baseUrl: 'https://status.example.com' });
+  const notifier = new Notifier({
+    config: parsed.config.notify,
+    store,
+    registry,
+    baseUrl: 'https://status.example.com',
+    ...(clock ? { clock } : {}),
+  });
   return { notifier, store, registry };
 }
 
 const T = Date.UTC(2026, 5, 1, 12);
-function event(kind: AlertEvent['kind'], severity: string, at = T): AlertEvent {
-  const labels = { alertname: 'NinesErrorBudgetBurn', severity, slo: 'api-slo', component: 'api' };
+function event(kind: AlertEvent['kind'], severity: string, at = T, component = 'api', alertname = 'NinesErrorBudgetBurn'): AlertEvent {
+  const labels = { alertname, severity, slo: 'api-slo', component };
   return {
     kind,
     at,
     alert: {
-      fingerprint: `fp-${severity}`,
+      fingerprint: `fp-${alertname}-${severity}-${component}`,
       labels,
       annotations: { summary: 'burning' },
       state: 'firing',
@@ -97,6 +104,7 @@ describe('webhook notifications', () => {
 `);
     notifier.notify(event('firing', 'page'));
     notifier.notify(event('firing', 'ticket'));
+    await notifier.settle(); // sends what waits in its group now
     notifier.notify(event('resolved', 'page', T + 60_000));
     await notifier.settle();
     expect(pager.got).toHaveLength(2);
@@ -122,7 +130,7 @@ describe('webhook notifications', () => {
           generatorURL: 'https://status.example.com/components/api',
         },
       ],
-      nines: { kind: 'firing' },
+      nines: { events: [{ kind: 'firing', at: new Date(T).toISOString(), fingerprint: 'fp-NinesErrorBudgetBurn-page-api' }] },
     });
     expect(resolved).toMatchObject({ status: 'resolved', alerts: [{ status: 'resolved', endsAt: new Date(T + 60_000).toISOString() }] });
     expect(await counted(registry, 'pager', 'delivered')).toBe(2);
@@ -160,5 +168,41 @@ describe('webhook notifications', () => {
     const [letter] = await store.deadLetters({ limit: 1 });
     expect(letter).toMatchObject({ receiver: 'gone', attempts: 2 });
     expect(letter?.error).toMatch(/ECONNREFUSED|connect/);
+  });
+
+  it('groups as Alertmanager does: one message after group.wait, then at most one per group.interval, per group.by labels', async () => {
+    const hook = await receiver(() => 200);
+    const clock = new ManualClock(T);
+    const { notifier } = await setup(
+      `  receivers:
+    - { name: hook, webhook: { url: '${hook.url}' }, group: { by: [alertname], wait: 30s, interval: 5m } }
+`,
+      clock,
+    );
+    const sent = () =>
+      hook.got.map((r) => JSON.parse(r.body) as { groupLabels: object; alerts: Array<{ status: string; labels: { component: string } }> });
+    notifier.notify(event('firing', 'page', T, 'api'));
+    notifier.notify(event('firing', 'page', T, 'db'));
+    notifier.notify(event('firing', 'page', T, 'cache', 'NinesIncidentOpen')); // another group
+    await clock.advance(29_999);
+    await notifier.delivered();
+    expect(hook.got).toEqual([]);
+    await clock.advance(1);
+    await notifier.delivered();
+    expect(sent().map((m) => [m.groupLabels, m.alerts.map((a) => a.labels.component)])).toEqual([
+      [{ alertname: 'NinesErrorBudgetBurn' }, ['api', 'db']],
+      [{ alertname: 'NinesIncidentOpen' }, ['cache']],
+    ]);
+    notifier.notify(event('resolved', 'page', T + 60_000, 'db')); // within the interval: waits for it
+    await clock.advance(60_000);
+    await notifier.delivered();
+    expect(hook.got).toHaveLength(2);
+    await clock.advance(5 * 60_000 - 60_000 - 1);
+    await notifier.delivered();
+    expect(hook.got).toHaveLength(2);
+    await clock.advance(1);
+    await notifier.delivered();
+    expect(sent()[2]).toMatchObject({ status: 'resolved', alerts: [{ status: 'resolved', labels: { component: 'db' } }] });
+    expect(hook.got).toHaveLength(3);
   });
 });
