@@ -6,16 +6,17 @@ import type { ComponentStatus } from '../monitor/monitor.js';
 import type { AlertRecord, Store } from '../monitor/store/types.js';
 import { burning } from './burn.js';
 import { type ActiveAlert, AlertBook, type AlertCandidate, type AlertEvent } from './lifecycle.js';
+import { holdNoise } from './noise.js';
 import { BURN_ALERT_NAME, burnAlertAnnotations, burnAlertLabels } from './prometheus-rules.js';
 import { thresholdCandidates } from './thresholds.js';
 
 /** Options of {@link AlertEvaluator}. */
 export interface AlertEvaluatorOptions {
   /** The config in force (read at every evaluation, so a reload takes effect at the next). */
-  config: () => Pick<NinesConfig, 'slos' | 'alerts'>;
+  config: () => Pick<NinesConfig, 'slos' | 'alerts' | 'components'>;
   /** The figures the rules read: the same in-memory figures as `/metrics`. */
   history: History;
-  /** The components' current statuses (open incidents), for the threshold rules. Default: none. */
+  /** The components' current statuses (open incidents, flapping), for the threshold rules and noise control. Default: none. */
   statuses?: () => ComponentStatus[];
   /** Where pending and firing alerts are kept across restarts. */
   store: Pick<Store, 'alerts' | 'saveAlerts'>;
@@ -101,10 +102,12 @@ export class AlertEvaluator extends Events<AlertEvaluatorEvents> {
       }
     }
     const now = this.#clock.now();
-    const candidates = [
-      ...this.#candidates(config, now),
-      ...thresholdCandidates(config, this.#options.statuses?.() ?? [], this.#options.history, now),
-    ];
+    const statuses = this.#options.statuses?.() ?? [];
+    const candidates = holdNoise(
+      [...this.#candidates(config, now), ...thresholdCandidates(config, statuses, this.#options.history, now)],
+      statuses,
+      config.components,
+    );
     const result = this.#book.evaluate(candidates, now, config.alerts.repeatInterval);
     for (const a of result.changed) this.#unsaved.set(a.fingerprint, a);
     for (const fp of result.removed) this.#unsaved.set(fp, null);

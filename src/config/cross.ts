@@ -31,6 +31,7 @@ export function crossCheck(root: unknown): Problem[] {
       problems.push({ path: `alerts.rules[${i}].component`, message: `no component named ${JSON.stringify(rule.component)}` });
     }
   });
+  dependencies(components, names, problems);
   const defaults = isTree(root.defaults) ? root.defaults : {};
   const reported = new Set<string>();
   components.forEach((component, i) => {
@@ -39,6 +40,43 @@ export function crossCheck(root: unknown): Problem[] {
     placeholders(component, i, problems);
   });
   return problems;
+}
+
+/** `dependsOn` names existing components, not the component itself, and makes no cycle. */
+function dependencies(components: unknown[], names: Set<string>, problems: Problem[]): void {
+  const edges = new Map<string, string[]>();
+  components.forEach((c, i) => {
+    if (!isTree(c) || typeof c.name !== 'string' || !Array.isArray(c.dependsOn)) return;
+    const own: string[] = [];
+    c.dependsOn.forEach((d, j) => {
+      if (typeof d !== 'string') return;
+      const path = `components[${i}].dependsOn[${j}]`;
+      if (d === c.name) problems.push({ path, message: 'a component cannot depend on itself' });
+      else if (!names.has(d)) problems.push({ path, message: `no component named ${JSON.stringify(d)}` });
+      else own.push(d);
+    });
+    edges.set(c.name, own);
+  });
+  const state = new Map<string, 'visiting' | 'done'>();
+  const visit = (n: string, trail: string[]): string[] | undefined => {
+    if (state.get(n) === 'done') return undefined;
+    if (state.get(n) === 'visiting') return [...trail.slice(trail.indexOf(n)), n];
+    state.set(n, 'visiting');
+    for (const d of edges.get(n) ?? []) {
+      const cycle = visit(d, [...trail, n]);
+      if (cycle) return cycle;
+    }
+    state.set(n, 'done');
+    return undefined;
+  };
+  for (const [i, c] of components.entries()) {
+    if (!isTree(c) || typeof c.name !== 'string') continue;
+    const cycle = visit(c.name, []);
+    if (cycle) {
+      problems.push({ path: `components[${i}].dependsOn`, message: `dependencies form a cycle: ${cycle.join(' -> ')}` });
+      return;
+    }
+  }
 }
 
 /** Names must be unique; returns the set of names seen. */

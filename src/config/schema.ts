@@ -85,6 +85,8 @@ const component = z.strictObject({
   public: z.boolean().default(true),
   /** Short text shown under the name on the status page. */
   description: z.string().max(200).optional(),
+  /** Components this one needs: while one of them is down, this one's alerts are held (its figures stay exact). */
+  dependsOn: z.array(z.string()).default([]),
   check: checkSchema,
   /** Extra pass conditions on what the check observed. */
   conditions: z.array(condition).default([]),
@@ -194,13 +196,17 @@ export const fileSchema = z.strictObject({
 export const configSchema = fileSchema.transform(({ components, defaults, ...rest }) => ({
   ...rest,
   defaults,
-  components: components.map(({ name, critical, tags, public: isPublic, description, check, conditions, ...overrides }) => {
+  components: components.map(({ name, critical, tags, public: isPublic, description, dependsOn, check, conditions, ...overrides }) => {
     const own = Object.fromEntries(Object.entries(overrides).filter(([, value]) => value !== undefined));
-    return { name, critical, tags, public: isPublic, description, check, conditions, ...defaults, ...own } as ComponentBase & Settings;
+    return { name, critical, tags, public: isPublic, description, dependsOn, check, conditions, ...defaults, ...own } as ComponentBase &
+      Settings;
   }),
 }));
 
-type ComponentBase = Pick<z.output<typeof component>, 'name' | 'critical' | 'tags' | 'public' | 'description' | 'check' | 'conditions'>;
+type ComponentBase = Pick<
+  z.output<typeof component>,
+  'name' | 'critical' | 'tags' | 'public' | 'description' | 'dependsOn' | 'check' | 'conditions'
+>;
 
 /** A validated config: defaults applied, durations in ms, conditions parsed. */
 export type NinesConfig = z.output<typeof configSchema>;

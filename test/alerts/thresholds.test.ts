@@ -1,21 +1,8 @@
-/**
- * Threshold rules: config problems at their paths; nines' own evaluation on a real monitor and a
- * fake clock (an incident rule fires at the first evaluation once the incident is older than
- * `for`, an availability rule while the figure is below its threshold); and the exported rules
- * checked and run by promtool.
- */
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
-import { AlertEvaluator } from '../../src/alerts/evaluator.js';
-import type { AlertEvent } from '../../src/alerts/lifecycle.js';
 import { prometheusRulesYaml } from '../../src/alerts/prometheus-rules.js';
 import { parseConfig } from '../../src/config/index.js';
-import { ManualClock } from '../../src/core/clock.js';
-import { Monitor } from '../../src/monitor/monitor.js';
-import { openStore } from '../../src/monitor/store/open.js';
+import { fakeClockMonitor } from '../support/alerting.js';
 import { hasPrometheusTools, promtool } from '../support/prometheus.js';
 
 const SECOND = 1000;
@@ -66,45 +53,18 @@ describe('threshold rules in the config', () => {
 
 describe('threshold rules evaluated by nines', () => {
   it('fire an incident alert once the incident is 5 min old, and an availability alert while below, per component', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'nines-thresholds-'));
-    cleanup.push(() => rmSync(dir, { recursive: true, force: true }));
-    const store = await openStore(`sqlite:${join(dir, 'nines.db')}`);
-    cleanup.push(() => store.close());
     const cfg = config(`    - { name: open, type: incident, severity: page }
     - { name: low, type: availability, component: api, window: 1h, below: 99 }`);
-    const clock = new ManualClock(T0);
-    const down = new Set<string>();
-    const monitor = new Monitor({
-      config: cfg,
-      store,
-      clock,
-      flushInterval: MINUTE,
-      compactInterval: 24 * 60 * MINUTE,
-      probe: (c) => async () => ({ name: c.name, time: clock.now(), durationMs: 1, status: down.has(c.name) ? 'unhealthy' : 'healthy' }),
-    });
-    await monitor.start();
-    cleanup.push(() => monitor.stop());
+    const { monitor, down, events, step, dispose } = await fakeClockMonitor(cfg, T0);
+    cleanup.push(dispose);
     let openedAt: number | undefined;
     monitor.on('incidentOpened', (e) => {
       if (e.component === 'api') openedAt = e.start;
     });
-    const events: AlertEvent[] = [];
-    const alerts = new AlertEvaluator({
-      config: () => monitor.config,
-      history: monitor.history,
-      statuses: () => monitor.status(),
-      store,
-      clock,
-    });
-    alerts.on('alert', (e) => events.push(e));
-    const step = async () => {
-      await clock.advance(10 * SECOND);
-      await alerts.evaluate();
-    };
-    for (let i = 0; i < 360; i++) await step(); // an hour up
+    await step(360); // an hour up
     expect(events).toEqual([]);
     down.add('api');
-    for (let i = 0; i < 60; i++) await step(); // ten minutes down
+    await step(60); // ten minutes down
     const fired = events.filter((e) => e.kind === 'firing').map((e) => [e.alert.labels.alertname, e.alert.labels.component, e.at]);
     const open = openedAt as number;
     const firstEvalAfter = (t: number) => T0 + Math.ceil((t - T0) / (10 * SECOND)) * 10 * SECOND;

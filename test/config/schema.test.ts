@@ -36,6 +36,7 @@ describe('config schema', () => {
         tags: [],
         public: true,
         description: undefined,
+        dependsOn: [],
         check: { type: 'http', url: 'http://127.0.0.1:8080/health' },
         conditions: [],
         ...DEFAULT_SETTINGS,

@@ -1,8 +1,15 @@
-/** What the alerting end-to-end tests share: a loopback target to switch off, and a nines serve config that watches it. */
-import { writeFileSync } from 'node:fs';
+/** What the alerting tests share: a loopback target to switch off, a nines serve config that watches it, a monitor on a fake clock. */
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { AlertEvaluator } from '../../src/alerts/evaluator.js';
+import type { AlertEvent } from '../../src/alerts/lifecycle.js';
+import type { NinesConfig } from '../../src/config/index.js';
+import { ManualClock } from '../../src/core/clock.js';
+import { Monitor } from '../../src/monitor/monitor.js';
+import { openStore } from '../../src/monitor/store/open.js';
 import { freePort } from './e2e.js';
 
 /** An HTTP target on loopback answering 200 while `up`, 503 once set false. */
@@ -35,4 +42,48 @@ ${options.extra ?? ''}
 `,
   );
   return { path, base: `http://127.0.0.1:${port}` };
+}
+
+/**
+ * A real monitor over a temp SQLite store on a fake clock, its probes failing for the components
+ * in `down`, and an AlertEvaluator over it collecting `events`; `step(n)` moves the clock 10 s
+ * and evaluates, n times. Call `dispose` after.
+ */
+export async function fakeClockMonitor(config: NinesConfig, start: number) {
+  const cleanup: Array<() => Promise<void> | void> = [];
+  const dir = mkdtempSync(join(tmpdir(), 'nines-alerting-'));
+  cleanup.push(() => rmSync(dir, { recursive: true, force: true }));
+  const store = await openStore(`sqlite:${join(dir, 'nines.db')}`);
+  cleanup.push(() => store.close());
+  const clock = new ManualClock(start);
+  const down = new Set<string>();
+  const monitor = new Monitor({
+    config,
+    store,
+    clock,
+    flushInterval: 60_000,
+    compactInterval: 86_400_000,
+    probe: (c) => async () => ({ name: c.name, time: clock.now(), durationMs: 1, status: down.has(c.name) ? 'unhealthy' : 'healthy' }),
+  });
+  await monitor.start();
+  cleanup.push(() => monitor.stop());
+  const events: AlertEvent[] = [];
+  const alerts = new AlertEvaluator({
+    config: () => monitor.config,
+    history: monitor.history,
+    statuses: () => monitor.status(),
+    store,
+    clock,
+  });
+  alerts.on('alert', (e) => events.push(e));
+  const step = async (n = 1) => {
+    for (let i = 0; i < n; i++) {
+      await clock.advance(10_000);
+      await alerts.evaluate();
+    }
+  };
+  const dispose = async () => {
+    for (const f of cleanup.reverse()) await f();
+  };
+  return { monitor, clock, down, alerts, events, step, dispose };
 }
