@@ -8,9 +8,10 @@ export const FLAPPING_ALERT_NAME = 'NinesComponentFlapping';
 /**
  * Noise control, by the rules OneUptime settled on: alerting is held, never monitoring (the
  * figures stay exact); the creation of an alert is held, never its resolution. An alert of a
- * component holds off while a component it depends on is down (only the parent pages; a chain
- * holds by itself, since each child is down in its own right) or while it flaps; a flapping
- * component gets one {@link FLAPPING_ALERT_NAME} alert instead.
+ * component holds off while a component it depends on is down, or has not been checked since the
+ * component's incident began (they failed together and the child's probe came first), so only the
+ * parent pages; a chain holds by itself, each child being down in its own right. A flapping
+ * component's alerts hold off too, and it gets one {@link FLAPPING_ALERT_NAME} alert instead.
  */
 export function holdNoise(
   candidates: readonly AlertCandidate[],
@@ -23,8 +24,14 @@ export function holdNoise(
     return s !== undefined && (s.incidentSince !== undefined || s.status === 'unhealthy');
   };
   const parents = new Map(components.map((c) => [c.name, c.dependsOn]));
-  const held = (name: string | undefined) =>
-    name !== undefined && (status.get(name)?.flapping === true || (parents.get(name) ?? []).some(down));
+  // a parent not checked since the child's incident began may be down too: its verdict is awaited
+  const unknown = (parent: string, since: number | undefined) =>
+    since !== undefined && (status.get(parent)?.last?.time ?? Number.NEGATIVE_INFINITY) < since;
+  const held = (name: string | undefined) => {
+    if (name === undefined) return false;
+    const since = status.get(name)?.incidentSince;
+    return status.get(name)?.flapping === true || (parents.get(name) ?? []).some((p) => down(p) || unknown(p, since));
+  };
   const out = candidates.map((c) => (c.holds === true && held(c.labels.component) ? { ...c, holds: undefined } : c));
   for (const s of statuses) {
     out.push({

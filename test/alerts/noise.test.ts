@@ -100,6 +100,24 @@ describe('holdNoise', () => {
     expect(resolving?.holds).toBe(false);
   });
 
+  it("waits for a parent not checked since the child's incident began: they may have failed together", () => {
+    const components = [
+      { name: 'db', dependsOn: [] },
+      { name: 'api', dependsOn: ['db'] },
+    ];
+    const result = (dbChecked: number) =>
+      holdNoise(
+        [candidate('api', true)],
+        [
+          status('db', { last: { name: 'db', time: dbChecked, durationMs: 1, status: 'healthy' } }),
+          status('api', { status: 'unhealthy', incidentSince: 1000 }),
+        ],
+        components,
+      )[0]?.holds;
+    expect(result(999)).toBeUndefined(); // db's healthy verdict predates api's failure: not yet known
+    expect(result(1000)).toBe(true); // checked since, and healthy: api fails on its own
+  });
+
   it('sends one flapping notice for a flapping component and holds its other alerts', () => {
     const out = holdNoise(
       [candidate('api', true)],

@@ -123,4 +123,41 @@ describe('nines serve evaluates its alerts', () => {
     expect(firing.nines.events[0].figures.burnRates['5m']).toBeGreaterThan(496.8);
     expect(serving.output()).not.toContain(secret);
   }, 120_000);
+
+  it('holds the alerts of a component while the one it depends on is down (dependsOn), and sends them once it fails on its own', async () => {
+    ensureBuilt();
+    const db = await switchableTarget();
+    const api = await switchableTarget();
+    cleanupTarget.push(db.close, api.close);
+    const sub = mkdtempSync(join(dir, 'deps-'));
+    const { path: config, base } = await alertingConfig(sub, db.port, {
+      components: `components:
+  - { name: db, check: { type: http, url: 'http://127.0.0.1:${db.port}/' } }
+  - { name: api, dependsOn: [db], check: { type: http, url: 'http://127.0.0.1:${api.port}/' } }`,
+      extra: 'alerts: { evaluationInterval: 200ms, rules: [{ name: open, type: incident, for: 0s, severity: page }] }',
+    });
+    const serving = await startServing([bin, 'serve', '--config', config], { timeoutMs: 60_000 });
+    try {
+      const firing = async () =>
+        ((await (await fetch(`${base}/api/alerts`)).json()) as { alerts: ApiAlert[] }).alerts
+          .filter((a) => a.state === 'firing')
+          .map((a) => a.labels.component)
+          .sort();
+      const incidents = async () =>
+        ((await (await fetch(`${base}/api/incidents`)).json()) as { items: Array<{ component: string; active: boolean }> }).items
+          .filter((i) => i.active)
+          .map((i) => i.component)
+          .sort();
+      db.state.up = false;
+      api.state.up = false;
+      await until('both incidents open', async () => ((await incidents()).length === 2 ? true : undefined));
+      await until('the db alert', async () => ((await firing()).includes('db') ? true : undefined));
+      expect(await firing()).toEqual(['db']); // api is held while db is down, though its incident is open
+      db.state.up = true;
+      await until('the api alert, on its own now', async () => (JSON.stringify(await firing()) === '["api"]' ? true : undefined));
+    } finally {
+      serving.proc.kill('SIGTERM');
+      await exitOf(serving.proc);
+    }
+  }, 120_000);
 });

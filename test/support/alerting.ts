@@ -22,22 +22,26 @@ export async function switchableTarget() {
 }
 
 /**
- * Writes `dir/nines.yaml`: nines serve on a free port, SQLite in `dir`, component `web` probing
- * `targetPort` every 200 ms (one failure opens an incident), SLO `web-slo` at 99.9 %; `extra` is
- * appended (an `alerts:` block) and `slo` added to the SLO's map.
+ * Writes `dir/nines.yaml`: nines serve on a free port, SQLite in `dir`, probes every 200 ms (one
+ * failure opens an incident). By default component `web` probes `targetPort` and SLO `web-slo` at
+ * 99.9 % watches it (`slo` is added to the SLO's map); `components` replaces both; `extra` is
+ * appended (an `alerts:` or `notify:` block).
  */
-export async function alertingConfig(dir: string, targetPort: number, options: { slo?: string; extra?: string } = {}) {
+export async function alertingConfig(dir: string, targetPort: number, options: { slo?: string; extra?: string; components?: string } = {}) {
   const port = await freePort();
   const path = join(dir, 'nines.yaml');
+  const watched =
+    options.components ??
+    `components:
+  - { name: web, check: { type: http, url: 'http://127.0.0.1:${targetPort}/' } }
+slos:
+  - { name: web-slo, component: web, objective: 99.9${options.slo === undefined ? '' : `, ${options.slo}`} }`;
   writeFileSync(
     path,
     `server: { host: 127.0.0.1, port: ${port} }
 storage: sqlite:${join(dir, 'nines.db')}
 defaults: { interval: 200ms, timeout: 150ms, degradedAfter: 100ms, failuresToOpen: 1, successesToResolve: 1 }
-components:
-  - { name: web, check: { type: http, url: 'http://127.0.0.1:${targetPort}/' } }
-slos:
-  - { name: web-slo, component: web, objective: 99.9${options.slo === undefined ? '' : `, ${options.slo}`} }
+${watched}
 ${options.extra ?? ''}
 `,
   );
