@@ -1,9 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { AlertRecord } from '../monitor/store/types.js';
 
-/** Where an alert is: its condition holds but not yet for `for` (`pending`), or it fires. Resolved alerts are not kept. */
-export type AlertState = AlertRecord['state'];
-
 /** An alert that is pending or firing: what the store keeps, so a restart neither re-pages nor forgets it. */
 export type ActiveAlert = AlertRecord;
 

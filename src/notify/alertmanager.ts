@@ -1,22 +1,15 @@
-import { request } from 'undici';
 import type { ActiveAlert, AlertEvent } from '../alerts/lifecycle.js';
 import type { AlertmanagerConfig } from '../config/index.js';
 import { type Clock, systemClock } from '../core/clock.js';
 import { readable, redactUrl } from '../core/redact.js';
 import { timeout } from '../policy/timeout.js';
-import { ReceiverRefusedError } from './webhook.js';
+import { postableAlert } from './payload.js';
+import { postJson } from './webhook.js';
 
 /** How long a resolved alert is sent again, so an Alertmanager that missed it still learns (Prometheus: 15 min). */
 export const RESOLVED_RESEND_MS = 15 * 60_000;
 
-/** One alert as Alertmanager's `POST /api/v2/alerts` takes it. */
-export interface PostableAlert {
-  labels: Record<string, string>;
-  annotations: Record<string, string>;
-  startsAt: string;
-  endsAt: string;
-  generatorURL: string;
-}
+export type { PostableAlert } from './payload.js';
 
 /** The outcome of one POST to one Alertmanager. */
 export interface PostResult {
@@ -63,34 +56,16 @@ export class AlertmanagerSender {
     this.#lastPost = at;
     const endsAhead = new Date(at + 4 * this.#config.resendInterval).toISOString();
     const body = JSON.stringify([
-      ...firing.map((a) => this.#postable(a, endsAhead)),
-      ...[...this.#resolved.values()].map((r) => this.#postable(r.alert, new Date(r.at).toISOString())),
+      ...firing.map((a) => postableAlert(a, endsAhead, this.#baseUrl)),
+      ...[...this.#resolved.values()].map((r) => postableAlert(r.alert, new Date(r.at).toISOString(), this.#baseUrl)),
     ]);
     return Promise.all(this.#config.urls.map((url) => this.#post(url, body)));
-  }
-
-  #postable(alert: ActiveAlert, endsAt: string): PostableAlert {
-    const component = alert.labels.component;
-    return {
-      labels: alert.labels,
-      annotations: alert.annotations,
-      startsAt: new Date(alert.firedAt ?? alert.activeAt).toISOString(),
-      endsAt,
-      generatorURL: component === undefined ? this.#baseUrl : `${this.#baseUrl}/components/${encodeURIComponent(component)}`,
-    };
   }
 
   async #post(url: string, body: string): Promise<PostResult> {
     try {
       await this.#policy.execute(async ({ signal }) => {
-        const response = await request(`${url}/api/v2/alerts`, {
-          method: 'POST',
-          headers: { 'content-type': 'application/json' },
-          body,
-          signal,
-        });
-        await response.body.dump();
-        if (response.statusCode < 200 || response.statusCode >= 300) throw new ReceiverRefusedError(response.statusCode);
+        await postJson(`${url}/api/v2/alerts`, body, {}, signal);
       });
       return { url: redactUrl(url) };
     } catch (error) {

@@ -1,16 +1,32 @@
-import type { AlertEvent } from '../alerts/lifecycle.js';
+import type { ActiveAlert, AlertEvent } from '../alerts/lifecycle.js';
 
-/** One alert in a {@link NotificationBody}, in Alertmanager's webhook shape. */
-export interface NotifiedAlert {
-  status: 'firing' | 'resolved';
+/** One alert as Alertmanager's `POST /api/v2/alerts` takes it. */
+export interface PostableAlert {
   labels: Record<string, string>;
   annotations: Record<string, string>;
   startsAt: string;
-  /** When it resolved; Alertmanager's zero time while firing. */
+  /** When it resolved or, while it fires, when Alertmanager may take it as resolved (the webhook: Alertmanager's zero time). */
   endsAt: string;
-  fingerprint: string;
   /** The component on the status page. */
   generatorURL: string;
+}
+
+/** `alert` in Alertmanager's shape, ending at `endsAt`; `baseUrl` is the status page's address ('' when unknown). */
+export function postableAlert(alert: ActiveAlert, endsAt: string, baseUrl: string): PostableAlert {
+  const component = alert.labels.component;
+  return {
+    labels: alert.labels,
+    annotations: alert.annotations,
+    startsAt: new Date(alert.firedAt ?? alert.activeAt).toISOString(),
+    endsAt,
+    generatorURL: component === undefined ? baseUrl : `${baseUrl}/components/${encodeURIComponent(component)}`,
+  };
+}
+
+/** One alert in a {@link NotificationBody}, in Alertmanager's webhook shape. */
+export interface NotifiedAlert extends PostableAlert {
+  status: 'firing' | 'resolved';
+  fingerprint: string;
 }
 
 /**
@@ -53,18 +69,9 @@ export function notificationBody(
   options: { baseUrl: string; groupKey: string; groupLabels: Record<string, string>; figuresOf?: (e: AlertEvent) => unknown },
 ): NotificationBody {
   const alerts = events.map((event): NotifiedAlert => {
-    const { alert } = event;
     const status = event.kind === 'resolved' ? 'resolved' : 'firing';
-    const component = alert.labels.component;
-    return {
-      status,
-      labels: alert.labels,
-      annotations: alert.annotations,
-      startsAt: new Date(alert.firedAt ?? alert.activeAt).toISOString(),
-      endsAt: status === 'resolved' ? new Date(event.at).toISOString() : ZERO_TIME,
-      fingerprint: alert.fingerprint,
-      generatorURL: component === undefined ? options.baseUrl : `${options.baseUrl}/components/${encodeURIComponent(component)}`,
-    };
+    const endsAt = status === 'resolved' ? new Date(event.at).toISOString() : ZERO_TIME;
+    return { status, ...postableAlert(event.alert, endsAt, options.baseUrl), fingerprint: event.alert.fingerprint };
   });
   return {
     version: '4',

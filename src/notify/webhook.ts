@@ -32,6 +32,13 @@ export class ReceiverRefusedError extends NinesError {
 /** A status worth another attempt: a server error or "too many requests"; any other 4xx would be refused again. */
 const retryable = (error: unknown) => !(error instanceof ReceiverRefusedError) || error.status >= 500 || error.status === 429;
 
+/** POSTs `body` as JSON to `url`; a status other than 2xx is a {@link ReceiverRefusedError}. */
+export async function postJson(url: string, body: string, headers: Record<string, string>, signal: AbortSignal): Promise<void> {
+  const response = await request(url, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body, signal });
+  await response.body.dump();
+  if (response.statusCode < 200 || response.statusCode >= 300) throw new ReceiverRefusedError(response.statusCode);
+}
+
 /** What one delivery came to: attempts made, and the last error when none succeeded. */
 export interface Delivery {
   attempts: number;
@@ -74,14 +81,11 @@ export class WebhookSender {
         attempts++;
         const timestamp = Math.floor(this.#clock.now() / 1000);
         const headers: Record<string, string> = {
-          'content-type': 'application/json',
           'user-agent': 'nines',
           [TIMESTAMP_HEADER]: String(timestamp),
         };
         if (this.#config.secret !== undefined) headers[SIGNATURE_HEADER] = signature(this.#config.secret, timestamp, body);
-        const response = await request(this.#config.url, { method: 'POST', headers, body, signal });
-        await response.body.dump();
-        if (response.statusCode < 200 || response.statusCode >= 300) throw new ReceiverRefusedError(response.statusCode);
+        await postJson(this.#config.url, body, headers, signal);
       });
       return { attempts };
     } catch (error) {
