@@ -144,6 +144,8 @@ const server = z.strictObject({
     .refine((token) => token === undefined || (token.length >= MIN_TOKEN_LENGTH && !/\s/.test(token)), {
       message: `must be at least ${MIN_TOKEN_LENGTH} characters without spaces (try: openssl rand -hex 32)`,
     }),
+  /** Requests to state-changing endpoints each client address may make per window (429 past it). */
+  writeLimit: z.strictObject({ max: z.int().min(1).default(30), window: duration({ min: SECOND }).default(60 * SECOND) }).prefault({}),
 });
 
 /** The status page at `/`. */

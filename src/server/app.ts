@@ -1,4 +1,5 @@
 import compress from '@fastify/compress';
+import rateLimit from '@fastify/rate-limit';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import type { Registry } from 'prom-client';
 import type { ActiveAlert } from '../alerts/lifecycle.js';
@@ -54,6 +55,8 @@ export function buildApp(options: AppOptions): FastifyInstance {
   installErrorHandling(app);
   // The status page is repetitive markup: gzip/brotli make it a tenth of its size on the wire.
   void app.register(compress, { global: true, threshold: 1024 });
+  // only the routes that opt in (auth.ts writeRoute) are limited; reads stay cheap
+  void app.register(rateLimit, { global: false });
   // Routes in a plugin registered after it, so its hooks wrap them.
   void app.register(async (routes) => {
     endpointRoutes(routes, ctx);

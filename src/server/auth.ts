@@ -1,5 +1,5 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
-import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyReply, FastifyRequest, RouteShorthandOptions } from 'fastify';
 import type { Monitor } from '../monitor/monitor.js';
 
 const digest = (text: string): Buffer => createHash('sha256').update(text, 'utf8').digest();
@@ -33,4 +33,14 @@ export function requireToken(monitor: Monitor) {
         .send({ error: 'the bearer token is not valid' });
     }
   };
+}
+
+/**
+ * Route options for every state-changing endpoint: rate limited per client address (before the
+ * token is checked, so guessing it is slow too; `server.writeLimit`), then the bearer token.
+ * Needs `@fastify/rate-limit` registered with `global: false` (app.ts does).
+ */
+export function writeRoute(monitor: Monitor): Pick<RouteShorthandOptions, 'preHandler' | 'config'> {
+  const { max, window } = monitor.config.server.writeLimit;
+  return { preHandler: requireToken(monitor), config: { rateLimit: { max, timeWindow: window } } };
 }

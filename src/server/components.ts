@@ -1,7 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import type { ProbeCursor } from '../monitor/history.js';
 import type { ComponentStatus } from '../monitor/monitor.js';
-import { requireToken } from './auth.js';
+import { writeRoute } from './auth.js';
 import type { ServerContext } from './context.js';
 import { HttpError } from './errors.js';
 import { decodeCursor, encodeCursor } from './probe-cursor.js';
@@ -86,7 +86,7 @@ export function componentRoutes(app: FastifyInstance, ctx: ServerContext): void 
 
   app.post<{ Params: NameParams }>(
     '/api/components/:name/check',
-    { schema: { params: NAME_PARAMS }, preHandler: requireToken(ctx.monitor) },
+    { schema: { params: NAME_PARAMS }, ...writeRoute(ctx.monitor) },
     async (request) => {
       const c = findComponent(ctx, request.params.name);
       const result = await ctx.monitor.runNow(c.name);
