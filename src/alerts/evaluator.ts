@@ -8,6 +8,7 @@ import { burning } from './burn.js';
 import { type ActiveAlert, AlertBook, type AlertCandidate, type AlertEvent } from './lifecycle.js';
 import { holdNoise } from './noise.js';
 import { BURN_ALERT_NAME, burnAlertAnnotations, burnAlertLabels } from './prometheus-rules.js';
+import type { Silencer } from './silencing.js';
 import { thresholdCandidates } from './thresholds.js';
 
 /** Options of {@link AlertEvaluator}. */
@@ -20,6 +21,8 @@ export interface AlertEvaluatorOptions {
   statuses?: () => ComponentStatus[];
   /** Where pending and firing alerts are kept across restarts. */
   store: Pick<Store, 'alerts' | 'saveAlerts'>;
+  /** What silences an alert now (maintenance, silences): it still fires, unannounced (silencing.ts). Default: nothing. */
+  silencedBy?: Silencer;
   /** Default `systemClock`. */
   clock?: Clock;
   /** Called when the store cannot be read or written; evaluation goes on and the write is retried. */
@@ -103,11 +106,12 @@ export class AlertEvaluator extends Events<AlertEvaluatorEvents> {
     }
     const now = this.#clock.now();
     const statuses = this.#options.statuses?.() ?? [];
+    const silencedBy = this.#options.silencedBy;
     const candidates = holdNoise(
       [...this.#candidates(config, now), ...thresholdCandidates(config, statuses, this.#options.history, now)],
       statuses,
       config.components,
-    );
+    ).map((c) => (silencedBy === undefined ? c : { ...c, silencedBy: silencedBy(c.labels, now) }));
     const result = this.#book.evaluate(candidates, now, config.alerts.repeatInterval);
     for (const a of result.changed) this.#unsaved.set(a.fingerprint, a);
     for (const fp of result.removed) this.#unsaved.set(fp, null);

@@ -1,8 +1,11 @@
 import { createHash } from 'node:crypto';
 import type { AlertRecord } from '../monitor/store/types.js';
 
-/** An alert that is pending or firing: what the store keeps, so a restart neither re-pages nor forgets it. */
-export type ActiveAlert = AlertRecord;
+/**
+ * An alert that is pending or firing: what the store keeps, so a restart neither re-pages nor
+ * forgets it, and what silences it now (not stored: silences are re-read at every evaluation).
+ */
+export type ActiveAlert = AlertRecord & { silencedBy?: readonly string[] | undefined };
 
 /** One rule's verdict at an evaluation: its labels, and whether its condition holds. */
 export interface AlertCandidate {
@@ -12,6 +15,8 @@ export interface AlertCandidate {
   holds: boolean | undefined;
   /** How long the condition must hold before the alert fires. */
   forMs: number;
+  /** Why it must not be announced now (a silence's id, a maintenance window): it still pends, fires and resolves, silently. */
+  silencedBy?: readonly string[] | undefined;
 }
 
 /** What an evaluation changed, for notifiers: a new firing alert, a reminder of one still firing, a resolution. */
@@ -42,7 +47,9 @@ export function fingerprint(labels: Record<string, string>): string {
  * The pending → firing → resolved life of every alert, as Prometheus runs it: a condition that holds
  * makes an alert pending, holding it for `for` makes it fire, the first evaluation it no longer
  * holds resolves it (a pending alert that stops holding just goes, unannounced). A firing alert is
- * announced again every `repeatIntervalMs` until it resolves. Pure: time comes in as `now`.
+ * announced again every `repeatIntervalMs` until it resolves. A silenced alert is not announced:
+ * as Alertmanager does, it is announced once the silence ends if it still fires, and its
+ * resolution only if its firing was (`sentAt` tells). Pure: time comes in as `now`.
  */
 export class AlertBook {
   readonly #alerts = new Map<string, ActiveAlert>();
@@ -85,14 +92,20 @@ export class AlertBook {
         activeAt: now,
       };
       alert.annotations = c.annotations;
+      alert.silencedBy = c.silencedBy !== undefined && c.silencedBy.length > 0 ? c.silencedBy : undefined;
       let changed = known === undefined;
       if (alert.state === 'pending' && now - alert.activeAt >= c.forMs) {
         alert.state = 'firing';
         alert.firedAt = now;
+        changed = true;
+      }
+      if (alert.state !== 'firing' || alert.silencedBy !== undefined) {
+        // pending, or silenced: nothing to announce
+      } else if (alert.sentAt === undefined) {
         alert.sentAt = now;
         out.events.push({ kind: 'firing', alert: { ...alert }, at: now });
         changed = true;
-      } else if (alert.state === 'firing' && now - (alert.sentAt ?? alert.firedAt ?? now) >= repeatIntervalMs) {
+      } else if (now - alert.sentAt >= repeatIntervalMs) {
         alert.sentAt = now;
         out.events.push({ kind: 'repeat', alert: { ...alert }, at: now });
         changed = true;
@@ -107,6 +120,6 @@ export class AlertBook {
   #remove(alert: ActiveAlert, now: number, out: AlertEvaluation): void {
     this.#alerts.delete(alert.fingerprint);
     out.removed.push(alert.fingerprint);
-    if (alert.state === 'firing') out.events.push({ kind: 'resolved', alert: { ...alert }, at: now });
+    if (alert.state === 'firing' && alert.sentAt !== undefined) out.events.push({ kind: 'resolved', alert: { ...alert }, at: now });
   }
 }

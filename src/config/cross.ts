@@ -32,6 +32,15 @@ export function crossCheck(root: unknown): Problem[] {
     }
   });
   dependencies(components, names, problems);
+  const windows = Array.isArray(root.maintenance) ? root.maintenance : [];
+  unique(windows, 'maintenance', 'maintenance window', problems);
+  windows.forEach((w, i) => {
+    if (!isTree(w) || !Array.isArray(w.components)) return;
+    w.components.forEach((c, j) => {
+      if (typeof c === 'string' && !names.has(c))
+        problems.push({ path: `maintenance[${i}].components[${j}]`, message: `no component named ${JSON.stringify(c)}` });
+    });
+  });
   const defaults = isTree(root.defaults) ? root.defaults : {};
   const reported = new Set<string>();
   components.forEach((component, i) => {

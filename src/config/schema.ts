@@ -6,6 +6,7 @@ import { type Condition, ConditionSyntaxError } from './condition-ast.js';
 import { parseCondition } from './condition-parse.js';
 import { type OpenRule, openRule, type ResolveRule, resolveRule } from './confirm.js';
 import { duration } from './duration.js';
+import { maintenanceSchema } from './maintenance.js';
 import { notifySchema } from './notify.js';
 
 /** Component and SLO names: lower case, digits, `.`, `_`, `-`; they appear in URLs and metric labels. */
@@ -192,6 +193,8 @@ export const fileSchema = z.strictObject({
   alerts: alerts.prefault({}),
   /** Where alerts are sent (notify.ts). */
   notify: notifySchema.prefault({}),
+  /** Maintenance windows (maintenance.ts); the API adds more. */
+  maintenance: maintenanceSchema,
 });
 
 /** The config file with defaults merged into every component: what the monitor runs. */

@@ -16,6 +16,9 @@ export interface IncidentSpan {
   end?: number | undefined;
 }
 
+/** The maintenance spans a component's figures leave out over [from, to): sorted, non-overlapping. */
+export type ExcludedSpans = (from: number, to: number) => Span[];
+
 /** Everything the figures need to know about one component. */
 export interface Timeline {
   /** Start of the first check ever recorded; before it nothing is known. */
@@ -30,6 +33,8 @@ export interface Timeline {
    */
   lastCheckAt?: number | undefined;
   staleAfter?: number | undefined;
+  /** Maintenance left out of availability: counted like gaps, neither up nor down. Sorted, non-overlapping. */
+  excluded?: readonly Span[] | undefined;
 }
 
 /** Figures of one component over one window. */
@@ -41,8 +46,10 @@ export interface WindowFigures {
   observedMs: number;
   upMs: number;
   downMs: number;
-  /** Time before the first check or in gaps: shown, never counted as up or down. */
+  /** Time before the first check, in gaps or in excluded maintenance: shown, never counted as up or down. */
   unobservedMs: number;
+  /** The part of the window in maintenance left out of availability (some of it may be a gap too). */
+  maintenanceMs: number;
   /** up / observed; null when nothing was observed. */
   availability: number | null;
   /** Incidents that started in the window. */
@@ -72,9 +79,10 @@ export function gapTime(gaps: readonly Span[], from: number, to: number): number
 
 /** Figures of `timeline` over `window` as of `now`. */
 export function windowFigures(input: Timeline, window: Span, now: number): WindowFigures {
-  const timeline = withOpenGap(input, now);
+  const timeline = withExcluded(withOpenGap(input, now));
   const from = window.from;
   const to = Math.max(from, Math.min(window.to, now));
+  const maintenanceMs = input.excluded === undefined ? 0 : gapTime(input.excluded, from, to);
   const known = timeline.firstCheckAt === undefined ? to : Math.min(to, Math.max(from, timeline.firstCheckAt));
   const observedMs = to - known - gapTime(timeline.gaps, known, to);
   let downMs = 0;
@@ -100,6 +108,7 @@ export function windowFigures(input: Timeline, window: Span, now: number): Windo
     upMs,
     downMs,
     unobservedMs: to - from - observedMs,
+    maintenanceMs,
     availability: observedMs > 0 ? upMs / observedMs : null,
     incidentsStarted: started,
     incidentsResolved: resolved,
@@ -114,6 +123,25 @@ function withOpenGap(t: Timeline, now: number): Timeline {
   const from = t.lastCheckAt + t.staleAfter;
   if (now <= from) return t;
   return { ...t, gaps: [...t.gaps, { from, to: now }] };
+}
+
+/** Folds the excluded maintenance into the gaps: one sorted, non-overlapping list the figures subtract. */
+function withExcluded(t: Timeline): Timeline {
+  if (t.excluded === undefined || t.excluded.length === 0) return t;
+  return { ...t, gaps: unionSpans([...t.gaps, ...t.excluded]) };
+}
+
+/** Sorted, non-overlapping union of spans. */
+export function unionSpans(spans: readonly Span[]): Span[] {
+  const sorted = [...spans].sort((a, b) => a.from - b.from);
+  const out: Span[] = [];
+  for (const s of sorted) {
+    if (s.to <= s.from) continue;
+    const last = out.at(-1);
+    if (last !== undefined && s.from <= last.to) last.to = Math.max(last.to, s.to);
+    else out.push({ from: s.from, to: s.to });
+  }
+  return out;
 }
 
 /** Error budget of an SLO with `objective` % over a window of `windowMs`, given the downtime in it. */

@@ -1,6 +1,6 @@
 import type { NinesConfig, SloConfig } from '../config/index.js';
 import { type Clock, systemClock } from '../core/clock.js';
-import type { Span, WindowFigures } from './figures.js';
+import type { ExcludedSpans, Span, WindowFigures } from './figures.js';
 import type { RunningFigures } from './running-figures.js';
 import type { IncidentRecord, Page, ProbeCursor, ProbeRecord, ProbeStats, Store } from './store/types.js';
 import {
@@ -24,6 +24,8 @@ export interface HistorySubject {
   staleAfter: number;
   /** First and latest probe times (the monitor's memory, or the stored state). */
   times: CheckTimes;
+  /** Its maintenance left out of availability; default none. */
+  excluded?: ExcludedSpans;
 }
 
 /** Options of {@link History}. */
@@ -98,7 +100,7 @@ export class History {
     const s = this.#subject(component);
     if (s === undefined) return undefined;
     await this.#flush();
-    return storedFigures(this.#store, component, s.staleAfter, s.times, window, this.#clock.now());
+    return storedFigures(this.#store, component, s.staleAfter, s.times, window, this.#clock.now(), s.excluded);
   }
 
   /** Figures of each of the last `days` UTC days of `component`, today (partial) last. */
@@ -106,7 +108,7 @@ export class History {
     const s = this.#subject(component);
     if (s === undefined) return undefined;
     await this.#flush();
-    return dailyFigures(this.#store, component, s.staleAfter, s.times, days, this.#clock.now());
+    return dailyFigures(this.#store, component, s.staleAfter, s.times, days, this.#clock.now(), s.excluded);
   }
 
   /** Budget and burn rates of `slo` with its windows ending at `at` (default now); the API's `?at=`. */
@@ -122,7 +124,7 @@ export class History {
   runningFigures(component: string, window: Span, now = this.#clock.now()): WindowFigures | undefined {
     const s = this.#subject(component);
     if (s === undefined || this.#running === undefined) return undefined;
-    return this.#running.figures.figures(component, s.times, s.staleAfter, window, now);
+    return this.#running.figures.figures(component, s.times, s.staleAfter, window, now, s.excluded);
   }
 
   /** What slo() gives at `now`, from memory (see runningFigures). */

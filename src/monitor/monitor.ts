@@ -1,15 +1,17 @@
-import type { ComponentConfig, NinesConfig } from '../config/index.js';
+import { type ComponentConfig, maintenanceWindow, type NinesConfig } from '../config/index.js';
 import { type Clock, systemClock, type TimerHandle } from '../core/clock.js';
 import { Events } from '../core/events.js';
 import { FlapDetector } from './flapping.js';
 import { History } from './history.js';
 import { gapBetween, IncidentTracker } from './incidents.js';
+import { MaintenanceBook, type MaintenanceWindow } from './maintenance.js';
 import { type Ownership, singleNode } from './ownership.js';
 import { createProbe, type Probe, type ProbeResult } from './probe.js';
 import { LONGEST_GAUGE_WINDOW, RunningFigures } from './running-figures.js';
 import { Scheduler } from './scheduler.js';
+import { StoreError } from './store/open.js';
 import type { RowKind } from './store/split-write.js';
-import type { ComponentState, Store } from './store/types.js';
+import type { ComponentState, MaintenanceRecord, Store } from './store/types.js';
 import { BURN_WINDOWS } from './store-figures.js';
 import { WriteBuffer } from './write-buffer.js';
 
@@ -30,7 +32,7 @@ export interface MonitorOptions {
   /** ms between rollup/retention passes. Default 60 000. */
   compactInterval?: number;
   /** Called when a flush, a compaction or a load of the figures' history fails; the monitor keeps running and retries. */
-  onError?: (error: unknown, during: 'flush' | 'compact' | 'figures') => void;
+  onError?: (error: unknown, during: 'flush' | 'compact' | 'figures' | 'maintenance') => void;
   /**
    * ms between reloads of the in-memory history behind {@link Monitor.runningFigures} from the
    * store, which correct any drift from it. Default 600 000.
@@ -105,6 +107,8 @@ export class Monitor extends Events<MonitorEvents> {
   readonly #buffer: WriteBuffer;
   /** The one read path into what this monitor stored: figures, bars, incidents, probes. */
   readonly history: History;
+  /** Maintenance windows in force, the config's and the API's: they silence alerts and, by default, leave availability. */
+  readonly maintenance: MaintenanceBook;
   #config: NinesConfig;
   #timers: TimerHandle[] = [];
   #started = false;
@@ -127,12 +131,15 @@ export class Monitor extends Events<MonitorEvents> {
       onOutage: (error) => this.#onError?.(error, 'flush'),
     });
     this.#figuresReloadInterval = options.figuresReloadInterval ?? 600_000;
+    this.maintenance = new MaintenanceBook(options.config.maintenance);
     this.history = new History({
       store: this.#store,
       clock: this.#clock,
       subject: (name) => {
         const rt = this.#components.get(name);
-        return rt === undefined ? undefined : { staleAfter: rt.config.interval + rt.config.timeout, times: rt };
+        if (rt === undefined) return undefined;
+        const excluded = (from: number, to: number) => this.maintenance.excluded(rt.config, from, to);
+        return { staleAfter: rt.config.interval + rt.config.timeout, times: rt, excluded };
       },
       flush: () => this.flush(),
       running: { figures: this.#running, loadMissing: () => this.#loadMissing() },
@@ -156,6 +163,7 @@ export class Monitor extends Events<MonitorEvents> {
     this.#started = true;
     await this.#store.migrate();
     const states = new Map((await this.#store.states()).map((s) => [s.component, s]));
+    await this.#loadMaintenance();
     for (const component of this.#config.components) this.#add(component, states.get(component.name));
     this.#loop(() => this.flush(), this.#flushInterval);
     this.#loop(() => this.compact(), this.#compactInterval);
@@ -187,8 +195,48 @@ export class Monitor extends Events<MonitorEvents> {
     }
     const horizon = this.#horizon();
     this.#config = config;
+    this.maintenance.setConfig(config.maintenance);
     // a longer SLO window needs more history than is held
     await this.#loadFigures(this.#horizon() > horizon ? config.components.map((c) => c.name) : changed);
+  }
+
+  /** Adds or replaces a maintenance window made through the API: stored, then in force. */
+  async putMaintenance(record: MaintenanceRecord): Promise<void> {
+    await this.#store.putMaintenance(record);
+    await this.#loadMaintenance(true);
+  }
+
+  /**
+   * Cancels an API window: one that has not begun is deleted; one that has is ended at `now`, so
+   * the time it already covered stays maintenance (past figures do not change). False when there is none.
+   */
+  async endMaintenance(name: string, now = this.#clock.now()): Promise<MaintenanceWindow | 'deleted' | undefined> {
+    const record = (await this.#store.maintenance()).find((r) => r.name === name);
+    const window = this.maintenance.get(name);
+    if (record === undefined || window?.source !== 'api') return undefined;
+    if ((this.maintenance.occurrences(window, Number.NEGATIVE_INFINITY, now)[0]?.from ?? now) >= now) {
+      await this.#store.deleteMaintenance(name);
+      await this.#loadMaintenance(true);
+      return 'deleted';
+    }
+    await this.putMaintenance({ ...record, spec: { ...record.spec, end: new Date(Math.min(now, window.end ?? now)).toISOString() } });
+    return this.maintenance.get(name);
+  }
+
+  /** Reads the API's maintenance windows from the store; `strict` rethrows a failure (the API waits on it). */
+  async #loadMaintenance(strict = false): Promise<void> {
+    try {
+      const windows: MaintenanceWindow[] = [];
+      for (const r of await this.#store.maintenance()) {
+        const parsed = maintenanceWindow.safeParse(r.spec);
+        if (!parsed.success) throw new StoreError(`maintenance window ${r.name} no longer reads: ${parsed.error.issues[0]?.message}`);
+        windows.push({ ...parsed.data, source: 'api', createdAt: r.createdAt, createdBy: r.createdBy });
+      }
+      this.maintenance.setStored(windows);
+    } catch (error) {
+      if (strict) throw error;
+      this.#onError?.(error, 'maintenance');
+    }
   }
 
   /** Stops checking, waits for runs in progress and flushes everything to the store. */
@@ -290,9 +338,10 @@ export class Monitor extends Events<MonitorEvents> {
   }
 
   /** The scheduled correction: drops what slid out of every window, then reloads everything from the store. */
-  #reloadFigures(): Promise<void> {
+  async #reloadFigures(): Promise<void> {
     this.#running.prune(this.#clock.now() - this.#horizon());
-    return this.#loadFigures([...this.#components.keys()]);
+    await this.#loadMaintenance();
+    await this.#loadFigures([...this.#components.keys()]);
   }
 
   #stateOf(name: string): ComponentState | undefined {

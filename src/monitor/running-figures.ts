@@ -1,4 +1,4 @@
-import { type IncidentSpan, type Span, type WindowFigures, windowFigures } from './figures.js';
+import { type ExcludedSpans, type IncidentSpan, type Span, type WindowFigures, windowFigures } from './figures.js';
 import type { Store } from './store/types.js';
 import { type CheckTimes, storedTimeline } from './store-figures.js';
 
@@ -81,7 +81,14 @@ export class RunningFigures {
    * storedFigures gives after a flush. Undefined before its first load, or for a window that
    * begins before what is held.
    */
-  figures(component: string, times: CheckTimes, staleAfter: number, window: Span, now: number): WindowFigures | undefined {
+  figures(
+    component: string,
+    times: CheckTimes,
+    staleAfter: number,
+    window: Span,
+    now: number,
+    excluded?: ExcludedSpans,
+  ): WindowFigures | undefined {
     const entry = this.#entries.get(component);
     if (entry === undefined || window.from < entry.from) return undefined;
     // the store's selection (store-figures.ts storedTimeline): half-open overlap, gaps back to the first incident's start
@@ -90,7 +97,14 @@ export class RunningFigures {
     const first = incidents[0]?.start;
     const gapsFrom = first !== undefined && first < window.from ? first : window.from;
     const gaps = entry.gaps.filter((g) => g.from < to && g.to > gapsFrom);
-    const timeline = { firstCheckAt: times.firstCheckAt, gaps, incidents, lastCheckAt: times.lastCheckAt, staleAfter };
+    const timeline = {
+      firstCheckAt: times.firstCheckAt,
+      gaps,
+      incidents,
+      lastCheckAt: times.lastCheckAt,
+      staleAfter,
+      excluded: excluded?.(gapsFrom, window.to),
+    };
     return windowFigures(timeline, window, now);
   }
 

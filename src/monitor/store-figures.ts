@@ -1,6 +1,6 @@
 import { BURN_WINDOWS, type BurnWindow } from '../config/burn-alerts.js';
 import type { SloConfig } from '../config/index.js';
-import { burnRate, errorBudget, type Span, type Timeline, type WindowFigures, windowFigures } from './figures.js';
+import { burnRate, type ExcludedSpans, errorBudget, type Span, type Timeline, type WindowFigures, windowFigures } from './figures.js';
 import type { IncidentRecord, Store } from './store/types.js';
 
 /** Where a component's first and latest check times come from: the monitor's memory or the stored state. */
@@ -48,10 +48,13 @@ export async function storedTimeline(store: Store, component: string, window: Sp
   return { incidents: found.incidents, gaps: (await store.timeline(component, first, to)).gaps };
 }
 
-function asTimeline(stored: StoredTimeline, staleAfter: number, times: CheckTimes): Timeline {
+/** The timeline of `stored` over `window`; the maintenance left out reaches back as far as its gaps (the first incident's start). */
+function asTimeline(stored: StoredTimeline, staleAfter: number, times: CheckTimes, window: Span, excluded?: ExcludedSpans): Timeline {
+  const first = stored.incidents[0]?.start;
   return {
     firstCheckAt: times.firstCheckAt,
     gaps: stored.gaps,
+    excluded: excluded?.(first !== undefined && first < window.from ? first : window.from, window.to),
     incidents: stored.incidents.map((i) => ({ start: i.start, end: i.end ?? undefined })),
     lastCheckAt: times.lastCheckAt,
     staleAfter,
@@ -69,8 +72,9 @@ export async function storedFigures(
   times: CheckTimes,
   window: Span,
   now: number,
+  excluded?: ExcludedSpans,
 ): Promise<WindowFigures> {
-  return windowFigures(asTimeline(await storedTimeline(store, component, window, now), staleAfter, times), window, now);
+  return windowFigures(asTimeline(await storedTimeline(store, component, window, now), staleAfter, times, window, excluded), window, now);
 }
 
 /** One UTC day of a component: its figures and the incidents that overlap it. */
@@ -91,10 +95,11 @@ export async function dailyFigures(
   times: CheckTimes,
   days: number,
   now: number,
+  excluded?: ExcludedSpans,
 ): Promise<DayFigures[]> {
   const from = Math.floor(now / DAY) * DAY - (days - 1) * DAY;
   const stored = await storedTimeline(store, component, { from, to: now }, now);
-  const timeline = asTimeline(stored, staleAfter, times);
+  const timeline = asTimeline(stored, staleAfter, times, { from, to: now }, excluded);
   return Array.from({ length: days }, (_, i) => {
     const day = { from: from + i * DAY, to: from + (i + 1) * DAY };
     const incidents = stored.incidents.filter((inc) => inc.start < day.to && (inc.end ?? now) > day.from);

@@ -51,7 +51,8 @@ export class AlertmanagerSender {
     for (const [fp, r] of this.#resolved) if (at - r.at > RESOLVED_RESEND_MS) this.#resolved.delete(fp);
     const news = events.some((e) => e.kind !== 'repeat');
     if (!news && at - this.#lastPost < this.#config.resendInterval) return [];
-    const firing = active.filter((a) => a.state === 'firing');
+    // a silenced alert, or one whose firing was never announced, is not Alertmanager's to route
+    const firing = active.filter((a) => a.state === 'firing' && a.sentAt !== undefined && a.silencedBy === undefined);
     if (firing.length === 0 && this.#resolved.size === 0) return [];
     this.#lastPost = at;
     const endsAhead = new Date(at + 4 * this.#config.resendInterval).toISOString();

@@ -19,6 +19,8 @@ export function alertRoutes(app: FastifyInstance, ctx: ServerContext): void {
       activeAt: iso(a.activeAt),
       firedAt: iso(a.firedAt),
       lastSentAt: iso(a.sentAt),
+      // the silences and maintenance windows that keep it from being announced now
+      silencedBy: a.silencedBy ?? [],
     })),
   }));
 

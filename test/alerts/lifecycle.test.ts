@@ -77,3 +77,44 @@ describe('AlertBook: pending → firing → resolved', () => {
     expect(book.active()).toEqual([]);
   });
 });
+
+describe('AlertBook: silenced alerts (silences and maintenance)', () => {
+  const silenced = (holds: boolean, by = ['silence:1']): AlertCandidate => ({ ...candidate(holds), silencedBy: by });
+
+  it('fires silently, says what silences it, and announces once the silence ends if it still fires', () => {
+    const book = new AlertBook([], { repeatIntervalMs: 10 * MINUTE });
+    const t0 = 2_000_000;
+    const first = book.evaluate([silenced(true)], t0);
+    expect(kinds(first)).toEqual([]);
+    expect(first.changed).toMatchObject([{ state: 'firing', firedAt: t0 }]);
+    expect(first.changed[0]?.sentAt).toBeUndefined();
+    expect(book.active()).toMatchObject([{ state: 'firing', silencedBy: ['silence:1'] }]);
+    // no reminders while silenced, however long
+    expect(kinds(book.evaluate([silenced(true)], t0 + 30 * MINUTE))).toEqual([]);
+    const after = book.evaluate([candidate(true)], t0 + 31 * MINUTE);
+    expect(after.events).toMatchObject([{ kind: 'firing', at: t0 + 31 * MINUTE, alert: { firedAt: t0 } }]);
+    expect(book.active()[0]?.silencedBy).toBeUndefined();
+    // reminders count from that announcement
+    expect(kinds(book.evaluate([candidate(true)], t0 + 40 * MINUTE))).toEqual([]);
+    expect(kinds(book.evaluate([candidate(true)], t0 + 41 * MINUTE))).toEqual(['repeat']);
+    expect(kinds(book.evaluate([candidate(false)], t0 + 42 * MINUTE))).toEqual(['resolved']);
+  });
+
+  it('never announces the resolution of a firing nobody was told of', () => {
+    const book = new AlertBook([], { repeatIntervalMs: 10 * MINUTE });
+    book.evaluate([silenced(true, ['maintenance:db-upgrade'])], 0);
+    const end = book.evaluate([silenced(false, ['maintenance:db-upgrade'])], MINUTE);
+    expect(kinds(end)).toEqual([]);
+    expect(end.removed).toEqual([fingerprint(labels)]);
+    const late = new AlertBook([], { repeatIntervalMs: 10 * MINUTE });
+    late.evaluate([silenced(true)], 0);
+    expect(kinds(late.evaluate([candidate(false)], MINUTE))).toEqual([]); // silence ended as it resolved
+  });
+
+  it('announces the resolution of an alert silenced after it was announced, and stops its reminders meanwhile', () => {
+    const book = new AlertBook([], { repeatIntervalMs: 10 * MINUTE });
+    expect(kinds(book.evaluate([candidate(true)], 0))).toEqual(['firing']);
+    expect(kinds(book.evaluate([silenced(true)], 20 * MINUTE))).toEqual([]);
+    expect(kinds(book.evaluate([silenced(false)], 21 * MINUTE))).toEqual(['resolved']);
+  });
+});

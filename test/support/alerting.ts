@@ -6,6 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { AlertEvaluator } from '../../src/alerts/evaluator.js';
 import type { AlertEvent } from '../../src/alerts/lifecycle.js';
+import { maintenanceSilencer } from '../../src/alerts/silencing.js';
 import type { NinesConfig } from '../../src/config/index.js';
 import { ManualClock } from '../../src/core/clock.js';
 import { Monitor } from '../../src/monitor/monitor.js';
@@ -78,6 +79,7 @@ export async function fakeClockMonitor(config: NinesConfig, start: number) {
     statuses: () => monitor.status(),
     store,
     clock,
+    silencedBy: maintenanceSilencer(monitor.maintenance, () => monitor.config.components),
   });
   alerts.on('alert', (e) => events.push(e));
   const step = async (n = 1) => {

@@ -14,6 +14,7 @@ import type {
   ComponentState,
   DeadLetterRecord,
   IncidentRecord,
+  MaintenanceRecord,
   Page,
   ProbeCursor,
   ProbeRecord,
@@ -222,6 +223,35 @@ export class KyselyStore implements Store {
       error: r.error,
       body: r.body,
     }));
+  }
+
+  async maintenance(): Promise<MaintenanceRecord[]> {
+    const rows = await this.#db.selectFrom('maintenance').selectAll().orderBy('created_ms').orderBy('name').execute();
+    return rows.map((r) => ({
+      name: r.name,
+      spec: JSON.parse(r.spec) as Record<string, unknown>,
+      createdAt: r.created_ms,
+      createdBy: r.created_by ?? undefined,
+    }));
+  }
+
+  async putMaintenance(record: MaintenanceRecord): Promise<void> {
+    const row = {
+      name: record.name,
+      spec: JSON.stringify(record.spec),
+      created_ms: record.createdAt,
+      created_by: record.createdBy ?? null,
+    };
+    await this.#db
+      .insertInto('maintenance')
+      .values(row)
+      .onConflict((oc) => oc.column('name').doUpdateSet({ spec: row.spec, created_ms: row.created_ms, created_by: row.created_by }))
+      .execute();
+  }
+
+  async deleteMaintenance(name: string): Promise<boolean> {
+    const result = await this.#db.deleteFrom('maintenance').where('name', '=', name).executeTakeFirst();
+    return Number(result.numDeletedRows) > 0;
   }
 
   async timeline(component: string, from: number, to: number): Promise<{ incidents: IncidentRecord[]; gaps: Span[] }> {

@@ -144,6 +144,19 @@ function migrations(dialect: DialectName): Record<string, Migration> {
           .execute();
       },
     },
+    '0007_maintenance': {
+      // Maintenance windows made through the API (the config's live in the config); spec is the
+      // window as the API took it (JSON), so the config's schema reads both.
+      async up(db: Kysely<unknown>) {
+        await db.schema
+          .createTable('maintenance')
+          .addColumn('name', 'text', (c) => c.primaryKey())
+          .addColumn('spec', 'text', (c) => c.notNull())
+          .addColumn('created_ms', 'bigint', (c) => c.notNull())
+          .addColumn('created_by', 'text')
+          .execute();
+      },
+    },
   };
 }
 

@@ -119,6 +119,9 @@ function guarded(store: Store, breaker: CircuitBreaker, deadline: TimeoutPolicy)
     saveAlerts: write(store.saveAlerts),
     addDeadLetter: write(store.addDeadLetter),
     deadLetters: read(store.deadLetters),
+    maintenance: read(store.maintenance),
+    putMaintenance: write(store.putMaintenance),
+    deleteMaintenance: write(store.deleteMaintenance),
     size: read(store.size),
     close: () => store.close().catch(failed),
   };

@@ -82,6 +82,15 @@ export interface DeadLettersTable {
   body: string;
 }
 
+/** A maintenance window made through the API (migration 0007). */
+export interface MaintenanceTable {
+  name: string;
+  /** JSON of the window as the API took it. */
+  spec: string;
+  created_ms: number;
+  created_by: string | null;
+}
+
 /** The whole schema, for kysely's typed queries. */
 export interface Database {
   components: ComponentsTable;
@@ -94,4 +103,5 @@ export interface Database {
   meta: MetaTable;
   alerts: AlertsTable;
   dead_letters: DeadLettersTable;
+  maintenance: MaintenanceTable;
 }

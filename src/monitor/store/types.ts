@@ -75,6 +75,16 @@ export interface DeadLetterRecord {
   body: string;
 }
 
+/** A maintenance window made through the API, as the API took it. */
+export interface MaintenanceRecord {
+  name: string;
+  /** The window's fields as written to the API (config syntax: ISO times, durations like 2h). */
+  spec: Record<string, unknown>;
+  createdAt: number;
+  /** Who made it (a free text from the request); never a token. */
+  createdBy: string | undefined;
+}
+
 /** Counts and latency of checks over a window, from rollups (and raw rows for the newest minute). */
 export interface ProbeStats {
   total: number;
@@ -138,6 +148,12 @@ export interface Store {
   addDeadLetter(letter: Omit<DeadLetterRecord, 'id'>): Promise<void>;
   /** Dead letters, newest first. */
   deadLetters(options: { limit: number }): Promise<DeadLetterRecord[]>;
+  /** Every maintenance window made through the API, oldest first. */
+  maintenance(): Promise<MaintenanceRecord[]>;
+  /** Adds or replaces the window named `record.name`. */
+  putMaintenance(record: MaintenanceRecord): Promise<void>;
+  /** Deletes the window named `name`; false when there was none. */
+  deleteMaintenance(name: string): Promise<boolean>;
   /** Bytes the store occupies (database file or relation sizes). */
   size(): Promise<number>;
   close(): Promise<void>;
