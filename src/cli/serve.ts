@@ -1,5 +1,6 @@
 import { pino } from 'pino';
 import { AlertEvaluator } from '../alerts/evaluator.js';
+import { maintenanceSilencer } from '../alerts/silencing.js';
 import { formatProblems, loadConfig, storageUrl } from '../config/index.js';
 import { GracefulShutdown } from '../lifecycle/index.js';
 import { createMetricsRegistry } from '../metrics/index.js';
@@ -59,6 +60,7 @@ export async function serve(
     history: monitor.history,
     statuses: () => monitor.status(),
     store,
+    silencedBy: maintenanceSilencer(monitor.maintenance, () => monitor.config.components),
     onError: (error, during) => logger.error({ during, error: (error as Error).message }, `alerts: ${during} failed; will retry`),
   });
   const notifier = new Notifier({

@@ -1,6 +1,8 @@
 import { Cron } from 'croner';
 import { z } from 'zod';
 import { duration } from './duration.js';
+import { IssueReader } from './issues.js';
+import type { Problem } from './problems.js';
 
 /** A time written as an ISO 8601 date-time with its offset (`2026-12-06T02:00:00Z`), in ms. */
 const instant = z
@@ -79,3 +81,20 @@ export const maintenanceSchema = z.array(maintenanceWindow).default([]);
 
 /** One validated maintenance window: times in ms. */
 export type MaintenanceConfig = z.output<typeof maintenanceWindow>;
+
+/**
+ * Reads one window given to the API (the config's syntax), checking that the components it names
+ * exist: the window, or every problem as `path: message` (no input value is echoed).
+ */
+export function parseMaintenance(
+  input: unknown,
+  components: readonly string[],
+): { ok: true; window: MaintenanceConfig } | { ok: false; problems: Problem[] } {
+  const reader = new IssueReader();
+  const parsed = maintenanceWindow.safeParse(input, { error: reader.errorMap });
+  if (!parsed.success) return { ok: false, problems: reader.problems(parsed.error.issues, input, '(body)') };
+  const problems = parsed.data.components.flatMap((c, i) =>
+    components.includes(c) ? [] : [{ path: `components[${i}]`, message: `no component named ${JSON.stringify(c)}` }],
+  );
+  return problems.length > 0 ? { ok: false, problems } : { ok: true, window: parsed.data };
+}

@@ -1,6 +1,7 @@
 import type { NinesConfig, SloConfig } from '../config/index.js';
 import { type Clock, systemClock } from '../core/clock.js';
 import type { ExcludedSpans, Span, WindowFigures } from './figures.js';
+import { MaintenanceBook, storedWindows } from './maintenance.js';
 import type { RunningFigures } from './running-figures.js';
 import type { IncidentRecord, Page, ProbeCursor, ProbeRecord, ProbeStats, Store } from './store/types.js';
 import {
@@ -83,6 +84,8 @@ export class History {
   static async fromStore(store: Store, config: NinesConfig, now: number): Promise<History> {
     const states = new Map((await store.states()).map((s) => [s.component, s]));
     const components = new Map(config.components.map((c) => [c.name, c]));
+    const maintenance = new MaintenanceBook(config.maintenance);
+    maintenance.setStored(await storedWindows(store));
     return new History({
       store,
       clock: { now: () => now, setTimeout: systemClock.setTimeout },
@@ -90,7 +93,11 @@ export class History {
         const c = components.get(name);
         if (c === undefined) return undefined;
         const state = states.get(name);
-        return { staleAfter: c.interval + c.timeout, times: { firstCheckAt: state?.firstCheckAt, lastCheckAt: state?.lastCheckAt } };
+        return {
+          staleAfter: c.interval + c.timeout,
+          times: { firstCheckAt: state?.firstCheckAt, lastCheckAt: state?.lastCheckAt },
+          excluded: (from, to) => maintenance.excluded(c, from, to),
+        };
       },
     });
   }

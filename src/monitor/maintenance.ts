@@ -1,6 +1,8 @@
 import { Cron } from 'croner';
-import type { MaintenanceConfig } from '../config/maintenance.js';
+import { type MaintenanceConfig, maintenanceWindow } from '../config/maintenance.js';
 import { type Span, unionSpans } from './figures.js';
+import { StoreError } from './store/open.js';
+import type { Store } from './store/types.js';
 
 const DAY = 86_400_000;
 /** Cached days of cron starts before the cache is emptied: bounded whatever the windows asked. */
@@ -127,4 +129,15 @@ export class MaintenanceBook {
     this.#cachedDays++;
     return starts;
   }
+}
+
+/** The API's windows as stored, read with the config's schema. */
+export async function storedWindows(store: Pick<Store, 'maintenance'>): Promise<MaintenanceWindow[]> {
+  const windows: MaintenanceWindow[] = [];
+  for (const r of await store.maintenance()) {
+    const parsed = maintenanceWindow.safeParse(r.spec);
+    if (!parsed.success) throw new StoreError(`maintenance window ${r.name} no longer reads: ${parsed.error.issues[0]?.message}`);
+    windows.push({ ...parsed.data, source: 'api', createdAt: r.createdAt, createdBy: r.createdBy });
+  }
+  return windows;
 }

@@ -1,15 +1,14 @@
-import { type ComponentConfig, maintenanceWindow, type NinesConfig } from '../config/index.js';
+import type { ComponentConfig, NinesConfig } from '../config/index.js';
 import { type Clock, systemClock, type TimerHandle } from '../core/clock.js';
 import { Events } from '../core/events.js';
 import { FlapDetector } from './flapping.js';
 import { History } from './history.js';
 import { gapBetween, IncidentTracker } from './incidents.js';
-import { MaintenanceBook, type MaintenanceWindow } from './maintenance.js';
+import { MaintenanceBook, type MaintenanceWindow, storedWindows } from './maintenance.js';
 import { type Ownership, singleNode } from './ownership.js';
 import { createProbe, type Probe, type ProbeResult } from './probe.js';
 import { LONGEST_GAUGE_WINDOW, RunningFigures } from './running-figures.js';
 import { Scheduler } from './scheduler.js';
-import { StoreError } from './store/open.js';
 import type { RowKind } from './store/split-write.js';
 import type { ComponentState, MaintenanceRecord, Store } from './store/types.js';
 import { BURN_WINDOWS } from './store-figures.js';
@@ -72,6 +71,8 @@ export interface ComponentStatus {
   /** Start of the open incident, if any. */
   incidentSince: number | undefined;
   flapping: boolean;
+  /** Names of the maintenance windows in progress that cover it. */
+  maintenance: string[];
 }
 
 interface Runtime {
@@ -214,7 +215,7 @@ export class Monitor extends Events<MonitorEvents> {
     const record = (await this.#store.maintenance()).find((r) => r.name === name);
     const window = this.maintenance.get(name);
     if (record === undefined || window?.source !== 'api') return undefined;
-    if ((this.maintenance.occurrences(window, Number.NEGATIVE_INFINITY, now)[0]?.from ?? now) >= now) {
+    if ((window.start ?? Number.NEGATIVE_INFINITY) > now) {
       await this.#store.deleteMaintenance(name);
       await this.#loadMaintenance(true);
       return 'deleted';
@@ -226,12 +227,7 @@ export class Monitor extends Events<MonitorEvents> {
   /** Reads the API's maintenance windows from the store; `strict` rethrows a failure (the API waits on it). */
   async #loadMaintenance(strict = false): Promise<void> {
     try {
-      const windows: MaintenanceWindow[] = [];
-      for (const r of await this.#store.maintenance()) {
-        const parsed = maintenanceWindow.safeParse(r.spec);
-        if (!parsed.success) throw new StoreError(`maintenance window ${r.name} no longer reads: ${parsed.error.issues[0]?.message}`);
-        windows.push({ ...parsed.data, source: 'api', createdAt: r.createdAt, createdBy: r.createdBy });
-      }
+      const windows = await storedWindows(this.#store);
       this.maintenance.setStored(windows);
     } catch (error) {
       if (strict) throw error;
@@ -267,6 +263,7 @@ export class Monitor extends Events<MonitorEvents> {
 
   /** Every component's current status, critical ones first. */
   status(): ComponentStatus[] {
+    const now = this.#clock.now();
     return [...this.#components.values()]
       .map((rt) => ({
         name: rt.config.name,
@@ -275,6 +272,7 @@ export class Monitor extends Events<MonitorEvents> {
         last: rt.last,
         incidentSince: rt.tracker.openSince,
         flapping: rt.flapping,
+        maintenance: this.maintenance.activeFor(rt.config, now).map((w) => w.name),
       }))
       .sort((a, b) => Number(b.critical) - Number(a.critical));
   }

@@ -12,6 +12,7 @@ import type { ServerContext } from './context.js';
 import { endpointRoutes } from './endpoints.js';
 import { installErrorHandling } from './errors.js';
 import { incidentRoutes } from './incidents.js';
+import { maintenanceRoutes } from './maintenance.js';
 import { metricsRoute } from './metrics.js';
 import { pageRoutes } from './page/routes.js';
 import { sloRoutes } from './slos.js';
@@ -65,6 +66,7 @@ export function buildApp(options: AppOptions): FastifyInstance {
     incidentRoutes(routes, ctx);
     sloRoutes(routes, ctx);
     alertRoutes(routes, ctx);
+    maintenanceRoutes(routes, ctx);
     pageRoutes(routes, ctx);
   });
   return app;

@@ -44,6 +44,7 @@ export function figuresView(window: string, f: WindowFigures, stats: ProbeStats)
     uptimeSeconds: f.upMs / 1000,
     downtimeSeconds: f.downMs / 1000,
     unobservedSeconds: f.unobservedMs / 1000,
+    maintenanceSeconds: f.maintenanceMs / 1000,
     incidentsStarted: f.incidentsStarted,
     incidentsResolved: f.incidentsResolved,
     mtbfSeconds: seconds(f.mtbfMs),

@@ -78,6 +78,7 @@ describe('holdNoise', () => {
     critical: false,
     status: 'healthy',
     last: undefined,
+    maintenance: [],
     incidentSince: undefined,
     flapping: false,
     ...over,

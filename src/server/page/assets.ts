@@ -7,13 +7,14 @@ export const STYLE = `
 *{box-sizing:border-box}body{margin:0 auto;max-width:960px;padding:0 16px 32px;font:15px/1.5 system-ui,-apple-system,"Segoe UI",sans-serif;background:var(--bg);color:var(--fg)}
 a{color:var(--p50)}header{padding:20px 0 8px}.brand{display:flex;gap:10px;align-items:center;font-size:1.5rem;font-weight:600;color:var(--fg);text-decoration:none}
 h2{font-size:1.15rem;margin:28px 0 10px}h3{font-size:1rem;margin:0;display:inline}small{color:var(--muted);font-weight:400}
-.banner{padding:14px 16px;border-radius:8px;font-weight:600;color:var(--on);background:var(--ok)}.b-degraded{background:var(--d1)}.b-outage{background:var(--d3)}.b-unknown{background:var(--muted)}
+.banner{padding:14px 16px;border-radius:8px;font-weight:600;color:var(--on);background:var(--ok)}.b-degraded{background:var(--d1)}.b-outage{background:var(--d3)}.b-unknown{background:var(--muted)}.b-maintenance{background:var(--p50)}
 .ic{display:inline-block;width:1.2em;text-align:center;font-weight:700}
 .active{border:2px solid var(--d3);border-radius:8px;padding:4px 16px;margin-top:16px}.active h2{color:var(--d3);margin-top:8px}
 .comp{border:1px solid var(--line);border-radius:8px;padding:12px 16px;margin:10px 0;background:var(--card)}
 .head{display:flex;flex-wrap:wrap;gap:4px 10px;align-items:baseline}.head .meta{flex-basis:100%}
 .st{font-weight:600;white-space:nowrap}.st-healthy{color:var(--ok)}.st-degraded{color:var(--d1)}.st-unhealthy{color:var(--d3)}.st-unknown{color:var(--muted)}
-.crit,.flap{font-size:.75rem;border:1px solid var(--line);border-radius:10px;padding:0 6px}.flap{border-color:var(--d1);color:var(--d1)}
+.crit,.flap,.mnt{font-size:.75rem;border:1px solid var(--line);border-radius:10px;padding:0 6px}.flap{border-color:var(--d1);color:var(--d1)}.mnt{border-color:var(--p50);color:var(--p50)}
+.maint{border:2px solid var(--p50);border-radius:8px;padding:4px 16px;margin-top:16px}.maint h2{color:var(--p50);margin-top:8px}
 .meta{color:var(--muted);font-size:.85rem;margin:2px 0}.err{color:var(--d3);overflow-wrap:anywhere}
 .bars{display:flex;gap:2px;list-style:none;margin:8px 0 2px;padding:0;height:34px}
 .bars li{flex:1;min-width:2px;border-radius:2px;background:var(--ok);cursor:default;position:relative}

@@ -1,6 +1,7 @@
 import type { ComponentConfig } from '../../config/index.js';
 import { isNinesError } from '../../core/errors.js';
 import type { DayFigures, IncidentRecord, ProbeStats, SloFigures } from '../../monitor/history.js';
+import { covers } from '../../monitor/maintenance.js';
 import type { ComponentStatus } from '../../monitor/monitor.js';
 import type { ServerContext } from '../context.js';
 import { HttpError } from '../errors.js';
@@ -35,8 +36,39 @@ export interface IndexModel {
   /** Incidents of public components, newest first (open ones included). */
   incidents: IncidentRecord[];
   slos: SloFigures[];
+  /** Maintenance in progress or due within a week that covers a public component: what visitors are told. */
+  maintenance: MaintenanceNotice[];
   /** The store failed: statuses are live, history (bars, chart, incidents, SLOs) is left out. */
   historyUnavailable?: boolean;
+}
+
+/** A maintenance window as the page shows it: no internal component named. */
+export interface MaintenanceNotice {
+  name: string;
+  title: string;
+  description: string | undefined;
+  from: number;
+  to: number;
+  inProgress: boolean;
+  /** The public components it covers. */
+  components: string[];
+}
+
+const NOTICE_AHEAD = 7 * 86_400_000;
+
+/** The maintenance the page announces at `now`: in progress first, then the upcoming by start. */
+export function maintenanceNotices(ctx: ServerContext, shown: Map<string, ComponentConfig>, now: number): MaintenanceNotice[] {
+  const book = ctx.monitor.maintenance;
+  const out: MaintenanceNotice[] = [];
+  for (const w of book.all()) {
+    const occurrence = book.current(w, now);
+    if (occurrence === undefined || occurrence.from > now + NOTICE_AHEAD) continue;
+    const components = [...shown.values()].filter((c) => covers(w, c)).map((c) => c.name);
+    if (components.length === 0) continue;
+    const { name, title, description } = w;
+    out.push({ name, title, description, from: occurrence.from, to: occurrence.to, inProgress: occurrence.from <= now, components });
+  }
+  return out.sort((a, b) => Number(b.inProgress) - Number(a.inProgress) || a.from - b.from);
 }
 
 /** The public components' configs, by name: the only ones the page, badges and feed show. */
@@ -85,7 +117,7 @@ export async function indexModel(ctx: ServerContext): Promise<IndexModel> {
       const config = shown.get(status.name);
       return config === undefined ? [] : [liveOnly(status, config, now)];
     });
-    return { now, components, incidents: [], slos: [], historyUnavailable: true };
+    return { now, components, incidents: [], slos: [], maintenance: maintenanceNotices(ctx, shown, now), historyUnavailable: true };
   }
 }
 
@@ -107,7 +139,7 @@ async function fullIndexModel(ctx: ServerContext): Promise<IndexModel> {
     const f = await ctx.history.slo(slo);
     if (f !== undefined) slos.push(f);
   }
-  return { now, components, incidents, slos };
+  return { now, components, incidents, slos, maintenance: maintenanceNotices(ctx, shown, now) };
 }
 
 /** The newest `limit` incidents of public components (or of one component). */

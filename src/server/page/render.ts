@@ -18,13 +18,29 @@ const STATUS: Record<Status, { word: string; icon: string }> = {
   unknown: { word: 'No data', icon: '?' },
 };
 
-/** The banner over all shown components: any critical one down is an outage; anything less is degraded. */
-export function overall(components: readonly ComponentStatus[]): { kind: 'ok' | 'degraded' | 'outage' | 'unknown'; text: string } {
+/**
+ * The banner over all shown components: any critical one down is an outage; anything less is
+ * degraded. A component in maintenance is expected to fail and counts for neither.
+ */
+export function overall(components: readonly ComponentStatus[]): {
+  kind: 'ok' | 'degraded' | 'outage' | 'unknown' | 'maintenance';
+  text: string;
+} {
   if (components.length === 0 || components.every((c) => c.status === 'unknown')) return { kind: 'unknown', text: 'No results yet' };
-  if (components.some((c) => c.status === 'unhealthy' && c.critical)) return { kind: 'outage', text: 'Major outage' };
-  if (components.some((c) => c.status !== 'healthy')) return { kind: 'degraded', text: 'Some systems are degraded or down' };
+  const live = components.filter((c) => c.maintenance.length === 0);
+  if (live.some((c) => c.status === 'unhealthy' && c.critical)) return { kind: 'outage', text: 'Major outage' };
+  if (live.some((c) => c.status !== 'healthy')) return { kind: 'degraded', text: 'Some systems are degraded or down' };
+  if (live.length < components.length) return { kind: 'maintenance', text: 'Scheduled maintenance in progress' };
   return { kind: 'ok', text: 'All systems operational' };
 }
+
+const BANNER_ICON: Record<ReturnType<typeof overall>['kind'], string> = {
+  ok: '✓',
+  unknown: '?',
+  maintenance: '⚒',
+  degraded: '!',
+  outage: '!',
+};
 
 function statusBadge(status: Status): Html {
   const s = STATUS[status];
@@ -53,7 +69,9 @@ export function dayLabel(d: DayFigures): string {
   const f = d.figures;
   if (f.availability === null) return `${date(d.day.from)}: no data`;
   const parts = [`${date(d.day.from)}: ${percent(f.availability)} up`, f.downMs > 0 ? `${span(f.downMs)} down` : 'no downtime'];
-  if (f.unobservedMs > 0 && f.observedMs > 0) parts.push(`${span(f.unobservedMs)} unobserved`);
+  if (f.maintenanceMs > 0) parts.push(`${span(f.maintenanceMs)} maintenance`);
+  const unobserved = f.unobservedMs - f.maintenanceMs;
+  if (unobserved > 0 && f.observedMs > 0) parts.push(`${span(unobserved)} unobserved`);
   let text = parts.join(', ');
   if (d.incidents.length > 0) text += `; incidents: ${d.incidents.map(incidentLine).join('; ')}`;
   return text;
@@ -114,7 +132,7 @@ function componentBlock(m: ComponentModel, now: number, link: boolean): Html {
   const name = link ? html`<a href="/components/${encodeURIComponent(s.name)}">${s.name}</a>` : s.name;
   const last = s.last === undefined ? 'no check yet' : `last check ${dateTime(s.last.time)}`;
   return html`<section class="comp" id="c-${s.name}" aria-labelledby="h-${s.name}">
-<div class="head" data-k="h-${s.name}"><h3 id="h-${s.name}">${name}${s.critical ? html` <small class="crit">critical</small>` : ''}</h3>${statusBadge(s.status)}${s.flapping ? html` <span class="flap">flapping</span>` : ''}
+<div class="head" data-k="h-${s.name}"><h3 id="h-${s.name}">${name}${s.critical ? html` <small class="crit">critical</small>` : ''}</h3>${statusBadge(s.status)}${s.flapping ? html` <span class="flap">flapping</span>` : ''}${s.maintenance.length > 0 ? html` <span class="mnt">maintenance</span>` : ''}
 <p class="meta">${m.config.description ? html`${m.config.description} · ` : ''}${last}${s.status !== 'healthy' && s.last?.error ? html` · <span class="err">${s.last.error}</span>` : ''}</p></div>
 <div data-k="b-${s.name}">${m.days.length === 0 ? '' : history(m, now)}</div>
 </section>`;
@@ -146,6 +164,15 @@ function activeIncidents(incidents: IncidentRecord[], now: number): Html {
   )}</ul></section>`;
 }
 
+/** Maintenance in progress and upcoming, with the public components each covers. */
+function maintenancePanel(notices: IndexModel['maintenance']): Html {
+  if (notices.length === 0) return html`<div data-k="maintenance"></div>`;
+  return html`<section data-k="maintenance" class="maint" aria-labelledby="h-maint"><h2 id="h-maint">Maintenance</h2><ul>${notices.map(
+    (n) =>
+      html`<li id="m-${n.name}"><strong>${n.inProgress ? 'In progress' : 'Scheduled'}:</strong> ${n.title}, ${dateTime(n.from)} – ${dateTime(n.to)} (${span(n.to - n.from)}); affects ${n.components.join(', ')}${n.description ? html`<br><span class="meta">${n.description}</span>` : ''}</li>`,
+  )}</ul></section>`;
+}
+
 function sloPanel(slos: SloFigures[]): Html {
   if (slos.length === 0) return html`<div data-k="slos"></div>`;
   const rate = (r: number | null) => (r === null ? '—' : `${r.toFixed(2)}×`);
@@ -173,8 +200,9 @@ const HISTORY_UNAVAILABLE = html`<div data-k="history-note" class="note" role="n
 /** The status page at `/`. */
 export function renderIndex(config: NinesConfig['page'], m: IndexModel): string {
   const banner = overall(m.components.map((c) => c.status));
-  const main = html`<div data-k="banner" class="banner b-${banner.kind}" role="status"><span class="ic" aria-hidden="true">${banner.kind === 'ok' ? '✓' : banner.kind === 'unknown' ? '?' : '!'}</span> ${banner.text}</div>
+  const main = html`<div data-k="banner" class="banner b-${banner.kind}" role="status"><span class="ic" aria-hidden="true">${BANNER_ICON[banner.kind]}</span> ${banner.text}</div>
 ${m.historyUnavailable ? HISTORY_UNAVAILABLE : ''}
+${maintenancePanel(m.maintenance)}
 ${activeIncidents(m.incidents, m.now)}
 <section aria-labelledby="h-components"><h2 id="h-components">Components</h2>${m.components.map((c) => componentBlock(c, m.now, true))}</section>
 ${sloPanel(m.slos)}
@@ -215,7 +243,8 @@ export function renderComponent(
     .map(([label, f]) => {
       const length = Date.parse(f.to ?? '') - Date.parse(f.from ?? '');
       const share = length > 0 ? ((f.unobservedSeconds * 1000) / length) * 100 : 0;
-      return html`<li>${WINDOW_NAMES[label] ?? label}: ${span(f.unobservedSeconds * 1000)} (${share.toFixed(1)} %) unobserved</li>`;
+      const maintenance = f.maintenanceSeconds > 0 ? `, of which ${span(f.maintenanceSeconds * 1000)} maintenance` : '';
+      return html`<li>${WINDOW_NAMES[label] ?? label}: ${span(f.unobservedSeconds * 1000)} (${share.toFixed(1)} %) unobserved${maintenance}</li>`;
     });
   const name = m.status.name;
   if (figures === undefined) {
@@ -228,7 +257,7 @@ export function renderComponent(
   }
   const main = html`${back}${componentBlock(m, now, false)}
 <section data-k="figures" aria-labelledby="h-figures"><h2 id="h-figures">Figures</h2><div class="scroll"><table class="figures"><thead><tr><th scope="col">Window</th><th scope="col">Availability</th><th scope="col">Uptime</th><th scope="col">Downtime</th><th scope="col">Unobserved</th><th scope="col">Incidents</th><th scope="col">MTBF</th><th scope="col">MTTR</th><th scope="col">Checks</th><th scope="col">OK / degraded / failed</th><th scope="col">p50 / p95 / p99</th></tr></thead><tbody>${rows}</tbody></table></div>
-${unobserved.length > 0 ? html`<div class="note"><p>Part of these windows was <strong>unobserved</strong>: the monitor was not running or had no result. That time counts neither as up nor as down; availability is uptime over observed time.</p><ul>${unobserved}</ul></div>` : ''}</section>
+${unobserved.length > 0 ? html`<div class="note"><p>Part of these windows was <strong>unobserved</strong>: the monitor was not running or had no result, or the component was in scheduled maintenance. That time counts neither as up nor as down; availability is uptime over observed time.</p><ul>${unobserved}</ul></div>` : ''}</section>
 <section data-k="incidents" aria-labelledby="h-incidents"><h2 id="h-incidents">Incidents</h2>${incidents.length === 0 ? html`<p>No incidents recorded.</p>` : incidentRows(incidents, now, false)}</section>
 <section data-k="checks" aria-labelledby="h-checks"><h2 id="h-checks">Recent checks</h2><div class="scroll"><table class="checks"><thead><tr><th scope="col">Time</th><th scope="col">Status</th><th scope="col">Duration</th><th scope="col">Error</th></tr></thead><tbody>${checks.map(
     (c) =>

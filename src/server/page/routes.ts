@@ -62,9 +62,9 @@ function baseOf(request: FastifyRequest, url: string | undefined): string {
 /** Longest a rendered page is reused while no shown status changes. */
 const MAX_PAGE_AGE = 5_000;
 
-/** What a page shows that must never be served stale: each component's status, flapping and open incident. */
+/** What a page shows that must never be served stale: each component's status, flapping, open incident and maintenance. */
 function stateOf(statuses: readonly ComponentStatus[]): string {
-  return statuses.map((s) => `${s.name} ${s.status} ${s.flapping} ${s.incidentSince ?? ''}`).join('\n');
+  return statuses.map((s) => `${s.name} ${s.status} ${s.flapping} ${s.incidentSince ?? ''} ${s.maintenance.join()}`).join('\n');
 }
 
 const send = (reply: FastifyReply, headers: Record<string, string>, body: string) => reply.code(200).headers(headers).send(body);
