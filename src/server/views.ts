@@ -18,6 +18,7 @@ export function componentView(c: ComponentStatus): Record<string, unknown> {
     lastCheck: c.last ? checkView(c.last) : null,
     incidentSince: iso(c.incidentSince),
     flapping: c.flapping,
+    maintenance: c.maintenance,
   };
 }
 

@@ -26,9 +26,13 @@ export async function switchableTarget() {
  * Writes `dir/nines.yaml`: nines serve on a free port, SQLite in `dir`, probes every 200 ms (one
  * failure opens an incident). By default component `web` probes `targetPort` and SLO `web-slo` at
  * 99.9 % watches it (`slo` is added to the SLO's map); `components` replaces both; `extra` is
- * appended (an `alerts:` or `notify:` block).
+ * appended (an `alerts:` or `notify:` block); `server` adds keys to the server map.
  */
-export async function alertingConfig(dir: string, targetPort: number, options: { slo?: string; extra?: string; components?: string } = {}) {
+export async function alertingConfig(
+  dir: string,
+  targetPort: number,
+  options: { slo?: string; extra?: string; components?: string; server?: string } = {},
+) {
   const port = await freePort();
   const path = join(dir, 'nines.yaml');
   const watched =
@@ -39,7 +43,7 @@ slos:
   - { name: web-slo, component: web, objective: 99.9${options.slo === undefined ? '' : `, ${options.slo}`} }`;
   writeFileSync(
     path,
-    `server: { host: 127.0.0.1, port: ${port} }
+    `server: { host: 127.0.0.1, port: ${port}${options.server === undefined ? '' : `, ${options.server}`} }
 storage: sqlite:${join(dir, 'nines.db')}
 defaults: { interval: 200ms, timeout: 150ms, degradedAfter: 100ms, failuresToOpen: 1, successesToResolve: 1 }
 ${watched}
