@@ -71,7 +71,9 @@ notify:
     });
     const json = async (path: string, init?: RequestInit) => (await fetch(`${base}${path}`, init)).json();
     await until('both components checked', async () =>
-      (await json('/api/components')).components.every((c: { status: string }) => c.status === 'healthy' || c.status === 'degraded') ? true : undefined,
+      (await json('/api/components')).components.every((c: { status: string }) => c.status === 'healthy' || c.status === 'degraded')
+        ? true
+        : undefined,
     );
     web.state.up = false;
     api.state.up = false;
