@@ -1,6 +1,7 @@
 import type { NinesConfig } from '../config/index.js';
 import { type Clock, systemClock, type TimerHandle } from '../core/clock.js';
 import { Events } from '../core/events.js';
+import type { Connectivity } from '../monitor/connectivity.js';
 import type { History } from '../monitor/history.js';
 import type { ComponentStatus } from '../monitor/monitor.js';
 import type { AlertRecord, Store } from '../monitor/store/types.js';
@@ -14,13 +15,15 @@ import { thresholdCandidates } from './thresholds.js';
 /** Options of {@link AlertEvaluator}. */
 export interface AlertEvaluatorOptions {
   /** The config in force (read at every evaluation, so a reload takes effect at the next). */
-  config: () => Pick<NinesConfig, 'slos' | 'alerts' | 'components'>;
+  config: () => Pick<NinesConfig, 'slos' | 'alerts' | 'components' | 'connectivity'>;
   /** The figures the rules read: the same in-memory figures as `/metrics`. */
   history: History;
   /** The components' current statuses (open incidents, flapping), for the threshold rules and noise control. Default: none. */
   statuses?: () => ComponentStatus[];
   /** Where pending and firing alerts are kept across restarts. */
   store: Pick<Store, 'alerts' | 'saveAlerts'>;
+  /** The monitor's connectivity guard: while it suspects its network, alerts are not created (noise.ts). Default: trusted. */
+  connectivity?: () => Connectivity;
   /** What silences an alert now (maintenance, silences): it still fires, unannounced (silencing.ts). Default: nothing. */
   silencedBy?: Silencer;
   /** Default `systemClock`. */
@@ -107,10 +110,12 @@ export class AlertEvaluator extends Events<AlertEvaluatorEvents> {
     const now = this.#clock.now();
     const statuses = this.#options.statuses?.() ?? [];
     const silencedBy = this.#options.silencedBy;
+    const connectivity = this.#options.connectivity?.();
     const candidates = holdNoise(
       [...this.#candidates(config, now), ...thresholdCandidates(config, statuses, this.#options.history, now)],
       statuses,
       config.components,
+      connectivity === undefined ? undefined : { ...connectivity, severity: config.connectivity.severity },
     ).map((c) => (silencedBy === undefined ? c : { ...c, silencedBy: silencedBy(c.labels, now) }));
     const result = this.#book.evaluate(candidates, now, config.alerts.repeatInterval);
     for (const a of result.changed) this.#unsaved.set(a.fingerprint, a);

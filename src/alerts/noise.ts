@@ -1,9 +1,14 @@
 import type { ComponentConfig } from '../config/index.js';
+import type { Connectivity } from '../monitor/connectivity.js';
 import type { ComponentStatus } from '../monitor/monitor.js';
 import type { AlertCandidate } from './lifecycle.js';
 
 /** The alert a flapping component sends instead of its others: one notice when it starts, one when it stops. */
 export const FLAPPING_ALERT_NAME = 'NinesComponentFlapping';
+/** The one alert sent while the monitor suspects its own network, instead of every target's. */
+export const CONNECTIVITY_ALERT_NAME = 'NinesMonitorConnectivityLost';
+
+const REASONS = { canary: 'a canary fails', 'all-failing': 'every network target fails at once' } as const;
 
 /**
  * Noise control, by the rules OneUptime settled on: alerting is held, never monitoring (the
@@ -12,12 +17,16 @@ export const FLAPPING_ALERT_NAME = 'NinesComponentFlapping';
  * component's incident began (they failed together and the child's probe came first), so only the
  * parent pages; a chain holds by itself, each child being down in its own right. A flapping
  * component's alerts hold off too, and it gets one {@link FLAPPING_ALERT_NAME} alert instead.
+ * While the monitor suspects its own network (`connectivity`), every alert's creation holds and
+ * one {@link CONNECTIVITY_ALERT_NAME} alert says why.
  */
 export function holdNoise(
   candidates: readonly AlertCandidate[],
   statuses: readonly ComponentStatus[],
   components: ReadonlyArray<Pick<ComponentConfig, 'name' | 'dependsOn'>>,
+  connectivity?: Connectivity & { severity: string },
 ): AlertCandidate[] {
+  const blind = connectivity?.suspect === true;
   const status = new Map(statuses.map((s) => [s.name, s]));
   const down = (name: string) => {
     const s = status.get(name);
@@ -32,12 +41,22 @@ export function holdNoise(
     const since = status.get(name)?.incidentSince;
     return status.get(name)?.flapping === true || (parents.get(name) ?? []).some((p) => down(p) || unknown(p, since));
   };
-  const out = candidates.map((c) => (c.holds === true && held(c.labels.component) ? { ...c, holds: undefined } : c));
+  const out = candidates.map((c) => (c.holds === true && (blind || held(c.labels.component)) ? { ...c, holds: undefined } : c));
   for (const s of statuses) {
     out.push({
       labels: { alertname: FLAPPING_ALERT_NAME, severity: 'info', component: s.name },
       annotations: { summary: `${s.name} is flapping: its other alerts are held until it settles` },
       holds: s.flapping,
+      forMs: 0,
+    });
+  }
+  if (connectivity !== undefined) {
+    out.push({
+      labels: { alertname: CONNECTIVITY_ALERT_NAME, severity: connectivity.severity },
+      annotations: {
+        summary: `nines cannot trust its own network (${REASONS[connectivity.reason ?? 'canary']}): failures are recorded as unobserved time and other alerts are held`,
+      },
+      holds: blind,
       forMs: 0,
     });
   }

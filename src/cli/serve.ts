@@ -47,6 +47,11 @@ export async function serve(
   monitor.on('incidentOpened', (e) => logger.warn(e, 'incident opened'));
   monitor.on('incidentResolved', (e) => logger.info({ ...e, downtimeMs: e.end - e.start }, 'incident resolved'));
   monitor.on('flapping', (e) => logger.warn(e, e.flapping ? 'component is flapping' : 'component stopped flapping'));
+  monitor.on('connectivity', (e) =>
+    e.suspect
+      ? logger.warn(e, "the monitor's own network is suspect: failures are recorded as unobserved time and alerts are held")
+      : logger.info(e, "the monitor's network is trusted again"),
+  );
   monitor.on('dropped', (e) =>
     logger.warn(e, 'store unwritable for long: dropped the oldest buffered check results (incidents and gaps are kept)'),
   );
@@ -61,6 +66,7 @@ export async function serve(
     statuses: () => monitor.status(),
     store,
     silencedBy: maintenanceSilencer(monitor.maintenance, () => monitor.config.components),
+    connectivity: () => monitor.connectivity(),
     onError: (error, during) => logger.error({ during, error: (error as Error).message }, `alerts: ${during} failed; will retry`),
   });
   const notifier = new Notifier({

@@ -88,6 +88,8 @@ const component = z.strictObject({
   description: z.string().max(200).optional(),
   /** Components this one needs: while one of them is down, this one's alerts are held (its figures stay exact). */
   dependsOn: z.array(z.string()).default([]),
+  /** A target that should always answer (a gateway, a public resolver): while it fails, the monitor's own network is the suspect. */
+  canary: z.boolean().default(false),
   check: checkSchema,
   /** Extra pass conditions on what the check observed. */
   conditions: z.array(condition).default([]),
@@ -168,6 +170,19 @@ const page = z.strictObject({
     .optional(),
 });
 
+/** When the monitor suspects its own network rather than its targets (src/monitor/connectivity.ts). */
+const connectivity = z.strictObject({
+  /** Every network target failing at once means the monitor's network is down, unless a canary answers. */
+  allFailing: z.boolean().default(true),
+  /** The fewest network targets for allFailing to apply: with fewer, their outage is too likely to be real. */
+  minTargets: z.int().min(2).default(3),
+  /** Severity of the one NinesMonitorConnectivityLost alert sent instead of the targets' (default ticket: it does not page). */
+  severity: z
+    .string()
+    .regex(/^[a-z][a-z0-9_-]*$/, 'expected a word like page, ticket or info')
+    .default('ticket'),
+});
+
 /** How nines runs its alert rules. */
 const alerts = z.strictObject({
   /** Time between two evaluations of every rule (Prometheus' evaluation_interval). */
@@ -195,22 +210,25 @@ export const fileSchema = z.strictObject({
   notify: notifySchema.prefault({}),
   /** Maintenance windows (maintenance.ts); the API adds more. */
   maintenance: maintenanceSchema,
+  connectivity: connectivity.prefault({}),
 });
 
 /** The config file with defaults merged into every component: what the monitor runs. */
 export const configSchema = fileSchema.transform(({ components, defaults, ...rest }) => ({
   ...rest,
   defaults,
-  components: components.map(({ name, critical, tags, public: isPublic, description, dependsOn, check, conditions, ...overrides }) => {
-    const own = Object.fromEntries(Object.entries(overrides).filter(([, value]) => value !== undefined));
-    return { name, critical, tags, public: isPublic, description, dependsOn, check, conditions, ...defaults, ...own } as ComponentBase &
-      Settings;
-  }),
+  components: components.map(
+    ({ name, critical, tags, public: isPublic, description, dependsOn, canary, check, conditions, ...overrides }) => {
+      const own = Object.fromEntries(Object.entries(overrides).filter(([, value]) => value !== undefined));
+      const base = { name, critical, tags, public: isPublic, description, dependsOn, canary, check, conditions };
+      return { ...base, ...defaults, ...own } as ComponentBase & Settings;
+    },
+  ),
 }));
 
 type ComponentBase = Pick<
   z.output<typeof component>,
-  'name' | 'critical' | 'tags' | 'public' | 'description' | 'dependsOn' | 'check' | 'conditions'
+  'name' | 'critical' | 'tags' | 'public' | 'description' | 'dependsOn' | 'canary' | 'check' | 'conditions'
 >;
 
 /** A validated config: defaults applied, durations in ms, conditions parsed. */

@@ -28,6 +28,15 @@ export function monitorEventMetrics(registry: Registry, monitor: Monitor): void 
   ]);
   for (const c of monitor.config.components) flapping.labels(c.name).set(0);
   monitor.on('flapping', (e) => flapping.labels(e.component).set(e.flapping ? 1 : 0));
+  const suspect = metric(
+    registry,
+    'gauge',
+    METRICS.monitorConnectivitySuspect,
+    '1 while the monitor suspects its own network (a canary fails, or every target at once): failures then count as unobserved',
+    [],
+  );
+  suspect.set(0);
+  monitor.on('connectivity', (e) => suspect.set(e.suspect ? 1 : 0));
   const dropped = metric(
     registry,
     'counter',

@@ -1,6 +1,7 @@
 import type { ComponentConfig, NinesConfig } from '../config/index.js';
 import { type Clock, systemClock, type TimerHandle } from '../core/clock.js';
 import { Events } from '../core/events.js';
+import { type Connectivity, ConnectivityGuard } from './connectivity.js';
 import { FlapDetector } from './flapping.js';
 import { History } from './history.js';
 import { gapBetween, IncidentTracker } from './incidents.js';
@@ -59,13 +60,15 @@ export interface MonitorEvents {
   figuresLoaded: { components: number };
   /** The database refused one row for its data (alone, after the batch was split): it is set aside, never retried. */
   rejected: { kind: RowKind; component: string; error: unknown };
+  /** The connectivity guard changed its verdict (connectivity.ts): while suspect, failures are unobserved time. */
+  connectivity: Connectivity & { at: number };
 }
 
 /** What the monitor knows of a component right now. */
 export interface ComponentStatus {
   name: string;
   critical: boolean;
-  /** Latest result's status; `unknown` before the first. */
+  /** Latest result's status; `unknown` before the first, and while its latest failure is unobserved (the monitor's network is suspect). */
   status: 'healthy' | 'degraded' | 'unhealthy' | 'unknown';
   last: ProbeResult | undefined;
   /** Start of the open incident, if any. */
@@ -84,6 +87,10 @@ interface Runtime {
   firstCheckAt: number | undefined;
   lastCheckAt: number | undefined;
   last: ProbeResult | undefined;
+  /** The latest result was a failure seen while the network was suspect: not evidence, so not recorded as such. */
+  unobserved: boolean;
+  /** Start of the latest run, observed or not: what a stuck schedule is told by. */
+  lastRunAt: number | undefined;
   running: Promise<ProbeResult> | undefined;
   /** When this run of the monitor began checking it. */
   addedAt: number;
@@ -105,6 +112,7 @@ export class Monitor extends Events<MonitorEvents> {
   readonly #scheduler: Scheduler;
   readonly #ownership: Ownership;
   readonly #components = new Map<string, Runtime>();
+  readonly #guard: ConnectivityGuard;
   readonly #buffer: WriteBuffer;
   /** The one read path into what this monitor stored: figures, bars, incidents, probes. */
   readonly history: History;
@@ -133,6 +141,7 @@ export class Monitor extends Events<MonitorEvents> {
     });
     this.#figuresReloadInterval = options.figuresReloadInterval ?? 600_000;
     this.maintenance = new MaintenanceBook(options.config.maintenance);
+    this.#guard = new ConnectivityGuard(options.config.connectivity);
     this.history = new History({
       store: this.#store,
       clock: this.#clock,
@@ -184,6 +193,7 @@ export class Monitor extends Events<MonitorEvents> {
         this.#scheduler.remove(name);
         this.#components.delete(name);
         this.#running.drop(name);
+        this.#guard.remove(name);
       }
     }
     const states = new Map((await this.#store.states()).map((s) => [s.component, s]));
@@ -197,8 +207,14 @@ export class Monitor extends Events<MonitorEvents> {
     const horizon = this.#horizon();
     this.#config = config;
     this.maintenance.setConfig(config.maintenance);
+    this.#guard.configure(config.connectivity);
     // a longer SLO window needs more history than is held
     await this.#loadFigures(this.#horizon() > horizon ? config.components.map((c) => c.name) : changed);
+  }
+
+  /** Whether the monitor trusts its own network now (the connectivity guard). */
+  connectivity(): Connectivity {
+    return this.#guard.state;
   }
 
   /** Adds or replaces a maintenance window made through the API: stored, then in force. */
@@ -268,7 +284,7 @@ export class Monitor extends Events<MonitorEvents> {
       .map((rt) => ({
         name: rt.config.name,
         critical: rt.config.critical,
-        status: rt.last?.status ?? ('unknown' as const),
+        status: rt.unobserved ? ('unknown' as const) : (rt.last?.status ?? ('unknown' as const)),
         last: rt.last,
         incidentSince: rt.tracker.openSince,
         flapping: rt.flapping,
@@ -287,7 +303,7 @@ export class Monitor extends Events<MonitorEvents> {
     const now = this.#clock.now();
     return [...this.#components.values()]
       .filter((rt) => this.#ownership.owns(rt.config.name))
-      .filter((rt) => now - Math.max(rt.lastCheckAt ?? 0, rt.addedAt) > 3 * rt.config.interval + rt.config.timeout)
+      .filter((rt) => now - Math.max(rt.lastRunAt ?? rt.lastCheckAt ?? 0, rt.addedAt) > 3 * rt.config.interval + rt.config.timeout)
       .map((rt) => rt.config.name);
   }
 
@@ -358,16 +374,31 @@ export class Monitor extends Events<MonitorEvents> {
       firstCheckAt: state?.firstCheckAt,
       lastCheckAt: state?.lastCheckAt,
       last: undefined,
+      unobserved: false,
+      lastRunAt: undefined,
       running: undefined,
       addedAt: this.#clock.now(),
     };
     this.#components.set(component.name, rt);
+    this.#guard.add(component);
     this.#scheduler.add(component.name, component.interval, async () => this.runNow(component.name));
   }
 
   #record(rt: Runtime, r: ProbeResult): void {
     const name = rt.config.name;
     const failed = r.status === 'unhealthy';
+    rt.lastRunAt = r.time;
+    const verdict = this.#guard.observe(name, failed, r.time);
+    if (verdict.changed) this.emit('connectivity', { ...verdict.state, at: r.time });
+    if (failed && verdict.state.suspect && !rt.config.canary) {
+      // Not evidence against the target: no check time (the silence becomes a gap), no incident
+      // count, no flap; the raw result is kept, its error saying why it counted for nothing.
+      rt.unobserved = true;
+      const error = `${r.error ?? 'failed'} (unobserved: the monitor's own network is suspect)`;
+      this.#buffer.check({ component: name, time: r.time, durationMs: Math.round(r.durationMs), status: r.status, error });
+      return;
+    }
+    rt.unobserved = false;
     if (rt.lastCheckAt !== undefined) {
       const gap = gapBetween(rt.lastCheckAt, r.time, rt.config.interval + rt.config.timeout);
       if (gap) {

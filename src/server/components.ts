@@ -61,7 +61,12 @@ export async function allFigures(
 
 /** `/api/components`, `/api/components/:name`, its checks, and `POST …/check`. */
 export function componentRoutes(app: FastifyInstance, ctx: ServerContext): void {
-  app.get('/api/components', async () => ({ components: ctx.monitor.status().map(componentView) }));
+  app.get('/api/components', async () => {
+    const c = ctx.monitor.connectivity();
+    // suspect: the monitor's own network seems down, so failures count as unobserved (connectivity.ts)
+    const connectivity = { suspect: c.suspect, reason: c.reason ?? null, since: iso(c.since) };
+    return { components: ctx.monitor.status().map(componentView), connectivity };
+  });
 
   app.get<{ Params: NameParams; Querystring: { from?: string; to?: string; at?: string } }>(
     '/api/components/:name',

@@ -37,6 +37,7 @@ describe('config schema', () => {
         public: true,
         description: undefined,
         dependsOn: [],
+        canary: false,
         check: { type: 'http', url: 'http://127.0.0.1:8080/health' },
         conditions: [],
         ...DEFAULT_SETTINGS,

@@ -84,6 +84,7 @@ export async function fakeClockMonitor(config: NinesConfig, start: number) {
     store,
     clock,
     silencedBy: maintenanceSilencer(monitor.maintenance, () => monitor.config.components),
+    connectivity: () => monitor.connectivity(),
   });
   alerts.on('alert', (e) => events.push(e));
   const step = async (n = 1) => {

@@ -36,6 +36,8 @@ export interface IndexModel {
   /** Incidents of public components, newest first (open ones included). */
   incidents: IncidentRecord[];
   slos: SloFigures[];
+  /** The monitor suspects its own network: statuses are unknown, not down. */
+  blind?: boolean;
   /** Maintenance in progress or due within a week that covers a public component: what visitors are told. */
   maintenance: MaintenanceNotice[];
   /** The store failed: statuses are live, history (bars, chart, incidents, SLOs) is left out. */
@@ -117,7 +119,8 @@ export async function indexModel(ctx: ServerContext): Promise<IndexModel> {
       const config = shown.get(status.name);
       return config === undefined ? [] : [liveOnly(status, config, now)];
     });
-    return { now, components, incidents: [], slos: [], maintenance: maintenanceNotices(ctx, shown, now), historyUnavailable: true };
+    const blind = ctx.monitor.connectivity().suspect;
+    return { now, components, incidents: [], slos: [], maintenance: maintenanceNotices(ctx, shown, now), historyUnavailable: true, blind };
   }
 }
 
@@ -139,7 +142,7 @@ async function fullIndexModel(ctx: ServerContext): Promise<IndexModel> {
     const f = await ctx.history.slo(slo);
     if (f !== undefined) slos.push(f);
   }
-  return { now, components, incidents, slos, maintenance: maintenanceNotices(ctx, shown, now) };
+  return { now, components, incidents, slos, maintenance: maintenanceNotices(ctx, shown, now), blind: ctx.monitor.connectivity().suspect };
 }
 
 /** The newest `limit` incidents of public components (or of one component). */

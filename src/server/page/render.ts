@@ -197,11 +197,16 @@ function page(config: NinesConfig['page'], title: string, main: Html, now: numbe
 /** Shown instead of history while the store fails. */
 const HISTORY_UNAVAILABLE = html`<div data-k="history-note" class="note" role="note"><p>History is unavailable right now: the monitor cannot reach its database. The status shown is live; bars, charts, figures and incidents return when it is back.</p></div>`;
 
+/** Shown while the connectivity guard suspects the monitor's own network. */
+const BLIND = html`<div data-k="blind" class="note" role="note"><p>The monitor cannot reach the services it watches right now, most likely because of its own network. Their status is unknown, not down; this time is left out of availability.</p></div>`;
+
 /** The status page at `/`. */
 export function renderIndex(config: NinesConfig['page'], m: IndexModel): string {
-  const banner = overall(m.components.map((c) => c.status));
+  const banner = m.blind
+    ? { kind: 'unknown' as const, text: 'The monitor cannot reach its targets: status unknown' }
+    : overall(m.components.map((c) => c.status));
   const main = html`<div data-k="banner" class="banner b-${banner.kind}" role="status"><span class="ic" aria-hidden="true">${BANNER_ICON[banner.kind]}</span> ${banner.text}</div>
-${m.historyUnavailable ? HISTORY_UNAVAILABLE : ''}
+${m.historyUnavailable ? HISTORY_UNAVAILABLE : ''}${m.blind ? BLIND : ''}
 ${maintenancePanel(m.maintenance)}
 ${activeIncidents(m.incidents, m.now)}
 <section aria-labelledby="h-components"><h2 id="h-components">Components</h2>${m.components.map((c) => componentBlock(c, m.now, true))}</section>
