@@ -64,8 +64,8 @@ export class Notifier {
   readonly #groups = new Map<string, Group>();
   readonly #clock: Clock;
   readonly #counter: Counter | undefined;
-  readonly #config: NotifyConfig;
-  readonly #receivers: Map<string, Receiver>;
+  #config: NotifyConfig;
+  #receivers: Map<string, Receiver>;
 
   constructor(options: NotifierOptions) {
     this.#options = options;
@@ -119,6 +119,29 @@ export class Notifier {
 
   #count(receiver: string, outcome: Outcome): void {
     this.#counter?.labels(receiver, outcome).inc();
+  }
+
+  /**
+   * Takes a new `notify` config (a reload): receivers and routes are swapped at once. A receiver
+   * whose settings did not change is kept as it is (an Alertmanager's resend state too); groups
+   * waiting for a receiver that still exists keep waiting and go out with its new settings; those
+   * of a receiver removed (or no longer taking messages) are sent now, with its old settings.
+   */
+  reload(config: NotifyConfig): void {
+    const receivers = new Map(
+      config.receivers.map((r) => {
+        const old = this.#receivers.get(r.name);
+        return [r.name, old !== undefined && JSON.stringify(old.config) === JSON.stringify(r) ? old : this.#receiver(r)];
+      }),
+    );
+    for (const [key, group] of this.#groups) {
+      if (receivers.get(group.receiver)?.channel !== undefined) continue;
+      this.#flush(key, group);
+      this.#groups.delete(key);
+    }
+    this.#config = config;
+    this.#receivers = receivers;
+    this.#zeroCounts();
   }
 
   /** The receivers `labels` route to: those of every matching route, or all when there are no routes. */

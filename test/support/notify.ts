@@ -32,7 +32,7 @@ export interface Received {
 export type Answer = number | { status: number; headers: Record<string, string> };
 
 /** An HTTP receiver on loopback answering `answer(n)` to its n-th POST (from 1), keeping what it got; `waitFor(n)` resolves once it has n. */
-export async function hookReceiver(cleanup: ReturnType<typeof cleanups>, answer: (n: number) => Answer) {
+export async function hookReceiver(cleanup: Pick<ReturnType<typeof cleanups>, 'add'>, answer: (n: number) => Answer) {
   const got: Received[] = [];
   const waiting: Array<{ n: number; resolve: () => void }> = [];
   const server: Server = createServer((req, res) => {
