@@ -10,7 +10,7 @@ export { MAX_WINDOW, type OpenRule, type ResolveRule } from './confirm.js';
 export { DURATION_HINT, type DurationBounds, duration, formatDuration, parseDuration } from './duration.js';
 export { type Env, type Interpolated, interpolateEnv } from './env.js';
 export { type LoadOptions, type LoadResult, loadConfig, parseConfig } from './load.js';
-export type { AlertmanagerConfig, EmailConfig, NotifyConfig, ReceiverConfig, SlackConfig, WebhookConfig } from './notify.js';
+export type { AlertmanagerConfig, NotifyConfig, ReceiverConfig, WebhookConfig } from './notify.js';
 export { formatPath, formatProblems, type PathSegment, type Problem } from './problems.js';
 export {
   type ComponentConfig,

@@ -144,9 +144,6 @@ export type ReceiverConfig = NotifyConfig['receivers'][number];
 /** A receiver's `webhook` settings. */
 export type WebhookConfig = NonNullable<ReceiverConfig['webhook']>;
 
-/** A receiver's `slack` settings. */
-export type SlackConfig = NonNullable<ReceiverConfig['slack']>;
-
 /** A receiver's `email` settings. */
 export type EmailConfig = NonNullable<ReceiverConfig['email']>;
 

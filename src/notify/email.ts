@@ -1,5 +1,5 @@
 import { createTransport } from 'nodemailer';
-import type { EmailConfig } from '../config/index.js';
+import type { EmailConfig } from '../config/notify.js';
 import { type Clock, systemClock } from '../core/clock.js';
 import { type Delivery, deliverer } from './delivery.js';
 import type { NotificationBody } from './payload.js';
