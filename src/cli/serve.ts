@@ -122,7 +122,8 @@ export async function serve(
         return;
       }
       await monitor.reload(next.config);
-      logger.info({ components: next.config.components.length }, 'config reloaded');
+      notifier.reload(next.config.notify);
+      logger.info({ components: next.config.components.length, receivers: next.config.notify.receivers.length }, 'config reloaded');
     });
   });
   const url = `http://${config.server.host.includes(':') ? `[${config.server.host}]` : config.server.host}:${config.server.port}`;

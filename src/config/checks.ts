@@ -12,8 +12,10 @@ export function url(protocols: readonly string[], hint: string) {
   }, `expected ${hint}`);
 }
 
-const host = z.string().regex(/^\S+$/, 'expected a host name or IP address');
-const port = z.int().min(1).max(65_535);
+/** A host name or IP address. */
+export const host = z.string().regex(/^\S+$/, 'expected a host name or IP address');
+/** A TCP port. */
+export const port = z.int().min(1).max(65_535);
 const status = z.int().min(100).max(599);
 const ratio = z.number().min(0).max(1);
 

@@ -23,6 +23,16 @@ export function postableAlert(alert: ActiveAlert, endsAt: string, baseUrl: strin
   };
 }
 
+/** The figures of an alert's SLO at its event, as the notifier's `figures` option gives them. */
+export interface AlertFigures {
+  /** Up time over observed time in the SLO's window, 0 to 1; null before anything was observed. */
+  availability: number | null;
+  /** 1 − downtime / budget; negative once overspent. */
+  budgetRemaining: number;
+  /** Burn rate by window (`5m`, `1h`, …); null where nothing was observed. */
+  burnRates: Record<string, number | null>;
+}
+
 /** One alert in a {@link NotificationBody}, in Alertmanager's webhook shape. */
 export interface NotifiedAlert extends PostableAlert {
   status: 'firing' | 'resolved';
@@ -46,7 +56,7 @@ export interface NotificationBody {
   commonAnnotations: Record<string, string>;
   externalURL: string;
   alerts: NotifiedAlert[];
-  nines: { events: Array<{ kind: AlertEvent['kind']; at: string; fingerprint: string; figures?: unknown }> };
+  nines: { events: Array<{ kind: AlertEvent['kind']; at: string; fingerprint: string; figures?: AlertFigures }> };
 }
 
 /** Alertmanager's "not yet" time. */
@@ -66,7 +76,12 @@ function common(list: ReadonlyArray<Record<string, string>>): Record<string, str
 export function notificationBody(
   events: readonly AlertEvent[],
   receiver: string,
-  options: { baseUrl: string; groupKey: string; groupLabels: Record<string, string>; figuresOf?: (e: AlertEvent) => unknown },
+  options: {
+    baseUrl: string;
+    groupKey: string;
+    groupLabels: Record<string, string>;
+    figuresOf?: (e: AlertEvent) => AlertFigures | undefined;
+  },
 ): NotificationBody {
   const alerts = events.map((event): NotifiedAlert => {
     const status = event.kind === 'resolved' ? 'resolved' : 'firing';

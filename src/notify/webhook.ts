@@ -3,10 +3,8 @@ import { request } from 'undici';
 import type { WebhookConfig } from '../config/index.js';
 import { type Clock, systemClock } from '../core/clock.js';
 import { NinesError } from '../core/errors.js';
-import { readable } from '../core/redact.js';
-import { compose } from '../policy/compose.js';
-import { retry } from '../policy/retry.js';
-import { timeout } from '../policy/timeout.js';
+import { parseRetryAfter } from '../policy/retry-after.js';
+import { type Delivery, deliverer } from './delivery.js';
 
 /** Header carrying `sha256=<hex HMAC-SHA256 of "<timestamp>.<body>">`. */
 export const SIGNATURE_HEADER = 'x-nines-signature';
@@ -22,75 +20,75 @@ export function signature(secret: string, timestamp: number, body: string): stri
 export class ReceiverRefusedError extends NinesError {
   /** The HTTP status it answered. */
   readonly status: number;
+  /** How long it asked to wait before the next attempt (its `Retry-After`), if it did. */
+  readonly retryAfterMs: number | undefined;
 
-  constructor(status: number) {
+  constructor(status: number, retryAfterMs?: number) {
     super('NINES_RECEIVER_REFUSED', `receiver answered ${status}`);
     this.status = status;
+    this.retryAfterMs = retryAfterMs;
   }
 }
 
-/** A status worth another attempt: a server error or "too many requests"; any other 4xx would be refused again. */
-const retryable = (error: unknown) => !(error instanceof ReceiverRefusedError) || error.status >= 500 || error.status === 429;
+/** The longest `Retry-After` waited for; a receiver asking for more gets a dead letter now rather than a retry it would refuse. */
+export const MAX_RETRY_AFTER_MS = 5 * 60_000;
 
-/** POSTs `body` as JSON to `url`; a status other than 2xx is a {@link ReceiverRefusedError}. */
-export async function postJson(url: string, body: string, headers: Record<string, string>, signal: AbortSignal): Promise<void> {
+/**
+ * A status worth another attempt: a server error or "too many requests" (after its Retry-After, up
+ * to {@link MAX_RETRY_AFTER_MS}); any other 4xx would be refused again.
+ */
+const retryable = (error: unknown) =>
+  !(error instanceof ReceiverRefusedError) ||
+  ((error.status >= 500 || error.status === 429) && (error.retryAfterMs ?? 0) <= MAX_RETRY_AFTER_MS);
+
+/**
+ * POSTs `body` as JSON to `url`; a status other than 2xx is a {@link ReceiverRefusedError}, with the
+ * wait its `Retry-After` asks for (an HTTP-date read against `clock`).
+ */
+export async function postJson(
+  url: string,
+  body: string,
+  headers: Record<string, string>,
+  signal: AbortSignal,
+  clock: Clock = systemClock,
+): Promise<void> {
   const response = await request(url, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body, signal });
   await response.body.dump();
-  if (response.statusCode < 200 || response.statusCode >= 300) throw new ReceiverRefusedError(response.statusCode);
-}
-
-/** What one delivery came to: attempts made, and the last error when none succeeded. */
-export interface Delivery {
-  attempts: number;
-  error?: string;
+  if (response.statusCode >= 200 && response.statusCode < 300) return;
+  const retryAfter = response.headers['retry-after'];
+  throw new ReceiverRefusedError(response.statusCode, parseRetryAfter(Array.isArray(retryAfter) ? retryAfter[0] : retryAfter, clock.now()));
 }
 
 /**
- * POSTs JSON to one webhook receiver: each attempt under its timeout, retried with backoff by
- * nines' own retry policy on network errors, 5xx and 429 (a 4xx would fail again). Never
- * rejects: a message it could not deliver comes back with the error, for the dead letters.
+ * POSTs JSON to one webhook receiver (kinds `webhook` and `slack`): each attempt under its
+ * timeout, retried with backoff by nines' own retry policy on network errors, 5xx and 429
+ * (honouring Retry-After; another 4xx would fail again). Never rejects: a message it could not
+ * deliver comes back with the error, for the dead letters.
  */
 export class WebhookSender {
   readonly #config: WebhookConfig;
   readonly #clock: Clock;
-  readonly #policy;
+  readonly #deliver;
 
   /** `name`: the receiver's, for the retry policy's metrics. */
   constructor(name: string, webhook: WebhookConfig, options: { clock?: Clock } = {}) {
     this.#config = webhook;
     this.#clock = options.clock ?? systemClock;
-    this.#policy = compose(
-      retry({
-        name: `notify-${name}`,
-        maxAttempts: webhook.maxAttempts,
-        backoff: { type: 'exponential', initial: webhook.retryDelay, max: 60_000 },
-        retryOn: (o) => !o.ok && retryable(o.error),
-        budget: false,
-        clock: this.#clock,
-      }),
-      timeout(webhook.timeout, { clock: this.#clock }),
-    );
+    // the URL may hold credentials (a Slack webhook's is one) and the secret must never leave: neither reaches the error
+    const secrets = [webhook.secret, webhook.url].filter((s): s is string => s !== undefined);
+    this.#deliver = deliverer(name, webhook, { clock: this.#clock, retryable, secrets });
   }
 
   /** Sends `body` (JSON text); resolves with the attempts made and, if all failed, why. */
-  async send(body: string): Promise<Delivery> {
-    let attempts = 0;
-    const secrets = [this.#config.secret, this.#config.url].filter((s): s is string => s !== undefined);
-    try {
-      await this.#policy.execute(async ({ signal }) => {
-        attempts++;
-        const timestamp = Math.floor(this.#clock.now() / 1000);
-        const headers: Record<string, string> = {
-          'user-agent': 'nines',
-          [TIMESTAMP_HEADER]: String(timestamp),
-        };
-        if (this.#config.secret !== undefined) headers[SIGNATURE_HEADER] = signature(this.#config.secret, timestamp, body);
-        await postJson(this.#config.url, body, headers, signal);
-      });
-      return { attempts };
-    } catch (error) {
-      // the URL may hold credentials and the secret must never leave: neither reaches the error
-      return { attempts, error: readable(error, secrets).message };
-    }
+  send(body: string): Promise<Delivery> {
+    return this.#deliver(async (signal) => {
+      const timestamp = Math.floor(this.#clock.now() / 1000);
+      const headers: Record<string, string> = {
+        'user-agent': 'nines',
+        [TIMESTAMP_HEADER]: String(timestamp),
+      };
+      if (this.#config.secret !== undefined) headers[SIGNATURE_HEADER] = signature(this.#config.secret, timestamp, body);
+      await postJson(this.#config.url, body, headers, signal, this.#clock);
+    });
   }
 }

@@ -1,9 +1,10 @@
 /**
  * nines serve's own alerts: a loopback target goes down, GET /api/alerts lists the burn alerts
  * firing (and the log says so once); after a restart over the same store they are still firing
- * from the same instant, with nothing announced again.
+ * from the same instant, with nothing announced again. Webhooks per incident, dependsOn, and a
+ * receiver swapped by SIGHUP.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -11,7 +12,8 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { signature } from '../../src/notify/webhook.js';
 import { alertingConfig, switchableTarget } from '../support/alerting.js';
-import { bin, ensureBuilt, exitOf, startServing, until } from '../support/e2e.js';
+import { bin, ensureBuilt, exitOf, GiveUp, startServing, until } from '../support/e2e.js';
+import { hookReceiver } from '../support/notify.js';
 
 interface ApiAlert {
   labels: Record<string, string>;
@@ -159,5 +161,50 @@ describe('nines serve evaluates its alerts', () => {
       serving.proc.kill('SIGTERM');
       await exitOf(serving.proc);
     }
+  }, 120_000);
+
+  it('refuses a broken config on SIGHUP and keeps serving, then takes a new receiver from the next one', async () => {
+    ensureBuilt();
+    const server = await switchableTarget();
+    cleanupTarget.push(server.close);
+    const hooks = { add: (f: () => Promise<void> | void) => cleanupTarget.push(async () => f()) };
+    const before = await hookReceiver(hooks, () => 200);
+    const after = await hookReceiver(hooks, () => 200);
+    const sub = mkdtempSync(join(dir, 'reload-'));
+    const { path: config, base } = await alertingConfig(sub, server.port, {
+      slo: 'alerting: { page: [{ long: 1h, short: 5m, budget: 69% }], ticket: false }',
+      extra: `alerts: { evaluationInterval: 200ms }\nnotify:\n  receivers: [{ name: oncall, webhook: { url: '${before.url}' }, group: { wait: 0s, interval: 0s } }]`,
+    });
+    const serving = await startServing([bin, 'serve', '--config', config], { timeoutMs: 60_000, env: { NINES_LOG_LEVEL: 'info' } });
+    const written = readFileSync(config, 'utf8');
+    const reload = async (text: string, logged: RegExp) => {
+      const seen = serving.output().match(new RegExp(logged, 'g'))?.length ?? 0;
+      writeFileSync(config, text);
+      serving.proc.kill('SIGHUP');
+      await until(`the log line ${logged}`, async () =>
+        (serving.output().match(new RegExp(logged, 'g'))?.length ?? 0) > seen ? true : undefined,
+      );
+    };
+    try {
+      await reload(written.replace('name: oncall', 'name: On Call'), /config reload rejected/);
+      await reload(written.replace('name: oncall', 'name: chat').replace(before.url, after.url), /config reloaded/);
+      const slo = async () =>
+        ((await (await fetch(`${base}/api/slos`)).json()) as { slos: Array<{ burnRate: Record<string, number | null> }> }).slos[0];
+      await until('observed time with the target up', async () => ((await slo())?.burnRate['5m'] === 0 ? true : undefined), 60_000);
+      server.state.up = false;
+      await until(
+        'the firing webhook at the new receiver',
+        async () => {
+          if (before.got.length > 0) throw new GiveUp('the removed receiver got it');
+          return after.got.length > 0 ? true : undefined;
+        },
+        60_000,
+      );
+    } finally {
+      serving.proc.kill('SIGTERM');
+      await exitOf(serving.proc);
+    }
+    expect(JSON.parse(after.got[0]?.body ?? '{}')).toMatchObject({ status: 'firing', receiver: 'chat' });
+    expect(before.got).toEqual([]);
   }, 120_000);
 });

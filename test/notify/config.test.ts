@@ -50,4 +50,56 @@ describe('notify in the config', () => {
   routes: [{ receiver: b }]`),
     ).toEqual(['notify.receivers[1].name: duplicate receiver name "a"', 'notify.routes[0].receiver: no receiver named "b"']);
   });
+
+  it('has defaults for Slack and e-mail: submission port 587 with STARTTLS required, 465 with secure', () => {
+    const r = parseConfig(
+      `components: [{ name: api, check: { type: tcp, host: 127.0.0.1, port: 1 } }]
+notify:
+  receivers:
+    - { name: chat, slack: { url: '\${SLACK_WEBHOOK_URL}' } }
+    - { name: mail, email: { smtp: { host: smtp.example.com, user: nines, password: '\${SMTP_PASSWORD}' }, from: nines@example.com, to: ['On call <oncall@example.com>'] } }
+    - { name: tls, email: { smtp: { host: smtp.example.com, secure: true }, from: nines@example.com, to: [sre@example.com] } }`,
+      { env: { SLACK_WEBHOOK_URL: 'https://hooks.slack.com/services/T0/B0/xyz', SMTP_PASSWORD: 'pw' } },
+    );
+    if (!r.ok) throw new Error(JSON.stringify(r.problems));
+    const [chat, mail, tls] = r.config.notify.receivers;
+    expect(chat?.slack).toEqual({ url: 'https://hooks.slack.com/services/T0/B0/xyz', timeout: 5000, maxAttempts: 5, retryDelay: 1000 });
+    expect(mail?.email).toEqual({
+      smtp: { host: 'smtp.example.com', port: 587, secure: false, requireTLS: true, user: 'nines', password: 'pw', timeout: 30_000 },
+      from: 'nines@example.com',
+      to: ['On call <oncall@example.com>'],
+      maxAttempts: 5,
+      retryDelay: 1000,
+    });
+    expect(tls?.email?.smtp).toMatchObject({ port: 465, secure: true });
+  });
+
+  it('names the problems of Slack and e-mail receivers at their paths, never echoing the URL or the password', () => {
+    const found = problems(
+      `  receivers:
+    - { name: chat, slack: { url: '\${SLACK_WEBHOOK_URL}', maxAttempts: 0 } }
+    - name: mail
+      email:
+        smtp: { host: smtp.example.com, port: 0, user: nines }
+        from: 'nines'
+        to: [oncall@example.com, "x@example.com\\r\\nBcc: all@example.com", 'not an address']
+    - { name: none, email: { smtp: { host: h, password: '\${SMTP_PASSWORD}' }, from: n@example.com, to: [] } }
+    - { name: two, slack: { url: 'https://h.example.com/x' }, webhook: { url: 'https://h.example.com/y' } }`,
+      { SLACK_WEBHOOK_URL: 'hooks.slack.com/services/T0/B0/xyz', SMTP_PASSWORD: 'hunter2-secret' },
+    );
+    expect(found).toEqual([
+      'notify.receivers[0].slack.url: expected an http(s) URL',
+      'notify.receivers[0].slack.maxAttempts: must be at least 1',
+      'notify.receivers[1].email.smtp.password: needed with user',
+      'notify.receivers[1].email.smtp.port: must be at least 1',
+      'notify.receivers[1].email.from: expected an e-mail address',
+      'notify.receivers[1].email.to[1]: expected an e-mail address',
+      'notify.receivers[1].email.to[2]: expected an e-mail address',
+      'notify.receivers[2].email.smtp.user: needed with password',
+      'notify.receivers[2].email.to: needs at least one recipient',
+      'notify.receivers[3]: needs exactly one of webhook, slack, email, alertmanager',
+    ]);
+    expect(found.join('\n')).not.toContain('xyz');
+    expect(found.join('\n')).not.toContain('hunter2');
+  });
 });

@@ -3,93 +3,19 @@
  * event, routed by labels; with the receiver answering 503 it retries, keeps the dead letter in a
  * real store and counts it, and the secret appears nowhere but in the signature.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
-import { createServer, type IncomingMessage, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { Registry } from 'prom-client';
 import { afterEach, describe, expect, it } from 'vitest';
-import type { AlertEvent } from '../../src/alerts/lifecycle.js';
-import { parseConfig } from '../../src/config/index.js';
 import { ManualClock } from '../../src/core/clock.js';
-import { openStore } from '../../src/monitor/store/open.js';
-import { Notifier } from '../../src/notify/notifier.js';
 import { SIGNATURE_HEADER, signature, TIMESTAMP_HEADER } from '../../src/notify/webhook.js';
+import { cleanups, counted, alertEvent as event, hookReceiver, notifierSetup, T } from '../support/notify.js';
 
 const SECRET = 'test-secret-0123456789abcdef';
 
-const cleanup: Array<() => Promise<void> | void> = [];
-afterEach(async () => {
-  for (const f of cleanup.splice(0).reverse()) await f();
-});
+const cleanup = cleanups();
+afterEach(cleanup.run);
 
-interface Received {
-  headers: IncomingMessage['headers'];
-  body: string;
-}
-
-/** A receiver on loopback answering `status()` to each POST, keeping what it got. */
-async function receiver(status: () => number) {
-  const got: Received[] = [];
-  const server: Server = createServer((req, res) => {
-    let body = '';
-    req.on('data', (c: Buffer) => {
-      body += c.toString();
-    });
-    req.on('end', () => {
-      got.push({ headers: req.headers, body });
-      res.writeHead(status()).end();
-    });
-  });
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  cleanup.push(() => new Promise<void>((r) => server.close(() => r())));
-  return { got, url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/hook` };
-}
-
-async function setup(notify: string, clock?: ManualClock) {
-  const parsed = parseConfig(`components: [{ name: api, check: { type: tcp, host: 127.0.0.1, port: 1 } }]\nnotify:\n${notify}`, {
-    env: { HOOK_SECRET: SECRET },
-  });
-  if (!parsed.ok) throw new Error(JSON.stringify(parsed.problems));
-  const dir = mkdtempSync(join(tmpdir(), 'nines-notify-'));
-  cleanup.push(() => rmSync(dir, { recursive: true, force: true }));
-  const store = await openStore(`sqlite:${join(dir, 'nines.db')}`);
-  await store.migrate();
-  cleanup.push(() => store.close());
-  const registry = new Registry();
-  const notifier = new Notifier({
-    config: parsed.config.notify,
-    store,
-    registry,
-    baseUrl: 'https://status.example.com',
-    ...(clock ? { clock } : {}),
-  });
-  return { notifier, store, registry };
-}
-
-const T = Date.UTC(2026, 5, 1, 12);
-function event(kind: AlertEvent['kind'], severity: string, at = T, component = 'api', alertname = 'NinesErrorBudgetBurn'): AlertEvent {
-  const labels = { alertname, severity, slo: 'api-slo', component };
-  return {
-    kind,
-    at,
-    alert: {
-      fingerprint: `fp-${alertname}-${severity}-${component}`,
-      labels,
-      annotations: { summary: 'burning' },
-      state: 'firing',
-      activeAt: T,
-      firedAt: T,
-      sentAt: T,
-    },
-  };
-}
-
-const counted = async (registry: Registry, receiverName: string, outcome: string) =>
-  (await registry.getSingleMetric('nines_notifications_total')?.get())?.values.find(
-    (v) => v.labels.receiver === receiverName && v.labels.outcome === outcome,
-  )?.value;
+const receiver = (status: () => number) => hookReceiver(cleanup, status);
+const setup = (notify: string, clock?: ManualClock) =>
+  notifierSetup(cleanup, notify, { env: { HOOK_SECRET: SECRET }, ...(clock ? { clock } : {}) });
 
 describe('webhook notifications', () => {
   it('POSTs a signed, Alertmanager-shaped body per event to the receivers its routes name', async () => {
