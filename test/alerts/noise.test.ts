@@ -79,6 +79,9 @@ describe('holdNoise', () => {
     status: 'healthy',
     last: undefined,
     incidentSince: undefined,
+    degradedSince: undefined,
+    degradedFromStart: false,
+    certificateExpiresAt: undefined,
     flapping: false,
     ...over,
   });
