@@ -68,7 +68,7 @@ const WINDOWS = Object.entries(FAILURE_RATE_WINDOWS) as Array<[CheckCountWindow,
 
 /**
  * Each component's checks and failures over the failure-rate windows, counted as the monitor
- * records them, for the `failureRate` rule: about 3 kB per component, no store read. Memory only,
+ * records them, for the `failureRate` rule: about 5 kB per component, no store read. Memory only,
  * so after a (re)start a window cannot tell until this run has counted it whole (a warm-up of 59/60
  * of the window, at most an hour); the stored raw checks could seed it, at a query per component
  * at every start.
