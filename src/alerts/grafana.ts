@@ -36,6 +36,15 @@ function valueMap(texts: Record<string, [text: string, color: string]>): ValueMa
   return { type: MappingType.ValueToText, options };
 }
 
+/** Red under a week left, orange under the certificate rule's default 14 days, green beyond. */
+function certificateThresholds(): ThresholdsConfigBuilder {
+  return new ThresholdsConfigBuilder().mode(ThresholdsMode.Absolute).steps([
+    { value: null, color: 'red' },
+    { value: 7 * 86_400, color: 'orange' },
+    { value: 14 * 86_400, color: 'green' },
+  ]);
+}
+
 /** Green above a quarter of the budget left, orange below, red once it is spent. */
 function budgetThresholds(): ThresholdsConfigBuilder {
   return new ThresholdsConfigBuilder().mode(ThresholdsMode.Absolute).steps([
@@ -47,8 +56,8 @@ function budgetThresholds(): ThresholdsConfigBuilder {
 
 /**
  * Every PromQL expression of the dashboard, by panel: availability per component, up, incidents,
- * error budget remaining, burn rates, check latency and failure rate, circuit breaker states. The
- * test sends each to a real Prometheus.
+ * error budget remaining, burn rates, check latency and failure rate, circuit breaker states, time
+ * left on TLS certificates. The test sends each to a real Prometheus.
  */
 export const DASHBOARD_QUERIES = {
   up: worst('min', `${METRICS.componentUp}{${component}}`),
@@ -60,6 +69,7 @@ export const DASHBOARD_QUERIES = {
   latencyP99: `histogram_quantile(0.99, sum by (component, le) (rate(${METRICS.healthCheckDurationSeconds}_bucket{${component}}[$__rate_interval])))`,
   failureRate: `sum by (component) (rate(${METRICS.healthChecksTotal}{${component}, status="unhealthy"}[$__rate_interval])) / sum by (component) (rate(${METRICS.healthChecksTotal}{${component}}[$__rate_interval]))`,
   breakers: `max by (name, state) (${METRICS.circuitBreakerState}) == 1`,
+  certificates: `${worst('min', `${METRICS.certificateExpiryTimestampSeconds}{${component}}`)} - time()`,
 } as const;
 
 const Q = DASHBOARD_QUERIES;
@@ -159,6 +169,19 @@ export function grafanaDashboard(config: Pick<NinesConfig, 'page'>): ReturnType<
         .min(0)
         .span(12)
         .height(7),
+    )
+    .withRow(new RowBuilder('TLS certificates'))
+    .withPanel(
+      new Stat()
+        .title('Certificate expires in')
+        .description(
+          'Time left on the certificate each https or tlsCertificate check last saw (nines_certificate_expiry_timestamp_seconds)',
+        )
+        .withTarget(query(Q.certificates, '{{component}}'))
+        .unit('dtdurations')
+        .thresholds(certificateThresholds())
+        .span(24)
+        .height(4),
     )
     .withRow(new RowBuilder('Circuit breakers (services using nines)'))
     .withPanel(new StateTimeline().title('Circuit breaker state').withTarget(query(Q.breakers, '{{name}} {{state}}')).span(24).height(6))

@@ -1,3 +1,4 @@
+import { readsCertificate } from './alert-rules.js';
 import { CHECK_TYPES, type CheckType, PLACEHOLDERS_BY_CHECK } from './checks.js';
 import type { Operand, Placeholder } from './condition-ast.js';
 import { parseCondition } from './condition-parse.js';
@@ -27,9 +28,14 @@ export function crossCheck(root: unknown): Problem[] {
   const rules = isTree(root.alerts) && Array.isArray(root.alerts.rules) ? root.alerts.rules : [];
   unique(rules, 'alerts.rules', 'rule', problems);
   rules.forEach((rule, i) => {
-    if (isTree(rule) && typeof rule.component === 'string' && !names.has(rule.component)) {
-      problems.push({ path: `alerts.rules[${i}].component`, message: `no component named ${JSON.stringify(rule.component)}` });
-    }
+    if (!isTree(rule) || typeof rule.component !== 'string') return;
+    const path = `alerts.rules[${i}].component`;
+    if (!names.has(rule.component)) problems.push({ path, message: `no component named ${JSON.stringify(rule.component)}` });
+    else if (rule.type === 'certificate' && !certificateOf(components, rule.component))
+      problems.push({
+        path,
+        message: `${JSON.stringify(rule.component)} reads no TLS certificate: needs an https:// http check or a tlsCertificate check`,
+      });
   });
   dependencies(components, names, problems);
   const windows = Array.isArray(root.maintenance) ? root.maintenance : [];
@@ -49,6 +55,12 @@ export function crossCheck(root: unknown): Problem[] {
     placeholders(component, i, problems);
   });
   return problems;
+}
+
+/** Whether the component called `name` has a check that reads a TLS certificate. */
+function certificateOf(components: unknown[], name: string): boolean {
+  const c = components.find((c) => isTree(c) && c.name === name);
+  return isTree(c) && isTree(c.check) && readsCertificate(c.check);
 }
 
 /** `dependsOn` names existing components, not the component itself, and makes no cycle. */

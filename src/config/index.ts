@@ -3,7 +3,7 @@
  * parsing, validated by zod into a {@link NinesConfig} with defaults applied and durations in ms.
  */
 
-export { type AlertRuleConfig, AVAILABILITY_WINDOWS } from './alert-rules.js';
+export { type AlertRuleConfig, AVAILABILITY_WINDOWS, FAILURE_RATE_WINDOWS, readsCertificate } from './alert-rules.js';
 export { CHECK_TYPES, type CheckConfig, type CheckType, PLACEHOLDERS_BY_CHECK } from './checks.js';
 export * from './conditions.js';
 export { MAX_WINDOW, type OpenRule, type ResolveRule } from './confirm.js';

@@ -19,6 +19,8 @@ export const METRICS = {
   scheduleLagSeconds: 'nines_schedule_lag_seconds',
   componentFlapping: 'nines_component_flapping',
   monitorConnectivitySuspect: 'nines_monitor_connectivity_suspect',
+  componentDegraded: 'nines_component_degraded',
+  certificateExpiryTimestampSeconds: 'nines_certificate_expiry_timestamp_seconds',
   checksDroppedTotal: 'nines_checks_dropped_total',
   storeRowsRejectedTotal: 'nines_store_rows_rejected_total',
   shutdownInProgress: 'nines_shutdown_in_progress',

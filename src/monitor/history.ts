@@ -1,5 +1,6 @@
 import type { NinesConfig, SloConfig } from '../config/index.js';
 import { type Clock, systemClock } from '../core/clock.js';
+import type { CheckCount, CheckCounts, CheckCountWindow } from './check-counts.js';
 import type { ExcludedSpans, Span, WindowFigures } from './figures.js';
 import { MaintenanceBook, storedWindows } from './maintenance.js';
 import type { RunningFigures } from './running-figures.js';
@@ -41,6 +42,8 @@ export interface HistoryOptions {
   /** The same figures held in memory, for `/metrics`; without it the running reads answer undefined. */
   running?: {
     figures: RunningFigures;
+    /** Checks and failures over the failure-rate windows. */
+    checks?: CheckCounts;
     /** Loads the history of components not in memory yet (the store was down at start); never rejects. */
     loadMissing: () => Promise<void>;
   };
@@ -140,6 +143,12 @@ export class History {
       slo,
       sloWindows(slo, now).map((window) => this.runningFigures(slo.component, window, now)),
     );
+  }
+
+  /** Checks of `component` and how many failed over the last `window` at `now`, from memory; undefined while that cannot be told (check-counts.ts). */
+  runningChecks(component: string, window: CheckCountWindow, now = this.#clock.now()): CheckCount | undefined {
+    if (this.#subject(component) === undefined) return undefined;
+    return this.#running?.checks?.count(component, window, now);
   }
 
   /** Loads the in-memory history of components not loaded yet (the store was down); a no-op once all are; never rejects. */

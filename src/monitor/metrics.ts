@@ -1,18 +1,41 @@
-import type { Registry } from 'prom-client';
+import type { Counter, Registry } from 'prom-client';
 import { healthMetrics, METRICS, metric } from '../metrics/index.js';
 import type { Monitor } from './monitor.js';
 import { ROW_KINDS } from './store/split-write.js';
+import type { ProbeStatus } from './store/types.js';
+
+const PROBE_STATUSES: readonly ProbeStatus[] = ['healthy', 'degraded', 'unhealthy'];
 
 /**
  * Registers the metrics the monitor's events drive on `registry` and subscribes them: probe results
- * (as health results: up, duration, count by status), schedule lag, flapping, dropped raw results
- * and rows the store refused. The figures' gauges are read at scrape time instead (server/metrics.ts).
+ * (as health results: up, duration, count by status; degraded, certificate expiry), schedule lag,
+ * flapping, dropped raw results and rows the store refused. The figures' gauges are read at scrape time instead (server/metrics.ts).
  */
 export function monitorEventMetrics(registry: Registry, monitor: Monitor): void {
   const health = healthMetrics(registry);
+  const checks = registry.getSingleMetric(METRICS.healthChecksTotal) as Counter<string>; // registered by healthMetrics
+  const degraded = metric(registry, 'gauge', METRICS.componentDegraded, '1 while the latest check passed but slowly (degraded)', [
+    'component',
+  ]);
+  for (const c of monitor.config.components) degraded.labels(c.name).set(0);
+  const expiry = metric(
+    registry,
+    'gauge',
+    METRICS.certificateExpiryTimestampSeconds,
+    'Unix time (s) the TLS certificate the check last saw expires (https and tlsCertificate checks)',
+    ['component'],
+  );
+  const counted = new Set<string>();
   monitor.on('result', (r) => {
+    if (!counted.has(r.name)) {
+      // every status from 0, so increase() sees the first failure (a series born at 1 hides it)
+      for (const status of PROBE_STATUSES) checks.labels(r.name, status).inc(0);
+      counted.add(r.name);
+    }
     const component = monitor.config.components.find((c) => c.name === r.name);
     health.result({ ...r, critical: component?.critical ?? false, tags: component?.tags ?? [] });
+    degraded.labels(r.name).set(r.status === 'degraded' ? 1 : 0);
+    if (r.certificateExpiresAt !== undefined) expiry.labels(r.name).set(r.certificateExpiresAt / 1000);
   });
   const lag = metric(
     registry,

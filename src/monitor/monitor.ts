@@ -1,6 +1,7 @@
 import type { ComponentConfig, NinesConfig } from '../config/index.js';
 import { type Clock, systemClock, type TimerHandle } from '../core/clock.js';
 import { Events } from '../core/events.js';
+import { CheckCounts } from './check-counts.js';
 import { type Connectivity, ConnectivityGuard } from './connectivity.js';
 import { FlapDetector } from './flapping.js';
 import { History } from './history.js';
@@ -73,6 +74,12 @@ export interface ComponentStatus {
   last: ProbeResult | undefined;
   /** Start of the open incident, if any. */
   incidentSince: number | undefined;
+  /** First of the unbroken run of degraded (slow but passing) results the latest ends, if it is degraded. */
+  degradedSince: number | undefined;
+  /** That run began with this monitor's first result of the component, so it may have begun earlier (before a restart). */
+  degradedFromStart: boolean;
+  /** When the TLS certificate the check last saw expires (wall-clock ms), if it has seen one since the start. */
+  certificateExpiresAt: number | undefined;
   flapping: boolean;
   /** Names of the maintenance windows in progress that cover it. */
   maintenance: string[];
@@ -91,6 +98,9 @@ interface Runtime {
   unobserved: boolean;
   /** Start of the latest run, observed or not: what a stuck schedule is told by. */
   lastRunAt: number | undefined;
+  degradedSince: number | undefined;
+  degradedFromStart: boolean;
+  certificateExpiresAt: number | undefined;
   running: Promise<ProbeResult> | undefined;
   /** When this run of the monitor began checking it. */
   addedAt: number;
@@ -109,6 +119,7 @@ export class Monitor extends Events<MonitorEvents> {
   readonly #onError: MonitorOptions['onError'];
   readonly #figuresReloadInterval: number;
   readonly #running = new RunningFigures();
+  readonly #checks = new CheckCounts();
   readonly #scheduler: Scheduler;
   readonly #ownership: Ownership;
   readonly #components = new Map<string, Runtime>();
@@ -152,7 +163,7 @@ export class Monitor extends Events<MonitorEvents> {
         return { staleAfter: rt.config.interval + rt.config.timeout, times: rt, excluded };
       },
       flush: () => this.flush(),
-      running: { figures: this.#running, loadMissing: () => this.#loadMissing() },
+      running: { figures: this.#running, checks: this.#checks, loadMissing: () => this.#loadMissing() },
     });
     this.#ownership = options.ownership ?? singleNode;
     this.#scheduler = new Scheduler({
@@ -194,6 +205,7 @@ export class Monitor extends Events<MonitorEvents> {
         this.#components.delete(name);
         this.#running.drop(name);
         this.#guard.remove(name);
+        this.#checks.drop(name);
       }
     }
     const states = new Map((await this.#store.states()).map((s) => [s.component, s]));
@@ -287,6 +299,9 @@ export class Monitor extends Events<MonitorEvents> {
         status: rt.unobserved ? ('unknown' as const) : (rt.last?.status ?? ('unknown' as const)),
         last: rt.last,
         incidentSince: rt.tracker.openSince,
+        degradedSince: rt.degradedSince,
+        degradedFromStart: rt.degradedFromStart,
+        certificateExpiresAt: rt.certificateExpiresAt,
         flapping: rt.flapping,
         maintenance: this.maintenance.activeFor(rt.config, now).map((w) => w.name),
       }))
@@ -376,6 +391,9 @@ export class Monitor extends Events<MonitorEvents> {
       last: undefined,
       unobserved: false,
       lastRunAt: undefined,
+      degradedSince: undefined,
+      degradedFromStart: false,
+      certificateExpiresAt: undefined,
       running: undefined,
       addedAt: this.#clock.now(),
     };
@@ -408,7 +426,14 @@ export class Monitor extends Events<MonitorEvents> {
     }
     rt.firstCheckAt ??= r.time;
     rt.lastCheckAt = r.time;
+    if (r.status !== 'degraded') rt.degradedSince = undefined;
+    else if (rt.degradedSince === undefined) {
+      rt.degradedSince = r.time;
+      rt.degradedFromStart = rt.last === undefined;
+    }
+    rt.certificateExpiresAt = r.certificateExpiresAt ?? rt.certificateExpiresAt;
     rt.last = r;
+    this.#checks.record(name, r.time, failed);
     this.#buffer.check({ component: name, time: r.time, durationMs: Math.round(r.durationMs), status: r.status, error: r.error });
     this.emit('result', r);
     const event = rt.tracker.observe({ time: r.time, failed });

@@ -7,7 +7,7 @@ import { readable } from '../core/redact.js';
 import { disk, dns, eventLoop, memory, postgres, redis, tcp, tlsCertificate } from '../health/checks/index.js';
 import type { HealthCheck } from '../health/types.js';
 import { httpObserver } from './probe-http.js';
-import { msUntil, type ProbeReading, type ReadProbe } from './probe-reading.js';
+import { expiryOf, type ProbeReading, type ReadProbe } from './probe-reading.js';
 
 /** Builds the run function of a component's check; a bad option throws a TypeError now, not at run time. */
 export function observerFor(check: CheckConfig, conditions: readonly Condition[], clock: Clock = systemClock): ReadProbe {
@@ -90,12 +90,13 @@ function tlsObserver(check: TlsCheck, clock: Clock): ReadProbe {
   tlsCertificate(host, { ...options, clock }); // validates the options now
   return async (signal) => {
     const ip = isIP(host) ? host : (await abortable(lookup(host), signal)).address;
-    const run = fromHealth(tlsCertificate(ip, { ...options, servername, clock }), (details) => ({
-      certificateExpirationMs: msUntil(details.validTo, clock.now()),
-      connected: true,
-      ip,
-    }));
-    return run(signal);
+    let expiresAt: number | undefined;
+    const run = fromHealth(tlsCertificate(ip, { ...options, servername, clock }), (details) => {
+      expiresAt = expiryOf(details.validTo);
+      return { certificateExpirationMs: expiresAt === undefined ? undefined : expiresAt - clock.now(), connected: true, ip };
+    });
+    const reading = await run(signal);
+    return expiresAt === undefined ? reading : { ...reading, certificateExpiresAt: expiresAt };
   };
 }
 

@@ -7,7 +7,7 @@ import { timedConnector } from '../health/checks/http-connector.js';
 import { statusMatcher } from '../health/checks/http-expect.js';
 import { BODY_LIMIT, bodyMatcher, withBasicAuth } from '../health/checks/http-shared.js';
 import { since } from '../health/checks/util.js';
-import { msUntil, type ReadProbe, reads } from './probe-reading.js';
+import { expiryOf, type ProbeReading, type ReadProbe, reads } from './probe-reading.js';
 
 type HttpCheck = Extract<CheckConfig, { type: 'http' }>;
 
@@ -17,7 +17,8 @@ const DRAIN_LIMIT = 128 * 1024;
 /** What the connector saw of the one connection a run opens. */
 interface Seen {
   ip?: string;
-  certificateExpirationMs?: number;
+  /** Over TLS: when the peer's certificate expires (wall-clock ms). */
+  certificateExpiresAt?: number;
 }
 
 /** A run in progress: where its connection is reported, and what aborts it. */
@@ -61,7 +62,7 @@ export function httpObserver(check: HttpCheck, conditions: readonly Condition[],
     connect: (options, callback) => {
       // no holder: the request of a run that already ended (it aborts the request when it starts)
       if (holder === undefined) callback(new Error('the run ended before its connection opened'), null);
-      else watching(timedConnector({}, undefined, holder.signal), holder.seen, clock)(options, callback);
+      else watching(timedConnector({}, undefined, holder.signal), holder.seen)(options, callback);
     },
   });
 
@@ -70,22 +71,24 @@ export function httpObserver(check: HttpCheck, conditions: readonly Condition[],
     const { seen } = run;
     const start = performance.now();
     const useShared = holder === undefined;
-    const client = useShared
-      ? shared
-      : new Client(target.origin, { connect: watching(timedConnector({}, undefined, signal), seen, clock) });
+    const client = useShared ? shared : new Client(target.origin, { connect: watching(timedConnector({}, undefined, signal), seen) });
     if (useShared) holder = run;
     try {
       const { statusCode: code, body } = await send(client, request, signal, wantsBody);
       const responseTimeMs = since(start);
-      const context: ConditionContext = { status: code, responseTimeMs, body, connected: true, ...seen };
+      const context: ConditionContext = { status: code, responseTimeMs, body, connected: true, ...observed(seen, clock) };
       const details = { statusCode: code, responseTimeMs, ...(seen.ip === undefined ? {} : { ip: seen.ip }) };
       const error = status && !status.test(code) ? status.explain(code) : bodyError?.(body ?? '');
-      return error === undefined ? { status: 'healthy', details, context } : { status: 'unhealthy', error, details, context };
+      return withCertificate(
+        error === undefined ? { status: 'healthy', details, context } : { status: 'unhealthy', error, details, context },
+        seen,
+      );
     } catch (error) {
       if (signal.aborted) throw error;
       // refused or unreachable: `[CONNECTED] == false` can assert on that
       const connected = seen.ip !== undefined;
-      return { status: 'unhealthy', error: readable(error, secrets).message, context: { connected, ...seen }, assertable: !connected };
+      const context = { connected, ...observed(seen, clock) };
+      return withCertificate({ status: 'unhealthy', error: readable(error, secrets).message, context, assertable: !connected }, seen);
     } finally {
       if (useShared) holder = undefined;
       else await client.destroy();
@@ -160,15 +163,27 @@ function send(
   });
 }
 
+/** What the connection tells the conditions: `[IP]` and `[CERTIFICATE_EXPIRATION]` (ms left now). */
+function observed(seen: Seen, clock: Clock): Pick<ConditionContext, 'ip' | 'certificateExpirationMs'> {
+  const context: Pick<ConditionContext, 'ip' | 'certificateExpirationMs'> = {};
+  if (seen.ip !== undefined) context.ip = seen.ip;
+  if (seen.certificateExpiresAt !== undefined) context.certificateExpirationMs = seen.certificateExpiresAt - clock.now();
+  return context;
+}
+
+/** `reading` with the certificate's expiry, when the connection was over TLS. */
+function withCertificate(reading: ProbeReading, seen: Seen): ProbeReading {
+  return seen.certificateExpiresAt === undefined ? reading : { ...reading, certificateExpiresAt: seen.certificateExpiresAt };
+}
+
 /** Wraps `connector` to note the address connected to and, over TLS, when the certificate expires. */
-function watching(connector: buildConnector.connector, seen: Seen, clock: Clock): buildConnector.connector {
+function watching(connector: buildConnector.connector, seen: Seen): buildConnector.connector {
   return (options, callback) =>
     connector(options, (...args: Parameters<buildConnector.Callback>) => {
       const socket = args[1];
       if (socket) {
         seen.ip = socket.remoteAddress;
-        if ('getPeerCertificate' in socket)
-          seen.certificateExpirationMs = msUntil((socket as TLSSocket).getPeerCertificate().valid_to, clock.now());
+        if ('getPeerCertificate' in socket) seen.certificateExpiresAt = expiryOf((socket as TLSSocket).getPeerCertificate().valid_to);
       }
       callback(...args);
     });

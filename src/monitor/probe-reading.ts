@@ -14,6 +14,8 @@ export interface ProbeReading {
    * name: `[DNS_RCODE] == NXDOMAIN`), so conditions reading that value decide the run.
    */
   assertable?: boolean;
+  /** When the TLS certificate the check saw expires (wall-clock ms); https and tlsCertificate checks only. */
+  certificateExpiresAt?: number;
 }
 
 /** One run of a check: resolves with what it saw, throws when it could not measure at all. */
@@ -41,9 +43,9 @@ export function reads(conditions: readonly Condition[], names: readonly Placehol
   );
 }
 
-/** ms until a certificate's `valid_to` (as Node prints it, or ISO), or undefined when it does not parse. */
-export function msUntil(validTo: unknown, now: number): number | undefined {
+/** A certificate's `valid_to` (as Node prints it, or ISO) in wall-clock ms, or undefined when it does not parse. */
+export function expiryOf(validTo: unknown): number | undefined {
   if (typeof validTo !== 'string') return undefined;
   const at = Date.parse(validTo);
-  return Number.isNaN(at) ? undefined : at - now;
+  return Number.isNaN(at) ? undefined : at;
 }

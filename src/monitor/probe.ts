@@ -18,6 +18,8 @@ export interface ProbeResult {
   /** Readable reason when not healthy; never a secret. */
   error?: string;
   details?: Record<string, unknown>;
+  /** When the TLS certificate the check saw expires (wall-clock ms): https and tlsCertificate checks that got that far. */
+  certificateExpiresAt?: number;
 }
 
 /** Runs a component's check once; never rejects (a failure is an `unhealthy` result). */
@@ -75,10 +77,12 @@ export function createProbe(component: ComponentConfig, options: ProbeOptions = 
   return async (signal) => {
     const time = clock.now();
     const start = performance.now();
+    let certificateExpiresAt: number | undefined;
     const result = (status: ProbeStatus, error?: string, details?: Record<string, unknown>): ProbeResult => {
       const r: ProbeResult = { name, time, durationMs: clock.now() - time, status };
       if (error !== undefined) r.error = scrub(error);
       if (details !== undefined) r.details = details;
+      if (certificateExpiresAt !== undefined) r.certificateExpiresAt = certificateExpiresAt;
       return r;
     };
     let observation: ProbeReading;
@@ -92,6 +96,7 @@ export function createProbe(component: ComponentConfig, options: ProbeOptions = 
       return result('unhealthy', error instanceof TimeoutError ? 'timeout' : messageOf(error));
     }
     const { details } = observation;
+    certificateExpiresAt = observation.certificateExpiresAt;
     const run = result(observation.status, observation.error, details);
     if (conditions.length === 0) return slow(run, degradedAfter);
 

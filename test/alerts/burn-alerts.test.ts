@@ -5,14 +5,13 @@
  */
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { stringify } from 'yaml';
 import { readBurnAlert } from '../../src/alerts/burn.js';
 import { BURN_ALERT_NAME, prometheusRules, prometheusRulesYaml } from '../../src/alerts/prometheus-rules.js';
 import { BURN_WINDOWS, type BurnSeverity } from '../../src/config/burn-alerts.js';
 import { type NinesConfig, parseConfig, type SloConfig } from '../../src/config/index.js';
 import { type IncidentSpan, windowFigures } from '../../src/monitor/figures.js';
 import { sloFiguresOf, sloWindows } from '../../src/monitor/store-figures.js';
-import { hasPrometheusTools, promtool } from '../support/prometheus.js';
+import { hasPrometheusTools, promtool, promtoolTestRules } from '../support/prometheus.js';
 
 const MINUTE = 60_000;
 const DAY = 86_400_000;
@@ -138,22 +137,14 @@ describe.skipIf(!hasPrometheusTools())('the exported Prometheus rules (promtool)
     const alert = (severity: string) => ({ exp_labels: { severity, slo: 'api', component: 'api' }, exp_annotations: annotations(slo) });
     const none = (m: number) => ({ eval_time: `${m}m`, alertname: BURN_ALERT_NAME, exp_alerts: [] });
     const page = (m: number) => ({ eval_time: `${m}m`, alertname: BURN_ALERT_NAME, exp_alerts: [alert('page')] });
-    const tests = {
-      rule_files: ['rules.yaml'],
-      evaluation_interval: '1m',
-      tests: [
-        {
-          interval: '1m',
-          input_series: fast.series,
-          alert_rule_test: [none(0), none(57), page(58), page(65), page(70), none(71), none(90)],
-        },
-        { interval: '1m', input_series: slow.series, alert_rule_test: [60, 120, 240, 360, 420].map(none) },
-      ],
-    };
-    const r = promtool(['test', 'rules', 'tests.yaml'], {
-      'rules.yaml': prometheusRulesYaml({ slos: [slo] }),
-      'tests.yaml': stringify(tests),
-    });
+    const r = promtoolTestRules(prometheusRulesYaml({ slos: [slo] }), [
+      {
+        interval: '1m',
+        input_series: fast.series,
+        alert_rule_test: [none(0), none(57), page(58), page(65), page(70), none(71), none(90)],
+      },
+      { interval: '1m', input_series: slow.series, alert_rule_test: [60, 120, 240, 360, 420].map(none) },
+    ]);
     expect(r.output).toContain('SUCCESS');
     expect(r.status).toBe(0);
   });

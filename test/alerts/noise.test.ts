@@ -81,6 +81,9 @@ describe('holdNoise', () => {
     last: undefined,
     maintenance: [],
     incidentSince: undefined,
+    degradedSince: undefined,
+    degradedFromStart: false,
+    certificateExpiresAt: undefined,
     flapping: false,
     ...over,
   });

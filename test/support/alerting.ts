@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { AlertEvaluator } from '../../src/alerts/evaluator.js';
 import type { AlertEvent } from '../../src/alerts/lifecycle.js';
 import { maintenanceSilencer } from '../../src/alerts/silencing.js';
-import type { NinesConfig } from '../../src/config/index.js';
+import type { ComponentConfig, NinesConfig } from '../../src/config/index.js';
 import { ManualClock } from '../../src/core/clock.js';
 import { Monitor } from '../../src/monitor/monitor.js';
 import { openStore } from '../../src/monitor/store/open.js';
@@ -55,10 +55,12 @@ ${options.extra ?? ''}
 
 /**
  * A real monitor over a temp SQLite store on a fake clock, its probes failing for the components
- * in `down`, and an AlertEvaluator over it collecting `events`; `step(n)` moves the clock 10 s
- * and evaluates, n times. Call `dispose` after.
+ * in `down` and degraded for those in `slow` (or, with `realProbes`, the components' real checks),
+ * and an AlertEvaluator over it collecting `events`; `step(n)` moves the clock 10 s and evaluates,
+ * n times; `restart()` stops both and starts new ones over the same store, as a restart of nines
+ * serve would (read `monitor` and `alerts` on the returned object after it). Call `dispose` after.
  */
-export async function fakeClockMonitor(config: NinesConfig, start: number) {
+export async function fakeClockMonitor(config: NinesConfig, start: number, options: { realProbes?: boolean } = {}) {
   const cleanup: Array<() => Promise<void> | void> = [];
   const dir = mkdtempSync(join(tmpdir(), 'nines-alerting-'));
   cleanup.push(() => rmSync(dir, { recursive: true, force: true }));
@@ -66,35 +68,61 @@ export async function fakeClockMonitor(config: NinesConfig, start: number) {
   cleanup.push(() => store.close());
   const clock = new ManualClock(start);
   const down = new Set<string>();
-  const monitor = new Monitor({
-    config,
-    store,
-    clock,
-    flushInterval: 60_000,
-    compactInterval: 86_400_000,
-    probe: (c) => async () => ({ name: c.name, time: clock.now(), durationMs: 1, status: down.has(c.name) ? 'unhealthy' : 'healthy' }),
-  });
-  await monitor.start();
-  cleanup.push(() => monitor.stop());
+  const slow = new Set<string>();
   const events: AlertEvent[] = [];
-  const alerts = new AlertEvaluator({
-    config: () => monitor.config,
-    history: monitor.history,
-    statuses: () => monitor.status(),
-    store,
-    clock,
-    silencedBy: maintenanceSilencer(monitor.maintenance, () => monitor.config.components),
-    connectivity: () => monitor.connectivity(),
-  });
-  alerts.on('alert', (e) => events.push(e));
+  const status = (name: string) => (down.has(name) ? 'unhealthy' : slow.has(name) ? 'degraded' : 'healthy');
+  const build = async () => {
+    const monitor = new Monitor({
+      config,
+      store,
+      clock,
+      flushInterval: 60_000,
+      compactInterval: 86_400_000,
+      ...(options.realProbes
+        ? {}
+        : { probe: (c: ComponentConfig) => async () => ({ name: c.name, time: clock.now(), durationMs: 1, status: status(c.name) }) }),
+    });
+    await monitor.start();
+    const alerts = new AlertEvaluator({
+      config: () => monitor.config,
+      history: monitor.history,
+      statuses: () => monitor.status(),
+      store,
+      clock,
+      silencedBy: maintenanceSilencer(monitor.maintenance, () => monitor.config.components),
+      connectivity: () => monitor.connectivity(),
+    });
+    alerts.on('alert', (e) => events.push(e));
+    return { monitor, alerts };
+  };
+  let running = await build();
+  cleanup.push(() => running.monitor.stop());
   const step = async (n = 1) => {
     for (let i = 0; i < n; i++) {
       await clock.advance(10_000);
-      await alerts.evaluate();
+      await running.alerts.evaluate();
     }
+  };
+  const restart = async () => {
+    await running.monitor.stop();
+    running = await build();
   };
   const dispose = async () => {
     for (const f of cleanup.reverse()) await f();
   };
-  return { monitor, clock, down, alerts, events, step, dispose };
+  return {
+    get monitor() {
+      return running.monitor;
+    },
+    get alerts() {
+      return running.alerts;
+    },
+    clock,
+    down,
+    slow,
+    events,
+    step,
+    restart,
+    dispose,
+  };
 }

@@ -7,6 +7,7 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { stringify } from 'yaml';
 import { startReadyDaemon } from './e2e.js';
 
 export const PROMTOOL = '/usr/bin/promtool';
@@ -38,6 +39,12 @@ export function promtool(args: string[], files: Record<string, string>): { statu
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
+}
+
+/** `promtool test rules` on the rule file `rules`, evaluated every minute, for `tests` (each its `interval`, `input_series` and `*_test` lists). */
+export function promtoolTestRules(rules: string, tests: unknown[]): { status: number | null; output: string } {
+  const file = { rule_files: ['rules.yaml'], evaluation_interval: '1m', tests };
+  return promtool(['test', 'rules', 'tests.yaml'], { 'rules.yaml': rules, 'tests.yaml': stringify(file) });
 }
 
 /** What Prometheus' targets API says of one scrape target. */
