@@ -119,6 +119,12 @@ function guarded(store: Store, breaker: CircuitBreaker, deadline: TimeoutPolicy)
     saveAlerts: write(store.saveAlerts),
     addDeadLetter: write(store.addDeadLetter),
     deadLetters: read(store.deadLetters),
+    incident: read(store.incident),
+    acknowledgeIncident: write(store.acknowledgeIncident),
+    setPostmortem: write(store.setPostmortem),
+    addIncidentUpdate: write(store.addIncidentUpdate),
+    incidentNotes: read(store.incidentNotes),
+    acknowledgedOpen: read(store.acknowledgedOpen),
     size: read(store.size),
     close: () => store.close().catch(failed),
   };

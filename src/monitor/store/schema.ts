@@ -23,6 +23,10 @@ export interface IncidentsTable {
   start_ms: number;
   end_ms: number | null;
   error: string | null;
+  /** Migration 0009: who acknowledged it, when, and its postmortem link. */
+  acknowledged_ms: number | null;
+  acknowledged_by: string | null;
+  postmortem_url: string | null;
 }
 
 export interface GapsTable {
@@ -82,6 +86,19 @@ export interface DeadLettersTable {
   body: string;
 }
 
+/** An update a person added to an incident (migration 0009). */
+export interface IncidentUpdatesTable {
+  id: Generated<number>;
+  incident_id: number;
+  time_ms: number;
+  /** `public` or `internal`. */
+  visibility: string;
+  /** An `UpdateStatus`, or null. */
+  status: string | null;
+  message: string;
+  author: string | null;
+}
+
 /** The whole schema, for kysely's typed queries. */
 export interface Database {
   components: ComponentsTable;
@@ -94,4 +111,5 @@ export interface Database {
   meta: MetaTable;
   alerts: AlertsTable;
   dead_letters: DeadLettersTable;
+  incident_updates: IncidentUpdatesTable;
 }
