@@ -12,6 +12,8 @@ export interface AlertCandidate {
   holds: boolean | undefined;
   /** How long the condition must hold before the alert fires. */
   forMs: number;
+  /** Someone acknowledged the incident behind it: no reminders while true (it still fires and resolves). */
+  acknowledged?: boolean;
 }
 
 /** What an evaluation changed, for notifiers: a new firing alert, a reminder of one still firing, a resolution. */
@@ -92,7 +94,7 @@ export class AlertBook {
         alert.sentAt = now;
         out.events.push({ kind: 'firing', alert: { ...alert }, at: now });
         changed = true;
-      } else if (alert.state === 'firing' && now - (alert.sentAt ?? alert.firedAt ?? now) >= repeatIntervalMs) {
+      } else if (alert.state === 'firing' && c.acknowledged !== true && now - (alert.sentAt ?? alert.firedAt ?? now) >= repeatIntervalMs) {
         alert.sentAt = now;
         out.events.push({ kind: 'repeat', alert: { ...alert }, at: now });
         changed = true;

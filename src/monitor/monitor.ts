@@ -3,6 +3,7 @@ import { type Clock, systemClock, type TimerHandle } from '../core/clock.js';
 import { Events } from '../core/events.js';
 import { FlapDetector } from './flapping.js';
 import { History } from './history.js';
+import { IncidentNotebook } from './incident-notebook.js';
 import { gapBetween, IncidentTracker } from './incidents.js';
 import { type Ownership, singleNode } from './ownership.js';
 import { createProbe, type Probe, type ProbeResult } from './probe.js';
@@ -69,6 +70,8 @@ export interface ComponentStatus {
   last: ProbeResult | undefined;
   /** Start of the open incident, if any. */
   incidentSince: number | undefined;
+  /** Someone acknowledged the open incident: its alerts send no reminders. */
+  acknowledged: boolean;
   flapping: boolean;
 }
 
@@ -105,6 +108,8 @@ export class Monitor extends Events<MonitorEvents> {
   readonly #buffer: WriteBuffer;
   /** The one read path into what this monitor stored: figures, bars, incidents, probes. */
   readonly history: History;
+  /** Where people acknowledge incidents, add updates and link postmortems. */
+  readonly notebook: IncidentNotebook;
   #config: NinesConfig;
   #timers: TimerHandle[] = [];
   #started = false;
@@ -137,6 +142,7 @@ export class Monitor extends Events<MonitorEvents> {
       flush: () => this.flush(),
       running: { figures: this.#running, loadMissing: () => this.#loadMissing() },
     });
+    this.notebook = new IncidentNotebook({ store: this.#store, clock: this.#clock, flush: () => this.flush() });
     this.#ownership = options.ownership ?? singleNode;
     this.#scheduler = new Scheduler({
       clock: this.#clock,
@@ -156,6 +162,7 @@ export class Monitor extends Events<MonitorEvents> {
     this.#started = true;
     await this.#store.migrate();
     const states = new Map((await this.#store.states()).map((s) => [s.component, s]));
+    await this.notebook.restore();
     for (const component of this.#config.components) this.#add(component, states.get(component.name));
     this.#loop(() => this.flush(), this.#flushInterval);
     this.#loop(() => this.compact(), this.#compactInterval);
@@ -226,6 +233,7 @@ export class Monitor extends Events<MonitorEvents> {
         status: rt.last?.status ?? ('unknown' as const),
         last: rt.last,
         incidentSince: rt.tracker.openSince,
+        acknowledged: this.notebook.acknowledged(rt.config.name, rt.tracker.openSince),
         flapping: rt.flapping,
       }))
       .sort((a, b) => Number(b.critical) - Number(a.critical));

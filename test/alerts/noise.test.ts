@@ -79,6 +79,7 @@ describe('holdNoise', () => {
     status: 'healthy',
     last: undefined,
     incidentSince: undefined,
+    acknowledged: false,
     flapping: false,
     ...over,
   });
