@@ -1,6 +1,6 @@
 import type { ComponentConfig } from '../../config/index.js';
 import { isNinesError } from '../../core/errors.js';
-import type { DayFigures, IncidentRecord, ProbeStats, SloFigures } from '../../monitor/history.js';
+import type { DayFigures, IncidentNotes, IncidentRecord, ProbeStats, SloFigures } from '../../monitor/history.js';
 import type { ComponentStatus } from '../../monitor/monitor.js';
 import type { ServerContext } from '../context.js';
 import { HttpError } from '../errors.js';
@@ -34,6 +34,8 @@ export interface IndexModel {
   components: ComponentModel[];
   /** Incidents of public components, newest first (open ones included). */
   incidents: IncidentRecord[];
+  /** Their postmortems and public updates, by incident id. */
+  notes: Map<number, IncidentNotes>;
   slos: SloFigures[];
   /** The store failed: statuses are live, history (bars, chart, incidents, SLOs) is left out. */
   historyUnavailable?: boolean;
@@ -85,7 +87,7 @@ export async function indexModel(ctx: ServerContext): Promise<IndexModel> {
       const config = shown.get(status.name);
       return config === undefined ? [] : [liveOnly(status, config, now)];
     });
-    return { now, components, incidents: [], slos: [], historyUnavailable: true };
+    return { now, components, incidents: [], notes: new Map(), slos: [], historyUnavailable: true };
   }
 }
 
@@ -107,7 +109,15 @@ async function fullIndexModel(ctx: ServerContext): Promise<IndexModel> {
     const f = await ctx.history.slo(slo);
     if (f !== undefined) slos.push(f);
   }
-  return { now, components, incidents, slos };
+  return { now, components, incidents, notes: await publicNotes(ctx, incidents), slos };
+}
+
+/** What the page and the feed show of what people added to `incidents`: postmortems and public updates, never internal ones. */
+export function publicNotes(ctx: ServerContext, incidents: readonly IncidentRecord[]): Promise<Map<number, IncidentNotes>> {
+  return ctx.history.incidentNotes(
+    incidents.map((i) => i.id),
+    { internal: false },
+  );
 }
 
 /** The newest `limit` incidents of public components (or of one component). */
