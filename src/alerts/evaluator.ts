@@ -5,6 +5,7 @@ import type { Connectivity } from '../monitor/connectivity.js';
 import type { History } from '../monitor/history.js';
 import type { ComponentStatus } from '../monitor/monitor.js';
 import type { AlertRecord, Store } from '../monitor/store/types.js';
+import { markAcknowledged } from './acknowledged.js';
 import { burning } from './burn.js';
 import { type ActiveAlert, AlertBook, type AlertCandidate, type AlertEvent } from './lifecycle.js';
 import { holdNoise } from './noise.js';
@@ -117,7 +118,7 @@ export class AlertEvaluator extends Events<AlertEvaluatorEvents> {
       config.components,
       connectivity === undefined ? undefined : { ...connectivity, severity: config.connectivity.severity },
     ).map((c) => (silencedBy === undefined ? c : { ...c, silencedBy: silencedBy(c.labels, now) }));
-    const result = this.#book.evaluate(candidates, now, config.alerts.repeatInterval);
+    const result = this.#book.evaluate(markAcknowledged(candidates, statuses), now, config.alerts.repeatInterval);
     for (const a of result.changed) this.#unsaved.set(a.fingerprint, a);
     for (const fp of result.removed) this.#unsaved.set(fp, null);
     for (const event of result.events) this.emit('alert', event);

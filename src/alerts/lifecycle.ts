@@ -17,6 +17,8 @@ export interface AlertCandidate {
   forMs: number;
   /** Why it must not be announced now (a silence's id, a maintenance window): it still pends, fires and resolves, silently. */
   silencedBy?: readonly string[] | undefined;
+  /** Someone acknowledged the incident behind it: no reminders while true (it still fires and resolves). */
+  acknowledged?: boolean;
 }
 
 /** What an evaluation changed, for notifiers: a new firing alert, a reminder of one still firing, a resolution. */
@@ -105,7 +107,7 @@ export class AlertBook {
         alert.sentAt = now;
         out.events.push({ kind: 'firing', alert: { ...alert }, at: now });
         changed = true;
-      } else if (now - alert.sentAt >= repeatIntervalMs) {
+      } else if (c.acknowledged !== true && now - alert.sentAt >= repeatIntervalMs) {
         alert.sentAt = now;
         out.events.push({ kind: 'repeat', alert: { ...alert }, at: now });
         changed = true;

@@ -4,7 +4,7 @@ import type { CheckCount, CheckCounts, CheckCountWindow } from './check-counts.j
 import type { ExcludedSpans, Span, WindowFigures } from './figures.js';
 import { MaintenanceBook, storedWindows } from './maintenance.js';
 import type { RunningFigures } from './running-figures.js';
-import type { IncidentRecord, Page, ProbeCursor, ProbeRecord, ProbeStats, Store } from './store/types.js';
+import type { IncidentNotes, IncidentRecord, Page, ProbeCursor, ProbeRecord, ProbeStats, Store } from './store/types.js';
 import {
   type CheckTimes,
   type DayFigures,
@@ -17,7 +17,17 @@ import {
 } from './store-figures.js';
 
 export type { Span, WindowFigures } from './figures.js';
-export type { IncidentRecord, Page, ProbeCursor, ProbeRecord, ProbeStats } from './store/types.js';
+export type {
+  IncidentNotes,
+  IncidentRecord,
+  IncidentUpdateRecord,
+  Page,
+  ProbeCursor,
+  ProbeRecord,
+  ProbeStats,
+  UpdateStatus,
+  UpdateVisibility,
+} from './store/types.js';
 export type { DayFigures, SloFigures } from './store-figures.js';
 
 /** What history needs of one component: how long a probe may take before time counts as unobserved, and its probe times. */
@@ -176,6 +186,17 @@ export class History {
   async incidents(query: IncidentQuery): Promise<Page<IncidentRecord>> {
     await this.#flush();
     return this.#store.incidents(query);
+  }
+
+  /** The incident `id` (after a flush), or undefined. */
+  async incident(id: number): Promise<IncidentRecord | undefined> {
+    await this.#flush();
+    return this.#store.incident(id);
+  }
+
+  /** What people added to each of the incidents `ids` (acknowledgement, postmortem, updates newest first); internal updates only when `internal`. */
+  incidentNotes(ids: readonly number[], options: { internal: boolean }): Promise<Map<number, IncidentNotes>> {
+    return ids.length === 0 ? Promise.resolve(new Map()) : this.#store.incidentNotes(ids, options);
   }
 
   /** When `component` was first probed, as stored (after a flush); undefined before its first probe. */

@@ -5,6 +5,7 @@ import { CheckCounts } from './check-counts.js';
 import { type Connectivity, ConnectivityGuard } from './connectivity.js';
 import { FlapDetector } from './flapping.js';
 import { History } from './history.js';
+import { IncidentNotebook } from './incident-notebook.js';
 import { gapBetween, IncidentTracker } from './incidents.js';
 import { MaintenanceBook, type MaintenanceWindow, storedWindows } from './maintenance.js';
 import { type Ownership, singleNode } from './ownership.js';
@@ -80,6 +81,8 @@ export interface ComponentStatus {
   degradedFromStart: boolean;
   /** When the TLS certificate the check last saw expires (wall-clock ms), if it has seen one since the start. */
   certificateExpiresAt: number | undefined;
+  /** Someone acknowledged the open incident: its alerts send no reminders. */
+  acknowledged: boolean;
   flapping: boolean;
   /** Names of the maintenance windows in progress that cover it. */
   maintenance: string[];
@@ -129,6 +132,8 @@ export class Monitor extends Events<MonitorEvents> {
   readonly history: History;
   /** Maintenance windows in force, the config's and the API's: they silence alerts and, by default, leave availability. */
   readonly maintenance: MaintenanceBook;
+  /** Where people acknowledge incidents, add updates and link postmortems. */
+  readonly notebook: IncidentNotebook;
   #config: NinesConfig;
   #timers: TimerHandle[] = [];
   #started = false;
@@ -165,6 +170,7 @@ export class Monitor extends Events<MonitorEvents> {
       flush: () => this.flush(),
       running: { figures: this.#running, checks: this.#checks, loadMissing: () => this.#loadMissing() },
     });
+    this.notebook = new IncidentNotebook({ store: this.#store, clock: this.#clock, flush: () => this.flush() });
     this.#ownership = options.ownership ?? singleNode;
     this.#scheduler = new Scheduler({
       clock: this.#clock,
@@ -185,6 +191,7 @@ export class Monitor extends Events<MonitorEvents> {
     await this.#store.migrate();
     const states = new Map((await this.#store.states()).map((s) => [s.component, s]));
     await this.#loadMaintenance();
+    await this.notebook.restore();
     for (const component of this.#config.components) this.#add(component, states.get(component.name));
     this.#loop(() => this.flush(), this.#flushInterval);
     this.#loop(() => this.compact(), this.#compactInterval);
@@ -302,6 +309,7 @@ export class Monitor extends Events<MonitorEvents> {
         degradedSince: rt.degradedSince,
         degradedFromStart: rt.degradedFromStart,
         certificateExpiresAt: rt.certificateExpiresAt,
+        acknowledged: this.notebook.acknowledged(rt.config.name, rt.tracker.openSince),
         flapping: rt.flapping,
         maintenance: this.maintenance.activeFor(rt.config, now).map((w) => w.name),
       }))

@@ -9,6 +9,19 @@ export function safeEqual(a: string, b: string): boolean {
   return timingSafeEqual(digest(a), digest(b));
 }
 
+/** The bearer token `request` carries, or undefined. */
+function bearerOf(request: FastifyRequest): string | undefined {
+  const header = request.headers.authorization;
+  return (typeof header === 'string' ? /^Bearer[ ]+(\S+)\s*$/i.exec(header) : null)?.[1];
+}
+
+/** Does `request` carry the valid `server.token`? Always false when none is configured. */
+export function carriesToken(monitor: Monitor, request: FastifyRequest): boolean {
+  const token = monitor.config.server.token;
+  const given = bearerOf(request);
+  return token !== undefined && given !== undefined && safeEqual(given, token);
+}
+
 /**
  * A preHandler guarding state-changing routes with `Authorization: Bearer <server.token>`: 403
  * when no token is configured, 401 (with `WWW-Authenticate: Bearer`) when it is missing or wrong.
@@ -20,9 +33,7 @@ export function requireToken(monitor: Monitor) {
     if (token === undefined) {
       return reply.code(403).send({ error: 'state-changing endpoints are disabled: configure server.token to enable them' });
     }
-    const header = request.headers.authorization;
-    const match = typeof header === 'string' ? /^Bearer[ ]+(\S+)\s*$/i.exec(header) : null;
-    const given = match?.[1];
+    const given = bearerOf(request);
     if (given === undefined) {
       return reply.code(401).header('www-authenticate', 'Bearer realm="nines"').send({ error: 'a bearer token is required' });
     }
@@ -43,4 +54,21 @@ export function requireToken(monitor: Monitor) {
 export function writeRoute(monitor: Monitor): Pick<RouteShorthandOptions, 'preHandler' | 'config'> {
   const { max, window } = monitor.config.server.writeLimit;
   return { preHandler: requireToken(monitor), config: { rateLimit: { max, timeWindow: window } } };
+}
+
+/**
+ * Route options for reads that show holders of the token more (internal incident updates): a
+ * request with an `Authorization` header is rate limited and checked as a write is (401 when the
+ * token is wrong), so a read is no cheaper way to guess the token; one without reads the public
+ * part, unlimited. With no token configured the header is ignored: there is nothing more to show.
+ */
+export function tokenOptionalRoute(monitor: Monitor): Pick<RouteShorthandOptions, 'preHandler' | 'config'> {
+  const { max, window } = monitor.config.server.writeLimit;
+  const check = requireToken(monitor);
+  return {
+    preHandler: async (request, reply) => {
+      if (request.headers.authorization !== undefined && monitor.config.server.token !== undefined) return check(request, reply);
+    },
+    config: { rateLimit: { max, timeWindow: window, allowList: (request) => request.headers.authorization === undefined } },
+  };
 }

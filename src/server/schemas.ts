@@ -1,4 +1,5 @@
 import { NAME_PATTERN } from '../config/schema.js';
+import type { UpdateStatus } from '../monitor/history.js';
 import { TIME_SCHEMA } from './time.js';
 
 /** Largest page a list route returns. */
@@ -45,6 +46,43 @@ export const INCIDENTS_QUERY = {
     limit: LIMIT,
     before: { type: 'integer', minimum: 1 },
   },
+} as const;
+
+/** `:id` of an incident route. */
+export const ID_PARAMS = {
+  type: 'object',
+  required: ['id'],
+  properties: { id: { type: 'integer', minimum: 1, maximum: Number.MAX_SAFE_INTEGER } },
+} as const;
+
+/** Who writes, in their own words (a name, an e-mail address): never taken from the token. */
+const BY = { type: 'string', minLength: 1, maxLength: 200, pattern: '\\S' } as const;
+
+/** Body of `POST /api/incidents/:id/acknowledge`; may be left out. */
+export const ACKNOWLEDGE_BODY = { type: 'object', additionalProperties: false, properties: { by: BY } } as const;
+
+/** Statuspage's words for where the work on an incident stands. */
+export const UPDATE_STATUSES = ['investigating', 'identified', 'monitoring', 'resolved'] as const satisfies readonly UpdateStatus[];
+
+/** Body of `POST /api/incidents/:id/updates`. */
+export const UPDATE_BODY = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['message', 'visibility'],
+  properties: {
+    message: { type: 'string', minLength: 1, maxLength: 5000, pattern: '\\S' },
+    visibility: { type: 'string', enum: ['public', 'internal'] },
+    status: { type: 'string', enum: UPDATE_STATUSES },
+    by: BY,
+  },
+} as const;
+
+/** Body of `PUT /api/incidents/:id/postmortem`; the route checks that the URL is http(s). */
+export const POSTMORTEM_BODY = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['url'],
+  properties: { url: { type: 'string', minLength: 1, maxLength: 2000 } },
 } as const;
 
 /** Params of a component route. */

@@ -1,5 +1,5 @@
 import type { WindowFigures } from '../monitor/figures.js';
-import type { IncidentRecord, ProbeRecord, ProbeStats } from '../monitor/history.js';
+import type { IncidentNotes, IncidentRecord, IncidentUpdateRecord, ProbeRecord, ProbeStats } from '../monitor/history.js';
 import type { ComponentStatus } from '../monitor/monitor.js';
 import type { ProbeResult } from '../monitor/probe.js';
 import { iso, seconds } from './time.js';
@@ -22,8 +22,14 @@ export function componentView(c: ComponentStatus): Record<string, unknown> {
   };
 }
 
-/** An incident as the API shows it; an open one's duration runs until `now`. */
-export function incidentView(i: IncidentRecord, now: number): Record<string, unknown> {
+/** An update of an incident as the API shows it. */
+export function updateView(u: IncidentUpdateRecord): Record<string, unknown> {
+  return { id: u.id, time: iso(u.time), visibility: u.visibility, status: u.status, message: u.message, by: u.by };
+}
+
+/** An incident as the API shows it, with what people added (`notes`); an open one's duration runs until `now`. */
+export function incidentView(i: IncidentRecord, now: number, notes: IncidentNotes | undefined): Record<string, unknown> {
+  const acknowledged = notes?.acknowledged;
   return {
     id: i.id,
     component: i.component,
@@ -32,6 +38,9 @@ export function incidentView(i: IncidentRecord, now: number): Record<string, unk
     active: i.end === null,
     error: i.error,
     durationSeconds: ((i.end ?? now) - i.start) / 1000,
+    acknowledged: acknowledged ? { at: iso(acknowledged.at), by: acknowledged.by } : null,
+    postmortem: notes?.postmortem ?? null,
+    updates: (notes?.updates ?? []).map(updateView),
   };
 }
 

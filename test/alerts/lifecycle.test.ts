@@ -61,6 +61,17 @@ describe('AlertBook: pending → firing → resolved', () => {
     expect(kinds(after.evaluate([candidate(false)], t0 + 61 * MINUTE))).toEqual(['resolved']);
   });
 
+  it('sends no reminder while acknowledged, yet fires and resolves; reminders resume from the last announcement after', () => {
+    const book = new AlertBook([], { repeatIntervalMs: 30 * MINUTE });
+    const acked = { ...candidate(true), acknowledged: true };
+    const t0 = 40_000_000;
+    expect(kinds(book.evaluate([acked], t0))).toEqual(['firing']); // a new alert is news, acknowledged or not
+    expect(kinds(book.evaluate([acked], t0 + 30 * MINUTE))).toEqual([]);
+    expect(book.evaluate([acked], t0 + 5 * 60 * MINUTE).changed).toEqual([]); // nothing to store either
+    expect(kinds(book.evaluate([candidate(true)], t0 + 5 * 60 * MINUTE + 1))).toEqual(['repeat']); // its incident is over
+    expect(kinds(book.evaluate([{ ...acked, holds: false }], t0 + 6 * 60 * MINUTE))).toEqual(['resolved']);
+  });
+
   it('leaves an alert as it is while its rule cannot tell (figures still loading)', () => {
     const book = new AlertBook([], { repeatIntervalMs: 60 * MINUTE });
     book.evaluate([candidate(true)], 1);

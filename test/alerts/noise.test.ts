@@ -84,6 +84,7 @@ describe('holdNoise', () => {
     degradedSince: undefined,
     degradedFromStart: false,
     certificateExpiresAt: undefined,
+    acknowledged: false,
     flapping: false,
     ...over,
   });

@@ -26,6 +26,8 @@ const FOLLOW_GUARD_MS = 30 * REFRESH_MS;
  * second with a 900 ms timeout, so a starved machine does not turn its checks into timeouts.
  */
 const WEB_UP = '#c-web .st-healthy, #c-web .st-degraded';
+/** The write API's bearer token (incident updates). */
+const TOKEN = 'e2e-token-0123456789abcdef0123';
 
 if (!existsSync(CHROMIUM) && !process.env.CI)
   console.warn(`\n*** SKIPPING the status page browser tests: ${CHROMIUM} is missing (apt-get install -y chromium) ***\n`);
@@ -59,7 +61,7 @@ describe.skipIf(!existsSync(CHROMIUM) && !process.env.CI)('status page in headle
     await store.close();
     const at = (s: Server) => `http://127.0.0.1:${(s.address() as AddressInfo).port}/health`;
     const yaml = [
-      `server: { host: 127.0.0.1, port: ${port} }`,
+      `server: { host: 127.0.0.1, port: ${port}, token: ${TOKEN} }`,
       `storage: sqlite:${db}`,
       `page: { title: Acme status, refresh: ${REFRESH_MS}ms }`,
       'defaults: { interval: 2s, timeout: 500ms, degradedAfter: 400ms, failuresToOpen: 2, successesToResolve: 2 }',
@@ -227,4 +229,38 @@ describe.skipIf(!existsSync(CHROMIUM) && !process.env.CI)('status page in headle
     expect(wire.bytes).toBeLessThan(plain / 4);
     expect(consoleErrors).toEqual([]);
   });
+  it('shows a public update of an incident on the open page without a reload, and never an internal one', async () => {
+    const api = (path: string, init: RequestInit = {}) =>
+      fetch(`${base}/api/incidents${path}`, {
+        ...init,
+        headers: { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json' },
+      });
+    // the public incident stored last (ids follow writes; internal's came last): on its component's page and first in the feed
+    const { items } = (await (await api('?limit=500')).json()) as { items: Array<{ id: number; component: string }> };
+    const incident = items.find((i) => i.component !== 'internal');
+    const page = await open(`/components/${incident?.component}`);
+    await page.evaluate(() => {
+      (window as unknown as { sameDocument: boolean }).sameDocument = true;
+    });
+    const post = (body: object) => api(`/${incident?.id}/updates`, { method: 'POST', body: JSON.stringify(body) });
+    expect((await post({ message: 'Hidden note: the <b>cache</b> node ran out of disk', visibility: 'internal', by: 'Ada' })).status).toBe(
+      201,
+    );
+    expect((await post({ message: 'The <b>cache</b> is back; we keep watching', visibility: 'public', status: 'monitoring' })).status).toBe(
+      201,
+    );
+    const shown = page.getByText('The <b>cache</b> is back; we keep watching', { exact: true });
+    await shown.waitFor({ state: 'visible', timeout: FOLLOW_GUARD_MS }); // a hang guard: the page refreshes every second
+    expect(await page.locator('.updates li', { has: shown }).locator('.us').textContent()).toBe('Monitoring');
+    expect(await page.locator('.updates b').count()).toBe(0); // the message is text, not markup
+    expect(await page.getByText('Hidden note', { exact: false }).count()).toBe(0);
+    expect(await page.content()).not.toContain('Hidden note');
+    expect(await page.evaluate(() => (window as unknown as { sameDocument?: boolean }).sameDocument)).toBe(true);
+    await page.locator('[data-k="incidents"]').screenshot({ path: join(SHOTS, 'component-incident-update.png') });
+    await page.close();
+    const feed = await (await fetch(`${base}/feed.xml`)).text();
+    expect(feed).toContain('The &lt;b&gt;cache&lt;/b&gt; is back; we keep watching');
+    expect(feed).not.toContain('Hidden note');
+    expect(consoleErrors).toEqual([]);
+  }, 60_000);
 });

@@ -1,7 +1,7 @@
 import { brotliDecompressSync, gunzipSync } from 'node:zlib';
 import { afterEach, describe, expect, it } from 'vitest';
 import { percent, span } from '../../src/server/page/format.js';
-import { harness } from './harness.js';
+import { harness, TOKEN } from './harness.js';
 
 const open: Array<() => Promise<void>> = [];
 afterEach(async () => {
@@ -130,6 +130,51 @@ describe('status page', () => {
     expect(entries[1]).toContain('<title>api: resolved</title>');
     expect(entries[1]).toContain('<link href="http://status.example/components/api"/>');
     expect(res.body.startsWith('<?xml version="1.0" encoding="utf-8"?>\n<feed xmlns="http://www.w3.org/2005/Atom">')).toBe(true);
+  });
+
+  it('shows public updates and the postmortem under their incident, newest first and escaped, never internal ones, at once', async () => {
+    const h = await harness({ token: true, yaml: (text) => text.replace('components:', 'page: { refresh: 2s }\ncomponents:') });
+    open.push(h.close);
+    await h.clock.advance(10 * 60_000);
+    h.world.api = 'unhealthy';
+    await h.clock.advance(5_000);
+    const before = (await h.app.inject('/')).body; // rendered and kept for up to a second
+    const [incident] = (await h.app.inject('/api/incidents')).json().items;
+    const write = (method: 'POST' | 'PUT', path: string, payload: object) =>
+      h.app.inject({ method, url: `/api/incidents/${incident.id}/${path}`, payload, headers: { authorization: `Bearer ${TOKEN}` } });
+    const first = (
+      await write('POST', 'updates', { message: 'Checkout <b>fails</b> for some', visibility: 'public', status: 'investigating' })
+    ).json();
+    await h.clock.advance(100);
+    expect((await write('POST', 'updates', { message: 'SECRET: db-2 is the culprit', visibility: 'internal' })).statusCode).toBe(201);
+    await h.clock.advance(100);
+    const second = (await write('POST', 'updates', { message: 'A fix is rolling out', visibility: 'public', status: 'monitoring' })).json();
+    expect((await write('PUT', 'postmortem', { url: 'https://wiki.example.com/pm?a=1&b="2"' })).statusCode).toBe(200);
+    await h.clock.advance(300); // past the 250 ms between renders, well inside the second a page is kept
+
+    expect(before).not.toContain('Checkout');
+    for (const path of ['/', '/components/api']) {
+      const body = (await h.app.inject(path)).body;
+      expect(body, path).not.toContain('SECRET');
+      expect(body, path).toContain('Checkout &lt;b&gt;fails&lt;/b&gt; for some');
+      expect(body, path).toContain('<a href="https://wiki.example.com/pm?a=1&amp;b=%222%22" rel="noopener">Postmortem</a>');
+      expect(body.indexOf('A fix is rolling out'), path).toBeLessThan(body.indexOf('Checkout &lt;b&gt;'));
+      expect(body, path).toContain(`<time datetime="${second.time}">`);
+      expect(body, path).toContain('<strong class="us">Monitoring</strong>');
+    }
+    const feed = (await h.app.inject({ url: '/feed.xml', headers: { host: 'status.example' } })).body;
+    expect(feed).not.toContain('SECRET');
+    const entries = [...feed.matchAll(/<entry>(.*?)<\/entry>/g)].map((m) => m[1] ?? '');
+    expect(entries.map((e) => /<id>(.*?)<\/id>/.exec(e)?.[1])).toEqual([
+      `http://status.example/incidents/${incident.id}/updates/${second.id}`,
+      `http://status.example/incidents/${incident.id}/updates/${first.id}`,
+      `http://status.example/incidents/${incident.id}`,
+    ]);
+    expect(entries[0]).toContain('<title>api: monitoring</title>');
+    expect(entries[0]).toContain(`<updated>${second.time}</updated>`);
+    expect(entries[1]).toContain('<summary>Checkout &lt;b&gt;fails&lt;/b&gt; for some</summary>');
+    expect(entries[2]).toContain('<link rel="related" href="https://wiki.example.com/pm?a=1&amp;b=%222%22"/>');
+    expect(feed).toContain(`<updated>${second.time}</updated><author>`); // the feed's own time is its newest entry's
   });
 
   it('links the feed to page.url when set, whatever Host a request carries', async () => {

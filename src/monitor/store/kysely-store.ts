@@ -10,10 +10,13 @@ import { planWindow, type Segment } from './plan.js';
 import { Aggregate } from './rollup.js';
 import type { Database } from './schema.js';
 import type {
+  Acknowledgement,
   AlertRecord,
   ComponentState,
   DeadLetterRecord,
+  IncidentNotes,
   IncidentRecord,
+  IncidentUpdateRecord,
   MaintenanceRecord,
   Page,
   ProbeCursor,
@@ -21,6 +24,7 @@ import type {
   ProbeStats,
   ProbeStatus,
   Store,
+  UpdateStatus,
   WriteBatch,
 } from './types.js';
 import { readMark } from './watermarks.js';
@@ -252,6 +256,89 @@ export class KyselyStore implements Store {
   async deleteMaintenance(name: string): Promise<boolean> {
     const result = await this.#db.deleteFrom('maintenance').where('name', '=', name).executeTakeFirst();
     return Number(result.numDeletedRows) > 0;
+  }
+
+  async incident(id: number): Promise<IncidentRecord | undefined> {
+    const r = await this.#db
+      .selectFrom('incidents as i')
+      .innerJoin('components as c', 'c.id', 'i.component_id')
+      .select(['i.id', 'c.name', 'i.start_ms', 'i.end_ms', 'i.error'])
+      .where('i.id', '=', id)
+      .executeTakeFirst();
+    return r && { id: r.id, component: r.name, start: r.start_ms, end: r.end_ms, error: r.error };
+  }
+
+  async acknowledgeIncident(id: number, acknowledgement: Acknowledgement): Promise<IncidentRecord | undefined> {
+    await this.#db
+      .updateTable('incidents')
+      .set({ acknowledged_ms: acknowledgement.at, acknowledged_by: acknowledgement.by })
+      .where('id', '=', id)
+      .where('acknowledged_ms', 'is', null)
+      .execute();
+    return this.incident(id);
+  }
+
+  async setPostmortem(id: number, url: string): Promise<IncidentRecord | undefined> {
+    await this.#db.updateTable('incidents').set({ postmortem_url: url }).where('id', '=', id).execute();
+    return this.incident(id);
+  }
+
+  async addIncidentUpdate(update: Omit<IncidentUpdateRecord, 'id'>): Promise<IncidentUpdateRecord | undefined> {
+    // incidents are never deleted: one that exists now still does at the insert
+    if ((await this.incident(update.incidentId)) === undefined) return undefined;
+    const row = await this.#db
+      .insertInto('incident_updates')
+      .values({
+        incident_id: update.incidentId,
+        time_ms: update.time,
+        visibility: update.visibility,
+        status: update.status,
+        message: update.message,
+        author: update.by,
+      })
+      .returning('id')
+      .executeTakeFirstOrThrow();
+    return { id: row.id, ...update };
+  }
+
+  async incidentNotes(ids: readonly number[], options: { internal: boolean }): Promise<Map<number, IncidentNotes>> {
+    const out = new Map<number, IncidentNotes>();
+    for (const part of chunks([...new Set(ids)])) {
+      const incidents = await this.#db
+        .selectFrom('incidents')
+        .select(['id', 'acknowledged_ms', 'acknowledged_by', 'postmortem_url'])
+        .where('id', 'in', part)
+        .execute();
+      for (const r of incidents) {
+        const acknowledged = r.acknowledged_ms === null ? null : { at: r.acknowledged_ms, by: r.acknowledged_by };
+        out.set(r.id, { acknowledged, postmortem: r.postmortem_url, updates: [] });
+      }
+      let q = this.#db.selectFrom('incident_updates').selectAll().where('incident_id', 'in', part).orderBy('id', 'desc');
+      if (!options.internal) q = q.where('visibility', '=', 'public');
+      for (const u of await q.execute()) {
+        out.get(u.incident_id)?.updates.push({
+          id: u.id,
+          incidentId: u.incident_id,
+          time: u.time_ms,
+          visibility: u.visibility === 'public' ? 'public' : 'internal',
+          status: u.status as UpdateStatus | null,
+          message: u.message,
+          by: u.author,
+        });
+      }
+    }
+    return out;
+  }
+
+  async acknowledgedOpen(): Promise<Array<{ component: string; start: number }>> {
+    const rows = await this.#db
+      .selectFrom('incidents as i')
+      .innerJoin('components as c', 'c.id', 'i.component_id')
+      .select(['c.name', 'i.start_ms'])
+      .where('i.end_ms', 'is', null)
+      .where('i.acknowledged_ms', 'is not', null)
+      .execute();
+    return rows.map((r) => ({ component: r.name, start: r.start_ms }));
   }
 
   async timeline(component: string, from: number, to: number): Promise<{ incidents: IncidentRecord[]; gaps: Span[] }> {

@@ -157,6 +157,31 @@ function migrations(dialect: DialectName): Record<string, Migration> {
           .execute();
       },
     },
+    '0008_incident_updates': {
+      // What people add to an incident the monitor opened: an acknowledgement, a postmortem link, updates.
+      async up(db: Kysely<unknown>) {
+        // one column per statement: SQLite adds no more at once
+        for (const column of ['acknowledged_ms', 'acknowledged_by', 'postmortem_url'] as const) {
+          await db.schema
+            .alterTable('incidents')
+            .addColumn(column, column === 'acknowledged_ms' ? 'bigint' : 'text')
+            .execute();
+        }
+        await db.schema
+          .createTable('incident_updates')
+          .addColumn('id', 'integer', (c) => (dialect === 'sqlite' ? c.primaryKey() : c.primaryKey().generatedByDefaultAsIdentity()))
+          .addColumn('incident_id', 'integer', (c) => c.notNull())
+          .addColumn('time_ms', 'bigint', (c) => c.notNull())
+          .addColumn('visibility', 'text', (c) => c.notNull())
+          .addColumn('status', 'text')
+          .addColumn('message', 'text', (c) => c.notNull())
+          .addColumn('author', 'text')
+          .addCheckConstraint('incident_updates_visibility', sql`visibility in ('public', 'internal')`)
+          .addCheckConstraint('incident_updates_message', sql`length(message) <= 5000`)
+          .execute();
+        await db.schema.createIndex('incident_updates_incident').on('incident_updates').columns(['incident_id', 'id']).execute();
+      },
+    },
   };
 }
 

@@ -122,6 +122,12 @@ function guarded(store: Store, breaker: CircuitBreaker, deadline: TimeoutPolicy)
     maintenance: read(store.maintenance),
     putMaintenance: write(store.putMaintenance),
     deleteMaintenance: write(store.deleteMaintenance),
+    incident: read(store.incident),
+    acknowledgeIncident: write(store.acknowledgeIncident),
+    setPostmortem: write(store.setPostmortem),
+    addIncidentUpdate: write(store.addIncidentUpdate),
+    incidentNotes: read(store.incidentNotes),
+    acknowledgedOpen: read(store.acknowledgedOpen),
     size: read(store.size),
     close: () => store.close().catch(failed),
   };

@@ -23,6 +23,10 @@ export interface IncidentsTable {
   start_ms: number;
   end_ms: number | null;
   error: string | null;
+  /** Migration 0008: who acknowledged it, when, and its postmortem link. */
+  acknowledged_ms: number | null;
+  acknowledged_by: string | null;
+  postmortem_url: string | null;
 }
 
 export interface GapsTable {
@@ -91,6 +95,19 @@ export interface MaintenanceTable {
   created_by: string | null;
 }
 
+/** An update a person added to an incident (migration 0008). */
+export interface IncidentUpdatesTable {
+  id: Generated<number>;
+  incident_id: number;
+  time_ms: number;
+  /** `public` or `internal`. */
+  visibility: string;
+  /** An `UpdateStatus`, or null. */
+  status: string | null;
+  message: string;
+  author: string | null;
+}
+
 /** The whole schema, for kysely's typed queries. */
 export interface Database {
   components: ComponentsTable;
@@ -104,4 +121,5 @@ export interface Database {
   alerts: AlertsTable;
   dead_letters: DeadLettersTable;
   maintenance: MaintenanceTable;
+  incident_updates: IncidentUpdatesTable;
 }

@@ -85,6 +85,40 @@ export interface MaintenanceRecord {
   createdBy: string | undefined;
 }
 
+/** Who took an incident on, and when: `by` is what the person wrote, never derived from the token. */
+export interface Acknowledgement {
+  at: number;
+  by: string | null;
+}
+
+/** Who may read an incident update: everyone (the status page, its feed) or only holders of the token. */
+export type UpdateVisibility = 'public' | 'internal';
+
+/** Statuspage's words for where the work on an incident stands. */
+export type UpdateStatus = 'investigating' | 'identified' | 'monitoring' | 'resolved';
+
+/** One note a person added to an incident. */
+export interface IncidentUpdateRecord {
+  id: number;
+  incidentId: number;
+  time: number;
+  visibility: UpdateVisibility;
+  /** Where the work stands, in Statuspage's words; null when not said. */
+  status: UpdateStatus | null;
+  /** At most 5000 characters. */
+  message: string;
+  by: string | null;
+}
+
+/** What people added to one incident. */
+export interface IncidentNotes {
+  acknowledged: Acknowledgement | null;
+  /** An http(s) URL. */
+  postmortem: string | null;
+  /** Newest first. */
+  updates: IncidentUpdateRecord[];
+}
+
 /** Counts and latency of checks over a window, from rollups (and raw rows for the newest minute). */
 export interface ProbeStats {
   total: number;
@@ -154,6 +188,18 @@ export interface Store {
   putMaintenance(record: MaintenanceRecord): Promise<void>;
   /** Deletes the window named `name`; false when there was none. */
   deleteMaintenance(name: string): Promise<boolean>;
+  /** The incident `id`, or undefined. */
+  incident(id: number): Promise<IncidentRecord | undefined>;
+  /** Acknowledges incident `id` unless it already is (the first acknowledgement stands); undefined when there is none. */
+  acknowledgeIncident(id: number, acknowledgement: Acknowledgement): Promise<IncidentRecord | undefined>;
+  /** Sets (or replaces) the postmortem link of incident `id`; undefined when there is none. */
+  setPostmortem(id: number, url: string): Promise<IncidentRecord | undefined>;
+  /** Adds an update to its incident; undefined when there is no such incident. */
+  addIncidentUpdate(update: Omit<IncidentUpdateRecord, 'id'>): Promise<IncidentUpdateRecord | undefined>;
+  /** The notes of each of `ids` that exists, with internal updates only when `internal`. */
+  incidentNotes(ids: readonly number[], options: { internal: boolean }): Promise<Map<number, IncidentNotes>>;
+  /** Open incidents that were acknowledged, so a restart keeps their reminders quiet. */
+  acknowledgedOpen(): Promise<Array<{ component: string; start: number }>>;
   /** Bytes the store occupies (database file or relation sizes). */
   size(): Promise<number>;
   close(): Promise<void>;

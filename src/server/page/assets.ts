@@ -30,6 +30,7 @@ figcaption{color:var(--muted);font-size:.8rem}.k50::before,.k95::before{content:
 dl{display:grid;grid-template-columns:auto 1fr;gap:2px 12px;margin:8px 0;font-size:.9rem}dt{color:var(--muted)}dd{margin:0}
 .budget{height:10px;border-radius:5px;background:var(--dn);overflow:hidden}.budget span{display:block;height:100%;background:var(--ok)}.budget.low span{background:var(--d3)}
 table{border-collapse:collapse;width:100%;font-size:.85rem}th,td{text-align:left;padding:5px 8px;border-bottom:1px solid var(--line);vertical-align:top}thead th{color:var(--muted);font-weight:600}
+.inc-table tr:has(+tr.noted) td{border-bottom:0}.noted td{padding-top:0}.notes{margin:4px 0 2px}.pm{margin:2px 0}.updates{list-style:none;margin:2px 0;padding:0}.updates li{margin:4px 0;padding-left:10px;border-left:2px solid var(--line)}.updates time{color:var(--muted);font-size:.8rem;margin-right:6px}.msg{white-space:pre-line;overflow-wrap:anywhere}
 .scroll{overflow-x:auto}.note{border-left:3px solid var(--d1);padding:2px 12px;margin:10px 0;background:var(--card)}
 footer{margin-top:32px;color:var(--muted);font-size:.8rem}
 @media (max-width:600px){body{font-size:14px}.bars{gap:1px}.inc-table td:nth-child(5),.inc-table th:nth-child(5){display:none}}

@@ -1,6 +1,6 @@
 import type { ComponentConfig } from '../../config/index.js';
 import { isNinesError } from '../../core/errors.js';
-import type { DayFigures, IncidentRecord, ProbeStats, SloFigures } from '../../monitor/history.js';
+import type { DayFigures, IncidentNotes, IncidentRecord, ProbeStats, SloFigures } from '../../monitor/history.js';
 import { covers } from '../../monitor/maintenance.js';
 import type { ComponentStatus } from '../../monitor/monitor.js';
 import type { ServerContext } from '../context.js';
@@ -35,6 +35,8 @@ export interface IndexModel {
   components: ComponentModel[];
   /** Incidents of public components, newest first (open ones included). */
   incidents: IncidentRecord[];
+  /** Their postmortems and public updates, by incident id. */
+  notes: Map<number, IncidentNotes>;
   slos: SloFigures[];
   /** The monitor suspects its own network: statuses are unknown, not down. */
   blind?: boolean;
@@ -120,7 +122,8 @@ export async function indexModel(ctx: ServerContext): Promise<IndexModel> {
       return config === undefined ? [] : [liveOnly(status, config, now)];
     });
     const blind = ctx.monitor.connectivity().suspect;
-    return { now, components, incidents: [], slos: [], maintenance: maintenanceNotices(ctx, shown, now), historyUnavailable: true, blind };
+    const maintenance = maintenanceNotices(ctx, shown, now);
+    return { now, components, incidents: [], notes: new Map(), slos: [], maintenance, historyUnavailable: true, blind };
   }
 }
 
@@ -142,7 +145,24 @@ async function fullIndexModel(ctx: ServerContext): Promise<IndexModel> {
     const f = await ctx.history.slo(slo);
     if (f !== undefined) slos.push(f);
   }
-  return { now, components, incidents, slos, maintenance: maintenanceNotices(ctx, shown, now), blind: ctx.monitor.connectivity().suspect };
+  const notes = await publicNotes(ctx, incidents);
+  return {
+    now,
+    components,
+    incidents,
+    notes,
+    slos,
+    maintenance: maintenanceNotices(ctx, shown, now),
+    blind: ctx.monitor.connectivity().suspect,
+  };
+}
+
+/** What the page and the feed show of what people added to `incidents`: postmortems and public updates, never internal ones. */
+export function publicNotes(ctx: ServerContext, incidents: readonly IncidentRecord[]): Promise<Map<number, IncidentNotes>> {
+  return ctx.history.incidentNotes(
+    incidents.map((i) => i.id),
+    { internal: false },
+  );
 }
 
 /** The newest `limit` incidents of public components (or of one component). */

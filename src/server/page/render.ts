@@ -1,6 +1,6 @@
 import { formatDuration } from '../../config/duration.js';
 import type { NinesConfig } from '../../config/index.js';
-import type { IncidentRecord, ProbeRecord } from '../../monitor/history.js';
+import type { IncidentNotes, IncidentRecord, ProbeRecord, UpdateStatus } from '../../monitor/history.js';
 import type { ComponentStatus, DayFigures, SloFigures } from '../../monitor/monitor.js';
 import type { FiguresView } from '../views.js';
 import { SCRIPT, STYLE } from './assets.js';
@@ -148,19 +148,41 @@ ${latencyChart(
 )}`;
 }
 
-function incidentRows(incidents: IncidentRecord[], now: number, withComponent: boolean): Html {
+/** Statuspage's words, as the page shows them. */
+const UPDATE_WORDS: Record<UpdateStatus, string> = {
+  investigating: 'Investigating',
+  identified: 'Identified',
+  monitoring: 'Monitoring',
+  resolved: 'Resolved',
+};
+
+/** The postmortem link and the updates of an incident, newest first; nothing when it has neither. */
+function notesBlock(notes: IncidentNotes | undefined): Html | '' {
+  if (notes === undefined || (notes.postmortem === null && notes.updates.length === 0)) return '';
+  const postmortem = notes.postmortem === null ? '' : html`<p class="pm"><a href="${notes.postmortem}" rel="noopener">Postmortem</a></p>`;
+  const updates = notes.updates.map(
+    (u) =>
+      html`<li><time datetime="${new Date(u.time).toISOString()}">${dateTime(u.time)}</time>${u.status === null ? '' : html` <strong class="us">${UPDATE_WORDS[u.status]}</strong>`} <span class="msg">${u.message}</span></li>`,
+  );
+  return html`<div class="notes">${postmortem}${updates.length === 0 ? '' : html`<ol class="updates" aria-label="Updates, newest first">${updates}</ol>`}</div>`;
+}
+
+function incidentRows(incidents: IncidentRecord[], notes: Map<number, IncidentNotes>, now: number, withComponent: boolean): Html {
+  const columns = withComponent ? 5 : 4;
   return html`<table class="inc-table"><thead><tr>${withComponent ? html`<th scope="col">Component</th>` : ''}<th scope="col">Start</th><th scope="col">End</th><th scope="col">Duration</th><th scope="col">Error</th></tr></thead><tbody>${incidents.map(
-    (i) =>
-      html`<tr>${withComponent ? html`<td><a href="/components/${encodeURIComponent(i.component)}">${i.component}</a></td>` : ''}<td>${dateTime(i.start)}</td><td>${i.end === null ? html`<strong>ongoing</strong>` : dateTime(i.end)}</td><td>${span((i.end ?? now) - i.start)}</td><td class="err">${i.error ?? '—'}</td></tr>`,
+    (i) => {
+      const extra = notesBlock(notes.get(i.id));
+      return html`<tr>${withComponent ? html`<td><a href="/components/${encodeURIComponent(i.component)}">${i.component}</a></td>` : ''}<td>${dateTime(i.start)}</td><td>${i.end === null ? html`<strong>ongoing</strong>` : dateTime(i.end)}</td><td>${span((i.end ?? now) - i.start)}</td><td class="err">${i.error ?? '—'}</td></tr>${extra === '' ? '' : html`<tr class="noted"><td colspan="${columns}">${extra}</td></tr>`}`;
+    },
   )}</tbody></table>`;
 }
 
-function activeIncidents(incidents: IncidentRecord[], now: number): Html {
+function activeIncidents(incidents: IncidentRecord[], notes: Map<number, IncidentNotes>, now: number): Html {
   const active = incidents.filter((i) => i.end === null);
   if (active.length === 0) return html`<div data-k="active"></div>`;
   return html`<section data-k="active" class="active" aria-labelledby="h-active"><h2 id="h-active"><span aria-hidden="true">✕</span> Active incidents</h2><ul>${active.map(
     (i) =>
-      html`<li><a href="/components/${encodeURIComponent(i.component)}">${i.component}</a>: down since ${dateTime(i.start)} (${span(now - i.start)})${i.error ? html` — <span class="err">${i.error}</span>` : ''}</li>`,
+      html`<li><a href="/components/${encodeURIComponent(i.component)}">${i.component}</a>: down since ${dateTime(i.start)} (${span(now - i.start)})${i.error ? html` — <span class="err">${i.error}</span>` : ''}${notesBlock(notes.get(i.id))}</li>`,
   )}</ul></section>`;
 }
 
@@ -208,10 +230,10 @@ export function renderIndex(config: NinesConfig['page'], m: IndexModel): string 
   const main = html`<div data-k="banner" class="banner b-${banner.kind}" role="status"><span class="ic" aria-hidden="true">${BANNER_ICON[banner.kind]}</span> ${banner.text}</div>
 ${m.historyUnavailable ? HISTORY_UNAVAILABLE : ''}${m.blind ? BLIND : ''}
 ${maintenancePanel(m.maintenance)}
-${activeIncidents(m.incidents, m.now)}
+${activeIncidents(m.incidents, m.notes, m.now)}
 <section aria-labelledby="h-components"><h2 id="h-components">Components</h2>${m.components.map((c) => componentBlock(c, m.now, true))}</section>
 ${sloPanel(m.slos)}
-<section data-k="history" aria-labelledby="h-history"><h2 id="h-history">Incident history</h2>${m.incidents.length === 0 ? html`<p>No incidents recorded.</p>` : incidentRows(m.incidents, m.now, true)}</section>`;
+<section data-k="history" aria-labelledby="h-history"><h2 id="h-history">Incident history</h2>${m.incidents.length === 0 ? html`<p>No incidents recorded.</p>` : incidentRows(m.incidents, m.notes, m.now, true)}</section>`;
   return page(config, config.title, main, m.now);
 }
 
@@ -232,6 +254,7 @@ export function renderComponent(
   m: ComponentModel,
   figures: Record<string, FiguresView> | undefined,
   incidents: IncidentRecord[],
+  notes: Map<number, IncidentNotes>,
   checks: ProbeRecord[],
   now: number,
 ): string {
@@ -263,7 +286,7 @@ export function renderComponent(
   const main = html`${back}${componentBlock(m, now, false)}
 <section data-k="figures" aria-labelledby="h-figures"><h2 id="h-figures">Figures</h2><div class="scroll"><table class="figures"><thead><tr><th scope="col">Window</th><th scope="col">Availability</th><th scope="col">Uptime</th><th scope="col">Downtime</th><th scope="col">Unobserved</th><th scope="col">Incidents</th><th scope="col">MTBF</th><th scope="col">MTTR</th><th scope="col">Checks</th><th scope="col">OK / degraded / failed</th><th scope="col">p50 / p95 / p99</th></tr></thead><tbody>${rows}</tbody></table></div>
 ${unobserved.length > 0 ? html`<div class="note"><p>Part of these windows was <strong>unobserved</strong>: the monitor was not running or had no result, or the component was in scheduled maintenance. That time counts neither as up nor as down; availability is uptime over observed time.</p><ul>${unobserved}</ul></div>` : ''}</section>
-<section data-k="incidents" aria-labelledby="h-incidents"><h2 id="h-incidents">Incidents</h2>${incidents.length === 0 ? html`<p>No incidents recorded.</p>` : incidentRows(incidents, now, false)}</section>
+<section data-k="incidents" aria-labelledby="h-incidents"><h2 id="h-incidents">Incidents</h2>${incidents.length === 0 ? html`<p>No incidents recorded.</p>` : incidentRows(incidents, notes, now, false)}</section>
 <section data-k="checks" aria-labelledby="h-checks"><h2 id="h-checks">Recent checks</h2><div class="scroll"><table class="checks"><thead><tr><th scope="col">Time</th><th scope="col">Status</th><th scope="col">Duration</th><th scope="col">Error</th></tr></thead><tbody>${checks.map(
     (c) =>
       html`<tr><td>${dateTime(c.time)}</td><td>${statusBadge(c.status)}</td><td>${millis(c.durationMs)}</td><td class="err">${c.error ?? ''}</td></tr>`,

@@ -10,7 +10,7 @@ import { type BADGE_COLOURS, badge } from './badges.js';
 import { PageCache, sendPage } from './cache.js';
 import { incidentFeed } from './feed.js';
 import { percent } from './format.js';
-import { componentModel, indexModel, liveOnly, publicComponent, publicComponents, publicIncidents } from './model.js';
+import { componentModel, indexModel, liveOnly, publicComponent, publicComponents, publicIncidents, publicNotes } from './model.js';
 import { renderComponent, renderIndex } from './render.js';
 
 const SVG_HEADERS = {
@@ -62,9 +62,9 @@ function baseOf(request: FastifyRequest, url: string | undefined): string {
 /** Longest a rendered page is reused while no shown status changes. */
 const MAX_PAGE_AGE = 5_000;
 
-/** What a page shows that must never be served stale: each component's status, flapping, open incident and maintenance. */
-function stateOf(statuses: readonly ComponentStatus[]): string {
-  return statuses.map((s) => `${s.name} ${s.status} ${s.flapping} ${s.incidentSince ?? ''} ${s.maintenance.join()}`).join('\n');
+/** What a page shows that must never be served stale: each component's status, flapping, open incident and maintenance, and what people wrote on incidents (its revision). */
+function stateOf(statuses: readonly ComponentStatus[], notes: number): string {
+  return `${notes}\n${statuses.map((s) => `${s.name} ${s.status} ${s.flapping} ${s.incidentSince ?? ''} ${s.maintenance.join()}`).join('\n')}`;
 }
 
 const send = (reply: FastifyReply, headers: Record<string, string>, body: string) => reply.code(200).headers(headers).send(body);
@@ -81,7 +81,7 @@ export function pageRoutes(app: FastifyInstance, ctx: ServerContext): void {
       cachedFor = ctx.monitor.config;
       cache.clear();
     }
-    return cache.get(path, stateOf(shown), Math.min(MAX_PAGE_AGE, config().refresh / 2), render);
+    return cache.get(path, stateOf(shown, ctx.monitor.notebook.revision), Math.min(MAX_PAGE_AGE, config().refresh / 2), render);
   };
 
   app.get('/', async (request, reply) => {
@@ -99,10 +99,10 @@ export function pageRoutes(app: FastifyInstance, ctx: ServerContext): void {
         const figures = await allFigures(ctx, status.name, {});
         const incidents = await publicIncidents(ctx, publicComponents(ctx), 50, status.name);
         const checks = (await ctx.history.probes(status.name, { limit: 50 })).items;
-        return renderComponent(config(), model, figures, incidents, checks, now);
+        return renderComponent(config(), model, figures, incidents, await publicNotes(ctx, incidents), checks, now);
       } catch (error) {
         if (!isNinesError(error, 'NINES_STORE_UNAVAILABLE')) throw error;
-        return renderComponent(config(), liveOnly(status, component, now), undefined, [], [], now);
+        return renderComponent(config(), liveOnly(status, component, now), undefined, [], new Map(), [], now);
       }
     };
     return sendPage(request, reply, await cached(`/components/${status.name}`, [status], render));
@@ -138,7 +138,7 @@ export function pageRoutes(app: FastifyInstance, ctx: ServerContext): void {
 
   app.get('/feed.xml', async (request, reply) => {
     const incidents = await publicIncidents(ctx, publicComponents(ctx), 50);
-    const xml = incidentFeed(config().title, baseOf(request, config().url), incidents, ctx.clock.now());
+    const xml = incidentFeed(config().title, baseOf(request, config().url), incidents, await publicNotes(ctx, incidents), ctx.clock.now());
     return send(reply, { 'content-type': 'application/atom+xml; charset=utf-8', 'cache-control': 'no-cache, max-age=0' }, xml);
   });
 }
