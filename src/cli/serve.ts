@@ -1,7 +1,9 @@
 import { pino } from 'pino';
 import { AlertEvaluator } from '../alerts/evaluator.js';
-import { maintenanceSilencer } from '../alerts/silencing.js';
+import { Silences } from '../alerts/silences.js';
+import { maintenanceSilencer, silencers } from '../alerts/silencing.js';
 import { formatProblems, loadConfig, storageUrl } from '../config/index.js';
+import { systemClock } from '../core/clock.js';
 import { GracefulShutdown } from '../lifecycle/index.js';
 import { createMetricsRegistry } from '../metrics/index.js';
 import { monitorEventMetrics } from '../monitor/metrics.js';
@@ -60,12 +62,20 @@ export async function serve(
     logger.error({ kind: e.kind, component: e.component, error: (e.error as Error).message }, 'store refused a row; set aside'),
   );
 
+  const silences = new Silences({
+    store,
+    now: () => systemClock.now(),
+    onError: (error) => logger.error({ error: (error as Error).message }, 'silences: cannot read the store; will retry'),
+  });
   const alerts = new AlertEvaluator({
     config: () => monitor.config,
     history: monitor.history,
     statuses: () => monitor.status(),
     store,
-    silencedBy: maintenanceSilencer(monitor.maintenance, () => monitor.config.components),
+    silencedBy: silencers(
+      maintenanceSilencer(monitor.maintenance, () => monitor.config.components),
+      silences.silencer,
+    ),
     connectivity: () => monitor.connectivity(),
     onError: (error, during) => logger.error({ during, error: (error as Error).message }, `alerts: ${during} failed; will retry`),
   });
@@ -95,8 +105,11 @@ export async function serve(
 
   const drainDelay = Number(env.NINES_DRAIN_DELAY_MS ?? 5000);
   const shutdown = new GracefulShutdown({ drainDelay, timeout: 10_000, logger });
-  const app = await buildApp({ monitor, registry, shutdown, alerts, deadLetters: (limit) => store.deadLetters({ limit }) });
+  const app = await buildApp({ monitor, registry, shutdown, alerts, silences, deadLetters: (limit) => store.deadLetters({ limit }) });
   await monitor.start();
+  await silences
+    .load()
+    .catch((error: unknown) => logger.error({ error: (error as Error).message }, 'silences: cannot read the store; will retry'));
   alerts.start();
   try {
     await app.listen({ host: config.server.host, port: config.server.port });

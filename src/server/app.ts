@@ -3,6 +3,7 @@ import rateLimit from '@fastify/rate-limit';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import type { Registry } from 'prom-client';
 import type { ActiveAlert } from '../alerts/lifecycle.js';
+import type { Silences } from '../alerts/silences.js';
 import { type Clock, systemClock } from '../core/clock.js';
 import type { Monitor } from '../monitor/monitor.js';
 import type { DeadLetterRecord } from '../notify/notifier.js';
@@ -15,6 +16,7 @@ import { incidentRoutes } from './incidents.js';
 import { maintenanceRoutes } from './maintenance.js';
 import { metricsRoute } from './metrics.js';
 import { pageRoutes } from './page/routes.js';
+import { silenceRoutes } from './silences.js';
 import { sloRoutes } from './slos.js';
 
 /** Options of {@link buildApp}. */
@@ -31,6 +33,8 @@ export interface AppOptions {
   liveness?: { maxEventLoopDelay?: number };
   /** What `GET /api/alerts` lists: the alert evaluator of `nines serve`. Default: no alerts. */
   alerts?: { active(): ActiveAlert[] };
+  /** Silences served at `/api/silences` (the ones the evaluator applies). Default: no such routes. */
+  silences?: Silences;
   /** What `GET /api/notifications/dead-letters` lists. Default: none. */
   deadLetters?: (limit: number) => Promise<DeadLetterRecord[]>;
   /** A pino-compatible logger for requests and internal errors. Default: no logging. */
@@ -49,6 +53,7 @@ export function buildApp(options: AppOptions): FastifyInstance {
     registry: options.registry,
     alerts: options.alerts,
     deadLetters: options.deadLetters,
+    silences: options.silences,
     clock: options.clock ?? systemClock,
     shutdown: options.shutdown,
     liveness: options.liveness,
@@ -67,6 +72,7 @@ export function buildApp(options: AppOptions): FastifyInstance {
     sloRoutes(routes, ctx);
     alertRoutes(routes, ctx);
     maintenanceRoutes(routes, ctx);
+    if (ctx.silences !== undefined) silenceRoutes(routes, { ...ctx, silences: ctx.silences });
     pageRoutes(routes, ctx);
   });
   return app;

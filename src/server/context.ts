@@ -1,5 +1,6 @@
 import type { Registry } from 'prom-client';
 import type { ActiveAlert } from '../alerts/lifecycle.js';
+import type { Silences } from '../alerts/silences.js';
 import type { Clock } from '../core/clock.js';
 import type { History } from '../monitor/history.js';
 import type { Monitor } from '../monitor/monitor.js';
@@ -15,6 +16,8 @@ export interface ServerContext {
   alerts: { active(): ActiveAlert[] } | undefined;
   /** Notifications no receiver took, newest first; undefined when nothing notifies. */
   deadLetters: ((limit: number) => Promise<DeadLetterRecord[]>) | undefined;
+  /** Silences by label matchers (`/api/silences`); undefined when no evaluator runs. */
+  silences: Silences | undefined;
   clock: Clock;
   shutdown: { readonly shuttingDown: boolean } | undefined;
   liveness: { maxEventLoopDelay?: number } | undefined;

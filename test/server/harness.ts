@@ -1,4 +1,5 @@
 import { Registry } from 'prom-client';
+import { Silences } from '../../src/alerts/silences.js';
 import { parseConfig } from '../../src/config/index.js';
 import { Monitor } from '../../src/monitor/monitor.js';
 import type { ProbeResult } from '../../src/monitor/probe.js';
@@ -42,6 +43,8 @@ export async function harness(
     liveness?: { maxEventLoopDelay?: number };
     /** Rewrites the config text, e.g. to add a component. */
     yaml?: (text: string) => string;
+    /** Serves `/api/silences` over the harness's store. */
+    silences?: boolean;
   } = {},
 ) {
   const text = yaml(options.token ?? false);
@@ -77,14 +80,17 @@ export async function harness(
   });
   const shutdown = { shuttingDown: false };
   const registry = new Registry();
+  const silences = options.silences ? new Silences({ store, now: () => clock.now() }) : undefined;
   const app = buildApp({
     monitor,
     registry,
     shutdown,
     clock,
+    ...(silences ? { silences } : {}),
     ...(options.liveness ? { liveness: options.liveness } : {}),
   });
   if (options.start !== false) await monitor.start();
+  await silences?.load();
   const close = async () => {
     release();
     await app.close();

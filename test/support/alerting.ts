@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { AlertEvaluator } from '../../src/alerts/evaluator.js';
 import type { AlertEvent } from '../../src/alerts/lifecycle.js';
-import { maintenanceSilencer } from '../../src/alerts/silencing.js';
+import { maintenanceSilencer, type Silencer, silencers } from '../../src/alerts/silencing.js';
 import type { ComponentConfig, NinesConfig } from '../../src/config/index.js';
 import { ManualClock } from '../../src/core/clock.js';
 import { Monitor } from '../../src/monitor/monitor.js';
@@ -60,7 +60,7 @@ ${options.extra ?? ''}
  * n times; `restart()` stops both and starts new ones over the same store, as a restart of nines
  * serve would (read `monitor` and `alerts` on the returned object after it). Call `dispose` after.
  */
-export async function fakeClockMonitor(config: NinesConfig, start: number, options: { realProbes?: boolean } = {}) {
+export async function fakeClockMonitor(config: NinesConfig, start: number, options: { realProbes?: boolean; silencer?: Silencer } = {}) {
   const cleanup: Array<() => Promise<void> | void> = [];
   const dir = mkdtempSync(join(tmpdir(), 'nines-alerting-'));
   cleanup.push(() => rmSync(dir, { recursive: true, force: true }));
@@ -89,7 +89,10 @@ export async function fakeClockMonitor(config: NinesConfig, start: number, optio
       statuses: () => monitor.status(),
       store,
       clock,
-      silencedBy: maintenanceSilencer(monitor.maintenance, () => monitor.config.components),
+      silencedBy: silencers(
+        maintenanceSilencer(monitor.maintenance, () => monitor.config.components),
+        options.silencer ?? (() => []),
+      ),
       connectivity: () => monitor.connectivity(),
     });
     alerts.on('alert', (e) => events.push(e));

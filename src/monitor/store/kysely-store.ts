@@ -23,6 +23,8 @@ import type {
   ProbeRecord,
   ProbeStats,
   ProbeStatus,
+  SilenceMatcher,
+  SilenceRecord,
   Store,
   UpdateStatus,
   WriteBatch,
@@ -227,6 +229,42 @@ export class KyselyStore implements Store {
       error: r.error,
       body: r.body,
     }));
+  }
+
+  async silences(options: { endedAfter: number }): Promise<SilenceRecord[]> {
+    const rows = await this.#db.selectFrom('silences').selectAll().where('ends_ms', '>=', options.endedAfter).orderBy('id').execute();
+    return rows.map((r) => ({
+      id: r.id,
+      matchers: JSON.parse(r.matchers) as SilenceMatcher[],
+      startsAt: r.starts_ms,
+      endsAt: r.ends_ms,
+      createdAt: r.created_ms,
+      createdBy: r.created_by,
+      comment: r.comment,
+    }));
+  }
+
+  async addSilence(silence: Omit<SilenceRecord, 'id'>): Promise<number> {
+    const row = await this.#db
+      .insertInto('silences')
+      .values({
+        matchers: JSON.stringify(silence.matchers),
+        starts_ms: silence.startsAt,
+        ends_ms: silence.endsAt,
+        created_ms: silence.createdAt,
+        created_by: silence.createdBy,
+        comment: silence.comment,
+      })
+      .returning('id')
+      .executeTakeFirstOrThrow();
+    return row.id;
+  }
+
+  async expireSilence(id: number, at: number): Promise<boolean> {
+    const found = await this.#db.selectFrom('silences').select('id').where('id', '=', id).executeTakeFirst();
+    if (found === undefined) return false;
+    await this.#db.updateTable('silences').set({ ends_ms: at }).where('id', '=', id).where('ends_ms', '>', at).execute();
+    return true;
   }
 
   async maintenance(): Promise<MaintenanceRecord[]> {

@@ -182,6 +182,22 @@ function migrations(dialect: DialectName): Record<string, Migration> {
         await db.schema.createIndex('incident_updates_incident').on('incident_updates').columns(['incident_id', 'id']).execute();
       },
     },
+    '0009_silences': {
+      // Silences by label matchers, as Alertmanager keeps them: expired ones stay, to be read.
+      async up(db: Kysely<unknown>) {
+        await db.schema
+          .createTable('silences')
+          .addColumn('id', 'integer', (c) => (dialect === 'sqlite' ? c.primaryKey() : c.primaryKey().generatedByDefaultAsIdentity()))
+          .addColumn('matchers', 'text', (c) => c.notNull())
+          .addColumn('starts_ms', 'bigint', (c) => c.notNull())
+          .addColumn('ends_ms', 'bigint', (c) => c.notNull())
+          .addColumn('created_ms', 'bigint', (c) => c.notNull())
+          .addColumn('created_by', 'text', (c) => c.notNull())
+          .addColumn('comment', 'text', (c) => c.notNull())
+          .execute();
+        await db.schema.createIndex('silences_ends').on('silences').column('ends_ms').execute();
+      },
+    },
   };
 }
 

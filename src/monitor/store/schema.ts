@@ -108,6 +108,18 @@ export interface IncidentUpdatesTable {
   author: string | null;
 }
 
+/** A silence by label matchers (migration 0009). */
+export interface SilencesTable {
+  id: Generated<number>;
+  /** JSON of the matchers. */
+  matchers: string;
+  starts_ms: number;
+  ends_ms: number;
+  created_ms: number;
+  created_by: string;
+  comment: string;
+}
+
 /** The whole schema, for kysely's typed queries. */
 export interface Database {
   components: ComponentsTable;
@@ -121,5 +133,6 @@ export interface Database {
   alerts: AlertsTable;
   dead_letters: DeadLettersTable;
   maintenance: MaintenanceTable;
+  silences: SilencesTable;
   incident_updates: IncidentUpdatesTable;
 }

@@ -75,6 +75,27 @@ export interface DeadLetterRecord {
   body: string;
 }
 
+/** One label matcher of a silence, as Alertmanager's API writes it. */
+export interface SilenceMatcher {
+  name: string;
+  value: string;
+  /** `value` is a regular expression, anchored at both ends. */
+  isRegex: boolean;
+  /** False: the label must not match. */
+  isEqual: boolean;
+}
+
+/** A silence: alerts whose labels match every matcher are not announced between `startsAt` and `endsAt`. */
+export interface SilenceRecord {
+  id: number;
+  matchers: SilenceMatcher[];
+  startsAt: number;
+  endsAt: number;
+  createdAt: number;
+  createdBy: string;
+  comment: string;
+}
+
 /** A maintenance window made through the API, as the API took it. */
 export interface MaintenanceRecord {
   name: string;
@@ -182,6 +203,12 @@ export interface Store {
   addDeadLetter(letter: Omit<DeadLetterRecord, 'id'>): Promise<void>;
   /** Dead letters, newest first. */
   deadLetters(options: { limit: number }): Promise<DeadLetterRecord[]>;
+  /** Silences that end at or after `endedAfter`, oldest first. */
+  silences(options: { endedAfter: number }): Promise<SilenceRecord[]>;
+  /** Stores a new silence; its id is returned. */
+  addSilence(silence: Omit<SilenceRecord, 'id'>): Promise<number>;
+  /** Ends silence `id` at `at` if it ends later; false when there is no such silence. */
+  expireSilence(id: number, at: number): Promise<boolean>;
   /** Every maintenance window made through the API, oldest first. */
   maintenance(): Promise<MaintenanceRecord[]>;
   /** Adds or replaces the window named `record.name`. */
