@@ -4,13 +4,12 @@
  * canary answering, every target failing at once is a real outage and pages.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
-import { createServer } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { alertingConfig, switchableTarget } from '../support/alerting.js';
 import { bin, ensureBuilt, exitOf, startServing, until } from '../support/e2e.js';
+import { hookReceiver } from '../support/notify.js';
 
 interface Message {
   status: string;
@@ -29,20 +28,9 @@ describe('connectivity guard on nines serve', () => {
     ensureBuilt();
     const targets = { gw: await switchableTarget(), a: await switchableTarget(), b: await switchableTarget(), c: await switchableTarget() };
     for (const t of Object.values(targets)) cleanup.push(t.close);
-    const got: Message[] = [];
-    const hook = createServer((req, res) => {
-      let body = '';
-      req.on('data', (chunk: Buffer) => {
-        body += chunk.toString();
-      });
-      req.on('end', () => {
-        got.push(JSON.parse(body) as Message);
-        res.writeHead(200).end();
-      });
-    });
-    await new Promise<void>((r) => hook.listen(0, '127.0.0.1', r));
-    cleanup.push(() => new Promise<void>((r) => hook.close(() => r())));
-    const hookUrl = `http://127.0.0.1:${(hook.address() as AddressInfo).port}/hook`;
+    const hook = await hookReceiver({ add: (f) => cleanup.push(async () => f()) }, () => 200);
+    const hookUrl = hook.url;
+    const got = () => hook.got.map((r) => JSON.parse(r.body) as Message);
     const url = (name: keyof typeof targets) => `http://127.0.0.1:${targets[name].port}/`;
     const { path: config, base } = await alertingConfig(dir, 0, {
       components: `components:
@@ -65,7 +53,7 @@ notify:
         connectivity: { suspect: boolean; reason: string | null };
       };
     const sent = (kind: string, alertname: string, component?: string) =>
-      got.some((m) => m.alerts.some((x) => x.status === kind && x.labels.alertname === alertname && x.labels.component === component));
+      got().some((m) => m.alerts.some((x) => x.status === kind && x.labels.alertname === alertname && x.labels.component === component));
     await until('every component checked', async () =>
       (await components()).components.every((c) => c.status === 'healthy' || c.status === 'degraded') ? true : undefined,
     );
@@ -89,7 +77,7 @@ notify:
       async () => (sent('resolved', 'NinesMonitorConnectivityLost') ? true : undefined),
       60_000,
     );
-    expect(got.flatMap((m) => m.alerts.map((x) => x.labels.alertname))).not.toContain('NinesIncidentOpen');
+    expect(got().flatMap((m) => m.alerts.map((x) => x.labels.alertname))).not.toContain('NinesIncidentOpen');
     const a = (await (await fetch(`${base}/api/components/a`)).json()).figures['1h'];
     expect(a.downtimeSeconds).toBe(0);
 

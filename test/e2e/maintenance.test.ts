@@ -6,14 +6,13 @@
  * in headless Chromium shows both.
  */
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
-import { createServer } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { chromium } from 'playwright-core';
 import { afterAll, describe, expect, it } from 'vitest';
 import { alertingConfig, switchableTarget } from '../support/alerting.js';
 import { bin, ensureBuilt, exitOf, startServing, until } from '../support/e2e.js';
+import { hookReceiver } from '../support/notify.js';
 
 const CHROMIUM = '/usr/bin/chromium';
 const TOKEN = 'e2e-token-0123456789abcdef';
@@ -37,21 +36,13 @@ describe('maintenance on nines serve', () => {
     const web = await switchableTarget();
     const api = await switchableTarget();
     cleanup.push(web.close, api.close);
-    const got: Array<{ status: string; components: string[] }> = [];
-    const hook = createServer((req, res) => {
-      let body = '';
-      req.on('data', (c: Buffer) => {
-        body += c.toString();
+    const hook = await hookReceiver({ add: (f) => cleanup.push(async () => f()) }, () => 200);
+    const hookUrl = hook.url;
+    const got = () =>
+      hook.got.map((r) => {
+        const parsed = JSON.parse(r.body) as { status: string; alerts: Array<{ labels: Record<string, string> }> };
+        return { status: parsed.status, components: parsed.alerts.map((a) => a.labels.component ?? '') };
       });
-      req.on('end', () => {
-        const parsed = JSON.parse(body) as { status: string; alerts: Array<{ labels: Record<string, string> }> };
-        got.push({ status: parsed.status, components: parsed.alerts.map((a) => a.labels.component ?? '') });
-        res.writeHead(200).end();
-      });
-    });
-    await new Promise<void>((r) => hook.listen(0, '127.0.0.1', r));
-    cleanup.push(() => new Promise<void>((r) => hook.close(() => r())));
-    const hookUrl = `http://127.0.0.1:${(hook.address() as AddressInfo).port}/hook`;
     const now = Date.now();
     const { path: config, base } = await alertingConfig(dir, web.port, {
       server: `token: '\${TOKEN}'`,
@@ -77,7 +68,7 @@ notify:
     );
     web.state.up = false;
     api.state.up = false;
-    await until('api to page', async () => (got.some((g) => g.status === 'firing') ? true : undefined), 60_000);
+    await until('api to page', async () => (got().some((g) => g.status === 'firing') ? true : undefined), 60_000);
     const alerts = await until('web alert firing, silenced', async () => {
       const list = (await json('/api/alerts')).alerts as ApiAlert[];
       return list.some((a) => a.labels.component === 'web' && a.state === 'firing') ? list : undefined;
@@ -86,9 +77,9 @@ notify:
     expect(alerts.find((a) => a.labels.component === 'api')?.silencedBy).toEqual([]);
     web.state.up = true;
     api.state.up = true;
-    await until('api resolved', async () => (got.some((g) => g.status === 'resolved') ? true : undefined), 60_000);
+    await until('api resolved', async () => (got().some((g) => g.status === 'resolved') ? true : undefined), 60_000);
     // web's firing was due before api's resolution: had it been sent, it would be here
-    expect(got.flatMap((g) => g.components)).not.toContain('web');
+    expect(got().flatMap((g) => g.components)).not.toContain('web');
 
     const figures = (await json('/api/components/web')).figures['1h'];
     expect(figures.downtimeSeconds).toBe(0);
