@@ -2,6 +2,7 @@ import type { ComponentConfig } from '../config/index.js';
 import type { Connectivity } from '../monitor/connectivity.js';
 import type { ComponentStatus } from '../monitor/monitor.js';
 import type { AlertCandidate } from './lifecycle.js';
+import { THRESHOLD_ALERT_NAMES } from './thresholds.js';
 
 /** The alert a flapping component sends instead of its others: one notice when it starts, one when it stops. */
 export const FLAPPING_ALERT_NAME = 'NinesComponentFlapping';
@@ -36,12 +37,15 @@ export function holdNoise(
   // a parent not checked since the child's incident began may be down too: its verdict is awaited
   const unknown = (parent: string, since: number | undefined) =>
     since !== undefined && (status.get(parent)?.last?.time ?? Number.NEGATIVE_INFINITY) < since;
-  const held = (name: string | undefined) => {
+  const held = (c: AlertCandidate) => {
+    const name = c.labels.component;
     if (name === undefined) return false;
     const since = status.get(name)?.incidentSince;
-    return status.get(name)?.flapping === true || (parents.get(name) ?? []).some((p) => down(p) || unknown(p, since));
+    // a failure rate is what flapping looks like, steady while the incidents come and go: it is not held for it
+    const flapHeld = status.get(name)?.flapping === true && c.labels.alertname !== THRESHOLD_ALERT_NAMES.failureRate;
+    return flapHeld || (parents.get(name) ?? []).some((p) => down(p) || unknown(p, since));
   };
-  const out = candidates.map((c) => (c.holds === true && (blind || held(c.labels.component)) ? { ...c, holds: undefined } : c));
+  const out = candidates.map((c) => (c.holds === true && (blind || held(c)) ? { ...c, holds: undefined } : c));
   for (const s of statuses) {
     out.push({
       labels: { alertname: FLAPPING_ALERT_NAME, severity: 'info', component: s.name },

@@ -125,8 +125,9 @@ describe('holdNoise', () => {
   });
 
   it('sends one flapping notice for a flapping component and holds its other alerts', () => {
+    const rate = { ...candidate('api', true), labels: { alertname: 'NinesFailureRateHigh', component: 'api' } };
     const out = holdNoise(
-      [candidate('api', true)],
+      [candidate('api', true), rate],
       [status('api', { flapping: true }), status('db')],
       [
         { name: 'api', dependsOn: [] },
@@ -134,6 +135,7 @@ describe('holdNoise', () => {
       ],
     );
     expect(out[0]?.holds).toBeUndefined();
+    expect(out[1]?.holds).toBe(true); // its failure rate is the steady signal of flapping: not held
     expect(out.filter((c) => c.labels.alertname === FLAPPING_ALERT_NAME).map((c) => [c.labels.component, c.holds])).toEqual([
       ['api', true],
       ['db', false],
