@@ -29,7 +29,10 @@ describe.skipIf(!hasPrometheusTools())('burn-rate alerts in a real Prometheus sc
     ensureBuilt();
     target = await switchableTarget();
     dir = mkdtempSync(join(tmpdir(), 'nines-alerts-prom-'));
-    const written = await alertingConfig(dir, target.port, { slo: 'alerting: { labels: { team: web } }' });
+    const written = await alertingConfig(dir, target.port, {
+      slo: 'alerting: { labels: { team: web } }',
+      extra: 'alerts: { rules: [{ name: web-down, type: incident, component: web, for: 0s, severity: page }] }',
+    });
     config = written.path;
     base = written.base;
     const rules = execFileSync(process.execPath, [bin, 'export', 'prometheus-rules', '--config', config], { encoding: 'utf8' });
@@ -117,5 +120,32 @@ describe.skipIf(!hasPrometheusTools())('burn-rate alerts in a real Prometheus sc
       const values = (await (await fetch(`${p.base}/api/v1/label/${label}/values?match[]=${metric}`)).json()) as { data: string[] };
       expect(values.data.length, variable.name).toBeGreaterThan(0);
     }
+  }, 120_000);
+
+  it('fires and resolves the exported threshold rule as the target goes down and comes back', async () => {
+    const p = prometheus as NonNullable<typeof prometheus>;
+    const incident = async () => (await promAlerts(p.base)).find((a) => a.labels.alertname === 'NinesIncidentOpen');
+    target.state.up = true;
+    await until('no incident open in Prometheus', async () => ((await incident()) === undefined ? true : undefined), 60_000);
+    const downAt = Date.now();
+    target.state.up = false;
+    const fired = await until(
+      'NinesIncidentOpen to fire',
+      async () => {
+        const a = await incident();
+        return a?.state === 'firing' ? a : undefined;
+      },
+      60_000,
+    );
+    console.log(
+      `[alerts-prometheus] NinesIncidentOpen firing in Prometheus ${((Date.now() - downAt) / 1000).toFixed(1)} s after the target went down`,
+    );
+    expect(fired.labels).toEqual({ alertname: 'NinesIncidentOpen', rule: 'web-down', severity: 'page', component: 'web' });
+    const upAt = Date.now();
+    target.state.up = true;
+    await until('NinesIncidentOpen to resolve', async () => ((await incident()) === undefined ? true : undefined), 60_000);
+    console.log(
+      `[alerts-prometheus] NinesIncidentOpen resolved in Prometheus ${((Date.now() - upAt) / 1000).toFixed(1)} s after the target recovered`,
+    );
   }, 120_000);
 });
