@@ -18,6 +18,9 @@ export function componentView(c: ComponentStatus): Record<string, unknown> {
     lastCheck: c.last ? checkView(c.last) : null,
     incidentSince: iso(c.incidentSince),
     flapping: c.flapping,
+    degradedSince: iso(c.degradedSince),
+    certificateExpiresAt: iso(c.certificateExpiresAt),
+    acknowledged: c.acknowledged,
     maintenance: c.maintenance,
   };
 }
