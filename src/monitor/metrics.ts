@@ -49,8 +49,19 @@ export function monitorEventMetrics(registry: Registry, monitor: Monitor): void 
   const flapping = metric(registry, 'gauge', METRICS.componentFlapping, '1 while a component flaps (alerts should hold off)', [
     'component',
   ]);
-  for (const c of monitor.config.components) flapping.labels(c.name).set(0);
-  monitor.on('flapping', (e) => flapping.labels(e.component).set(e.flapping ? 1 : 0));
+  // every component from its first result, also one a reload added, so `== 1` has a series to compare
+  const known = new Set<string>();
+  const track = (name: string) => {
+    if (known.has(name)) return;
+    known.add(name);
+    flapping.labels(name).set(0);
+  };
+  for (const c of monitor.config.components) track(c.name);
+  monitor.on('result', (r) => track(r.name));
+  monitor.on('flapping', (e) => {
+    known.add(e.component);
+    flapping.labels(e.component).set(e.flapping ? 1 : 0);
+  });
   const suspect = metric(
     registry,
     'gauge',

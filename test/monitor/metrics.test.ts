@@ -80,4 +80,21 @@ describe('monitorEventMetrics', () => {
     expect(await registry.metrics()).toContain('nines_component_degraded{component="api"} 0');
     await monitor.stop();
   });
+
+  it('exports the flapping gauge of a component a reload added from its first result', async () => {
+    const { monitor, registry } = await monitored(() => ({ durationMs: 4, status: 'healthy' }));
+    const added = parseConfig(
+      `${YAML}  - { name: queue, interval: 1s, timeout: 500ms, degradedAfter: 200ms, check: { type: tcp, host: 127.0.0.1, port: 1 } }\n`,
+      {
+        env: {},
+      },
+    );
+    if (!added.ok) throw new Error('bad config');
+    await monitor.reload(added.config);
+    expect(await registry.metrics()).not.toContain('nines_component_flapping{component="queue"}');
+    await monitor.runNow('queue');
+    expect(await registry.metrics()).toContain('nines_component_flapping{component="queue"} 0');
+    expect(await registry.metrics()).toContain('nines_monitor_connectivity_suspect 0');
+    await monitor.stop();
+  });
 });
