@@ -58,8 +58,8 @@ export class MaintenanceBook {
   }
 
   /** Every window, the config's first. */
-  all(): MaintenanceWindow[] {
-    return [...this.#config, ...this.#stored];
+  all(): readonly MaintenanceWindow[] {
+    return this.#stored.length === 0 ? this.#config : [...this.#config, ...this.#stored];
   }
 
   /** The window named `name`, if any. */
@@ -86,6 +86,7 @@ export class MaintenanceBook {
 
   /** The windows covering `component` with an occurrence in progress at `now`. */
   activeFor(component: MaintenanceSubject, now: number): MaintenanceWindow[] {
+    if (this.#config.length === 0 && this.#stored.length === 0) return []; // every scrape asks, per component
     return this.all().filter((w) => covers(w, component) && this.occurrences(w, now, now + 1).length > 0);
   }
 
@@ -98,6 +99,7 @@ export class MaintenanceBook {
 
   /** The spans availability leaves out for `component` over [from, to): its `exclude` windows' occurrences, merged. */
   excluded(component: MaintenanceSubject, from: number, to: number): Span[] {
+    if (this.#config.length === 0 && this.#stored.length === 0) return [];
     const spans: Span[] = [];
     for (const w of this.all()) if (w.availability === 'exclude' && covers(w, component)) spans.push(...this.occurrences(w, from, to));
     return unionSpans(spans);
