@@ -6,6 +6,7 @@ import type { ActiveAlert } from '../alerts/lifecycle.js';
 import { type Clock, systemClock } from '../core/clock.js';
 import type { Monitor } from '../monitor/monitor.js';
 import type { DeadLetterRecord } from '../notify/notifier.js';
+import type { Subscriptions } from '../notify/subscriptions.js';
 import { alertRoutes } from './alerts.js';
 import { componentRoutes } from './components.js';
 import type { ServerContext } from './context.js';
@@ -16,6 +17,7 @@ import { maintenanceRoutes } from './maintenance.js';
 import { metricsRoute } from './metrics.js';
 import { pageRoutes } from './page/routes.js';
 import { sloRoutes } from './slos.js';
+import { subscriberRoutes } from './subscribers.js';
 
 /** Options of {@link buildApp}. */
 export interface AppOptions {
@@ -33,6 +35,8 @@ export interface AppOptions {
   alerts?: { active(): ActiveAlert[] };
   /** What `GET /api/notifications/dead-letters` lists. Default: none. */
   deadLetters?: (limit: number) => Promise<DeadLetterRecord[]>;
+  /** Status page subscribers: the form, `/subscribe`, `/unsubscribe` and `/api/subscribers`. Default: none. */
+  subscriptions?: Subscriptions;
   /** A pino-compatible logger for requests and internal errors. Default: no logging. */
   logger?: FastifyBaseLogger;
 }
@@ -49,6 +53,7 @@ export function buildApp(options: AppOptions): FastifyInstance {
     registry: options.registry,
     alerts: options.alerts,
     deadLetters: options.deadLetters,
+    subscriptions: options.subscriptions,
     clock: options.clock ?? systemClock,
     shutdown: options.shutdown,
     liveness: options.liveness,
@@ -68,6 +73,7 @@ export function buildApp(options: AppOptions): FastifyInstance {
     alertRoutes(routes, ctx);
     maintenanceRoutes(routes, ctx);
     pageRoutes(routes, ctx);
+    subscriberRoutes(routes, ctx);
   });
   return app;
 }

@@ -4,6 +4,7 @@ import type { Clock } from '../core/clock.js';
 import type { History } from '../monitor/history.js';
 import type { Monitor } from '../monitor/monitor.js';
 import type { DeadLetterRecord } from '../notify/notifier.js';
+import type { Subscriptions } from '../notify/subscriptions.js';
 
 /** What every route reads from. */
 export interface ServerContext {
@@ -15,6 +16,8 @@ export interface ServerContext {
   alerts: { active(): ActiveAlert[] } | undefined;
   /** Notifications no receiver took, newest first; undefined when nothing notifies. */
   deadLetters: ((limit: number) => Promise<DeadLetterRecord[]>) | undefined;
+  /** Status page subscribers (sign-up and admin); undefined when nines serve runs none. */
+  subscriptions: Subscriptions | undefined;
   clock: Clock;
   shutdown: { readonly shuttingDown: boolean } | undefined;
   liveness: { maxEventLoopDelay?: number } | undefined;
