@@ -19,8 +19,9 @@ export function maskAddress(kind: 'email' | 'webhook', address: string): string 
   return URL.canParse(address) ? `${new URL(address).origin}/***` : '***';
 }
 
-/** Loopback, private, link-local, shared, documentation, multicast, reserved, and the IPv6 forms that embed an IPv4 address. */
-const INTERNAL = new BlockList();
+/** Loopback, private, link-local, shared, documentation, multicast, reserved, and the IPv6 forms that embed an IPv4 address (two lists: a BlockList matches IPv4 against IPv6 rules too). */
+const INTERNAL_V4 = new BlockList();
+const INTERNAL_V6 = new BlockList();
 for (const [net, prefix] of [
   ['0.0.0.0', 8],
   ['10.0.0.0', 8],
@@ -36,7 +37,7 @@ for (const [net, prefix] of [
   ['203.0.113.0', 24],
   ['224.0.0.0', 3],
 ] as const)
-  INTERNAL.addSubnet(net, prefix, 'ipv4');
+  INTERNAL_V4.addSubnet(net, prefix, 'ipv4');
 for (const [net, prefix] of [
   ['::', 127], // :: and ::1
   ['::ffff:0:0', 96], // IPv4-mapped
@@ -49,12 +50,12 @@ for (const [net, prefix] of [
   ['fe80::', 10],
   ['ff00::', 8],
 ] as const)
-  INTERNAL.addSubnet(net, prefix, 'ipv6');
+  INTERNAL_V6.addSubnet(net, prefix, 'ipv6');
 
 /** Whether `address` (an IP address) is one a visitor must not make nines post to; anything that is not an address is. */
 export function isInternal(address: string): boolean {
   const family = isIP(address);
-  return family === 0 || INTERNAL.check(address, family === 4 ? 'ipv4' : 'ipv6');
+  return family === 0 || (family === 4 ? INTERNAL_V4.check(address, 'ipv4') : INTERNAL_V6.check(address, 'ipv6'));
 }
 
 /** What is wrong with `url` as a webhook subscriber's, or undefined; never quotes it (it is the subscriber's address). */
