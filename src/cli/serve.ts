@@ -10,6 +10,9 @@ import { monitorEventMetrics } from '../monitor/metrics.js';
 import { Monitor } from '../monitor/monitor.js';
 import { openStore } from '../monitor/store/index.js';
 import { Notifier } from '../notify/notifier.js';
+import { SubscriberChannels } from '../notify/subscriber-channels.js';
+import { SubscriberUpdates } from '../notify/subscriber-updates.js';
+import { Subscriptions } from '../notify/subscriptions.js';
 import { buildApp } from '../server/app.js';
 import { EXIT_INVALID, loadOrReport, type Output, processOutput } from './validate.js';
 
@@ -103,19 +106,51 @@ export async function serve(
     ),
   );
 
+  // status page subscribers: errors name the subscriber's id, never its address
+  const channels = new SubscriberChannels({
+    config: () => monitor.config,
+    registry,
+    onError: (error, c) => logger.warn({ ...c, error: error.message }, 'subscribers: a message was not delivered'),
+  });
+  const subscriptions = new Subscriptions({
+    config: () => monitor.config,
+    store,
+    channels,
+    onError: (error) => logger.error({ error: (error as Error).message }, 'subscribers: confirmation failed'),
+  });
+  const updates = new SubscriberUpdates({
+    config: () => monitor.config,
+    store,
+    channels,
+    maintenance: monitor.maintenance,
+    incident: (id) => monitor.history.incident(id),
+    onError: (error, during) => logger.error({ during, error: (error as Error).message }, `subscribers: ${during} failed; will retry`),
+  });
+  updates.watch(monitor);
+
   const drainDelay = Number(env.NINES_DRAIN_DELAY_MS ?? 5000);
   const shutdown = new GracefulShutdown({ drainDelay, timeout: 10_000, logger });
-  const app = await buildApp({ monitor, registry, shutdown, alerts, silences, deadLetters: (limit) => store.deadLetters({ limit }) });
+  const app = await buildApp({
+    monitor,
+    registry,
+    shutdown,
+    alerts,
+    silences,
+    deadLetters: (limit) => store.deadLetters({ limit }),
+    subscriptions,
+  });
   await monitor.start();
   await silences
     .load()
     .catch((error: unknown) => logger.error({ error: (error as Error).message }, 'silences: cannot read the store; will retry'));
   alerts.start();
+  updates.start();
   try {
     await app.listen({ host: config.server.host, port: config.server.port });
   } catch (error) {
     output.err(`server: cannot listen on ${config.server.host}:${config.server.port}: ${(error as Error).message}`);
     await alerts.stop();
+    await updates.stop();
     await monitor.stop();
     await store.close();
     shutdown.dispose();
@@ -127,6 +162,10 @@ export async function serve(
     .addHook('store', () => store.close())
     .addHook('monitor', () => monitor.stop())
     .addHook('notify', () => notifier.settle())
+    .addHook('subscribers', async () => {
+      await Promise.all([updates.stop(), subscriptions.settle()]);
+      await channels.close();
+    })
     .addHook('alerts', () => alerts.stop());
   process.on('SIGHUP', () => {
     void loadConfig(options.config, { env }).then(async (next) => {

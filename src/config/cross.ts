@@ -5,6 +5,7 @@ import { parseCondition } from './condition-parse.js';
 import { formatDuration, parseDuration } from './duration.js';
 import { formatPath, type Problem } from './problems.js';
 import { DEFAULT_SETTINGS } from './schema.js';
+import { subscriberProblems } from './subscribers.js';
 
 type Tree = Record<string, unknown>;
 
@@ -54,6 +55,7 @@ export function crossCheck(root: unknown): Problem[] {
     timing(component, defaults, i, problems, reported);
     placeholders(component, i, problems);
   });
+  problems.push(...subscriberProblems(root));
   return problems;
 }
 

@@ -11,7 +11,7 @@ export { DURATION_HINT, type DurationBounds, duration, formatDuration, parseDura
 export { type Env, type Interpolated, interpolateEnv } from './env.js';
 export { type LoadOptions, type LoadResult, loadConfig, parseConfig } from './load.js';
 export { type MaintenanceConfig, maintenanceWindow, parseMaintenance } from './maintenance.js';
-export type { AlertmanagerConfig, NotifyConfig, ReceiverConfig, WebhookConfig } from './notify.js';
+export type { AlertmanagerConfig, EmailConfig, NotifyConfig, ReceiverConfig, WebhookConfig } from './notify.js';
 export { formatPath, formatProblems, type PathSegment, type Problem } from './problems.js';
 export {
   type ComponentConfig,
@@ -26,3 +26,4 @@ export {
   type StorageConfig,
   storageUrl,
 } from './schema.js';
+export type { SubscribersConfig } from './subscribers.js';

@@ -41,7 +41,8 @@ const slack = z.strictObject({
   ...retries,
 });
 
-const isAddress = (v: string) => z.regexes.html5Email.test(v);
+/** Whether `v` is a bare e-mail address (HTML5's rule, as browsers check `type=email`). */
+export const isAddress = (v: string) => z.regexes.html5Email.test(v);
 
 /** An address, bare or with a display name (`nines <nines@example.com>`); never a line break, so never a header injected. */
 const mailbox = z

@@ -8,6 +8,7 @@ import { type OpenRule, openRule, type ResolveRule, resolveRule } from './confir
 import { duration } from './duration.js';
 import { maintenanceSchema } from './maintenance.js';
 import { notifySchema } from './notify.js';
+import { subscribersSchema } from './subscribers.js';
 
 /** Component and SLO names: lower case, digits, `.`, `_`, `-`; they appear in URLs and metric labels. */
 export const NAME_PATTERN = /^[a-z0-9][a-z0-9._-]*$/;
@@ -149,6 +150,10 @@ const server = z.strictObject({
     }),
   /** Requests to state-changing endpoints each client address may make per window (429 past it). */
   writeLimit: z.strictObject({ max: z.int().min(1).default(30), window: duration({ min: SECOND }).default(60 * SECOND) }).prefault({}),
+  /** Requests to public state-changing endpoints (POST /subscribe) each client address may make per window. */
+  publicWriteLimit: z
+    .strictObject({ max: z.int().min(1).default(10), window: duration({ min: SECOND }).default(3_600 * SECOND) })
+    .prefault({}),
 });
 
 /** The status page at `/`. */
@@ -211,6 +216,8 @@ export const fileSchema = z.strictObject({
   /** Maintenance windows (maintenance.ts); the API adds more. */
   maintenance: maintenanceSchema,
   connectivity: connectivity.prefault({}),
+  /** Visitors subscribed to incident and maintenance updates (subscribers.ts). */
+  subscribers: subscribersSchema.prefault({}),
 });
 
 /** The config file with defaults merged into every component: what the monitor runs. */

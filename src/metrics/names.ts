@@ -26,4 +26,5 @@ export const METRICS = {
   shutdownInProgress: 'nines_shutdown_in_progress',
   figuresEvaluatedTimestampSeconds: 'nines_figures_evaluated_timestamp_seconds',
   notificationsTotal: 'nines_notifications_total',
+  subscriberNotificationsTotal: 'nines_subscriber_notifications_total',
 } as const;

@@ -1,4 +1,5 @@
 import type { Clock } from '../core/clock.js';
+import { Events } from '../core/events.js';
 import type { IncidentRecord, IncidentUpdateRecord, Store, UpdateStatus, UpdateVisibility } from './store/types.js';
 
 /** An update as a person writes it; the time is the clock's. */
@@ -9,12 +10,17 @@ export interface UpdateInput {
   by?: string | undefined;
 }
 
+/** Events a notebook emits: `update` once an update is stored (status page subscribers hear of the public ones). */
+export interface NotebookEvents {
+  update: IncidentUpdateRecord;
+}
+
 /**
  * What people write on the incidents the monitor opened: acknowledgements, updates and postmortem
  * links, into the store. It remembers which open incidents are acknowledged, so the alert
  * evaluator can read it synchronously (no reminders for them).
  */
-export class IncidentNotebook {
+export class IncidentNotebook extends Events<NotebookEvents> {
   readonly #store: Store;
   readonly #clock: Clock;
   readonly #flush: () => Promise<void>;
@@ -23,6 +29,7 @@ export class IncidentNotebook {
   #revision = 0;
 
   constructor(options: { store: Store; clock: Clock; flush: () => Promise<void> }) {
+    super();
     this.#store = options.store;
     this.#clock = options.clock;
     this.#flush = options.flush;
@@ -63,6 +70,7 @@ export class IncidentNotebook {
       message,
       by: update.by ?? null,
     });
+    if (stored !== undefined) this.emit('update', stored);
     return this.#changed(stored);
   }
 

@@ -15,7 +15,7 @@ export interface EmailMessage {
 const isLink = (url: string) => /^https?:\/\//.test(url);
 
 /** `text` safe in HTML text and in a quoted attribute. */
-function escapeHtml(text: string): string {
+export function escapeHtml(text: string): string {
   return text.replaceAll('&', '&amp;').replaceAll('<', '&lt;').replaceAll('>', '&gt;').replaceAll('"', '&quot;').replaceAll("'", '&#39;');
 }
 
@@ -99,10 +99,20 @@ export class EmailSender {
     this.#deliver = deliverer(name, { ...email, timeout: smtp.timeout }, { clock: options.clock ?? systemClock, retryable, secrets });
   }
 
-  /** Sends `mail` to every recipient; resolves with the attempts made and, if all failed, why. */
-  send(mail: EmailMessage): Promise<Delivery> {
+  /**
+   * Sends `mail` to every recipient, or only to `to` with extra `headers` (a subscriber's, with its
+   * List-Unsubscribe); resolves with the attempts made and, if all failed, why.
+   */
+  send(mail: EmailMessage, envelope: { to?: readonly string[]; headers?: Record<string, string> } = {}): Promise<Delivery> {
+    const to = [...(envelope.to ?? this.#config.to)];
     return this.#deliver(async (signal) => {
-      await this.#transport.sendMail({ from: this.#config.from, to: this.#config.to, ...mail, signal });
+      await this.#transport.sendMail({
+        from: this.#config.from,
+        to,
+        ...mail,
+        ...(envelope.headers ? { headers: envelope.headers } : {}),
+        signal,
+      });
     });
   }
 }

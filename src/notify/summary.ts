@@ -64,8 +64,8 @@ export function kindText(kind: AlertEvent['kind']): string {
   return kind === 'repeat' ? 'still firing' : kind;
 }
 
-/** `2026-06-01 12:00 UTC`. */
-function minute(iso: string): string {
+/** `2026-06-01 12:00 UTC` of an ISO time. */
+export function minute(iso: string): string {
   return `${iso.slice(0, 10)} ${iso.slice(11, 16)} UTC`;
 }
 

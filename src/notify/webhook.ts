@@ -1,5 +1,5 @@
 import { createHmac } from 'node:crypto';
-import { request } from 'undici';
+import { type Dispatcher, request } from 'undici';
 import type { WebhookConfig } from '../config/index.js';
 import { type Clock, systemClock } from '../core/clock.js';
 import { NinesError } from '../core/errors.js';
@@ -42,8 +42,10 @@ const retryable = (error: unknown) =>
   ((error.status >= 500 || error.status === 429) && (error.retryAfterMs ?? 0) <= MAX_RETRY_AFTER_MS);
 
 /**
- * POSTs `body` as JSON to `url`; a status other than 2xx is a {@link ReceiverRefusedError}, with the
- * wait its `Retry-After` asks for (an HTTP-date read against `clock`).
+ * POSTs `body` as JSON to `url` (through `dispatcher`, default undici's global one) and resolves
+ * with what it answered, read up to `keep` characters (default none); a status other than 2xx is
+ * a {@link ReceiverRefusedError}, with the wait its `Retry-After` asks for (an HTTP-date read
+ * against `clock`).
  */
 export async function postJson(
   url: string,
@@ -51,10 +53,24 @@ export async function postJson(
   headers: Record<string, string>,
   signal: AbortSignal,
   clock: Clock = systemClock,
-): Promise<void> {
-  const response = await request(url, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body, signal });
-  await response.body.dump();
-  if (response.statusCode >= 200 && response.statusCode < 300) return;
+  options: { dispatcher?: Dispatcher; keep?: number } = {},
+): Promise<string> {
+  const response = await request(url, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', ...headers },
+    body,
+    signal,
+    ...(options.dispatcher === undefined ? {} : { dispatcher: options.dispatcher }),
+  });
+  const keep = options.keep ?? 0;
+  let answer = '';
+  if (keep === 0) await response.body.dump();
+  else
+    for await (const chunk of response.body) {
+      answer += String(chunk);
+      if (answer.length >= keep) break; // the rest is not read
+    }
+  if (response.statusCode >= 200 && response.statusCode < 300) return answer.slice(0, keep);
   const retryAfter = response.headers['retry-after'];
   throw new ReceiverRefusedError(response.statusCode, parseRetryAfter(Array.isArray(retryAfter) ? retryAfter[0] : retryAfter, clock.now()));
 }
@@ -68,27 +84,37 @@ export async function postJson(
 export class WebhookSender {
   readonly #config: WebhookConfig;
   readonly #clock: Clock;
+  readonly #dispatcher: Dispatcher | undefined;
   readonly #deliver;
 
-  /** `name`: the receiver's, for the retry policy's metrics. */
-  constructor(name: string, webhook: WebhookConfig, options: { clock?: Clock } = {}) {
+  /** `name`: the receiver's, for the retry policy's metrics; `dispatcher`: how to connect (default undici's global one). */
+  constructor(name: string, webhook: WebhookConfig, options: { clock?: Clock; dispatcher?: Dispatcher } = {}) {
     this.#config = webhook;
     this.#clock = options.clock ?? systemClock;
+    this.#dispatcher = options.dispatcher;
     // the URL may hold credentials (a Slack webhook's is one) and the secret must never leave: neither reaches the error
     const secrets = [webhook.secret, webhook.url].filter((s): s is string => s !== undefined);
     this.#deliver = deliverer(name, webhook, { clock: this.#clock, retryable, secrets });
   }
 
-  /** Sends `body` (JSON text); resolves with the attempts made and, if all failed, why. */
-  send(body: string): Promise<Delivery> {
-    return this.#deliver(async (signal) => {
+  /**
+   * Sends `body` (JSON text); resolves with the attempts made and, if all failed, why, and with
+   * the first `keep` characters the receiver answered (a challenge it echoes).
+   */
+  async send(body: string, keep = 0): Promise<Delivery & { answer: string }> {
+    let answer = '';
+    const delivery = await this.#deliver(async (signal) => {
       const timestamp = Math.floor(this.#clock.now() / 1000);
       const headers: Record<string, string> = {
         'user-agent': 'nines',
         [TIMESTAMP_HEADER]: String(timestamp),
       };
       if (this.#config.secret !== undefined) headers[SIGNATURE_HEADER] = signature(this.#config.secret, timestamp, body);
-      await postJson(this.#config.url, body, headers, signal, this.#clock);
+      answer = await postJson(this.#config.url, body, headers, signal, this.#clock, {
+        keep,
+        ...(this.#dispatcher === undefined ? {} : { dispatcher: this.#dispatcher }),
+      });
     });
+    return { ...delivery, answer };
   }
 }

@@ -7,6 +7,7 @@ import type { Silences } from '../alerts/silences.js';
 import { type Clock, systemClock } from '../core/clock.js';
 import type { Monitor } from '../monitor/monitor.js';
 import type { DeadLetterRecord } from '../notify/notifier.js';
+import type { Subscriptions } from '../notify/subscriptions.js';
 import { alertRoutes } from './alerts.js';
 import { componentRoutes } from './components.js';
 import type { ServerContext } from './context.js';
@@ -18,6 +19,7 @@ import { metricsRoute } from './metrics.js';
 import { pageRoutes } from './page/routes.js';
 import { silenceRoutes } from './silences.js';
 import { sloRoutes } from './slos.js';
+import { subscriberRoutes } from './subscribers.js';
 
 /** Options of {@link buildApp}. */
 export interface AppOptions {
@@ -37,6 +39,8 @@ export interface AppOptions {
   silences?: Silences;
   /** What `GET /api/notifications/dead-letters` lists. Default: none. */
   deadLetters?: (limit: number) => Promise<DeadLetterRecord[]>;
+  /** Status page subscribers: the form, `/subscribe`, `/unsubscribe` and `/api/subscribers`. Default: none. */
+  subscriptions?: Subscriptions;
   /** A pino-compatible logger for requests and internal errors. Default: no logging. */
   logger?: FastifyBaseLogger;
 }
@@ -54,6 +58,7 @@ export function buildApp(options: AppOptions): FastifyInstance {
     alerts: options.alerts,
     deadLetters: options.deadLetters,
     silences: options.silences,
+    subscriptions: options.subscriptions,
     clock: options.clock ?? systemClock,
     shutdown: options.shutdown,
     liveness: options.liveness,
@@ -74,6 +79,7 @@ export function buildApp(options: AppOptions): FastifyInstance {
     maintenanceRoutes(routes, ctx);
     if (ctx.silences !== undefined) silenceRoutes(routes, { ...ctx, silences: ctx.silences });
     pageRoutes(routes, ctx);
+    subscriberRoutes(routes, ctx);
   });
   return app;
 }

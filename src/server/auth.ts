@@ -72,3 +72,23 @@ export function tokenOptionalRoute(monitor: Monitor): Pick<RouteShorthandOptions
     config: { rateLimit: { max, timeWindow: window, allowList: (request) => request.headers.authorization === undefined } },
   };
 }
+
+/**
+ * Route options for public state-changing endpoints (`POST /subscribe`): no token, but rate limited
+ * per client address more tightly than writes (`server.publicWriteLimit`), since each may send a
+ * message to an address a visitor chose.
+ */
+export function publicWriteRoute(monitor: Monitor): Pick<RouteShorthandOptions, 'config'> {
+  const { max, window } = monitor.config.server.publicWriteLimit;
+  return { config: { rateLimit: { max, timeWindow: window } } };
+}
+
+/**
+ * Route options for public writes authorised by a random token in their link (confirm,
+ * unsubscribe): no bearer token, rate limited as writes are (`server.writeLimit`), which guessing
+ * 256 bits does not need but a flood of lookups does.
+ */
+export function linkRoute(monitor: Monitor): Pick<RouteShorthandOptions, 'config'> {
+  const { max, window } = monitor.config.server.writeLimit;
+  return { config: { rateLimit: { max, timeWindow: window } } };
+}

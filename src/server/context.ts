@@ -5,6 +5,7 @@ import type { Clock } from '../core/clock.js';
 import type { History } from '../monitor/history.js';
 import type { Monitor } from '../monitor/monitor.js';
 import type { DeadLetterRecord } from '../notify/notifier.js';
+import type { Subscriptions } from '../notify/subscriptions.js';
 
 /** What every route reads from. */
 export interface ServerContext {
@@ -18,6 +19,8 @@ export interface ServerContext {
   deadLetters: ((limit: number) => Promise<DeadLetterRecord[]>) | undefined;
   /** Silences by label matchers (`/api/silences`); undefined when no evaluator runs. */
   silences: Silences | undefined;
+  /** Status page subscribers (sign-up and admin); undefined when nines serve runs none. */
+  subscriptions: Subscriptions | undefined;
   clock: Clock;
   shutdown: { readonly shuttingDown: boolean } | undefined;
   liveness: { maxEventLoopDelay?: number } | undefined;

@@ -19,7 +19,13 @@ describe('loadConfig', () => {
     expect(r.config.slos).toEqual([
       { name: 'demo-availability', component: 'demo', objective: 99.5, window: 7 * 86_400_000, alerts: expect.any(Array) },
     ]);
-    expect(r.config.server).toEqual({ host: '127.0.0.1', port: 4000, token: undefined, writeLimit: { max: 30, window: 60_000 } });
+    expect(r.config.server).toEqual({
+      host: '127.0.0.1',
+      port: 4000,
+      token: undefined,
+      writeLimit: { max: 30, window: 60_000 },
+      publicWriteLimit: { max: 10, window: 3_600_000 },
+    });
   });
 
   it('takes the token from the environment', async () => {

@@ -13,7 +13,13 @@ const minimal = 'components:\n  - { name: api, check: { type: http, url: "http:/
 describe('config schema', () => {
   it('applies every default to a minimal file', () => {
     const config = valid(minimal);
-    expect(config.server).toEqual({ host: '127.0.0.1', port: 4000, token: undefined, writeLimit: { max: 30, window: 60_000 } });
+    expect(config.server).toEqual({
+      host: '127.0.0.1',
+      port: 4000,
+      token: undefined,
+      writeLimit: { max: 30, window: 60_000 },
+      publicWriteLimit: { max: 10, window: 3_600_000 },
+    });
     expect(config.storage).toEqual({ kind: 'sqlite', path: './data/nines.db' });
     expect(config.retention).toBe(7 * 86_400_000);
     expect(config.storageReadTimeout).toBe(2_000);

@@ -3,56 +3,16 @@
  * PLAIN and LOGIN; each received message is parsed with mailparser. A wrong password is retried,
  * counted and kept as a dead letter, and the password (which the server echoes) appears nowhere.
  */
-import type { AddressInfo } from 'node:net';
-import { type ParsedMail, simpleParser } from 'mailparser';
-import { SMTPServer } from 'smtp-server';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { AlertEvent } from '../../src/alerts/lifecycle.js';
 import { alertEvent, cleanups, counted, notifierSetup, T } from '../support/notify.js';
+import { PASSWORD, type Received, smtpServer as smtpOn } from '../support/smtp.js';
 
 const cleanup = cleanups();
 afterEach(cleanup.run);
 
-const PASSWORD = 'smtp-pa55word-for-tests';
+const smtpServer = (method: 'PLAIN' | 'LOGIN', options: { refuseRecipients?: boolean } = {}) => smtpOn(cleanup, method, options);
 const figures = () => ({ availability: 0.99912, budgetRemaining: 0.4231, burnRates: { '5m': 14.4, '1h': 6.0234 } });
-
-interface Received {
-  mail: ParsedMail;
-  rcptTo: string[];
-}
-
-/** An SMTP server on loopback taking `method` logins with nines/{@link PASSWORD} (echoing a wrong password in its refusal), without STARTTLS. */
-async function smtpServer(method: 'PLAIN' | 'LOGIN', options: { refuseRecipients?: boolean } = {}) {
-  const got: Received[] = [];
-  const logins: string[] = [];
-  const server = new SMTPServer({
-    authMethods: [method],
-    allowInsecureAuth: true,
-    disabledCommands: ['STARTTLS'],
-    logger: false,
-    onAuth(auth, _session, callback) {
-      logins.push(auth.method);
-      if (auth.username === 'nines' && auth.password === PASSWORD) callback(null, { user: 'nines' });
-      else callback(new Error(`Invalid login nines/${auth.password ?? ''}`)); // a server that echoes what it got
-    },
-    onRcptTo(_address, _session, callback) {
-      if (options.refuseRecipients) callback(Object.assign(new Error('no such mailbox'), { responseCode: 550 }));
-      else callback();
-    },
-    onData(stream, session, callback) {
-      simpleParser(stream).then(
-        (mail) => {
-          got.push({ mail, rcptTo: session.envelope.rcptTo.map((r) => r.address) });
-          callback();
-        },
-        (error: Error) => callback(error),
-      );
-    },
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  cleanup.add(() => new Promise<void>((resolve) => server.close(() => resolve())));
-  return { got, logins, port: (server.server.address() as AddressInfo).port };
-}
 
 const receiver = (port: number, password = `\${SMTP_PASSWORD}`, smtpExtra = ', requireTLS: false') => `  receivers:
     - name: mail

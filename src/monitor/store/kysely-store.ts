@@ -9,6 +9,7 @@ import { migrate } from './migrations.js';
 import { planWindow, type Segment } from './plan.js';
 import { Aggregate } from './rollup.js';
 import type { Database } from './schema.js';
+import { SubscriberRows } from './subscriber-rows.js';
 import type {
   Acknowledgement,
   AlertRecord,
@@ -58,10 +59,13 @@ export class KyselyStore implements Store {
   /** Component name to id; ids never change, so this only grows (and only after a commit). */
   readonly #ids = new Map<string, number>();
   #compacting: Promise<unknown> = Promise.resolve();
+  /** See {@link Store.subscribers}. */
+  readonly subscribers: SubscriberRows;
 
   constructor(backend: Backend, options: { lateMs: number }) {
     this.#backend = backend;
     this.#db = backend.db;
+    this.subscribers = new SubscriberRows(backend.db);
     this.#lateMs = options.lateMs;
   }
 

@@ -198,6 +198,41 @@ function migrations(dialect: DialectName): Record<string, Migration> {
         await db.schema.createIndex('silences_ends').on('silences').column('ends_ms').execute();
       },
     },
+    '0010_subscribers': {
+      // Visitors subscribed to the status page. Tokens are stored as SHA-256 hex only; an
+      // unsubscribe token is made per message (subscriber_tokens), since a hash cannot be put back
+      // in the next message. subscriber_notices: what was announced once (a maintenance occurrence).
+      async up(db: Kysely<unknown>) {
+        await db.schema
+          .createTable('subscribers')
+          .addColumn('id', 'integer', (c) => (dialect === 'sqlite' ? c.primaryKey() : c.primaryKey().generatedByDefaultAsIdentity()))
+          .addColumn('kind', 'text', (c) => c.notNull())
+          .addColumn('address', 'text', (c) => c.notNull())
+          .addColumn('secret', 'text')
+          .addColumn('components', 'text')
+          .addColumn('confirmed_ms', 'bigint')
+          .addColumn('created_ms', 'bigint', (c) => c.notNull())
+          .addColumn('confirm_hash', 'text')
+          .addColumn('confirm_ms', 'bigint')
+          .addColumn('pending', 'text')
+          .addCheckConstraint('subscribers_kind', sql`kind in ('email', 'webhook')`)
+          .execute();
+        await db.schema.createIndex('subscribers_kind_address').unique().on('subscribers').columns(['kind', 'address']).execute();
+        await db.schema.createIndex('subscribers_confirm_hash').on('subscribers').column('confirm_hash').execute();
+        await db.schema
+          .createTable('subscriber_tokens')
+          .addColumn('hash', 'text', (c) => c.primaryKey())
+          .addColumn('subscriber_id', 'integer', (c) => c.notNull())
+          .addColumn('created_ms', 'bigint', (c) => c.notNull())
+          .execute();
+        await db.schema.createIndex('subscriber_tokens_subscriber').on('subscriber_tokens').column('subscriber_id').execute();
+        await db.schema
+          .createTable('subscriber_notices')
+          .addColumn('key', 'text', (c) => c.primaryKey())
+          .addColumn('sent_ms', 'bigint', (c) => c.notNull())
+          .execute();
+      },
+    },
   };
 }
 

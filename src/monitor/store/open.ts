@@ -8,7 +8,7 @@ import { TimeoutPolicy } from '../../policy/timeout.js';
 import type { Backend } from './backend.js';
 import { KyselyStore } from './kysely-store.js';
 import { refusedData } from './refused.js';
-import type { Store } from './types.js';
+import type { Store, SubscriberStore } from './types.js';
 
 /** Options of {@link openStore}. */
 export interface OpenStoreOptions {
@@ -82,6 +82,24 @@ export class StoreError extends NinesError {
   }
 }
 
+type Wrap = <A extends unknown[], R>(method: (...args: A) => Promise<R>) => (...args: A) => Promise<R>;
+
+/** The subscriber rows behind the same breaker: lookups are reads, the rest writes. */
+function guardedSubscribers(rows: SubscriberStore, write: Wrap, read: Wrap): SubscriberStore {
+  const bound = <K extends keyof SubscriberStore>(k: K) => rows[k].bind(rows) as SubscriberStore[K];
+  return {
+    request: write(bound('request')),
+    confirm: write(bound('confirm')),
+    addTokens: write(bound('addTokens')),
+    unsubscribe: write(bound('unsubscribe')),
+    list: read(bound('list')),
+    remove: write(bound('remove')),
+    claimNotice: write(bound('claimNotice')),
+    noticed: read(bound('noticed')),
+    prune: write(bound('prune')),
+  };
+}
+
 /**
  * `store` behind `breaker`, every failure as a {@link StoreError} (so the service answers 503, not
  * 500). Writes (the monitor's flush, every second) are the breaker's probes; reads fail at once
@@ -94,11 +112,11 @@ function guarded(store: Store, breaker: CircuitBreaker, deadline: TimeoutPolicy)
     }
     throw error instanceof StoreError ? error : new StoreError(error);
   };
-  const write =
+  const write: Wrap =
     <A extends unknown[], R>(method: (...args: A) => Promise<R>) =>
     (...args: A): Promise<R> =>
       breaker.execute(() => method.apply(store, args)).catch(failed);
-  const read = <A extends unknown[], R>(method: (...args: A) => Promise<R>) => {
+  const read: Wrap = <A extends unknown[], R>(method: (...args: A) => Promise<R>) => {
     // inside the breaker, so a read that hits its deadline counts as the failure it signals
     const through = write((...args: A) => deadline.execute(() => method.apply(store, args)));
     return (...args: A): Promise<R> =>
@@ -131,6 +149,7 @@ function guarded(store: Store, breaker: CircuitBreaker, deadline: TimeoutPolicy)
     addIncidentUpdate: write(store.addIncidentUpdate),
     incidentNotes: read(store.incidentNotes),
     acknowledgedOpen: read(store.acknowledgedOpen),
+    subscribers: guardedSubscribers(store.subscribers, write, read),
     size: read(store.size),
     close: () => store.close().catch(failed),
   };

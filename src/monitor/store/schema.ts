@@ -120,6 +120,38 @@ export interface SilencesTable {
   comment: string;
 }
 
+/** A visitor subscribed to the status page (migration 0010); `address` is an e-mail address or a webhook URL, never shown. */
+export interface SubscribersTable {
+  id: Generated<number>;
+  /** `email` or `webhook`. */
+  kind: string;
+  address: string;
+  /** A webhook's signing secret in force (nines made it; the receiver learnt it from the challenge). */
+  secret: string | null;
+  /** JSON array of the public components it follows; null: all. */
+  components: string | null;
+  confirmed_ms: number | null;
+  created_ms: number;
+  /** SHA-256 hex of the pending confirmation token, and when it was asked for. */
+  confirm_hash: string | null;
+  confirm_ms: number | null;
+  /** JSON `{ components, secret }` applied when the pending confirmation is confirmed. */
+  pending: string | null;
+}
+
+/** SHA-256 hex of an unsubscribe token sent in one message (migration 0010). */
+export interface SubscriberTokensTable {
+  hash: string;
+  subscriber_id: number;
+  created_ms: number;
+}
+
+/** Something announced to subscribers once, by key (migration 0010). */
+export interface SubscriberNoticesTable {
+  key: string;
+  sent_ms: number;
+}
+
 /** The whole schema, for kysely's typed queries. */
 export interface Database {
   components: ComponentsTable;
@@ -135,4 +167,7 @@ export interface Database {
   maintenance: MaintenanceTable;
   silences: SilencesTable;
   incident_updates: IncidentUpdatesTable;
+  subscribers: SubscribersTable;
+  subscriber_tokens: SubscriberTokensTable;
+  subscriber_notices: SubscriberNoticesTable;
 }

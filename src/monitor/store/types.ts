@@ -140,6 +140,60 @@ export interface IncidentNotes {
   updates: IncidentUpdateRecord[];
 }
 
+/** How a visitor is told: by e-mail or a webhook. */
+export type SubscriberKind = 'email' | 'webhook';
+
+/** A visitor subscribed to the status page; `address` (an e-mail address or a URL) is never shown unmasked. */
+export interface SubscriberRecord {
+  id: number;
+  kind: SubscriberKind;
+  address: string;
+  /** A webhook's signing secret in force; null for e-mail, and before a webhook's first confirmation. */
+  secret: string | null;
+  /** The public components it follows; null: all of them. */
+  components: string[] | null;
+  /** When it was first confirmed; null while it never was (then it gets nothing). */
+  confirmedAt: number | null;
+  createdAt: number;
+  /** When a confirmation still pending was asked for; null when none is. */
+  pendingSince: number | null;
+}
+
+/** Subscribers, their tokens (SHA-256 hex only) and what was announced to them once. */
+export interface SubscriberStore {
+  /**
+   * Asks to subscribe `kind`/`address` (again): makes the subscriber if new, and sets its pending
+   * confirmation (`confirmHash`, the components and secret to apply when confirmed). False, and
+   * nothing changes, when one was asked for after `resendAfter` (an address is not mailed again
+   * and again); a confirmed subscriber stays confirmed with its settings until the new one is.
+   */
+  request(r: {
+    kind: SubscriberKind;
+    address: string;
+    components: readonly string[] | null;
+    secret: string | null;
+    confirmHash: string;
+    at: number;
+    resendAfter: number;
+  }): Promise<boolean>;
+  /** Confirms the pending confirmation of `hash` asked for at or after `notBefore`: its settings apply; undefined when there is none. */
+  confirm(hash: string, notBefore: number, at: number): Promise<SubscriberRecord | undefined>;
+  /** Keeps the hashes of unsubscribe tokens sent in messages. */
+  addTokens(tokens: ReadonlyArray<{ hash: string; subscriberId: number; at: number }>): Promise<void>;
+  /** Removes the subscriber an unsubscribe token (its hash) was sent to, with its tokens; false when the token is unknown. */
+  unsubscribe(hash: string): Promise<boolean>;
+  /** Every subscriber, confirmed or not, oldest first. */
+  list(): Promise<SubscriberRecord[]>;
+  /** Removes subscriber `id` and its tokens; false when there is none. */
+  remove(id: number): Promise<boolean>;
+  /** Records `key` as announced; false when it already was (so it is announced once, by one instance). */
+  claimNotice(key: string, at: number): Promise<boolean>;
+  /** Whether `key` was announced. */
+  noticed(key: string): Promise<boolean>;
+  /** Forgets confirmations asked for before `pendingBefore` (never-confirmed subscribers go), tokens and notices older than `before`. */
+  prune(options: { pendingBefore: number; before: number }): Promise<void>;
+}
+
 /** Counts and latency of checks over a window, from rollups (and raw rows for the newest minute). */
 export interface ProbeStats {
   total: number;
@@ -227,6 +281,8 @@ export interface Store {
   incidentNotes(ids: readonly number[], options: { internal: boolean }): Promise<Map<number, IncidentNotes>>;
   /** Open incidents that were acknowledged, so a restart keeps their reminders quiet. */
   acknowledgedOpen(): Promise<Array<{ component: string; start: number }>>;
+  /** Visitors subscribed to the status page. */
+  readonly subscribers: SubscriberStore;
   /** Bytes the store occupies (database file or relation sizes). */
   size(): Promise<number>;
   close(): Promise<void>;

@@ -32,6 +32,7 @@ dl{display:grid;grid-template-columns:auto 1fr;gap:2px 12px;margin:8px 0;font-si
 table{border-collapse:collapse;width:100%;font-size:.85rem}th,td{text-align:left;padding:5px 8px;border-bottom:1px solid var(--line);vertical-align:top}thead th{color:var(--muted);font-weight:600}
 .inc-table tr:has(+tr.noted) td{border-bottom:0}.noted td{padding-top:0}.notes{margin:4px 0 2px}.pm{margin:2px 0}.updates{list-style:none;margin:2px 0;padding:0}.updates li{margin:4px 0;padding-left:10px;border-left:2px solid var(--line)}.updates time{color:var(--muted);font-size:.8rem;margin-right:6px}.msg{white-space:pre-line;overflow-wrap:anywhere}
 .scroll{overflow-x:auto}.note{border-left:3px solid var(--d1);padding:2px 12px;margin:10px 0;background:var(--card)}
+.sub form{display:flex;flex-wrap:wrap;gap:6px;align-items:center;margin:6px 0}.sub input{flex:1;min-width:12em;padding:6px 8px;border:1px solid var(--line);border-radius:6px;background:var(--bg);color:var(--fg);font:inherit}.sub button{padding:6px 14px;border:1px solid var(--line);border-radius:6px;background:var(--card);color:var(--fg);font:inherit;cursor:pointer}
 footer{margin-top:32px;color:var(--muted);font-size:.8rem}
 @media (max-width:600px){body{font-size:14px}.bars{gap:1px}.inc-table td:nth-child(5),.inc-table th:nth-child(5){display:none}}
 `.trim();
@@ -79,7 +80,7 @@ export const SCRIPT_HASH = `'sha256-${createHash('sha256').update(SCRIPT).digest
 export const PAGE_HEADERS = {
   'content-type': 'text/html; charset=utf-8',
   'cache-control': 'no-store',
-  'content-security-policy': `default-src 'none'; script-src ${SCRIPT_HASH}; style-src 'unsafe-inline'; img-src 'self' https: http: data:; connect-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'`,
+  'content-security-policy': `default-src 'none'; script-src ${SCRIPT_HASH}; style-src 'unsafe-inline'; img-src 'self' https: http: data:; connect-src 'self'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'`,
   'x-content-type-options': 'nosniff',
   'referrer-policy': 'no-referrer',
 };

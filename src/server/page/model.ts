@@ -44,6 +44,8 @@ export interface IndexModel {
   maintenance: MaintenanceNotice[];
   /** The store failed: statuses are live, history (bars, chart, incidents, SLOs) is left out. */
   historyUnavailable?: boolean;
+  /** How visitors may subscribe to updates; undefined when they may not. */
+  subscribe?: { email: boolean; webhook: boolean };
 }
 
 /** A maintenance window as the page shows it: no internal component named. */
@@ -111,8 +113,10 @@ export async function componentModel(
  * the page still answers "is it down?" from the monitor's memory, without the history.
  */
 export async function indexModel(ctx: ServerContext): Promise<IndexModel> {
+  const kinds = ctx.subscriptions?.kinds();
+  const subscribe = kinds !== undefined && (kinds.email || kinds.webhook) ? { subscribe: kinds } : {};
   try {
-    return await fullIndexModel(ctx);
+    return { ...(await fullIndexModel(ctx)), ...subscribe };
   } catch (error) {
     if (!isNinesError(error, 'NINES_STORE_UNAVAILABLE')) throw error;
     const now = ctx.clock.now();
@@ -123,7 +127,7 @@ export async function indexModel(ctx: ServerContext): Promise<IndexModel> {
     });
     const blind = ctx.monitor.connectivity().suspect;
     const maintenance = maintenanceNotices(ctx, shown, now);
-    return { now, components, incidents: [], notes: new Map(), slos: [], maintenance, historyUnavailable: true, blind };
+    return { now, components, incidents: [], notes: new Map(), slos: [], maintenance, historyUnavailable: true, blind, ...subscribe };
   }
 }
 

@@ -7,6 +7,7 @@ import { SCRIPT, STYLE } from './assets.js';
 import { clock, date, dateTime, millis, percent, span } from './format.js';
 import { Html, html } from './html.js';
 import type { ComponentModel, IndexModel, LatencySeries } from './model.js';
+import { subscribeForm } from './subscribe.js';
 
 type Status = ComponentStatus['status'];
 
@@ -212,7 +213,7 @@ function sloPanel(slos: SloFigures[]): Html {
 }
 
 /** The whole document around `main`. */
-function page(config: NinesConfig['page'], title: string, main: Html, now: number): string {
+export function page(config: NinesConfig['page'], title: string, main: Html, now: number): string {
   return `<!doctype html>${html`<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1"><meta name="color-scheme" content="light dark"><link rel="icon" href="data:image/svg+xml,%3Csvg xmlns='http://www.w3.org/2000/svg' viewBox='0 0 16 16'%3E%3Ccircle cx='8' cy='8' r='7' fill='%231a7f37'/%3E%3C/svg%3E"><title>${title}</title><link rel="alternate" type="application/atom+xml" href="/feed.xml" title="Incidents"><style>${new Html(STYLE)}</style></head><body data-refresh="${config.refresh}"><header><a href="/" class="brand">${config.logo ? html`<img src="${config.logo}" alt="" height="32">` : ''}<span>${config.title}</span></a></header><main>${main}</main><div id="tip" role="tooltip" hidden></div><footer><span data-k="updated">Updated ${dateTime(now)}</span> · times in UTC · <a href="/feed.xml">Atom feed</a> · <a href="/api/components">JSON API</a> · powered by nines</footer><script>${new Html(SCRIPT)}</script></body></html>`}`;
 }
 
@@ -233,7 +234,8 @@ ${maintenancePanel(m.maintenance)}
 ${activeIncidents(m.incidents, m.notes, m.now)}
 <section aria-labelledby="h-components"><h2 id="h-components">Components</h2>${m.components.map((c) => componentBlock(c, m.now, true))}</section>
 ${sloPanel(m.slos)}
-<section data-k="history" aria-labelledby="h-history"><h2 id="h-history">Incident history</h2>${m.incidents.length === 0 ? html`<p>No incidents recorded.</p>` : incidentRows(m.incidents, m.notes, m.now, true)}</section>`;
+<section data-k="history" aria-labelledby="h-history"><h2 id="h-history">Incident history</h2>${m.incidents.length === 0 ? html`<p>No incidents recorded.</p>` : incidentRows(m.incidents, m.notes, m.now, true)}</section>
+${m.subscribe === undefined ? '' : subscribeForm(m.subscribe)}`;
   return page(config, config.title, main, m.now);
 }
 
