@@ -7,7 +7,7 @@ import { HttpError } from './errors.js';
 import { PAGE_HEADERS } from './page/assets.js';
 import { type Html, html } from './page/html.js';
 import { page } from './page/render.js';
-import { unsubscribeForm } from './page/subscribe.js';
+import { confirmForm, unsubscribeForm } from './page/subscribe.js';
 import { ID_PARAMS } from './schemas.js';
 
 /** A token as nines makes them: 32 random bytes, base64url. */
@@ -30,6 +30,12 @@ function inputOf(body: unknown): SubscribeInput | undefined {
 }
 
 /** The page of an answer to a visitor, in the status page's style and without its refresh (it is an answer, not a status). */
+/** A link's token: in the query (the link itself, RFC 8058's one-click POST) or in a form's body. */
+function tokenOf(request: FastifyRequest<{ Querystring: { token?: string } }>): unknown {
+  const body = request.body instanceof URLSearchParams ? request.body : undefined;
+  return request.query.token ?? body?.get('token') ?? (request.body as { token?: unknown } | undefined)?.token;
+}
+
 function answerPage(ctx: ServerContext, reply: FastifyReply, status: number, title: string, body: Html) {
   const config = ctx.monitor.config.page;
   const main = html`<section class="sub" aria-labelledby="h-sub"><h2 id="h-sub">${title}</h2>${body}<p><a href="/">← ${config.title}</a></p></section>`;
@@ -50,7 +56,7 @@ function offered(ctx: ServerContext): Subscriptions {
 
 /**
  * Status page subscribers. Public, without the token: `POST /subscribe` (the page's form or JSON;
- * the answer is the same whether the address was subscribed before), `GET /subscribe/confirm`,
+ * the answer is the same whether the address was subscribed before), `GET /subscribe/confirm` (a button) and `POST /subscribe/confirm`,
  * `GET /unsubscribe` (a one-click page) and `POST /unsubscribe` (also RFC 8058's one-click POST
  * to the List-Unsubscribe URL). With the token: `GET /api/subscribers` (counts and masked
  * addresses) and `DELETE /api/subscribers/:id`.
@@ -115,9 +121,18 @@ function publicRoutes(app: FastifyInstance, ctx: ServerContext): void {
     return answerPage(ctx, reply, 202, input?.webhook ? 'Confirm the webhook' : 'Check your inbox', html`<p>${message}</p>`);
   });
 
-  app.get<{ Querystring: { token?: string } }>('/subscribe/confirm', linkRoute(ctx.monitor), async (request, reply) => {
+  app.get<{ Querystring: { token?: string } }>('/subscribe/confirm', async (request, reply) => {
     const token = request.query.token ?? '';
-    const kind = ctx.subscriptions !== undefined && TOKEN.test(token) ? await ctx.subscriptions.confirm(token) : undefined;
+    if (!TOKEN.test(token)) return notValid(reply);
+    return answerPage(ctx, reply, 200, 'Confirm', confirmForm(token));
+  });
+
+  app.post<{ Querystring: { token?: string } }>('/subscribe/confirm', linkRoute(ctx.monitor), async (request, reply) => {
+    const token = tokenOf(request);
+    const kind =
+      ctx.subscriptions !== undefined && typeof token === 'string' && TOKEN.test(token)
+        ? await ctx.subscriptions.confirm(token)
+        : undefined;
     if (kind === undefined) return notValid(reply);
     const how = kind === 'email' ? 'Every message has a link to unsubscribe with one click.' : 'Every update carries its unsubscribe URL.';
     return answerPage(ctx, reply, 200, 'Subscribed', html`<p>You will get the incident and maintenance updates of this page. ${how}</p>`);
@@ -131,8 +146,7 @@ function publicRoutes(app: FastifyInstance, ctx: ServerContext): void {
 
   app.post<{ Querystring: { token?: string } }>('/unsubscribe', linkRoute(ctx.monitor), async (request, reply) => {
     // RFC 8058: the token is in the List-Unsubscribe URL and the body says List-Unsubscribe=One-Click; the page's form sends it in the body
-    const body = request.body instanceof URLSearchParams ? request.body : undefined;
-    const token = request.query.token ?? body?.get('token') ?? (request.body as { token?: unknown } | undefined)?.token;
+    const token = tokenOf(request);
     const gone =
       ctx.subscriptions !== undefined && typeof token === 'string' && TOKEN.test(token) && (await ctx.subscriptions.unsubscribe(token));
     if (!gone) return notValid(reply);

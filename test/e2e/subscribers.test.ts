@@ -72,7 +72,7 @@ subscribers: { enabled: true, email: { via: mail }, group: { wait: 0s, interval:
     await smtp.waitFor(1);
     const confirmation = smtp.got[0]?.mail;
     expect(confirmation?.subject).toBe('[Acme status] Confirm your subscription');
-    const confirmed = await fetch(local(linkIn(confirmation?.text ?? '', '/subscribe/confirm')));
+    const confirmed = await fetch(local(linkIn(confirmation?.text ?? '', '/subscribe/confirm')), { method: 'POST' });
     expect(confirmed.status).toBe(200);
     expect(await confirmed.text()).toContain('Subscribed');
 

@@ -44,7 +44,12 @@ describe('e-mail subscribers', () => {
     s.world.api = 'healthy';
     await s.clock.advance(5 * 60_000);
 
-    const confirmed = await s.app.inject({ method: 'GET', url: linkIn(confirmation?.mail.text ?? '', '/subscribe/confirm') });
+    // the link's page asks (a mail scanner's GET subscribes nobody); its button POSTs
+    const link = linkIn(confirmation?.mail.text ?? '', '/subscribe/confirm');
+    const linkPage = await s.app.inject({ method: 'GET', url: link });
+    expect(linkPage.body).toContain('<form method="post" action="/subscribe/confirm" id="confirm">');
+    expect((await s.subscriptions.summary()).counts.email).toEqual({ confirmed: 0, pending: 1 });
+    const confirmed = await s.app.inject({ method: 'POST', url: link });
     expect(confirmed.statusCode).toBe(200);
     expect(confirmed.body).toContain('<h2 id="h-sub">Subscribed</h2>');
     expect(confirmed.body).toContain('data-refresh="0"');
@@ -95,7 +100,7 @@ describe('e-mail subscribers', () => {
       s.app.inject({ method: 'POST', url: '/subscribe', payload: { email, ...(components ? { components } : {}) } });
     const first = await ask('bob@example.com', ['web']);
     await s.subscriptions.settle();
-    await s.app.inject({ method: 'GET', url: linkIn(smtp.got[0]?.mail.text ?? '', '/subscribe/confirm') });
+    await s.app.inject({ method: 'POST', url: linkIn(smtp.got[0]?.mail.text ?? '', '/subscribe/confirm') });
     const again = await ask('bob@example.com', ['web']);
     const fresh = await ask('carol@example.com');
     for (const answer of [again, fresh]) {

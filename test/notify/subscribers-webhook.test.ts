@@ -128,6 +128,8 @@ describe('webhook subscribers', () => {
     expect(s.logs.join('\n')).not.toContain(hook.url);
     const link = new URL(hook.got[0]?.body.confirm ?? '');
     expect((await s.app.inject({ method: 'GET', url: `${link.pathname}${link.search}` })).statusCode).toBe(200);
+    expect(await counts()).toEqual({ confirmed: 0, pending: 1 }); // opening it shows a button
+    expect((await s.app.inject({ method: 'POST', url: `${link.pathname}${link.search}` })).statusCode).toBe(200);
     expect(await counts()).toEqual({ confirmed: 1, pending: 0 });
   });
 

@@ -15,3 +15,8 @@ export function subscribeForm(kinds: { email: boolean; webhook: boolean }): Html
 export function unsubscribeForm(token: string): Html {
   return html`<p>Stop getting updates at this address?</p><form method="post" action="/unsubscribe" id="unsubscribe"><input type="hidden" name="token" value="${token}"><button type="submit">Unsubscribe</button></form>`;
 }
+
+/** The page of a confirmation link: a button that POSTs, so a mail scanner opening the link subscribes nobody. */
+export function confirmForm(token: string): Html {
+  return html`<p>Get the incident and maintenance updates of this page?</p><form method="post" action="/subscribe/confirm" id="confirm"><input type="hidden" name="token" value="${token}"><button type="submit">Confirm the subscription</button></form>`;
+}
