@@ -16,3 +16,4 @@ export {
 } from './health/index.js';
 export * from './lifecycle/index.js';
 export * from './policy/index.js';
+export * from './ratelimit/index.js';
