@@ -65,7 +65,10 @@ describe.skipIf(!hasPrometheusTools())('burn-rate alerts in a real Prometheus sc
     target.state.up = false;
     const page = await until(
       'Prometheus to fire the page alert',
-      async () => (await promAlerts(p.base)).find((a) => a.labels.severity === 'page' && a.state === 'firing'),
+      async () =>
+        (await promAlerts(p.base)).find(
+          (a) => a.labels.alertname === 'NinesErrorBudgetBurn' && a.labels.severity === 'page' && a.state === 'firing',
+        ),
       60_000,
     );
     console.log(`[alerts-prometheus] page firing in Prometheus ${((Date.now() - downAt) / 1000).toFixed(1)} s after the target went down`);

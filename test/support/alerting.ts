@@ -23,8 +23,10 @@ export async function switchableTarget() {
 }
 
 /**
- * Writes `dir/nines.yaml`: nines serve on a free port, SQLite in `dir`, probes every 200 ms (one
- * failure opens an incident). By default component `web` probes `targetPort` and SLO `web-slo` at
+ * Writes `dir/nines.yaml`: nines serve on a free port, SQLite in `dir`, probes every 200 ms (two
+ * failures in a row open an incident: on a busy machine one probe can time out because the monitor
+ * itself stalled past its 150 ms, and one such failure must not open an incident in a test that
+ * waits for a clean baseline). By default component `web` probes `targetPort` and SLO `web-slo` at
  * 99.9 % watches it (`slo` is added to the SLO's map); `components` replaces both; `extra` is
  * appended (an `alerts:` or `notify:` block); `server` adds keys to the server map.
  */
@@ -45,7 +47,7 @@ slos:
     path,
     `server: { host: 127.0.0.1, port: ${port}${options.server === undefined ? '' : `, ${options.server}`} }
 storage: sqlite:${join(dir, 'nines.db')}
-defaults: { interval: 200ms, timeout: 150ms, degradedAfter: 100ms, failuresToOpen: 1, successesToResolve: 1 }
+defaults: { interval: 200ms, timeout: 150ms, degradedAfter: 100ms, failuresToOpen: 2, successesToResolve: 1 }
 ${watched}
 ${options.extra ?? ''}
 `,

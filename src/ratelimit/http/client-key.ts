@@ -1,6 +1,7 @@
 import type { IncomingMessage } from 'node:http';
 import ipaddr from 'ipaddr.js';
 import proxyaddr from 'proxy-addr';
+import { checkInteger } from '../../core/validate.js';
 
 /** Which proxies' `X-Forwarded-For` entries to believe: none (default), a number of hops, or addresses and CIDRs (proxy-addr's). */
 export type TrustProxy = false | true | number | string | readonly string[];
@@ -28,8 +29,7 @@ function trustOf(trust: TrustProxy): (addr: string, i: number) => boolean {
  */
 export function clientKeyer(options: ClientKeyOptions = {}): (request: IncomingMessage) => string | undefined {
   const trust = trustOf(options.trustProxy ?? false);
-  const prefix = options.ipv6Prefix ?? 56;
-  if (!Number.isInteger(prefix) || prefix < 1 || prefix > 128) throw new RangeError('ipv6Prefix must be an integer from 1 to 128');
+  const prefix = checkInteger('ipv6Prefix', options.ipv6Prefix ?? 56, 1, 128);
   return (request) => {
     if (request.socket.remoteAddress === undefined) return undefined;
     const address = proxyaddr(request, trust);

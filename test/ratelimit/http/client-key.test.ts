@@ -1,6 +1,7 @@
 import { createServer, type IncomingMessage, request } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
+import { InvalidOptionError } from '../../../src/core/errors.js';
 import { type ClientKeyOptions, clientKeyer } from '../../../src/ratelimit/http/client-key.js';
 
 const servers: Array<() => Promise<void>> = [];
@@ -57,7 +58,7 @@ describe('clientKeyer', () => {
   });
 
   it('refuses a prefix outside 1 to 128', () => {
-    expect(() => clientKeyer({ ipv6Prefix: 0 })).toThrow(RangeError);
-    expect(() => clientKeyer({ ipv6Prefix: 129 })).toThrow(RangeError);
+    expect(() => clientKeyer({ ipv6Prefix: 0 })).toThrow(InvalidOptionError);
+    expect(() => clientKeyer({ ipv6Prefix: 129 })).toThrow(/ipv6Prefix/);
   });
 });
