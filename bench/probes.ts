@@ -37,11 +37,11 @@
  * server's and the generator's cost per request together, so req/s differences between servers are
  * compressed (and a longer answer costs autocannon more); `srv µs/req` is not.
  */
-import { type ChildProcess, spawn } from 'node:child_process';
 import { get } from 'node:http';
 import { availableParallelism } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import autocannon from 'autocannon';
+import { type Child, startChild, stopChild } from './lib/child-server.ts';
 import { cpuSeconds, log, median, pad, pinSelf } from './lib/common.ts';
 
 // ---------------------------------------------------------------------------------------------------
@@ -56,8 +56,6 @@ const CPU_PROF_DIR = process.env.BENCH_CPU_PROF;
 /** Sampling interval of --cpu-prof (µs); Node's default, 1000, mostly samples the socket write syscall. */
 const CPU_PROF_INTERVAL_US = Number(process.env.BENCH_CPU_PROF_INTERVAL ?? 50);
 const FIXTURE = fileURLToPath(new URL('./probes/server.ts', import.meta.url));
-const START_TIMEOUT_MS = 15_000;
-const STOP_TIMEOUT_MS = 5_000;
 const BARE_RATIO_LIMIT = 0.9;
 /** Below this share of the wall time on CPU, a saturated server was starved by something else. */
 const CONTENDED_CPU = 0.9;
@@ -89,11 +87,6 @@ const VARIANTS = ALL_VARIANTS.filter((v) => ONLY === undefined || ONLY.test(v.na
 // ---------------------------------------------------------------------------------------------------
 // Child servers
 
-interface Child {
-  proc: ChildProcess;
-  port: number;
-}
-
 function startServer(variant: VariantName): Promise<Child> {
   const execArgv = CPU_PROF_DIR
     ? [
@@ -103,45 +96,10 @@ function startServer(variant: VariantName): Promise<Child> {
         `--cpu-prof-interval=${CPU_PROF_INTERVAL_US}`,
       ]
     : [];
-  const argv = [process.execPath, ...execArgv, FIXTURE, variant];
-  if (PIN) argv.unshift('taskset', '-c', SERVER_CPU); // taskset execs node: same pid
-  const [cmd, ...args] = argv as [string, ...string[]];
-  const proc = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'inherit', 'ipc'] });
-  return new Promise((resolve, reject) => {
-    let out = '';
-    const fail = (why: string): void => {
-      clearTimeout(timer);
-      proc.kill('SIGKILL');
-      reject(new Error(`${variant} server ${why}; stdout: ${JSON.stringify(out.slice(0, 500))}`));
-    };
-    const timer = setTimeout(() => fail(`printed no port within ${START_TIMEOUT_MS} ms`), START_TIMEOUT_MS);
-    proc.once('error', (e) => fail(`failed to start: ${e.message}`));
-    proc.once('exit', (code, signal) => fail(`exited before printing its port (code ${code}, signal ${signal})`));
-    proc.stdout?.setEncoding('utf8');
-    proc.stdout?.on('data', (chunk: string) => {
-      out += chunk;
-      const m = /^(\d+)$/m.exec(out);
-      if (m === null) return;
-      clearTimeout(timer);
-      proc.removeAllListeners('exit');
-      proc.stdout?.removeAllListeners('data');
-      proc.stdout?.resume();
-      resolve({ proc, port: Number(m[1]) });
-    });
-  });
+  return startChild(variant, [process.execPath, ...execArgv, FIXTURE, variant], PIN ? SERVER_CPU : undefined);
 }
 
-async function stopServer(child: Child): Promise<void> {
-  const { proc } = child;
-  if (proc.exitCode !== null || proc.signalCode !== null) return;
-  const exited = new Promise<void>((resolve) => proc.once('exit', () => resolve()));
-  if (proc.connected)
-    proc.disconnect(); // the fixture exits on disconnect (and writes its --cpu-prof)
-  else proc.kill('SIGTERM');
-  const timer = setTimeout(() => proc.kill('SIGKILL'), STOP_TIMEOUT_MS);
-  await exited;
-  clearTimeout(timer);
-}
+const stopServer = stopChild;
 
 // ---------------------------------------------------------------------------------------------------
 // Verification and measurement

@@ -11,7 +11,8 @@ export type NinesErrorCode =
   | 'NINES_CONDITION_SYNTAX'
   | 'NINES_HTTP_ERROR'
   | 'NINES_RECEIVER_REFUSED'
-  | 'NINES_RATE_LIMITED';
+  | 'NINES_RATE_LIMITED'
+  | 'NINES_LOAD_SHED';
 
 /**
  * The brand every nines error carries on its prototype. `Symbol.for` makes it one symbol in every

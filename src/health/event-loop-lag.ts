@@ -38,8 +38,12 @@ export class EventLoopLag {
 
   /** Longest block (ms) since the last {@link reset}, the stretch still running included. */
   get maxMs(): number {
-    const running = this.#timer === undefined ? 0 : performance.now() - this.#last - this.#resolution;
-    return Math.max(this.#max, running, 0);
+    return Math.max(this.#max, this.currentMs);
+  }
+
+  /** How long (ms) the loop has been blocked right now: how late the sampling timer is; 0 when on time or stopped. */
+  get currentMs(): number {
+    return this.#timer === undefined ? 0 : Math.max(0, performance.now() - this.#last - this.#resolution);
   }
 
   /** Starts a new measuring window; a block already reported by {@link maxMs} is not counted again. */

@@ -1,6 +1,7 @@
 export { type Exposition, type ExpositionFormat, exposition, negotiateExposition } from './exposition.js';
 export { healthMetrics } from './health-metrics.js';
 export { lifecycleMetrics } from './lifecycle-metrics.js';
+export { loadShedMetrics } from './load-shed-metrics.js';
 export { metric } from './metric.js';
 export { METRICS } from './names.js';
 export { policyMetrics } from './policy-metrics.js';

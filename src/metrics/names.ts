@@ -27,4 +27,7 @@ export const METRICS = {
   figuresEvaluatedTimestampSeconds: 'nines_figures_evaluated_timestamp_seconds',
   notificationsTotal: 'nines_notifications_total',
   subscriberNotificationsTotal: 'nines_subscriber_notifications_total',
+  loadShedDecisionsTotal: 'nines_load_shed_decisions_total',
+  loadShedOverloaded: 'nines_load_shed_overloaded',
+  loadShedDelayLimitSeconds: 'nines_load_shed_delay_limit_seconds',
 } as const;

@@ -4,5 +4,6 @@ export { SLIDING_LOG_MAX_LIMIT } from './algorithms/sliding-log.js';
 export { type Decision, RateLimitedError } from './decision.js';
 export { RateLimiter, type RateLimiterOptions, rateLimiter } from './limiter.js';
 export type { LimiterMetrics, RateLimitMetrics } from './metrics-sink.js';
+export * from './shed/index.js';
 export type { Answer, Deleted, RateLimitStore, RateLimitStoreFactory, StoreSpec } from './store.js';
 export { MemoryStore, type MemoryStoreOptions, memoryStore } from './stores/memory/memory-store.js';
