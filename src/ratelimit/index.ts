@@ -7,6 +7,7 @@ export {
   clientKeyer,
   type TrustProxy,
 } from './http/client-key.js';
+export type { FastifyGatePlugin, FastifyHooksLike, FastifyReplyLike, FastifyRequestLike } from './http/fastify-like.js';
 export {
   type QuotaPolicy,
   type QuotaState,
@@ -16,7 +17,6 @@ export {
   tooManyRequestsProblem,
 } from './http/headers.js';
 export {
-  type FastifyLimitPlugin,
   type RateLimitHandler,
   type RateLimitHandlerOptions,
   rateLimitHandler,

@@ -4,6 +4,7 @@ import type { Decision } from '../decision.js';
 import type { RateLimiter } from '../limiter.js';
 import type { Answer } from '../store.js';
 import { type ClientKeyOptions, clientKeyer } from './client-key.js';
+import { type FastifyGatePlugin, skipOverride } from './fastify-like.js';
 import { rateLimitHeader, rateLimitPolicyHeader, retryAfterSeconds, tooManyRequestsProblem } from './headers.js';
 
 /** Options of {@link rateLimitHandler}. */
@@ -24,35 +25,11 @@ export interface RateLimitHandlerOptions extends ClientKeyOptions {
   jitterSeconds?: number;
 }
 
-/** The part of a Fastify request the plugin uses. */
-export interface FastifyLimitRequestLike {
-  readonly raw: IncomingMessage;
-}
-
-/** The part of a Fastify reply the plugin uses. */
-export interface FastifyLimitReplyLike {
-  readonly raw: ServerResponse;
-  code(status: number): FastifyLimitReplyLike;
-  headers(values: Record<string, string>): FastifyLimitReplyLike;
-  send(body: Buffer): unknown;
-}
-
-/** The part of Fastify the plugin uses. */
-export interface FastifyLimitHooksLike {
-  addHook(
-    name: 'onRequest',
-    hook: (request: FastifyLimitRequestLike, reply: FastifyLimitReplyLike, done: (error?: Error) => void) => void,
-  ): unknown;
-}
-
-/** A Fastify plugin marked `skip-override`, so its hook applies to every route of the instance. */
-export type FastifyLimitPlugin = (instance: FastifyLimitHooksLike, options: unknown, done: (error?: Error) => void) => void;
-
 /** Express middleware and node:http gate (`next` runs the app); a Fastify plugin as `.fastify`. */
 export interface RateLimitHandler {
   (req: IncomingMessage, res: ServerResponse, next: (error?: unknown) => void): void;
   /** Register with `fastify.register(handler.fastify)`: an `onRequest` hook for every route. */
-  fastify: FastifyLimitPlugin;
+  fastify: FastifyGatePlugin;
 }
 
 /** What one request gets: the headers to add, and when refused the 429 to send instead. */
@@ -159,8 +136,7 @@ export function rateLimitHandler<R extends Answer>(limiter: RateLimiter<R>, opti
       );
     });
     done();
-  }) as FastifyLimitPlugin;
-  Object.defineProperty(plugin, Symbol.for('skip-override'), { value: true });
-  handler.fastify = plugin;
+  }) as FastifyGatePlugin;
+  handler.fastify = skipOverride(plugin);
   return handler;
 }

@@ -3,10 +3,6 @@ export { type Admission, type Admitted, LoadShedder, type LoadShedderOptions, ty
 export { type EventLoopReading, eventLoopReading, type LoopReading } from './loop-reading.js';
 export type { LoadShedMetrics, ShedderMetrics } from './metrics-sink.js';
 export {
-  type FastifyHooksLike,
-  type FastifyShedPlugin,
-  type FastifyShedReplyLike,
-  type FastifyShedRequestLike,
   type LoadShedHandler,
   type LoadShedHandlerOptions,
   loadShedHandler,

@@ -1,5 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { checkFunction } from '../../core/validate.js';
+import { type FastifyGatePlugin, skipOverride } from '../http/fastify-like.js';
 import type { LoadShedder } from './load-shedder.js';
 import type { Priority } from './priority.js';
 
@@ -9,35 +10,11 @@ export interface LoadShedHandlerOptions {
   priority?: (req: IncomingMessage) => Priority;
 }
 
-/** The part of a Fastify request the plugin uses. */
-export interface FastifyShedRequestLike {
-  readonly raw: IncomingMessage;
-}
-
-/** The part of a Fastify reply the plugin uses. */
-export interface FastifyShedReplyLike {
-  readonly raw: ServerResponse;
-  code(status: number): FastifyShedReplyLike;
-  headers(values: Record<string, string>): FastifyShedReplyLike;
-  send(body: Buffer): unknown;
-}
-
-/** The part of Fastify the plugin uses. */
-export interface FastifyHooksLike {
-  addHook(
-    name: 'onRequest',
-    hook: (request: FastifyShedRequestLike, reply: FastifyShedReplyLike, done: (error?: Error) => void) => void,
-  ): unknown;
-}
-
-/** A Fastify plugin marked `skip-override` (as `fastify-plugin` marks them), so its hook applies to every route of the instance. */
-export type FastifyShedPlugin = (instance: FastifyHooksLike, options: unknown, done: (error?: Error) => void) => void;
-
 /** Express middleware and node:http gate (`next` runs the app); also a Fastify plugin via `.fastify`. */
 export interface LoadShedHandler {
   (req: IncomingMessage, res: ServerResponse, next: (error?: unknown) => void): void;
   /** Register with `fastify.register(handler.fastify)`: an `onRequest` hook for every route. */
-  fastify: FastifyShedPlugin;
+  fastify: FastifyGatePlugin;
   /** The shedder deciding. */
   shedder: LoadShedder;
 }
@@ -100,8 +77,7 @@ export function loadShedHandler(shedder: LoadShedder, options: LoadShedHandlerOp
       hookDone();
     });
     done();
-  }) as FastifyShedPlugin;
-  Object.defineProperty(plugin, Symbol.for('skip-override'), { value: true });
-  handler.fastify = plugin;
+  }) as FastifyGatePlugin;
+  handler.fastify = skipOverride(plugin);
   return handler;
 }

@@ -1,41 +1,14 @@
-import type { RequestListener } from 'node:http';
-import express from 'express';
-import Fastify from 'fastify';
 import { afterEach, describe, expect, it } from 'vitest';
 import { ManualClock } from '../../../src/core/clock.js';
 import { type RateLimitHandlerOptions, rateLimitHandler } from '../../../src/ratelimit/http/middleware.js';
 import { type Decision, MemoryStore, RateLimiter, type RateLimitStoreFactory, rateLimiter } from '../../../src/ratelimit/index.js';
 import { listen } from '../../support/http.js';
+import { FRAMEWORKS, serveGate } from '../frameworks.js';
 
 const cleanups: (() => unknown)[] = [];
 afterEach(async () => {
   for (const c of cleanups.splice(0)) await c();
 });
-
-/** Each framework's app with the handler in front of `/` ('ok'); resolves with its base URL. */
-const frameworks: Record<string, (h: ReturnType<typeof rateLimitHandler>) => Promise<string>> = {
-  'node:http': async (h) => {
-    const s = await listen((req, res) => h(req, res, (error) => (error ? res.writeHead(500).end('bug') : res.end('ok'))));
-    cleanups.push(s.close);
-    return s.url;
-  },
-  Express: async (h) => {
-    const app = express();
-    app.use(h);
-    app.get('/', (_req, res) => void res.send('ok'));
-    const s = await listen(app as unknown as RequestListener);
-    cleanups.push(s.close);
-    return s.url;
-  },
-  Fastify: async (h) => {
-    const app = Fastify();
-    await app.register(h.fastify);
-    app.get('/', async () => 'ok');
-    await app.listen({ port: 0, host: '127.0.0.1' });
-    cleanups.push(() => app.close());
-    return `http://127.0.0.1:${(app.server.address() as { port: number }).port}`;
-  },
-};
 
 /** A fixed window of 3 per minute on a manual clock, served by `framework`. */
 async function served(framework: string, options: RateLimitHandlerOptions = {}, random = () => 0) {
@@ -46,9 +19,7 @@ async function served(framework: string, options: RateLimitHandlerOptions = {}, 
   cleanups.push(() => {
     Math.random = original;
   });
-  const base = await (frameworks[framework] as (h: ReturnType<typeof rateLimitHandler>) => Promise<string>)(
-    rateLimitHandler(limiter, options),
-  );
+  const base = await serveGate(framework, rateLimitHandler(limiter, options), { '/': () => 'ok' }, cleanups);
   const get = async (headers: Record<string, string> = {}, method = 'GET') => {
     const res = await fetch(`${base}/`, { headers, method });
     return { status: res.status, headers: res.headers, body: await res.text() };
@@ -56,7 +27,7 @@ async function served(framework: string, options: RateLimitHandlerOptions = {}, 
   return { clock, get };
 }
 
-describe.each(Object.keys(frameworks))('rateLimitHandler on %s', (framework) => {
+describe.each(FRAMEWORKS)('rateLimitHandler on %s', (framework) => {
   it('sends the IETF fields of draft-10 on every answer, and 429 with Retry-After and a problem body past the limit', async () => {
     const { clock, get } = await served(framework);
     await clock.advance(15_000); // 45 s left in the window

@@ -1,11 +1,9 @@
-import type { IncomingMessage, RequestListener } from 'node:http';
-import express from 'express';
-import Fastify from 'fastify';
+import type { IncomingMessage } from 'node:http';
 import { Registry } from 'prom-client';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { loadShedMetrics } from '../../../src/metrics/index.js';
 import { loadShedHandler, type Priority, shedResponse } from '../../../src/ratelimit/shed/index.js';
-import { listen } from '../../support/http.js';
+import { FRAMEWORKS, serveGate } from '../frameworks.js';
 import { newShedder } from './helpers.js';
 
 const cleanups: (() => unknown)[] = [];
@@ -47,38 +45,10 @@ const slowRoute = async () => {
   return 'slow';
 };
 
-/** Each framework's app with the handler in front of `/` ('ok') and `/slow`; resolves with its base URL. */
-const frameworks: Record<string, (h: ReturnType<typeof loadShedHandler>) => Promise<string>> = {
-  'node:http': async (h) => {
-    const s = await listen((req, res) =>
-      h(req, res, () => (req.url === '/slow' ? void slowRoute().then((b) => res.end(b)) : res.end('ok'))),
-    );
-    cleanups.push(s.close);
-    return s.url;
-  },
-  Express: async (h) => {
-    const app = express();
-    app.use(h);
-    app.get('/', (_req, res) => void res.send('ok'));
-    app.get('/slow', (_req, res) => void slowRoute().then((b) => res.send(b)));
-    const s = await listen(app as unknown as RequestListener);
-    cleanups.push(s.close);
-    return s.url;
-  },
-  Fastify: async (h) => {
-    const app = Fastify();
-    await app.register(h.fastify);
-    // Registered outside the plugin: the hook still applies (skip-override).
-    app.get('/', async () => 'ok');
-    app.get('/slow', slowRoute);
-    await app.listen({ port: 0, host: '127.0.0.1' });
-    cleanups.push(() => app.close());
-    return `http://127.0.0.1:${(app.server.address() as { port: number }).port}`;
-  },
-};
+const routes = { '/': () => 'ok', '/slow': slowRoute };
 
-describe.each(Object.keys(frameworks))('loadShedHandler on %s', (name) => {
-  const start = frameworks[name] as (typeof frameworks)[string];
+describe.each(FRAMEWORKS)('loadShedHandler on %s', (name) => {
+  const start = (h: ReturnType<typeof loadShedHandler>) => serveGate(name, h, routes, cleanups);
 
   it('sheds low priority before high, answering 503 with Retry-After and a problem+json body, exactly', async () => {
     const { shedder, loop } = newShedder();
