@@ -10,7 +10,11 @@ export type NinesErrorCode =
   | 'NINES_STORE_UNAVAILABLE'
   | 'NINES_CONDITION_SYNTAX'
   | 'NINES_HTTP_ERROR'
-  | 'NINES_RECEIVER_REFUSED';
+  | 'NINES_RECEIVER_REFUSED'
+  | 'NINES_QUEUE_FULL'
+  | 'NINES_QUEUE_CLOSED'
+  | 'NINES_QUEUE_WAIT_TIMEOUT'
+  | 'NINES_QUEUE_RUN_TIMEOUT';
 
 /**
  * The brand every nines error carries on its prototype. `Symbol.for` makes it one symbol in every
