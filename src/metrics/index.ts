@@ -4,4 +4,5 @@ export { lifecycleMetrics } from './lifecycle-metrics.js';
 export { metric } from './metric.js';
 export { METRICS } from './names.js';
 export { policyMetrics } from './policy-metrics.js';
+export { queueMetrics } from './queue-metrics.js';
 export { createMetricsRegistry } from './registry.js';

@@ -27,4 +27,9 @@ export const METRICS = {
   figuresEvaluatedTimestampSeconds: 'nines_figures_evaluated_timestamp_seconds',
   notificationsTotal: 'nines_notifications_total',
   subscriberNotificationsTotal: 'nines_subscriber_notifications_total',
+  queueDepth: 'nines_queue_depth',
+  queueRunning: 'nines_queue_running',
+  queueWaitDurationSeconds: 'nines_queue_wait_duration_seconds',
+  queueRunDurationSeconds: 'nines_queue_run_duration_seconds',
+  queueTasksTotal: 'nines_queue_tasks_total',
 } as const;
