@@ -198,8 +198,9 @@ export class QueueManager {
   async #execute(task: Task): Promise<void> {
     let ok = true;
     let result: unknown;
+    const fn = task.fn; // called unbound: the task object is not the function's `this`
     try {
-      result = await task.fn(task);
+      result = await fn(task);
     } catch (error) {
       ok = false;
       result = error;
