@@ -12,7 +12,11 @@ export type NinesErrorCode =
   | 'NINES_HTTP_ERROR'
   | 'NINES_RECEIVER_REFUSED'
   | 'NINES_RATE_LIMITED'
-  | 'NINES_LOAD_SHED';
+  | 'NINES_LOAD_SHED'
+  | 'NINES_QUEUE_FULL'
+  | 'NINES_QUEUE_CLOSED'
+  | 'NINES_QUEUE_WAIT_TIMEOUT'
+  | 'NINES_QUEUE_RUN_TIMEOUT';
 
 /**
  * The brand every nines error carries on its prototype. `Symbol.for` makes it one symbol in every

@@ -5,5 +5,6 @@ export { loadShedMetrics } from './load-shed-metrics.js';
 export { metric } from './metric.js';
 export { METRICS } from './names.js';
 export { policyMetrics } from './policy-metrics.js';
+export { queueMetrics } from './queue-metrics.js';
 export { rateLimitMetrics } from './ratelimit-metrics.js';
 export { createMetricsRegistry } from './registry.js';

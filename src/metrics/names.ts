@@ -30,4 +30,9 @@ export const METRICS = {
   loadShedDecisionsTotal: 'nines_load_shed_decisions_total',
   loadShedOverloaded: 'nines_load_shed_overloaded',
   loadShedDelayLimitSeconds: 'nines_load_shed_delay_limit_seconds',
+  queueDepth: 'nines_queue_depth',
+  queueRunning: 'nines_queue_running',
+  queueWaitDurationSeconds: 'nines_queue_wait_duration_seconds',
+  queueRunDurationSeconds: 'nines_queue_run_duration_seconds',
+  queueTasksTotal: 'nines_queue_tasks_total',
 } as const;

@@ -23,6 +23,7 @@ export {
 } from './http/middleware.js';
 export { RateLimiter, type RateLimiterOptions, rateLimiter } from './limiter.js';
 export type { LimiterMetrics, RateLimitMetrics } from './metrics-sink.js';
+export * from './queue/index.js';
 export * from './shed/index.js';
 export type { Answer, Deleted, RateLimitStore, RateLimitStoreFactory, StoreSpec } from './store.js';
 export { MemoryStore, type MemoryStoreOptions, memoryStore } from './stores/memory/memory-store.js';
