@@ -414,13 +414,17 @@ export class Monitor extends Events<MonitorEvents> {
     const name = rt.config.name;
     const failed = r.status === 'unhealthy';
     rt.lastRunAt = r.time;
-    const verdict = this.#guard.observe(name, failed, r.time);
-    if (verdict.changed) this.emit('connectivity', { ...verdict.state, at: r.time });
-    if (failed && verdict.state.suspect && !rt.config.canary) {
+    // a timeout the monitor's own stall caused says nothing of the target, nor of the network
+    const verdict = r.stalledMs === undefined ? this.#guard.observe(name, failed, r.time) : undefined;
+    if (verdict?.changed) this.emit('connectivity', { ...verdict.state, at: r.time });
+    const suspect = failed && verdict?.state.suspect === true && !rt.config.canary;
+    if (r.stalledMs !== undefined || suspect) {
       // Not evidence against the target: no check time (the silence becomes a gap), no incident
-      // count, no flap; the raw result is kept, its error saying why it counted for nothing.
-      rt.unobserved = true;
-      const error = `${r.error ?? 'failed'} (unobserved: the monitor's own network is suspect)`;
+      // count, no flap; the raw result is kept, its error saying why it counted for nothing. A stall
+      // leaves the status as it was (one late timer must not turn readiness), a suspect network unknown.
+      if (suspect) rt.unobserved = true;
+      const why = suspect ? "the monitor's own network is suspect" : 'the monitor was stalled';
+      const error = `${r.error ?? 'failed'} (unobserved: ${why})`;
       this.#buffer.check({ component: name, time: r.time, durationMs: Math.round(r.durationMs), status: r.status, error });
       return;
     }

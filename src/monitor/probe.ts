@@ -20,7 +20,15 @@ export interface ProbeResult {
   details?: Record<string, unknown>;
   /** When the TLS certificate the check saw expires (wall-clock ms): https and tlsCertificate checks that got that far. */
   certificateExpiresAt?: number;
+  /**
+   * The run timed out, but its deadline was noticed this many ms late: the monitor itself was
+   * stalled (a blocked event loop), so the timeout is no evidence against the target.
+   */
+  stalledMs?: number;
 }
+
+/** A deadline noticed later than this (and than half the timeout) means the monitor stalled, not the target. */
+const STALL_MS = 50;
 
 /** Runs a component's check once; never rejects (a failure is an `unhealthy` result). */
 export type Probe = (signal?: AbortSignal) => Promise<ProbeResult>;
@@ -93,7 +101,12 @@ export function createProbe(component: ComponentConfig, options: ProbeOptions = 
         signal,
       );
     } catch (error) {
-      return result('unhealthy', error instanceof TimeoutError ? 'timeout' : messageOf(error));
+      if (!(error instanceof TimeoutError)) return result('unhealthy', messageOf(error));
+      const late = clock.now() - (time + component.timeout);
+      if (late <= Math.max(STALL_MS, component.timeout / 2)) return result('unhealthy', 'timeout');
+      const stalled = result('unhealthy', `timeout noticed ${Math.round(late)} ms late: the monitor was stalled`);
+      stalled.stalledMs = late;
+      return stalled;
     }
     const { details } = observation;
     certificateExpiresAt = observation.certificateExpiresAt;

@@ -1,7 +1,10 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { parseConfig } from '../../src/config/load.js';
 import type { NinesConfig } from '../../src/config/schema.js';
+import { ManualClock } from '../../src/core/clock.js';
 import { ConnectivityGuard } from '../../src/monitor/connectivity.js';
+import { Monitor } from '../../src/monitor/monitor.js';
+import { openStore } from '../../src/monitor/store/open.js';
 import { fakeClockMonitor } from '../support/alerting.js';
 
 const T0 = Date.UTC(2026, 11, 7);
@@ -136,5 +139,51 @@ describe('the connectivity guard on a monitor (fake clock)', () => {
       'resolved NinesIncidentOpen b',
     ]);
     expect(m.monitor.status().find((s) => s.name === 'a')).toMatchObject({ status: 'unknown' });
+  });
+});
+
+describe('a probe the monitor stalled (fake clock)', () => {
+  it('counts for nothing: no incident, the status kept, the raw result marked', async () => {
+    const one = parseConfig(
+      `defaults: { interval: 10s, timeout: 1s, degradedAfter: 500ms, failuresToOpen: 1, successesToResolve: 1 }
+components:
+${tcp('a')}`,
+      { env: {} },
+    );
+    if (!one.ok) throw new Error('bad config');
+    const clock = new ManualClock(T0);
+    const store = await openStore('sqlite::memory:');
+    let stall = false;
+    const monitor = new Monitor({
+      config: one.config,
+      store,
+      clock,
+      probe: (comp) => async () =>
+        stall
+          ? {
+              name: comp.name,
+              time: clock.now(),
+              durationMs: 1700,
+              status: 'unhealthy',
+              error: 'timeout noticed 700 ms late: the monitor was stalled',
+              stalledMs: 700,
+            }
+          : { name: comp.name, time: clock.now(), durationMs: 1, status: 'healthy' },
+    });
+    await monitor.start();
+    await clock.advance(30_000);
+    stall = true;
+    await clock.advance(10_000);
+    expect(monitor.status()[0]).toMatchObject({ status: 'healthy', incidentSince: undefined });
+    stall = false;
+    await clock.advance(10_000);
+    await monitor.stop();
+    const probes = (await monitor.history.probes('a', { limit: 100 })).items;
+    expect(probes.filter((p) => p.status === 'unhealthy').map((p) => p.error)).toEqual([
+      'timeout noticed 700 ms late: the monitor was stalled (unobserved: the monitor was stalled)',
+    ]);
+    expect((await monitor.history.incidents({ component: 'a', limit: 5 })).items).toEqual([]);
+    expect((await monitor.history.figures('a', { from: T0, to: clock.now() }))?.downMs).toBe(0);
+    await store.close();
   });
 });

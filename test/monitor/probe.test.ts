@@ -1,7 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { type ComponentConfig, configSchema } from '../../src/config/index.js';
-import { ManualClock } from '../../src/core/clock.js';
+import { type Clock, ManualClock } from '../../src/core/clock.js';
 import { createProbe } from '../../src/monitor/probe.js';
 import { certificate, closedPort, DAY, httpsServer, socketsSettled, tcpServer, tcpSockets } from '../health/checks/support.js';
 import { listen } from '../support/http.js';
@@ -150,6 +150,34 @@ describe('http probe', () => {
     await clock.advance(1);
     expect(await run).toMatchObject({ status: 'unhealthy', error: 'timeout', durationMs: 300 });
     await expect.poll(() => closed).toEqual(['/hang']);
+  });
+
+  it('says a timeout noticed late is the monitor stalling, not the target failing', async () => {
+    // a clock whose timers fire `late` ms after they are due: a blocked event loop
+    let now = 1_000_000;
+    const timers: Array<{ at: number; fn: () => void }> = [];
+    const clock: Clock = {
+      now: () => now,
+      setTimeout: (fn, ms) => {
+        const t = { at: now + ms, fn };
+        timers.push(t);
+        const handle = { clear: () => void timers.splice(timers.indexOf(t), 1), ref: () => handle, unref: () => handle };
+        return handle;
+      },
+    };
+    const runLate = async (late: number) => {
+      held.length = 0;
+      const run = createProbe(component({ type: 'http', url: `${base}/hang` }, { timeout: '300ms', degradedAfter: '100ms' }), { clock })();
+      await holding(1);
+      const t = timers.shift();
+      if (t === undefined) throw new Error('no deadline timer');
+      now = t.at + late;
+      t.fn();
+      return run;
+    };
+    expect(await runLate(150)).toMatchObject({ status: 'unhealthy', error: 'timeout' }); // within half the timeout: the target's
+    const stalled = await runLate(200);
+    expect(stalled).toMatchObject({ status: 'unhealthy', error: 'timeout noticed 200 ms late: the monitor was stalled', stalledMs: 200 });
   });
 
   it('ends when the caller aborts, long before its deadline (the clock never reaches it)', async () => {

@@ -24,9 +24,9 @@ export async function switchableTarget() {
 
 /**
  * Writes `dir/nines.yaml`: nines serve on a free port, SQLite in `dir`, probes every 200 ms (two
- * failures in a row open an incident: on a busy machine one probe can time out because the monitor
- * itself stalled past its 150 ms, and one such failure must not open an incident in a test that
- * waits for a clean baseline). By default component `web` probes `targetPort` and SLO `web-slo` at
+ * failures in a row open an incident: on a busy machine a stall of the monitor can delay a probe's
+ * request until its 150 ms run out — a stall past the deadline is noticed and ignored, one before it
+ * is not — and one such failure must not open an incident in a test that waits for a clean baseline). By default component `web` probes `targetPort` and SLO `web-slo` at
  * 99.9 % watches it (`slo` is added to the SLO's map); `components` replaces both; `extra` is
  * appended (an `alerts:` or `notify:` block); `server` adds keys to the server map.
  */
