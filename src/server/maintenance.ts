@@ -4,16 +4,11 @@ import type { MaintenanceBook, MaintenanceWindow } from '../monitor/maintenance.
 import { writeRoute } from './auth.js';
 import type { ServerContext } from './context.js';
 import { HttpError } from './errors.js';
+import { NAME_PARAMS } from './schemas.js';
 import { iso } from './time.js';
 
 /** How far in the past an API window may begin: the clocks of the caller and nines differ a little. */
 const PAST_TOLERANCE_MS = 60_000;
-
-const NAME_PARAMS = {
-  type: 'object',
-  properties: { name: { type: 'string', pattern: '^[a-z0-9][a-z0-9._-]*$', maxLength: 200 } },
-  required: ['name'],
-} as const;
 
 /** One window as the API shows it, with the occurrence in progress or next (null when none is left). */
 export function maintenanceView(book: MaintenanceBook, w: MaintenanceWindow, now: number) {

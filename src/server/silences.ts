@@ -3,9 +3,8 @@ import { type SilenceRecord, type SilenceState, type Silences, silenceState } fr
 import { writeRoute } from './auth.js';
 import type { ServerContext } from './context.js';
 import { HttpError } from './errors.js';
+import { ID_PARAMS } from './schemas.js';
 import { iso } from './time.js';
-
-const ID_PARAMS = { type: 'object', properties: { id: { type: 'integer', minimum: 1 } }, required: ['id'] } as const;
 
 /** A silence as the API shows it: Alertmanager's gettable silence. */
 function silenceView(s: SilenceRecord, now: number): Record<string, unknown> & { status: { state: SilenceState } } {
