@@ -30,14 +30,22 @@
  * `maxKeys` (default 100,000): `nines default` shows that bound, `nines maxKeys 1e6` holds every key
  * as the peers do. Peers run with their defaults otherwise.
  *
- * The Redis part (decisions/s with 50 in flight, p50/p99, against rate-limiter-flexible's
- * RateLimiterRedis and raw ioredis INCR) comes with the Redis store: see "Redis" below.
+ * Redis decisions: BENCH_REDIS_CALLS (default 50,000) calls over the same keys, BENCH_IN_FLIGHT
+ * (default 50) at a time from one process and one ioredis connection per run, against
+ * NINES_BENCH_REDIS_URL (default NINES_TEST_REDIS_URL, then redis://127.0.0.1:6379), for nines'
+ * Redis store (its defaults: breaker, 200 ms timeout, cache of refused keys), rate-limiter-flexible's
+ * RateLimiterRedis (defaults; and, on the rejected path, with its own `inMemoryBlockOnConsumed`) and,
+ * as the floor of one round trip, raw ioredis `INCR` (and, for scale, `INCR` on a client with
+ * `enableAutoPipelining`: nines sends a tick's decisions in one script call, which is the same idea). Latency is each call's, p50/p99 over the run;
+ * medians over rounds as above, ratios within a round. Each run uses its own key prefix, deleted after.
+ * Without Redis the section is skipped and says so (`redis.skipped` in the JSON line).
  */
 import { createHook } from 'node:async_hooks';
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { MemoryStore as ExpressMemoryStore } from 'express-rate-limit';
-import { RateLimiterMemory } from 'rate-limiter-flexible';
+import { Redis } from 'ioredis';
+import { RateLimiterMemory, RateLimiterRedis } from 'rate-limiter-flexible';
 import { log, median, pad } from './lib/common.ts';
 
 const nines: typeof import('nines/ratelimit') = await import(process.env.BENCH_NINES ?? 'nines/ratelimit');
@@ -53,6 +61,10 @@ const ONLY = process.env.BENCH_ONLY ? new RegExp(process.env.BENCH_ONLY) : undef
 /** Long enough that no window ends during a run. */
 const WINDOW_MS = 3_600_000;
 const TARGET_VS_RLF = 2.5;
+const REDIS_URL = process.env.NINES_BENCH_REDIS_URL ?? process.env.NINES_TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
+const REDIS_CALLS = Number(process.env.BENCH_REDIS_CALLS ?? 50_000);
+const IN_FLIGHT = Number(process.env.BENCH_IN_FLIGHT ?? 50);
+const REDIS_TARGETS = { allowedVsRlf: 1.2, allowedVsIncr: 0.7, rejectedVsRlf: 5 };
 
 const gcFn = globalThis.gc;
 if (typeof gcFn !== 'function') {
@@ -255,14 +267,196 @@ function held(): Record<string, { megabytes: number; bytesPerKey: number; timers
 }
 
 // ---------------------------------------------------------------------------------------------------
-// Redis: decisions/s with 50 in flight and p50/p99 for nines' Redis store, rate-limiter-flexible's
-// RateLimiterRedis and raw ioredis INCR belong here, as a `redis()` section beside `decisions()`
-// and `held()`, with its figures under `redis` in the JSON line and its targets in `targets`.
+// Redis: decisions/s with IN_FLIGHT requests in flight, and their latency
+
+type RedisPath = 'allowed' | 'rejected';
+interface RedisVariant {
+  name: string;
+  /** Runs on a client with ioredis' `enableAutoPipelining` (commands of one tick in one write). */
+  autoPipelining?: boolean;
+  /** A decision function on a fresh limiter of `limit` per key, keys under `prefix`. */
+  make(client: Redis, limit: number, prefix: string): Decide;
+}
+
+const ninesRedis = (algorithm: import('nines/ratelimit').AlgorithmKind): RedisVariant => ({
+  name: `nines ${algorithm}`,
+  make(client, limit, prefix) {
+    const limiter = nines.rateLimiter({ algorithm, limit, windowDuration: WINDOW_MS, store: nines.redisStore(client, { prefix }) });
+    return async (key) => (await limiter.consume(key)).allowed;
+  },
+});
+
+const RLF_REDIS = 'rate-limiter-flexible';
+const INCR = 'ioredis INCR';
+const REDIS_VARIANTS: readonly RedisVariant[] = [
+  ninesRedis('fixed-window'),
+  ninesRedis('sliding-window'),
+  ninesRedis('token-bucket'),
+  ninesRedis('gcra'),
+  {
+    name: RLF_REDIS,
+    make(client, limit, prefix) {
+      const limiter = new RateLimiterRedis({ storeClient: client, points: limit, duration: WINDOW_MS / 1000, keyPrefix: prefix });
+      return (key) =>
+        limiter.consume(key).then(
+          () => true,
+          (e: unknown) => {
+            if (e instanceof Error) throw e; // a Redis error, not a refusal
+            return false;
+          },
+        );
+    },
+  },
+  {
+    // its own answer to a flood of refusals: refused keys held in memory until their window ends
+    name: `${RLF_REDIS} inMemoryBlock`,
+    make(client, limit, prefix) {
+      const limiter = new RateLimiterRedis({
+        storeClient: client,
+        points: limit,
+        duration: WINDOW_MS / 1000,
+        keyPrefix: prefix,
+        inMemoryBlockOnConsumed: limit,
+      });
+      return (key) =>
+        limiter.consume(key).then(
+          () => true,
+          (e: unknown) => {
+            if (e instanceof Error) throw e;
+            return false;
+          },
+        );
+    },
+  },
+  {
+    // the floor of one round trip on one key: a counter with no expiry, no script, no decision
+    name: INCR,
+    make(client, limit, prefix) {
+      return async (key) => (await client.incr(`${prefix}:${key}`)) <= limit;
+    },
+  },
+  {
+    // for scale only: what batching a tick's commands into one write does for a plain INCR
+    name: `${INCR} autopipelined`,
+    autoPipelining: true,
+    make(client, limit, prefix) {
+      return async (key) => (await client.incr(`${prefix}:${key}`)) <= limit;
+    },
+  },
+];
+
+interface RedisFigure {
+  perSecond: number;
+  p50Ms: number;
+  p99Ms: number;
+}
+
+/** Deletes every key under `prefix`. */
+async function dropKeys(client: Redis, prefix: string): Promise<void> {
+  let cursor = '0';
+  do {
+    const [next, keys] = await client.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 1000);
+    if (keys.length > 0) await client.del(...keys);
+    cursor = next;
+  } while (cursor !== '0');
+}
+
+let runNo = 0;
+
+/** REDIS_CALLS decisions by IN_FLIGHT lanes on a fresh limiter of `v`; throws if one was not the path's. */
+async function timeRedisRun(clients: Clients, v: RedisVariant, path: RedisPath): Promise<RedisFigure> {
+  const client = v.autoPipelining ? clients.pipelined : clients.plain;
+  const prefix = `nines-bench:${process.pid}:${runNo++}`;
+  const limit = path === 'rejected' ? 1 : 1e6;
+  const decide = v.make(client, limit, prefix);
+  if (path === 'rejected') for (const key of keys) await decide(key);
+  const latencies = new Float64Array(REDIS_CALLS);
+  const want = path === 'allowed';
+  let next = 0;
+  let wrong = 0;
+  const lane = async () => {
+    for (let i = next++; i < REDIS_CALLS; i = next++) {
+      const t = performance.now();
+      if ((await decide(keys[i % KEYS] as string)) !== want) wrong++;
+      latencies[i] = performance.now() - t;
+    }
+  };
+  gc();
+  const start = performance.now();
+  await Promise.all(Array.from({ length: IN_FLIGHT }, lane));
+  const seconds = (performance.now() - start) / 1000;
+  await dropKeys(client, prefix);
+  if (wrong > 0) throw new Error(`${v.name} ${path}: ${wrong} decisions were not ${path}`);
+  latencies.sort();
+  const at = (q: number) => round3(latencies[Math.min(REDIS_CALLS - 1, Math.floor(q * REDIS_CALLS))] as number);
+  return { perSecond: REDIS_CALLS / seconds, p50Ms: at(0.5), p99Ms: at(0.99) };
+}
+
+type RedisResults = Record<RedisPath, Record<string, RedisFigure & { vsRlf: number | null; vsIncr: number | null }>>;
+
+interface Clients {
+  plain: Redis;
+  pipelined: Redis;
+}
+
+async function redis(): Promise<RedisResults | { skipped: string }> {
+  const client = new Redis(REDIS_URL, { lazyConnect: true, maxRetriesPerRequest: 1 });
+  const clients = { plain: client, pipelined: new Redis(REDIS_URL, { maxRetriesPerRequest: 1, enableAutoPipelining: true }) };
+  for (const c of Object.values(clients)) c.on('error', () => {});
+  try {
+    await client.connect();
+    await client.ping();
+  } catch (error) {
+    for (const c of Object.values(clients)) c.disconnect();
+    const reason = `Redis not reachable at ${REDIS_URL}: ${(error as Error).message}`;
+    log(`  redis: SKIPPED, ${reason}`);
+    return { skipped: reason };
+  }
+  const variants = REDIS_VARIANTS.filter((v) => ONLY === undefined || ONLY.test(v.name));
+  const out = { allowed: {}, rejected: {} } as RedisResults;
+  for (const path of PATHS) {
+    const pathVariants = variants.filter((v) => path === 'rejected' || !v.name.includes('inMemoryBlock'));
+    for (const v of pathVariants) await timeRedisRun(clients, v, path); // warm-up
+    const runs = new Map<string, RedisFigure[]>(pathVariants.map((v) => [v.name, []]));
+    const vsRlf = new Map<string, number[]>(pathVariants.map((v) => [v.name, []]));
+    const vsIncr = new Map<string, number[]>(pathVariants.map((v) => [v.name, []]));
+    for (let round = 0; round < ROUNDS; round++) {
+      const order = pathVariants.map((_, i) => pathVariants[(i + round) % pathVariants.length] as RedisVariant);
+      const thisRound = new Map<string, RedisFigure>();
+      for (const v of order) thisRound.set(v.name, await timeRedisRun(clients, v, path));
+      const rlf = thisRound.get(RLF_REDIS)?.perSecond;
+      const incr = thisRound.get(INCR)?.perSecond;
+      for (const [name, f] of thisRound) {
+        runs.get(name)?.push(f);
+        if (rlf !== undefined) vsRlf.get(name)?.push(f.perSecond / rlf);
+        if (incr !== undefined) vsIncr.get(name)?.push(f.perSecond / incr);
+      }
+      log(`  redis ${path} round ${round + 1}/${ROUNDS}`);
+    }
+    for (const v of pathVariants) {
+      const f = runs.get(v.name) ?? [];
+      const ratio = (m: Map<string, number[]>) => {
+        const r = m.get(v.name) ?? [];
+        return r.length > 0 ? round2(median(r)) : null;
+      };
+      out[path][v.name] = {
+        perSecond: Math.round(median(f.map((x) => x.perSecond))),
+        p50Ms: round3(median(f.map((x) => x.p50Ms))),
+        p99Ms: round3(median(f.map((x) => x.p99Ms))),
+        vsRlf: ratio(vsRlf),
+        vsIncr: ratio(vsIncr),
+      };
+    }
+  }
+  for (const c of Object.values(clients)) c.disconnect();
+  return out;
+}
 
 // ---------------------------------------------------------------------------------------------------
 // Report
 
 const round2 = (x: number) => Math.round(x * 100) / 100;
+const round3 = (x: number) => Math.round(x * 1000) / 1000;
 const fmt = (x: number | null | undefined, digits = 0) =>
   x === null || x === undefined || !Number.isFinite(x) ? '-' : x.toLocaleString('en-US', { maximumFractionDigits: digits });
 
@@ -271,6 +465,7 @@ async function main(): Promise<void> {
   log(`nines ratelimit bench: ${CALLS} calls over ${KEYS} keys, ${HELD} keys held, ${ROUNDS} rounds, node ${process.version}`);
   const memory = await decisions();
   const heldKeys = held();
+  const redisFigures = await redis();
 
   const targets: Record<string, { measured: number | null; limit: number; pass: boolean; unit: string }> = {};
   for (const path of PATHS) {
@@ -304,10 +499,35 @@ async function main(): Promise<void> {
   for (const [name, h] of Object.entries(heldKeys)) {
     log(`${pad(name, 34)} ${pad(fmt(h.megabytes, 1), 10, true)} ${pad(fmt(h.bytesPerKey), 8, true)} ${pad(fmt(h.timers), 10, true)}`);
   }
+  if (!('skipped' in redisFigures)) {
+    log('');
+    log(
+      `${pad(`redis, ${IN_FLIGHT} in flight`, 34)} ${pad('decisions/s', 12, true)} ${pad('p50 ms', 8, true)} ${pad('p99 ms', 8, true)} ${pad('× rlf', 7, true)} ${pad('× INCR', 7, true)}`,
+    );
+    for (const path of PATHS) {
+      log(`${path}:`);
+      for (const [name, f] of Object.entries(redisFigures[path])) {
+        log(
+          `  ${pad(name, 32)} ${pad(fmt(f.perSecond), 12, true)} ${pad(fmt(f.p50Ms, 3), 8, true)} ${pad(fmt(f.p99Ms, 3), 8, true)} ${pad(fmt(f.vsRlf, 2), 7, true)} ${pad(fmt(f.vsIncr, 2), 7, true)}`,
+        );
+      }
+    }
+    for (const algorithm of ['fixed-window', 'sliding-window', 'token-bucket', 'gcra'] as const) {
+      const a = redisFigures.allowed[`nines ${algorithm}`];
+      const r = redisFigures.rejected[`nines ${algorithm}`];
+      const put = (name: string, measured: number | null | undefined, limit: number, unit: string) => {
+        if (measured === null || measured === undefined) return;
+        targets[name] = { measured, limit, pass: measured >= limit, unit };
+      };
+      put(`redis allowed ${algorithm}`, a?.vsRlf, REDIS_TARGETS.allowedVsRlf, '× rate-limiter-flexible decisions/s, allowed');
+      put(`redis allowed ${algorithm} vs INCR`, a?.vsIncr, REDIS_TARGETS.allowedVsIncr, '× raw INCR decisions/s, allowed');
+      put(`redis rejected ${algorithm}`, r?.vsRlf, REDIS_TARGETS.rejectedVsRlf, '× rate-limiter-flexible decisions/s, rejected flood');
+    }
+  }
   log('');
   log('targets:');
   for (const [name, t] of Object.entries(targets)) {
-    log(`  ${pad(name, 24)} ${pad(fmt(t.measured, 2), 7, true)} ≥ ${t.limit}  ${t.pass ? 'PASS' : 'FAIL'}  (${t.unit})`);
+    log(`  ${pad(name, 36)} ${pad(fmt(t.measured, 2), 7, true)} ≥ ${t.limit}  ${t.pass ? 'PASS' : 'FAIL'}  (${t.unit})`);
   }
   log(`total ${((performance.now() - started) / 1000).toFixed(1)} s`);
 
@@ -316,9 +536,10 @@ async function main(): Promise<void> {
     node: process.version,
     date: new Date().toISOString(),
     rounds: ROUNDS,
-    config: { calls: CALLS, keys: KEYS, held: HELD, windowMs: WINDOW_MS },
+    config: { calls: CALLS, keys: KEYS, held: HELD, windowMs: WINDOW_MS, redisCalls: REDIS_CALLS, inFlight: IN_FLIGHT },
     memory,
     held: heldKeys,
+    redis: redisFigures,
     targets,
   };
   process.stdout.write(`${JSON.stringify(out)}\n`);

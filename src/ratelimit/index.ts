@@ -27,3 +27,4 @@ export * from './queue/index.js';
 export * from './shed/index.js';
 export type { Answer, Deleted, RateLimitStore, RateLimitStoreFactory, StoreSpec } from './store.js';
 export { MemoryStore, type MemoryStoreOptions, memoryStore } from './stores/memory/memory-store.js';
+export * from './stores/redis/index.js';
