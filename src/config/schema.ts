@@ -8,6 +8,7 @@ import { type OpenRule, openRule, type ResolveRule, resolveRule } from './confir
 import { duration } from './duration.js';
 import { maintenanceSchema } from './maintenance.js';
 import { notifySchema } from './notify.js';
+import { serverRateLimitSchema } from './rate-limit.js';
 import { subscribersSchema } from './subscribers.js';
 
 /** Component and SLO names: lower case, digits, `.`, `_`, `-`; they appear in URLs and metric labels. */
@@ -148,12 +149,8 @@ const server = z.strictObject({
     .refine((token) => token === undefined || (token.length >= MIN_TOKEN_LENGTH && !/\s/.test(token)), {
       message: `must be at least ${MIN_TOKEN_LENGTH} characters without spaces (try: openssl rand -hex 32)`,
     }),
-  /** Requests to state-changing endpoints each client address may make per window (429 past it). */
-  writeLimit: z.strictObject({ max: z.int().min(1).default(30), window: duration({ min: SECOND }).default(60 * SECOND) }).prefault({}),
-  /** Requests to public state-changing endpoints (POST /subscribe) each client address may make per window. */
-  publicWriteLimit: z
-    .strictObject({ max: z.int().min(1).default(10), window: duration({ min: SECOND }).default(3_600 * SECOND) })
-    .prefault({}),
+  /** Requests each client address may make, per kind of route (rate-limit.ts). */
+  rateLimit: serverRateLimitSchema,
 });
 
 /** The status page at `/`. */

@@ -5,7 +5,8 @@ import { METRICS } from './names.js';
 
 /**
  * Rate-limit metrics on `registry`: `nines_rate_limit_decisions_total{limiter, decision}`, decision
- * `allowed` or `rejected`. Label children are bound once per limiter, so a decision costs one increment.
+ * `allowed` or `rejected`, both at 0 from the limiter's start. Label children are bound once per
+ * limiter, so a decision costs one increment.
  */
 export function rateLimitMetrics(registry: Registry): RateLimitMetrics {
   const decisions = metric(registry, 'counter', METRICS.rateLimitDecisionsTotal, 'Rate limiter decisions by outcome', [
@@ -16,6 +17,9 @@ export function rateLimitMetrics(registry: Registry): RateLimitMetrics {
     limiter(name): LimiterMetrics {
       const allowed = decisions.labels(name, 'allowed');
       const rejected = decisions.labels(name, 'rejected');
+      // both exported from the start, so rate() sees the first decision of each
+      allowed.inc(0);
+      rejected.inc(0);
       return { decision: (ok) => (ok ? allowed : rejected).inc() };
     },
   };

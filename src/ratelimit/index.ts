@@ -7,7 +7,7 @@ export {
   clientKeyer,
   type TrustProxy,
 } from './http/client-key.js';
-export type { FastifyGatePlugin, FastifyHooksLike, FastifyReplyLike, FastifyRequestLike } from './http/fastify-like.js';
+export type { FastifyGateHook, FastifyGatePlugin, FastifyHooksLike, FastifyReplyLike, FastifyRequestLike } from './http/fastify-like.js';
 export {
   type QuotaPolicy,
   type QuotaState,

@@ -1,5 +1,4 @@
 import compress from '@fastify/compress';
-import rateLimit from '@fastify/rate-limit';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import type { Registry } from 'prom-client';
 import type { ActiveAlert } from '../alerts/lifecycle.js';
@@ -17,6 +16,7 @@ import { incidentRoutes } from './incidents.js';
 import { maintenanceRoutes } from './maintenance.js';
 import { metricsRoute } from './metrics.js';
 import { pageRoutes } from './page/routes.js';
+import { rateLimitHook } from './rate-limits.js';
 import { silenceRoutes } from './silences.js';
 import { sloRoutes } from './slos.js';
 import { subscriberRoutes } from './subscribers.js';
@@ -29,7 +29,7 @@ export interface AppOptions {
   registry: Registry;
   /** Readiness fails once `shuttingDown` is true (a `GracefulShutdown` fits). */
   shutdown?: { readonly shuttingDown: boolean };
-  /** Source of "now" for the figures' windows; use the monitor's. Default `systemClock`. */
+  /** Source of "now" for the figures' windows and the rate limits; use the monitor's. Default `systemClock`. */
   clock?: Clock;
   /** `/liveness` fails after an event-loop block longer than `maxEventLoopDelay` ms (default 5000). */
   liveness?: { maxEventLoopDelay?: number };
@@ -66,10 +66,9 @@ export function buildApp(options: AppOptions): FastifyInstance {
   installErrorHandling(app);
   // The status page is repetitive markup: gzip/brotli make it a tenth of its size on the wire.
   void app.register(compress, { global: true, threshold: 1024 });
-  // only the routes that opt in (auth.ts writeRoute) are limited; reads stay cheap
-  void app.register(rateLimit, { global: false });
   // Routes in a plugin registered after it, so its hooks wrap them.
   void app.register(async (routes) => {
+    routes.addHook('onRequest', rateLimitHook(ctx.monitor.config.server.rateLimit, ctx));
     endpointRoutes(routes, ctx);
     metricsRoute(routes, ctx);
     componentRoutes(routes, ctx);

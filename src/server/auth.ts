@@ -47,48 +47,45 @@ export function requireToken(monitor: Monitor) {
 }
 
 /**
- * Route options for every state-changing endpoint: rate limited per client address (before the
- * token is checked, so guessing it is slow too; `server.writeLimit`), then the bearer token.
- * Needs `@fastify/rate-limit` registered with `global: false` (app.ts does).
+ * Route options for every state-changing endpoint: the `writes` allowance of `server.rateLimit`
+ * per client address (spent before the token is checked, so guessing it is slow too), then the
+ * bearer token.
  */
 export function writeRoute(monitor: Monitor): Pick<RouteShorthandOptions, 'preHandler' | 'config'> {
-  const { max, window } = monitor.config.server.writeLimit;
-  return { preHandler: requireToken(monitor), config: { rateLimit: { max, timeWindow: window } } };
+  return { preHandler: requireToken(monitor), config: { rateLimit: 'writes' } };
 }
 
 /**
  * Route options for reads that show holders of the token more (internal incident updates): a
- * request with an `Authorization` header is rate limited and checked as a write is (401 when the
- * token is wrong), so a read is no cheaper way to guess the token; one without reads the public
- * part, unlimited. With no token configured the header is ignored: there is nothing more to show.
+ * request with an `Authorization` header spends `writes` and is checked as a write is (401 when
+ * the token is wrong), so a read is no cheaper way to guess the token; one without reads the
+ * public part, as any read. With no token configured the header is ignored: there is nothing more
+ * to show.
  */
 export function tokenOptionalRoute(monitor: Monitor): Pick<RouteShorthandOptions, 'preHandler' | 'config'> {
-  const { max, window } = monitor.config.server.writeLimit;
   const check = requireToken(monitor);
   return {
     preHandler: async (request, reply) => {
       if (request.headers.authorization !== undefined && monitor.config.server.token !== undefined) return check(request, reply);
     },
-    config: { rateLimit: { max, timeWindow: window, allowList: (request) => request.headers.authorization === undefined } },
+    config: { rateLimit: (request) => (request.headers.authorization === undefined ? 'reads' : 'writes') },
   };
 }
 
 /**
- * Route options for public state-changing endpoints (`POST /subscribe`): no token, but rate limited
- * per client address more tightly than writes (`server.publicWriteLimit`), since each may send a
- * message to an address a visitor chose.
+ * Route options for public state-changing endpoints (`POST /subscribe`): no token, but the
+ * `publicWrites` allowance, tighter than writes, since each may send a message to an address a
+ * visitor chose.
  */
-export function publicWriteRoute(monitor: Monitor): Pick<RouteShorthandOptions, 'config'> {
-  const { max, window } = monitor.config.server.publicWriteLimit;
-  return { config: { rateLimit: { max, timeWindow: window } } };
+export function publicWriteRoute(): Pick<RouteShorthandOptions, 'config'> {
+  return { config: { rateLimit: 'publicWrites' } };
 }
 
 /**
  * Route options for public writes authorised by a random token in their link (confirm,
- * unsubscribe): no bearer token, rate limited as writes are (`server.writeLimit`), which guessing
- * 256 bits does not need but a flood of lookups does.
+ * unsubscribe): no bearer token, the `writes` allowance, which guessing 256 bits does not need but
+ * a flood of lookups does.
  */
-export function linkRoute(monitor: Monitor): Pick<RouteShorthandOptions, 'config'> {
-  const { max, window } = monitor.config.server.writeLimit;
-  return { config: { rateLimit: { max, timeWindow: window } } };
+export function linkRoute(): Pick<RouteShorthandOptions, 'config'> {
+  return { config: { rateLimit: 'writes' } };
 }

@@ -6,6 +6,7 @@ import { overallStatus } from '../health/status.js';
 import type { CheckResult, HealthStatus } from '../health/types.js';
 import type { ComponentStatus } from '../monitor/monitor.js';
 import type { ServerContext } from './context.js';
+import { UNLIMITED } from './rate-limits.js';
 
 const NO_STORE = 'no-store';
 const TEXT = 'text/plain; charset=utf-8';
@@ -58,7 +59,7 @@ function readiness(ctx: ServerContext, verbose: boolean): { ok: boolean; body: s
 
 /** `/health` (IETF health+json), `/readiness` + `/readyz`, `/liveness` + `/livez`. */
 export function endpointRoutes(app: FastifyInstance, ctx: ServerContext): void {
-  app.get('/health', async (_request, reply) => {
+  app.get('/health', UNLIMITED, async (_request, reply) => {
     const doc = healthDocument(ctx.monitor.status());
     return reply
       .code(doc.status === 'fail' ? 503 : 200)
@@ -67,7 +68,7 @@ export function endpointRoutes(app: FastifyInstance, ctx: ServerContext): void {
       .send(JSON.stringify(doc));
   });
   for (const url of ['/readiness', '/readyz']) {
-    app.get(url, async (request, reply) => {
+    app.get(url, UNLIMITED, async (request, reply) => {
       const { ok, body } = readiness(ctx, isVerbose(request.query));
       return text(reply, ok ? 200 : 503, body);
     });
@@ -78,7 +79,7 @@ export function endpointRoutes(app: FastifyInstance, ctx: ServerContext): void {
   app.addHook('onClose', async () => loop.stop());
   const limits = { maxDelayMs: ctx.liveness?.maxEventLoopDelay ?? 5000, maxHeapRatio: 0.98 };
   for (const url of ['/liveness', '/livez']) {
-    app.get(url, async (request, reply) => {
+    app.get(url, UNLIMITED, async (request, reply) => {
       const problems = processProblems(loop, limits);
       for (const name of ctx.monitor.overdue()) problems.push(`${name} has had no result for three intervals (schedule stuck)`);
       const { ok, body } = livenessText(problems, isVerbose(request.query));

@@ -6,6 +6,7 @@ import { metric } from '../metrics/metric.js';
 import { METRICS } from '../metrics/names.js';
 import type { Monitor } from '../monitor/monitor.js';
 import type { ServerContext } from './context.js';
+import { UNLIMITED } from './rate-limits.js';
 import { slicer } from './slice.js';
 import { WINDOWS } from './time.js';
 
@@ -148,7 +149,7 @@ export function monitorMetrics(registry: Registry, monitor: Monitor, clock: Cloc
 /** `GET /metrics`: Prometheus text, OpenMetrics when the scraper prefers it (Prometheus does), or JSON with `Accept: application/json`. */
 export function metricsRoute(app: FastifyInstance, ctx: ServerContext): void {
   monitorMetrics(ctx.registry, ctx.monitor, ctx.clock);
-  app.get('/metrics', async (request, reply) => {
+  app.get('/metrics', UNLIMITED, async (request, reply) => {
     const { contentType, body } = await exposition(ctx.registry, negotiateExposition(request.headers.accept));
     return reply.header('cache-control', 'no-store').header('vary', 'accept').header('content-type', contentType).send(body);
   });

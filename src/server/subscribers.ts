@@ -94,7 +94,7 @@ function publicRoutes(app: FastifyInstance, ctx: ServerContext): void {
   const notValid = (reply: FastifyReply) =>
     answerPage(ctx, reply, 404, 'Link not valid', html`<p>This link is not valid: it expired, was used already, or was mistyped.</p>`);
 
-  app.post('/subscribe', publicWriteRoute(ctx.monitor), async (request, reply) => {
+  app.post('/subscribe', publicWriteRoute(), async (request, reply) => {
     const form = isForm(request);
     const subscriptions = form ? ctx.subscriptions : offered(ctx);
     const kinds = subscriptions?.kinds();
@@ -127,7 +127,7 @@ function publicRoutes(app: FastifyInstance, ctx: ServerContext): void {
     return answerPage(ctx, reply, 200, 'Confirm', confirmForm(token));
   });
 
-  app.post<{ Querystring: { token?: string } }>('/subscribe/confirm', linkRoute(ctx.monitor), async (request, reply) => {
+  app.post<{ Querystring: { token?: string } }>('/subscribe/confirm', linkRoute(), async (request, reply) => {
     const token = tokenOf(request);
     const kind =
       ctx.subscriptions !== undefined && typeof token === 'string' && TOKEN.test(token)
@@ -144,7 +144,7 @@ function publicRoutes(app: FastifyInstance, ctx: ServerContext): void {
     return answerPage(ctx, reply, 200, 'Unsubscribe', unsubscribeForm(token));
   });
 
-  app.post<{ Querystring: { token?: string } }>('/unsubscribe', linkRoute(ctx.monitor), async (request, reply) => {
+  app.post<{ Querystring: { token?: string } }>('/unsubscribe', linkRoute(), async (request, reply) => {
     // RFC 8058: the token is in the List-Unsubscribe URL and the body says List-Unsubscribe=One-Click; the page's form sends it in the body
     const token = tokenOf(request);
     const gone =

@@ -17,8 +17,12 @@ describe('config schema', () => {
       host: '127.0.0.1',
       port: 4000,
       token: undefined,
-      writeLimit: { max: 30, window: 60_000 },
-      publicWriteLimit: { max: 10, window: 3_600_000 },
+      rateLimit: {
+        trustProxy: false,
+        writes: { enabled: true, limit: 30, window: 60_000 },
+        publicWrites: { enabled: true, limit: 10, window: 3_600_000 },
+        reads: { enabled: true, limit: 600, window: 60_000 },
+      },
     });
     expect(config.storage).toEqual({ kind: 'sqlite', path: './data/nines.db' });
     expect(config.retention).toBe(7 * 86_400_000);

@@ -5,7 +5,7 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { bin, ensureBuilt, freePort, until } from '../support/e2e.js';
+import { bin, ensureBuilt, exitOf, freePort, startServing, until } from '../support/e2e.js';
 
 const INTERVAL = 100;
 /**
@@ -78,7 +78,8 @@ describe('nines serve (real process, loopback target, 100 ms interval)', () => {
     config = join(dir, 'nines.yaml');
     writeFileSync(
       config,
-      `server: { host: 127.0.0.1, port: ${port} }
+      // reads unlimited: the test polls the API every 25 ms, faster than the default allows
+      `server: { host: 127.0.0.1, port: ${port}, rateLimit: { reads: { enabled: false } } }
 storage: sqlite:${join(dir, 'nines.db')}
 defaults: { interval: ${INTERVAL}ms, timeout: 80ms, degradedAfter: 60ms, failuresToOpen: 3, successesToResolve: 2 }
 components:
@@ -230,5 +231,62 @@ slos:
     proc.kill('SIGTERM');
     expect(await new Promise<number | null>((r) => proc.once('exit', (c) => r(c)))).toBe(0);
     child = undefined;
+  }, 60_000);
+});
+
+describe('nines serve rate limits (real process)', () => {
+  it('limits reads and writes per client, through a trusted proxy, never /metrics or the endpoints, and counts it all', async () => {
+    ensureBuilt();
+    const dir = mkdtempSync(join(tmpdir(), 'nines-limits-'));
+    const port = await freePort();
+    const base = `http://127.0.0.1:${port}`;
+    const config = join(dir, 'nines.yaml');
+    // windows of an hour: no stall of the machine can slide a window between two requests of the test
+    writeFileSync(
+      config,
+      `server:
+  host: 127.0.0.1
+  port: ${port}
+  token: test-token-0123456789-abcdef
+  rateLimit: { trustProxy: loopback, reads: { limit: 3, window: 1h }, writes: { limit: 2, window: 1h } }
+storage: sqlite:${join(dir, 'nines.db')}
+components:
+  - { name: web, check: { type: tcp, host: 127.0.0.1, port: ${await freePort()} } }
+`,
+    );
+    const serving = await startServing([bin, 'serve', '--config', config]);
+    try {
+      const from = (client: string, path: string, init: RequestInit = {}) =>
+        fetch(base + path, { ...init, headers: { 'x-forwarded-for': client, ...init.headers } });
+      for (const path of ['/', '/badge/web/status.svg', '/api/components']) {
+        const res = await from('203.0.113.7', path);
+        expect(res.status, path).toBe(200);
+        expect(res.headers.get('ratelimit-policy')).toBe('"reads";q=3;w=3600');
+      }
+      const refused = await from('203.0.113.7', '/feed.xml');
+      expect(refused.status).toBe(429);
+      expect(Number(refused.headers.get('retry-after'))).toBeGreaterThan(0);
+      expect(((await refused.json()) as { status: number }).status).toBe(429);
+      expect((await from('203.0.113.8', '/feed.xml')).status).toBe(200); // another client behind the proxy
+      for (const path of ['/metrics', '/livez', '/readyz', '/health'])
+        for (let i = 0; i < 4; i++) expect((await from('203.0.113.7', path)).status, path).not.toBe(429);
+
+      const post = () =>
+        from('198.51.100.1', '/api/components/web/check', { method: 'POST', headers: { authorization: 'Bearer wrong-token-0123456789' } });
+      expect([(await post()).status, (await post()).status, (await post()).status]).toEqual([401, 401, 429]);
+
+      const metrics = await (await fetch(`${base}/metrics`)).text();
+      const count = (limiter: string, decision: string) =>
+        Number(
+          new RegExp(`^nines_rate_limit_decisions_total\\{limiter="${limiter}",decision="${decision}"\\} (\\d+)$`, 'm').exec(metrics)?.[1],
+        );
+      expect([count('serve_reads', 'allowed'), count('serve_reads', 'rejected')]).toEqual([4, 1]);
+      expect([count('serve_writes', 'allowed'), count('serve_writes', 'rejected')]).toEqual([2, 1]);
+      expect([count('serve_public_writes', 'allowed'), count('serve_public_writes', 'rejected')]).toEqual([0, 0]);
+    } finally {
+      serving.proc.kill('SIGTERM');
+      await exitOf(serving.proc);
+      rmSync(dir, { recursive: true, force: true });
+    }
   }, 60_000);
 });

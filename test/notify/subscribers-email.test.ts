@@ -136,11 +136,14 @@ describe('e-mail subscribers', () => {
     expect(smtp.got.map((g) => g.mail.subject)).toContain('[Acme status] web is down (since 2026-06-01 12:00 UTC)');
   });
 
-  it('refuses the public write past server.publicWriteLimit with a 429', async () => {
+  it('refuses the public write past server.rateLimit.publicWrites with a 429', async () => {
     const smtp = await smtpServer(cleanup, 'PLAIN');
     const s = await subscriberSetup(
       cleanup,
-      subscriberYaml({ smtpPort: smtp.port, more: '' }).replace('server: {', 'server: { publicWriteLimit: { max: 3, window: 1h },'),
+      subscriberYaml({ smtpPort: smtp.port, more: '' }).replace(
+        'server: {',
+        'server: { rateLimit: { publicWrites: { limit: 3, window: 1h } },',
+      ),
     );
     const codes: number[] = [];
     for (let i = 0; i < 4; i++)

@@ -56,6 +56,7 @@ describe('rate limiter', () => {
     const registry = new Registry();
     const metrics = rateLimitMetrics(registry);
     const { limiter } = limiterAt({ name: 'login', limit: 2, windowDuration: 1000, metrics });
+    expect(await registry.metrics()).toContain('nines_rate_limit_decisions_total{limiter="login",decision="rejected"} 0');
     limiter.consume('k');
     limiter.consume('k');
     limiter.consume('k');

@@ -100,23 +100,31 @@ describe('POST /api/components/:name/check', () => {
     expect(missing.statusCode).toBe(404);
   });
 
-  it('is rate limited per client before the token is looked at: 429 with Retry-After and a JSON body', async () => {
-    const h = await harness({ token: true, yaml: (t) => t.replace('server: {', 'server: { writeLimit: { max: 3, window: 1m },') });
+  it('is rate limited per client before the token is looked at: 429 with Retry-After, RateLimit fields and a JSON body', async () => {
+    const h = await harness({
+      token: true,
+      yaml: (t) => t.replace('server: {', 'server: { rateLimit: { writes: { limit: 3, window: 1m } },'),
+    });
     open.push(h.close);
     const post = (authorization: string, remoteAddress = '127.0.0.1') =>
       h.app.inject({ method: 'POST', url: '/api/components/api/check', headers: { authorization }, remoteAddress });
-    expect((await post('Bearer wrong-token-0123456789')).statusCode).toBe(401);
+    const first = await post('Bearer wrong-token-0123456789');
+    expect(first.statusCode).toBe(401);
+    expect(first.headers['ratelimit-policy']).toBe('"writes";q=3;w=60');
+    expect(first.headers.ratelimit).toBe('"writes";r=2;t=120');
     expect((await post(`Bearer ${TOKEN}`)).statusCode).toBe(200);
     expect((await post('Bearer wrong-token-0123456789')).statusCode).toBe(401);
     for (const auth of [`Bearer ${TOKEN}`, 'Bearer wrong-token-0123456789']) {
       const limited = await post(auth);
       expect(limited.statusCode).toBe(429);
       expect(Number(limited.headers['retry-after'])).toBeGreaterThan(0);
-      expect(limited.json().error).toBeTypeOf('string');
+      expect(limited.headers.ratelimit).toMatch(/^"writes";r=0;t=\d+$/);
+      expect(limited.headers['content-type']).toBe('application/problem+json');
+      expect(limited.json()).toMatchObject({ status: 429, title: 'Too Many Requests' });
       expect(limited.body).not.toContain(TOKEN);
     }
     expect(h.runs).toEqual(['api']);
-    // another address has its own allowance; reads are never limited
+    // another address has its own allowance; reads spend another
     expect((await post(`Bearer ${TOKEN}`, '127.0.0.2')).statusCode).toBe(200);
     expect((await h.app.inject('/api/components')).statusCode).toBe(200);
   });

@@ -28,7 +28,8 @@ export async function switchableTarget() {
  * request until its 150 ms run out — a stall past the deadline is noticed and ignored, one before it
  * is not — and one such failure must not open an incident in a test that waits for a clean baseline). By default component `web` probes `targetPort` and SLO `web-slo` at
  * 99.9 % watches it (`slo` is added to the SLO's map); `components` replaces both; `extra` is
- * appended (an `alerts:` or `notify:` block); `server` adds keys to the server map.
+ * appended (an `alerts:` or `notify:` block); `server` adds keys to the server map. Reads are not
+ * rate limited: the tests poll the API every 25 ms for up to a minute, faster than the default allows.
  */
 export async function alertingConfig(
   dir: string,
@@ -45,7 +46,7 @@ slos:
   - { name: web-slo, component: web, objective: 99.9${options.slo === undefined ? '' : `, ${options.slo}`} }`;
   writeFileSync(
     path,
-    `server: { host: 127.0.0.1, port: ${port}${options.server === undefined ? '' : `, ${options.server}`} }
+    `server: { host: 127.0.0.1, port: ${port}, rateLimit: { reads: { enabled: false } }${options.server === undefined ? '' : `, ${options.server}`} }
 storage: sqlite:${join(dir, 'nines.db')}
 defaults: { interval: 200ms, timeout: 150ms, degradedAfter: 100ms, failuresToOpen: 2, successesToResolve: 1 }
 ${watched}

@@ -13,9 +13,12 @@ export interface FastifyReplyLike {
   send(body: Buffer): unknown;
 }
 
+/** A Fastify `onRequest` hook: for one route's `onRequest` option, or to call from a hook of your own. */
+export type FastifyGateHook = (request: FastifyRequestLike, reply: FastifyReplyLike, done: (error?: Error) => void) => void;
+
 /** The part of Fastify nines' HTTP gates use. */
 export interface FastifyHooksLike {
-  addHook(name: 'onRequest', hook: (request: FastifyRequestLike, reply: FastifyReplyLike, done: (error?: Error) => void) => void): unknown;
+  addHook(name: 'onRequest', hook: FastifyGateHook): unknown;
 }
 
 /** A Fastify plugin marked `skip-override` (as `fastify-plugin` marks them), so its hook applies to every route of the instance. */

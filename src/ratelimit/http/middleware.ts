@@ -4,7 +4,7 @@ import type { Decision } from '../decision.js';
 import type { RateLimiter } from '../limiter.js';
 import type { Answer } from '../store.js';
 import { type ClientKeyOptions, clientKeyer } from './client-key.js';
-import { type FastifyGatePlugin, skipOverride } from './fastify-like.js';
+import { type FastifyGateHook, type FastifyGatePlugin, skipOverride } from './fastify-like.js';
 import { rateLimitHeader, rateLimitPolicyHeader, retryAfterSeconds, tooManyRequestsProblem } from './headers.js';
 
 /** Options of {@link rateLimitHandler}. */
@@ -30,6 +30,8 @@ export interface RateLimitHandler {
   (req: IncomingMessage, res: ServerResponse, next: (error?: unknown) => void): void;
   /** Register with `fastify.register(handler.fastify)`: an `onRequest` hook for every route. */
   fastify: FastifyGatePlugin;
+  /** The same hook on its own, for some routes only: `{ onRequest: handler.onRequest }`. */
+  onRequest: FastifyGateHook;
 }
 
 /** What one request gets: the headers to add, and when refused the 429 to send instead. */
@@ -119,24 +121,26 @@ export function rateLimitHandler<R extends Answer>(limiter: RateLimiter<R>, opti
       next,
     );
   }) as RateLimitHandler;
+  const hook: FastifyGateHook = (request, reply, done) => {
+    decide(
+      request.raw,
+      (v) => {
+        if (v === undefined) return done();
+        if (v.refusal !== undefined) {
+          reply.code(429).headers(v.headers).send(v.refusal); // answered here: done() is not called
+          return;
+        }
+        reply.headers(v.headers);
+        done();
+      },
+      (error) => done(error as Error),
+    );
+  };
   const plugin = ((instance, _options, done) => {
-    instance.addHook('onRequest', (request, reply, hookDone) => {
-      decide(
-        request.raw,
-        (v) => {
-          if (v === undefined) return hookDone();
-          if (v.refusal !== undefined) {
-            reply.code(429).headers(v.headers).send(v.refusal); // answered here: done() is not called
-            return;
-          }
-          reply.headers(v.headers);
-          hookDone();
-        },
-        (error) => hookDone(error as Error),
-      );
-    });
+    instance.addHook('onRequest', hook);
     done();
   }) as FastifyGatePlugin;
   handler.fastify = skipOverride(plugin);
+  handler.onRequest = hook;
   return handler;
 }

@@ -1,3 +1,4 @@
+import Fastify from 'fastify';
 import { afterEach, describe, expect, it } from 'vitest';
 import { ManualClock } from '../../../src/core/clock.js';
 import { type RateLimitHandlerOptions, rateLimitHandler } from '../../../src/ratelimit/http/middleware.js';
@@ -121,5 +122,27 @@ describe('rateLimitHandler on a store that answers with promises (the Redis stor
     const through = await fetch(s.url);
     expect(through.status).toBe(200);
     expect(through.headers.get('ratelimit')).toBeNull(); // nothing is known: nothing is claimed
+  });
+});
+
+describe('rateLimitHandler.onRequest (Fastify, one route)', () => {
+  it('limits only the routes that name it', async () => {
+    const clock = new ManualClock(Date.UTC(2026, 0, 1));
+    const limiter = rateLimiter({ algorithm: 'fixed-window', limit: 1, windowDuration: 60_000, clock });
+    const { onRequest } = rateLimitHandler(limiter, { policy: 'writes', jitterSeconds: 0 });
+    const app = Fastify();
+    app.post('/write', { onRequest }, async () => 'written');
+    app.get('/read', async () => 'read');
+    await app.listen({ port: 0, host: '127.0.0.1' });
+    cleanups.push(() => app.close());
+    const base = `http://127.0.0.1:${(app.server.address() as { port: number }).port}`;
+    const first = await fetch(`${base}/write`, { method: 'POST' });
+    expect([first.status, await first.text(), first.headers.get('ratelimit')]).toEqual([200, 'written', '"writes";r=0;t=60']);
+    const refused = await fetch(`${base}/write`, { method: 'POST' });
+    expect([refused.status, refused.headers.get('retry-after')]).toEqual([429, '60']);
+    for (let i = 0; i < 3; i++) {
+      const read = await fetch(`${base}/read`);
+      expect([read.status, read.headers.get('ratelimit')]).toEqual([200, null]);
+    }
   });
 });
