@@ -2,7 +2,7 @@ import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ManualClock } from '../../../src/core/clock.js';
 import { InvalidOptionError } from '../../../src/core/errors.js';
-import { type FlagChange, PostgresFlagStore } from '../../../src/degrade/stores/postgres/flag-store.js';
+import { type StoredFlagChange, PostgresFlagStore } from '../../../src/degrade/stores/postgres/flag-store.js';
 import { dropSchema, hasPostgres, pgUrl, uniqueName } from '../../support/services.js';
 
 const available = await hasPostgres();
@@ -58,7 +58,7 @@ describe.skipIf(!available)('PostgreSQL flag store', () => {
   it('a change made in one instance reaches the other by NOTIFY, with its audit record', async () => {
     const heard = next(b.store, 'change');
     await a.store.put('checkout', { enabled: true }, { by: 'alice', reason: 'launch' });
-    expect(await heard).toEqual({ name: 'checkout', flag: { enabled: true } } satisfies FlagChange<Flag>);
+    expect(await heard).toEqual({ name: 'checkout', flag: { enabled: true } } satisfies StoredFlagChange<Flag>);
     expect(b.store.flags.get('checkout')).toEqual({ enabled: true });
 
     const off = next(b.store, 'change');

@@ -5,7 +5,7 @@ import { Events, type Unsubscribe } from '../../../core/events.js';
 import { checkFunction, checkString } from '../../../core/validate.js';
 
 /** One change of the flags, as every instance hears it. */
-export interface FlagChange<T> {
+export interface StoredFlagChange<T> {
   name: string;
   /** The flag now; undefined when it was removed. */
   flag: T | undefined;
@@ -27,7 +27,7 @@ export interface FlagAuditRecord {
 /** Events of a {@link PostgresFlagStore}. */
 export interface FlagStoreEvents<T> {
   /** A flag changed (here or in another instance). */
-  change: FlagChange<T>;
+  change: StoredFlagChange<T>;
   /** Every flag was (re)loaded: at start and after the listening connection came back. */
   replace: ReadonlyMap<string, T>;
   /** A stored definition did not parse (the last good one stays), or the connection failed. */
