@@ -92,6 +92,8 @@ interface Ruled {
   rule: string | undefined;
 }
 
+const MAX_TIMER_MS = 2 ** 31 - 1;
+
 const ALL_CLEAR: Ruled = { level: 'full', reason: 'no rule matches', rule: undefined };
 
 /**
@@ -218,14 +220,8 @@ export class DegradationManager {
     }
     this.#override?.timer?.clear();
     const override: Override = { level, by, reason, until, timer: undefined };
-    if (until !== undefined) {
-      override.timer = this.#clock.setTimeout(
-        () => this.#lift(override, 'expiry', by, `override by ${by} expired`),
-        until - this.#clock.now(),
-      );
-      override.timer.unref(); // an override never keeps the process alive
-    }
     this.#override = override;
+    this.#armExpiry(override);
     this.#publish('manual', by, true);
   }
 
@@ -245,6 +241,17 @@ export class DegradationManager {
     for (const t of this.#breakerTimers.values()) t.clear();
     this.#breakerTimers.clear();
     this.#override?.timer?.clear();
+  }
+
+  /** Node fires a timer of more than 2^31-1 ms at once: a longer override waits in steps. */
+  #armExpiry(o: Override): void {
+    if (o.until === undefined) return;
+    const wait = o.until - this.#clock.now();
+    o.timer =
+      wait > MAX_TIMER_MS
+        ? this.#clock.setTimeout(() => this.#armExpiry(o), MAX_TIMER_MS)
+        : this.#clock.setTimeout(() => this.#lift(o, 'expiry', o.by, `override by ${o.by} expired`), wait);
+    o.timer.unref(); // an override never keeps the process alive
   }
 
   #lift(o: Override, source: 'manual' | 'expiry', by: string, reason: string | undefined): void {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { ManualClock } from '../../../src/core/clock.js';
+import { type Clock, ManualClock } from '../../../src/core/clock.js';
 import { isNinesError } from '../../../src/core/errors.js';
 import { type DegradationChange, DegradationManager, type DegradationRule } from '../../../src/degrade/levels/index.js';
 import { HealthCheckRegistry } from '../../../src/health/registry.js';
@@ -295,6 +295,27 @@ describe('manual override', () => {
       { at: 0, by: 'ops', from: 'full', to: 'minimal', reason: 'load test', source: 'manual', until: 60_000 },
       { at: 60_000, by: 'ops', from: 'minimal', to: 'full', reason: 'override by ops expired', source: 'expiry' },
     ]);
+  });
+
+  it('an override longer than a Node timer can wait (2^31-1 ms) still lapses at its until, not before', async () => {
+    const clock = new ManualClock(0);
+    const delays: number[] = [];
+    const recording: Clock = {
+      now: () => clock.now(),
+      setTimeout: (fn, ms) => {
+        delays.push(ms);
+        return clock.setTimeout(fn, ms);
+      },
+    };
+    const m = new DegradationManager({ clock: recording });
+    const day = 86_400_000;
+    m.set('minimal', { by: 'ops', reason: 'long freeze', until: 60 * day });
+    await clock.advance(59 * day);
+    expect(m.level).toBe('minimal');
+    await clock.advance(day);
+    expect([m.level, m.source]).toEqual(['full', 'rules']);
+    expect(clock.pendingTimers).toBe(0);
+    expect(Math.max(...delays)).toBeLessThanOrEqual(2 ** 31 - 1);
   });
 
   it('a new override replaces the old one and its end; clear() without options records the author', async () => {
