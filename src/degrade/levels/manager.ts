@@ -128,6 +128,9 @@ export class DegradationManager {
     this.#clock = options.clock ?? systemClock;
     this.#rules = compileRules(options.rules ?? []);
     const health = options.health;
+    if (health !== undefined && (typeof health.on !== 'function' || typeof health.report !== 'function')) {
+      throw new InvalidOptionError('health must be a health registry (anything with on and report)');
+    }
     this.#rules.forEach((rule, i) => {
       if (rule.kind === 'breaker') this.#breakers.set(rule.target as string, findBreaker(options.breakers, rule.target as string, i));
       else if (health === undefined) throw new InvalidOptionError(`rules[${i}].when reads health checks: the health option is missing`);

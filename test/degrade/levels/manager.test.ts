@@ -82,6 +82,7 @@ describe('DegradationManager options', () => {
     [{ rules: [{ ...RULES[0], name: 'manual' }] }, /^rules\[0\]\.name "manual" is reserved/],
     [{ rules: [{ ...RULES[0], reason: '' }] }, /^rules\[0\]\.reason must be a non-empty string/],
     [{ rules: [null] }, /^rules\[0\] must be an object/],
+    [{ health: {} }, /^health must be a health registry/],
   ])('rejects %j', (options, message) => {
     const error = thrown(() => new DegradationManager({ health: registry, breakers, ...(options as object) }));
     expect(isNinesError(error, 'NINES_INVALID_OPTION')).toBe(true);
