@@ -14,12 +14,34 @@ export interface DocumentEntry {
   details?: Record<string, unknown> | undefined;
 }
 
-/** The IETF health+json document (draft-inadarei-api-health-check): one `name:responseTime` check per entry. */
+/** What `/health` shows of a degradation level: a `DegradationManager` (`nines/degrade`) fits. */
+export interface DegradationSource {
+  readonly level: string;
+  readonly reason: string;
+  readonly source: string;
+  /** Wall-clock ms since the level has been in force. */
+  readonly since: number;
+}
+
+/** The `degradation` member of the health+json document. */
+export interface DegradationDocument {
+  level: string;
+  reason: string;
+  source: string;
+  /** ISO 8601. */
+  since: string;
+}
+
+/**
+ * The IETF health+json document (draft-inadarei-api-health-check): one `name:responseTime` check per
+ * entry, and a `degradation` member when `degradation` is given (it does not change `status`).
+ */
 export function healthJson(
   status: HealthStatus,
   entries: readonly DocumentEntry[],
   service?: { serviceId?: string; version?: string; description?: string },
-): { status: 'pass' | 'warn' | 'fail'; checks: Record<string, unknown[]> } {
+  degradation?: DegradationSource,
+): { status: 'pass' | 'warn' | 'fail'; checks: Record<string, unknown[]>; degradation?: DegradationDocument } {
   const checks: Record<string, unknown[]> = {};
   for (const e of entries) {
     const entry: Record<string, unknown> = { componentId: e.name, componentType: 'component' };
@@ -34,7 +56,10 @@ export function healthJson(
     entry.critical = e.critical;
     checks[`${e.name}:responseTime`] = [entry];
   }
-  return { status: toIetfStatus(status), ...service, checks };
+  const doc = { status: toIetfStatus(status), ...service, checks };
+  if (degradation === undefined) return doc;
+  const { level, reason, source, since } = degradation;
+  return { ...doc, degradation: { level, reason, source, since: new Date(since).toISOString() } };
 }
 
 /**

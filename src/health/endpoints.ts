@@ -1,6 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { checkNumber } from '../core/validate.js';
-import { healthJson, readinessText } from './documents.js';
+import { type DegradationSource, healthJson, readinessText } from './documents.js';
 import { EventLoopLag } from './event-loop-lag.js';
 import { livenessText, processProblems } from './liveness.js';
 import type { HealthCheckRegistry, HealthReport } from './registry.js';
@@ -28,6 +28,8 @@ export interface EndpointOptions {
   prefix?: string;
   /** `serviceId`, `version` and `description` of the health+json document. */
   service?: { serviceId?: string; version?: string; description?: string };
+  /** A degradation level shown as `degradation` in `/health` (a `DegradationManager` fits); it changes no status code. Default none. */
+  degradation?: DegradationSource;
 }
 
 /** An endpoint's answer, independent of the HTTP framework. */
@@ -149,7 +151,7 @@ export class Endpoints {
   }
 
   #health(report: HealthReport): EndpointResponse {
-    const doc = healthJson(report.status, report.checks, this.#options.service);
+    const doc = healthJson(report.status, report.checks, this.#options.service, this.#options.degradation);
     return response(
       doc.status === 'fail' ? 503 : 200,
       { 'content-type': 'application/health+json', 'cache-control': 'no-store' },

@@ -1,4 +1,5 @@
 export * from './checks/index.js';
+export type { DegradationDocument, DegradationSource } from './documents.js';
 export {
   type EndpointOptions,
   type EndpointResponse,

@@ -1,3 +1,4 @@
+export { degradationMetrics } from './degradation-metrics.js';
 export { type Exposition, type ExpositionFormat, exposition, negotiateExposition } from './exposition.js';
 export { healthMetrics } from './health-metrics.js';
 export { lifecycleMetrics } from './lifecycle-metrics.js';

@@ -35,4 +35,6 @@ export const METRICS = {
   queueWaitDurationSeconds: 'nines_queue_wait_duration_seconds',
   queueRunDurationSeconds: 'nines_queue_run_duration_seconds',
   queueTasksTotal: 'nines_queue_tasks_total',
+  degradationLevel: 'nines_degradation_level',
+  degradationReason: 'nines_degradation_reason',
 } as const;

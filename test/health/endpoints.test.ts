@@ -66,6 +66,23 @@ describe('probes over HTTP', () => {
     expect([r.status, JSON.parse(r.text).status]).toEqual([503, 'fail']);
   });
 
+  it('/health shows a degradation level when one is given, without changing its status', async () => {
+    const degradation = { level: 'degraded', reason: 'check cache is unhealthy', source: 'rules', since: Date.UTC(2025, 0, 2) };
+    const { get } = await serve({ degradation });
+    let body = JSON.parse((await get('/health')).text);
+    expect(body.status).toBe('pass');
+    expect(body.degradation).toEqual({
+      level: 'degraded',
+      reason: 'check cache is unhealthy',
+      source: 'rules',
+      since: '2025-01-02T00:00:00.000Z',
+    });
+    degradation.level = 'maintenance'; // read on every request
+    body = JSON.parse((await get('/health')).text);
+    expect([body.status, body.degradation.level]).toEqual(['pass', 'maintenance']);
+    expect(JSON.parse((await (await serve()).get('/health')).text)).not.toHaveProperty('degradation');
+  });
+
   it('readiness fails only on a critical check (or shutdown); verbose lists each check', async () => {
     const { state, get } = await serve();
     expect(await get('/readiness')).toMatchObject({ status: 200, text: 'ok' });
