@@ -26,10 +26,14 @@ function nines(...args: string[]): Promise<{ status: number | null; stdout: stri
   return new Promise((resolve) => child.on('close', (status) => resolve({ status, stdout, stderr })));
 }
 
-/** Writes a config with these components to a temp file and returns its path. */
+/**
+ * Writes a config with these components to a temp file and returns its path. The defaults are far
+ * above any loopback answer on a busy machine, so "healthy" never depends on the machine's speed;
+ * a test about slowness sets its component's own `degradedAfter` below a delay the server adds.
+ */
 function config(name: string, components: string): string {
   const path = join(dir, `${name}.yaml`);
-  writeFileSync(path, `defaults:\n  timeout: 1s\n  degradedAfter: 200ms\ncomponents:\n${components}`);
+  writeFileSync(path, `defaults:\n  interval: 1m\n  timeout: 30s\n  degradedAfter: 20s\ncomponents:\n${components}`);
   return path;
 }
 
@@ -76,7 +80,7 @@ describe('nines check (built)', () => {
   });
 
   it('exits 1 when one component is degraded (slow), and --verbose shows details', async () => {
-    const slow = `${up}  - name: slow\n    check: { type: http, url: "${server.url}/slow" }\n`;
+    const slow = `${up}  - name: slow\n    degradedAfter: 200ms\n    check: { type: http, url: "${server.url}/slow" }\n`; // answers after 400 ms
     const r = await nines('check', '-c', config('slow', slow), '--verbose');
     expect(r.status).toBe(1);
     expect(r.stdout).toMatch(/slow\s+degraded\s+\d+ ms\s+slow: \d+ ms > 200 ms/);

@@ -128,7 +128,10 @@ describe.skipIf(!existsSync(CHROMIUM) && !process.env.CI)('status page in headle
     expect(text).toContain(`: ${percent(api.figures.custom.availability)} up`);
     expect(text).toContain('expected status 200, got 503');
 
-    // keyboard: Tab from the component's link lands on today's bar; arrows and Home reach every other day
+    // keyboard: Tab from the component's link lands on today's bar; arrows and Home reach every other day.
+    // The mouse leaves the bars first: a refresh re-rendering them under it would hover one again.
+    await page.mouse.move(0, 0);
+    await expect.poll(() => tip.isVisible(), { timeout: FOLLOW_GUARD_MS }).toBe(false);
     await page.focus('#c-svc-07 h3 a');
     await page.keyboard.press('Tab');
     const focused = () =>

@@ -2,7 +2,7 @@ import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ManualClock } from '../../../src/core/clock.js';
 import { InvalidOptionError } from '../../../src/core/errors.js';
-import { type StoredFlagChange, PostgresFlagStore } from '../../../src/degrade/stores/postgres/flag-store.js';
+import { PostgresFlagStore, type StoredFlagChange } from '../../../src/degrade/stores/postgres/flag-store.js';
 import { dropSchema, hasPostgres, pgUrl, uniqueName } from '../../support/services.js';
 
 const available = await hasPostgres();
