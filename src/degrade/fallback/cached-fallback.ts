@@ -4,7 +4,7 @@ import { checkFunction, checkNumber, checkString } from '../../core/validate.js'
 import type { Composable } from '../../policy/compose.js';
 import { contextFor, type ExecuteContext, neverAbortedSignal, type PolicyFn, rootContext } from '../../policy/policy.js';
 import type { FallbackAnswer } from './answer.js';
-import type { CacheEntry, CacheStore, CacheStoreFactory } from './cache-store.js';
+import type { CacheEntry, CacheStore, CacheStoreFactory, MaybePromise } from './cache-store.js';
 import { checkPolicy } from './check-policy.js';
 import { type BoundFallbackMetrics, boundMetrics, type FallbackMetrics } from './metrics-sink.js';
 import { memoryCacheStore } from './stores/memory/memory-cache-store.js';
@@ -57,6 +57,7 @@ export class CachedFallback<V = unknown> {
   readonly #metrics: BoundFallbackMetrics;
   readonly #onError: (error: unknown) => void;
   readonly #flights = new Map<string, Flight<V>>();
+  readonly #reads = new Map<string, Promise<CacheEntry | undefined>>();
   readonly #background = new Set<Promise<unknown>>();
 
   /** Validates `options` and opens the store; see {@link CachedFallbackOptions}. */
@@ -159,14 +160,29 @@ export class CachedFallback<V = unknown> {
     return signal === neverAbortedSignal ? work : abortable(work, signal);
   }
 
-  /** The entry of `key`, or `undefined` when it has none or the store failed. */
-  async #read(key: string): Promise<CacheEntry | undefined> {
+  /**
+   * The entry of `key`, or `undefined` when it has none or the store failed. Concurrent reads of a
+   * key share one (one GET to Redis), so their callers resume together and share one origin call.
+   */
+  #read(key: string): MaybePromise<CacheEntry | undefined> {
+    const pending = this.#reads.get(key);
+    if (pending !== undefined) return pending;
+    let got: MaybePromise<CacheEntry | undefined>;
     try {
-      return await this.#store.get(key);
+      got = this.#store.get(key);
     } catch (error) {
       this.#onError(error);
       return undefined;
     }
+    if (!(got instanceof Promise)) return got;
+    const read = got
+      .catch((error: unknown) => {
+        this.#onError(error);
+        return undefined;
+      })
+      .finally(() => this.#reads.delete(key));
+    this.#reads.set(key, read);
+    return read;
   }
 
   /** The flight of `key` under way, or a new one; a background flight that lost the lock is not joined. */

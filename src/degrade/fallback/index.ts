@@ -14,4 +14,5 @@ export {
 export { type AlternateFn, ServiceFallback, type ServiceFallbackOptions, serviceFallback } from './service-fallback.js';
 export { StaticFallback, staticFallback } from './static-fallback.js';
 export { MemoryCacheStore, type MemoryCacheStoreOptions, memoryCacheStore } from './stores/memory/memory-cache-store.js';
+export * from './stores/redis/index.js';
 export { SubstituteFallback, type SubstituteOptions } from './substitute.js';
