@@ -127,6 +127,42 @@ describe('cachedFallback', () => {
     await expect(cache.get('k', o.fn, AbortSignal.abort())).rejects.toMatchObject({ name: 'AbortError' });
   });
 
+  it('a store lock held elsewhere: no background refresh, and a caller who joined the lock attempt calls the origin itself', async () => {
+    const clock = clockAtStart();
+    const locks: PromiseWithResolvers<boolean>[] = [];
+    const cache = cachedFallback<string>({
+      ttl: MIN,
+      staleWhileRevalidate: MIN,
+      clock,
+      store: (spec) => {
+        const memory = new MemoryCacheStore(spec);
+        return {
+          get: (key) => memory.get(key),
+          set: (key, entry) => memory.set(key, entry),
+          delete: (key) => memory.delete(key),
+          lock: () => {
+            const lock = Promise.withResolvers<boolean>();
+            locks.push(lock);
+            return lock.promise;
+          },
+          unlock: async () => undefined,
+        };
+      },
+    });
+    const o = origin('v1');
+    await cache.get('k', o.fn);
+    await clock.advance(MIN);
+    expect((await cache.get('k', o.fn)).source).toBe('stale'); // asks for the lock
+    expect(locks).toHaveLength(1);
+    await clock.advance(MIN); // past the window: this caller must wait, and joins the lock attempt
+    o.answer('v2');
+    const waiting = cache.get('k', o.fn);
+    locks[0]?.resolve(false); // another process refreshes
+    expect(await waiting).toMatchObject({ value: 'v2', source: 'fresh' });
+    expect(o.calls).toBe(2);
+    await cache.whenIdle();
+  });
+
   it('delete forgets a key', async () => {
     const cache = cachedFallback<number>({ ttl: MIN, clock: clockAtStart() });
     const o = origin(1);
