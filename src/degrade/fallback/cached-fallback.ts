@@ -144,7 +144,7 @@ export class CachedFallback<V = unknown> {
 
   #cached(entry: CacheEntry, source: 'cache' | 'stale', age: number): FallbackAnswer<V> {
     this.#metrics.answered(source);
-    return { value: entry.value as V, source, ageMs: age };
+    return { value: entry.value as V, source, ageMs: Math.max(0, age) }; // another process's clock may be ahead
   }
 
   #staleFor(error: unknown): boolean {
