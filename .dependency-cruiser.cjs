@@ -68,7 +68,7 @@ module.exports = {
     {
       name: 'redis-driver-only-in-backends',
       severity: 'error',
-      from: { path: '^src/', pathNot: '^src/(ratelimit/stores/redis|health/checks)/' },
+      from: { path: '^src/', pathNot: '^src/(ratelimit/stores/redis|degrade/fallback/stores/redis|health/checks)/' },
       to: { path: 'node_modules/ioredis/' },
     },
     {

@@ -37,4 +37,5 @@ export const METRICS = {
   queueTasksTotal: 'nines_queue_tasks_total',
   degradationLevel: 'nines_degradation_level',
   degradationReason: 'nines_degradation_reason',
+  fallbackTotal: 'nines_fallback_total',
 } as const;

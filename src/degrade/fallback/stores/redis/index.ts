@@ -1,0 +1,1 @@
+export { type RedisCacheClient, RedisCacheStore, type RedisCacheStoreOptions, redisCacheStore } from './redis-cache-store.js';
