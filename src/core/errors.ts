@@ -16,7 +16,8 @@ export type NinesErrorCode =
   | 'NINES_QUEUE_FULL'
   | 'NINES_QUEUE_CLOSED'
   | 'NINES_QUEUE_WAIT_TIMEOUT'
-  | 'NINES_QUEUE_RUN_TIMEOUT';
+  | 'NINES_QUEUE_RUN_TIMEOUT'
+  | 'NINES_FLAGS_INVALID';
 
 /**
  * The brand every nines error carries on its prototype. `Symbol.for` makes it one symbol in every

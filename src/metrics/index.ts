@@ -1,4 +1,5 @@
 export { type Exposition, type ExpositionFormat, exposition, negotiateExposition } from './exposition.js';
+export { flagMetrics } from './flag-metrics.js';
 export { healthMetrics } from './health-metrics.js';
 export { lifecycleMetrics } from './lifecycle-metrics.js';
 export { loadShedMetrics } from './load-shed-metrics.js';

@@ -35,4 +35,5 @@ export const METRICS = {
   queueWaitDurationSeconds: 'nines_queue_wait_duration_seconds',
   queueRunDurationSeconds: 'nines_queue_run_duration_seconds',
   queueTasksTotal: 'nines_queue_tasks_total',
+  flagEnabled: 'nines_flag_enabled',
 } as const;

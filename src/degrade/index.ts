@@ -1,0 +1,2 @@
+// Graceful degradation: feature flags (more folders join at merge).
+export * from './flags/index.js';
