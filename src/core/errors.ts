@@ -18,7 +18,8 @@ export type NinesErrorCode =
   | 'NINES_QUEUE_WAIT_TIMEOUT'
   | 'NINES_QUEUE_RUN_TIMEOUT'
   | 'NINES_FALLBACK_FAILED'
-  | 'NINES_PARTIAL_FAILURE';
+  | 'NINES_PARTIAL_FAILURE'
+  | 'NINES_FLAGS_INVALID';
 
 /**
  * The brand every nines error carries on its prototype. `Symbol.for` makes it one symbol in every

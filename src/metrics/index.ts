@@ -1,6 +1,7 @@
 export { degradationMetrics } from './degradation-metrics.js';
 export { type Exposition, type ExpositionFormat, exposition, negotiateExposition } from './exposition.js';
 export { fallbackMetrics } from './fallback-metrics.js';
+export { flagMetrics } from './flag-metrics.js';
 export { healthMetrics } from './health-metrics.js';
 export { lifecycleMetrics } from './lifecycle-metrics.js';
 export { loadShedMetrics } from './load-shed-metrics.js';

@@ -38,4 +38,5 @@ export const METRICS = {
   degradationLevel: 'nines_degradation_level',
   degradationReason: 'nines_degradation_reason',
   fallbackTotal: 'nines_fallback_total',
+  flagEnabled: 'nines_flag_enabled',
 } as const;

@@ -4,7 +4,12 @@ import { InvalidOptionError } from '../../core/errors.js';
 export type DegradationLevel = 'full' | 'degraded' | 'minimal' | 'maintenance';
 
 /** Every level, best first; a level's index is its rank. */
-export const DEGRADATION_LEVELS: readonly DegradationLevel[] = ['full', 'degraded', 'minimal', 'maintenance'];
+export const DEGRADATION_LEVELS = ['full', 'degraded', 'minimal', 'maintenance'] as const satisfies readonly DegradationLevel[];
+
+/** True when `current` is at or above `min` (`full` is the highest). */
+export function levelAtLeast(current: DegradationLevel, min: DegradationLevel): boolean {
+  return DEGRADATION_LEVELS.indexOf(current) <= DEGRADATION_LEVELS.indexOf(min);
+}
 
 const RANK: Readonly<Record<string, number>> = { full: 0, degraded: 1, minimal: 2, maintenance: 3 };
 

@@ -1,0 +1,8 @@
+export {
+  type ChangeAuthor,
+  type FlagAuditRecord,
+  type FlagStoreEvents,
+  PostgresFlagStore,
+  type PostgresFlagStoreOptions,
+  type StoredFlagChange,
+} from './flag-store.js';
