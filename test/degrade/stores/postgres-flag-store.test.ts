@@ -2,7 +2,8 @@ import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ManualClock } from '../../../src/core/clock.js';
 import { InvalidOptionError } from '../../../src/core/errors.js';
-import { PostgresFlagStore, type StoredFlagChange } from '../../../src/degrade/stores/postgres/flag-store.js';
+import { FlagSet } from '../../../src/degrade/flags/index.js';
+import { PostgresFlagStore, parseFlag, type StoredFlagChange, syncFlags } from '../../../src/degrade/stores/postgres/index.js';
 import { dropSchema, hasPostgres, pgUrl, uniqueName } from '../../support/services.js';
 
 const available = await hasPostgres();
@@ -111,6 +112,32 @@ describe.skipIf(!available)('PostgreSQL flag store', () => {
     const heard = next(b.store, 'change');
     await a.store.put('search', { enabled: true }, { by: 'alice' });
     expect(await heard).toEqual({ name: 'search', flag: { enabled: true } });
+  });
+
+  it('syncFlags keeps a FlagSet equal to the store: nines flags, evaluated in memory, changed from another instance', async () => {
+    const [one, two] = [0, 1].map(() => new pg.Pool({ connectionString: pgUrl, max: 3 })) as [pg.Pool, pg.Pool];
+    pools.push(one, two); // each store holds one client of its pool for LISTEN
+    const store = new PostgresFlagStore({ pool: one, schema: `${schema}_sync`, parse: parseFlag, clock });
+    const writer = new PostgresFlagStore({ pool: two, schema: `${schema}_sync`, parse: parseFlag, clock });
+    const set = new FlagSet();
+    try {
+      await store.start();
+      await writer.start();
+      syncFlags(store, set);
+      const heard = new Promise((resolve) => set.on('change', resolve));
+      await writer.put('beta', { enabled: true, rules: [{ rollout: 100 }] }, { by: 'alice' });
+      await heard;
+      expect(set.isEnabled('beta', { userId: 'u1' })).toBe(true);
+      await expect(writer.put('beta', { enabled: 'sure' }, { by: 'alice' })).rejects.toThrow(/beta/);
+      const removed = new Promise((resolve) => set.on('change', resolve));
+      await writer.remove('beta', { by: 'alice' });
+      await removed;
+      expect(set.isEnabled('beta', { userId: 'u1' })).toBe(false);
+    } finally {
+      await store.close();
+      await writer.close();
+      await dropSchema(`${schema}_sync`);
+    }
   });
 
   it('bad options are refused', () => {

@@ -1,8 +1,27 @@
-import type { Notification, Pool, PoolClient } from 'pg';
 import { type Clock, systemClock, type TimerHandle } from '../../../core/clock.js';
 import { InvalidOptionError } from '../../../core/errors.js';
 import { Events, type Unsubscribe } from '../../../core/events.js';
 import { checkFunction, checkString } from '../../../core/validate.js';
+
+/** What the store needs of a query result: a pg result fits. */
+interface QueryResult {
+  rows: Record<string, unknown>[];
+  rowCount?: number | null;
+}
+
+/** What the store needs of a pooled client: a pg `PoolClient` fits. */
+export interface FlagStoreClient {
+  query(text: string, params?: unknown[]): Promise<QueryResult>;
+  release(destroy?: boolean | Error): void;
+  on(event: 'notification', listener: (n: { channel: string; payload?: string }) => void): unknown;
+  on(event: 'error', listener: (error: Error) => void): unknown;
+}
+
+/** What the store needs of a pool: a pg `Pool` fits (typed here, so `nines/degrade` needs no @types/pg). */
+export interface FlagStorePool {
+  connect(): Promise<FlagStoreClient>;
+  query(text: string, params?: unknown[]): Promise<QueryResult>;
+}
 
 /** One change of the flags, as every instance hears it. */
 export interface StoredFlagChange<T> {
@@ -36,8 +55,8 @@ export interface FlagStoreEvents<T> {
 
 /** Options of {@link PostgresFlagStore}. */
 export interface PostgresFlagStoreOptions<T> {
-  /** A pg `Pool`; the store holds one of its clients for `LISTEN`. */
-  pool: Pool;
+  /** A pg `Pool` (`max` at least 2): the store holds one of its clients for `LISTEN`. */
+  pool: FlagStorePool;
   /** Schema of the two tables (`nines_flags`, `nines_flag_audit`), created if missing. Default `public`. */
   schema?: string;
   /** Turns a stored definition into a flag; throws on an invalid one. */
@@ -63,7 +82,7 @@ const NAME = /^[a-z_][a-z0-9_]{0,40}$/;
  * every flag reloaded, so a notification missed meanwhile is not a change missed.
  */
 export class PostgresFlagStore<T> {
-  readonly #pool: Pool;
+  readonly #pool: FlagStorePool;
   readonly #schema: string;
   readonly #channel: string;
   readonly #parse: (name: string, definition: unknown) => T;
@@ -71,7 +90,7 @@ export class PostgresFlagStore<T> {
   readonly #baseDelay: number;
   readonly #events = new Events<FlagStoreEvents<T>>();
   #flags = new Map<string, T>();
-  #listener: PoolClient | undefined;
+  #listener: FlagStoreClient | undefined;
   #retry: TimerHandle | undefined;
   #delay: number;
   #closed = false;
@@ -149,7 +168,7 @@ export class PostgresFlagStore<T> {
        FROM ${this.#schema}.nines_flag_audit ${where} ORDER BY id DESC LIMIT $1`,
       params,
     );
-    return rows.map((r) => ({ ...r, id: Number(r.id), at: Math.round(Number(r.at)) }));
+    return rows.map((r) => ({ ...r, id: Number(r.id), at: Math.round(Number(r.at)) }) as FlagAuditRecord);
   }
 
   /** Stops listening; the pool stays the caller's. */
@@ -224,7 +243,7 @@ export class PostgresFlagStore<T> {
     this.#delay = this.#baseDelay;
   }
 
-  readonly #onNotification = (n: Notification): void => {
+  readonly #onNotification = (n: { channel: string; payload?: string }): void => {
     if (n.channel !== this.#channel || n.payload === undefined) return;
     const name = n.payload;
     this.#pool
@@ -272,7 +291,7 @@ export class PostgresFlagStore<T> {
     this.#events.emit('change', { name, flag });
   }
 
-  #lost(client: PoolClient, error: Error): void {
+  #lost(client: FlagStoreClient, error: Error): void {
     if (this.#listener !== client) return;
     this.#listener = undefined;
     client.release(error); // destroys it

@@ -1,8 +1,11 @@
 export {
   type ChangeAuthor,
   type FlagAuditRecord,
+  type FlagStoreClient,
   type FlagStoreEvents,
+  type FlagStorePool,
   PostgresFlagStore,
   type PostgresFlagStoreOptions,
   type StoredFlagChange,
 } from './flag-store.js';
+export { parseFlag, syncFlags } from './sync.js';
