@@ -14,6 +14,7 @@ import { SubscriberChannels } from '../notify/subscriber-channels.js';
 import { SubscriberUpdates } from '../notify/subscriber-updates.js';
 import { Subscriptions } from '../notify/subscriptions.js';
 import { buildApp } from '../server/app.js';
+import { ServedFlags } from '../server/flags.js';
 import { EXIT_INVALID, loadOrReport, type Output, processOutput } from './validate.js';
 
 /** Options of `nines serve`. */
@@ -130,7 +131,9 @@ export async function serve(
 
   const drainDelay = Number(env.NINES_DRAIN_DELAY_MS ?? 5000);
   const shutdown = new GracefulShutdown({ drainDelay, timeout: 10_000, logger });
+  const flags = new ServedFlags({ flags: config.flags, registry, clock: systemClock });
   const app = await buildApp({
+    flags,
     monitor,
     registry,
     shutdown,
@@ -175,6 +178,7 @@ export async function serve(
       }
       await monitor.reload(next.config);
       notifier.reload(next.config.notify);
+      flags.reload(next.config.flags);
       logger.info({ components: next.config.components.length, receivers: next.config.notify.receivers.length }, 'config reloaded');
     });
   });
