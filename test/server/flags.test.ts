@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { formatProblems, parseConfig } from '../../src/config/index.js';
-import { harness, sample, TOKEN } from './harness.js';
+import { harness, pauseCheckout, sample, TOKEN } from './harness.js';
 
 const open: Array<() => Promise<void>> = [];
 afterEach(async () => {
@@ -85,12 +85,7 @@ describe('/api/flags', () => {
   it('applies a PUT: the list, /metrics and the audit log show it', async () => {
     const h = await withFlags();
     await h.clock.advance(5_000);
-    const res = await h.app.inject({
-      method: 'PUT',
-      url: '/api/flags/checkout',
-      headers: { ...auth, 'x-nines-by': 'ada' },
-      payload: { enabled: false, description: 'paused' },
-    });
+    const res = await pauseCheckout(h.app);
     expect(res.statusCode).toBe(200);
     expect(res.json().flag).toEqual({ name: 'checkout', enabled: false, live: false, minLevel: null, description: 'paused' });
     expect((await h.app.inject('/api/flags')).json().flags[0]).toEqual(res.json().flag);
