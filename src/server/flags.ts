@@ -1,8 +1,9 @@
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { Registry } from 'prom-client';
 import { z } from 'zod';
 import type { NinesConfig } from '../config/schema.js';
 import type { Clock } from '../core/clock.js';
+import { redactText } from '../core/redact.js';
 import { FlagSet } from '../degrade/flags/flag-set.js';
 import { checkFlagDependencies, type FlagDefinition, type FlagInput, flagDefinitionSchema, problemsOf } from '../degrade/flags/schema.js';
 import type { PostgresFlagStore } from '../degrade/stores/postgres/flag-store.js';
@@ -131,6 +132,16 @@ function flagView(flags: FlagSet, name: string) {
 
 const auditView = (e: FlagAuditEntry) => ({ ...e, at: iso(e.at), before: e.before ?? null, after: e.after ?? null });
 
+/** `work`, with a failure of the flag store (PostgreSQL down) answered 503, never 500; logged without the URL. */
+async function stored<T>(request: FastifyRequest, work: Promise<T>): Promise<T> {
+  try {
+    return await work;
+  } catch (error) {
+    request.log.warn({ err: { type: (error as Error).name, message: redactText((error as Error).message) } }, 'flag store unavailable');
+    throw new HttpError(503, 'flag store unavailable; try again shortly');
+  }
+}
+
 /**
  * `/api/flags`: every flag's state (public, as any read), and with the bearer token a flag set or
  * removed (`PUT`/`DELETE /api/flags/:name`) and the audit log of those changes.
@@ -139,7 +150,9 @@ export function flagRoutes(app: FastifyInstance, ctx: ServerContext): void {
   const served = ctx.flags;
   app.get('/api/flags', async () => ({ flags: served.set.names().map((name) => flagView(served.set, name)) }));
 
-  app.get('/api/flags/audit', writeRoute(ctx.monitor), async () => ({ entries: (await served.audit()).map(auditView) }));
+  app.get('/api/flags/audit', writeRoute(ctx.monitor), async (request) => ({
+    entries: (await stored(request, served.audit())).map(auditView),
+  }));
 
   app.put<{ Params: { name: string } }>(
     '/api/flags/:name',
@@ -149,7 +162,7 @@ export function flagRoutes(app: FastifyInstance, ctx: ServerContext): void {
       if (!parsed.success) throw new HttpError(400, 'invalid flag', problemsOf(parsed.error));
       const together = withParents.safeParse({ ...served.set.all(), [request.params.name]: parsed.data });
       if (!together.success) throw new HttpError(400, 'invalid flag', problemsOf(together.error));
-      const entry = await served.put(request.params.name, parsed.data, byOf(request.headers['x-nines-by']));
+      const entry = await stored(request, served.put(request.params.name, parsed.data, byOf(request.headers['x-nines-by'])));
       return { flag: flagView(served.set, request.params.name), audit: auditView(entry) };
     },
   );
@@ -158,7 +171,7 @@ export function flagRoutes(app: FastifyInstance, ctx: ServerContext): void {
     '/api/flags/:name',
     { schema: { params: FLAG_PARAMS }, ...writeRoute(ctx.monitor) },
     async (request) => {
-      const entry = await served.delete(request.params.name, byOf(request.headers['x-nines-by']));
+      const entry = await stored(request, served.delete(request.params.name, byOf(request.headers['x-nines-by'])));
       if (entry === undefined) throw new HttpError(404, `unknown flag: ${request.params.name}`);
       return { audit: auditView(entry) };
     },

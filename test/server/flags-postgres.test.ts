@@ -2,7 +2,7 @@ import { Registry } from 'prom-client';
 import { afterAll, describe, expect, it } from 'vitest';
 import { systemClock } from '../../src/core/clock.js';
 import { type OpenedFlagStore, openFlagStore } from '../../src/degrade/stores/postgres/open.js';
-import { ServedFlags } from '../../src/server/flags.js';
+import { openServedFlags, ServedFlags } from '../../src/server/flags.js';
 import { dropSchema, hasPostgres, pgUrl, uniqueName } from '../support/services.js';
 import { harness, pauseCheckout, TOKEN } from './harness.js';
 
@@ -30,6 +30,7 @@ describe.runIf(await hasPostgres())('/api/flags on PostgreSQL', () => {
     for (const o of opened) await o.close();
     await dropSchema(schema);
     await dropSchema(`${schema}_seed`);
+    await dropSchema(`${schema}_open`);
   });
 
   it('a PUT on one instance is seen by the other, and both audit logs hold it', async () => {
@@ -60,5 +61,23 @@ describe.runIf(await hasPostgres())('/api/flags on PostgreSQL', () => {
     await served.put('checkout', { enabled: false }, 'ada');
     await served.reload({ checkout: { enabled: true } });
     expect(served.set.get('checkout')).toEqual({ enabled: false });
+  });
+
+  it('answers 503, not 500, while the flag store is unreachable, and opens one for a PostgreSQL config', async () => {
+    const h = await instance();
+    await opened.pop()?.close();
+    expect((await pauseCheckout(h.app)).statusCode).toBe(503);
+    expect((await h.app.inject({ url: '/api/flags/audit', headers: auth })).json()).toEqual({
+      error: 'flag store unavailable; try again shortly',
+    });
+
+    const before = await openFlagStore(pgUrl, { schema: `${schema}_open` });
+    opened.push(before);
+    await before.store.put('kept', { enabled: true }, { by: 'ada' });
+    const config = { flags: { kept: { enabled: false }, fresh: { enabled: false } }, storage: { kind: 'postgres' as const, url: pgUrl } };
+    const served = await openServedFlags(config, { registry: new Registry(), clock: systemClock, schema: `${schema}_open` });
+    expect(served.flags.set.get('fresh')).toEqual({ enabled: false });
+    expect(served.flags.set.get('kept')).toEqual({ enabled: true }); // stored already: the config does not put it back
+    await served.close();
   });
 });
