@@ -14,6 +14,7 @@ import { SubscriberChannels } from '../notify/subscriber-channels.js';
 import { SubscriberUpdates } from '../notify/subscriber-updates.js';
 import { Subscriptions } from '../notify/subscriptions.js';
 import { buildApp } from '../server/app.js';
+import { openServedFlags } from '../server/flags.js';
 import { EXIT_INVALID, loadOrReport, type Output, processOutput } from './validate.js';
 
 /** Options of `nines serve`. */
@@ -130,7 +131,16 @@ export async function serve(
 
   const drainDelay = Number(env.NINES_DRAIN_DELAY_MS ?? 5000);
   const shutdown = new GracefulShutdown({ drainDelay, timeout: 10_000, logger });
+  let flags: Awaited<ReturnType<typeof openServedFlags>>;
+  try {
+    flags = await openServedFlags(config, { registry, clock: systemClock });
+  } catch (error) {
+    output.err(`flags: cannot open the flag store: ${(error as Error).message}`);
+    await store.close();
+    return 1;
+  }
   const app = await buildApp({
+    flags: flags.flags,
     monitor,
     registry,
     shutdown,
@@ -152,6 +162,7 @@ export async function serve(
     await alerts.stop();
     await updates.stop();
     await monitor.stop();
+    await flags.close();
     await store.close();
     shutdown.dispose();
     return 1;
@@ -160,6 +171,7 @@ export async function serve(
   shutdown
     .addServer(app.server)
     .addHook('store', () => store.close())
+    .addHook('flags', () => flags.close())
     .addHook('monitor', () => monitor.stop())
     .addHook('notify', () => notifier.settle())
     .addHook('subscribers', async () => {
@@ -175,6 +187,9 @@ export async function serve(
       }
       await monitor.reload(next.config);
       notifier.reload(next.config.notify);
+      await flags.flags
+        .reload(next.config.flags)
+        .catch((error: unknown) => logger.error({ error: (error as Error).message }, 'flags: cannot seed the flag store'));
       logger.info({ components: next.config.components.length, receivers: next.config.notify.receivers.length }, 'config reloaded');
     });
   });

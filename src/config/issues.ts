@@ -24,6 +24,8 @@ export class IssueReader {
         if (shape && typeof issue.input === 'object' && issue.input !== null) this.#allowed.set(issue.input, Object.keys(shape));
         return undefined;
       }
+      case 'invalid_key': // a record's key (a flag's name): say what the key must be
+        return issue.issues[0]?.message === undefined ? undefined : `name ${issue.issues[0].message}`;
       default:
         return undefined;
     }

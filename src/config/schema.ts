@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { checkFlagDependencies, flagDefinitionSchema } from '../degrade/flags/schema.js';
 import { alertRules } from './alert-rules.js';
 import { burnAlerting, resolveBurnAlerts } from './burn-alerts.js';
 import { checkSchema } from './checks.js';
@@ -195,6 +196,12 @@ const alerts = z.strictObject({
   rules: alertRules,
 });
 
+/** Feature flags of `nines serve` by name, served at `/api/flags` (docs/degradation.md#flags-in-nines-serve). */
+const flags = z
+  .record(name, flagDefinitionSchema)
+  .default({})
+  .superRefine((all, ctx) => checkFlagDependencies(all, ctx));
+
 /** The config file as written, before defaults are merged into components. */
 export const fileSchema = z.strictObject({
   server: server.prefault({}),
@@ -215,6 +222,7 @@ export const fileSchema = z.strictObject({
   connectivity: connectivity.prefault({}),
   /** Visitors subscribed to incident and maintenance updates (subscribers.ts). */
   subscribers: subscribersSchema.prefault({}),
+  flags,
 });
 
 /** The config file with defaults merged into every component: what the monitor runs. */

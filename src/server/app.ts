@@ -12,6 +12,7 @@ import { componentRoutes } from './components.js';
 import type { ServerContext } from './context.js';
 import { endpointRoutes } from './endpoints.js';
 import { installErrorHandling } from './errors.js';
+import { flagRoutes, ServedFlags } from './flags.js';
 import { incidentRoutes } from './incidents.js';
 import { maintenanceRoutes } from './maintenance.js';
 import { metricsRoute } from './metrics.js';
@@ -41,6 +42,8 @@ export interface AppOptions {
   deadLetters?: (limit: number) => Promise<DeadLetterRecord[]>;
   /** Status page subscribers: the form, `/subscribe`, `/unsubscribe` and `/api/subscribers`. Default: none. */
   subscriptions?: Subscriptions;
+  /** The flags served at `/api/flags`; default: the config's `flags:`, changed only through the API. */
+  flags?: ServedFlags;
   /** A pino-compatible logger for requests and internal errors. Default: no logging. */
   logger?: FastifyBaseLogger;
 }
@@ -51,6 +54,7 @@ export interface AppOptions {
  */
 export function buildApp(options: AppOptions): FastifyInstance {
   const app = (options.logger === undefined ? Fastify({ logger: false }) : Fastify({ loggerInstance: options.logger })) as FastifyInstance;
+  const clock = options.clock ?? systemClock;
   const ctx: ServerContext = {
     monitor: options.monitor,
     history: options.monitor.history,
@@ -59,7 +63,8 @@ export function buildApp(options: AppOptions): FastifyInstance {
     deadLetters: options.deadLetters,
     silences: options.silences,
     subscriptions: options.subscriptions,
-    clock: options.clock ?? systemClock,
+    flags: options.flags ?? new ServedFlags({ flags: options.monitor.config.flags, registry: options.registry, clock }),
+    clock,
     shutdown: options.shutdown,
     liveness: options.liveness,
   };
@@ -77,6 +82,7 @@ export function buildApp(options: AppOptions): FastifyInstance {
     alertRoutes(routes, ctx);
     maintenanceRoutes(routes, ctx);
     if (ctx.silences !== undefined) silenceRoutes(routes, { ...ctx, silences: ctx.silences });
+    flagRoutes(routes, ctx);
     pageRoutes(routes, ctx);
     subscriberRoutes(routes, ctx);
   });

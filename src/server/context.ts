@@ -6,6 +6,7 @@ import type { History } from '../monitor/history.js';
 import type { Monitor } from '../monitor/monitor.js';
 import type { DeadLetterRecord } from '../notify/notifier.js';
 import type { Subscriptions } from '../notify/subscriptions.js';
+import type { ServedFlags } from './flags.js';
 
 /** What every route reads from. */
 export interface ServerContext {
@@ -21,6 +22,8 @@ export interface ServerContext {
   silences: Silences | undefined;
   /** Status page subscribers (sign-up and admin); undefined when nines serve runs none. */
   subscriptions: Subscriptions | undefined;
+  /** The flags of `nines serve` (`/api/flags`). */
+  flags: ServedFlags;
   clock: Clock;
   shutdown: { readonly shuttingDown: boolean } | undefined;
   liveness: { maxEventLoopDelay?: number } | undefined;

@@ -33,7 +33,8 @@ function validationDetails(error: FastifyError): Array<{ in: string; path: strin
 }
 
 /**
- * JSON errors everywhere: 400 `{ error, details }` for invalid input, the status of any 4xx error,
+ * JSON errors everywhere: 400 `{ error, details }` for invalid input, the status of any 4xx error
+ * or {@link HttpError},
  * 404 for unknown routes, 503 while the history store fails, and a bare 500 (logged, never shown:
  * no stack, no secrets) for the rest.
  */
@@ -44,7 +45,7 @@ export function installErrorHandling(app: FastifyInstance): void {
       return reply.code(400).send(body);
     }
     const status = error.statusCode ?? 500;
-    if (status >= 400 && status < 500) {
+    if ((status >= 400 && status < 500) || error instanceof HttpError) {
       const body: ErrorBody = { error: error.message };
       if (error instanceof HttpError && error.details !== undefined) body.details = error.details;
       return reply.code(status).send(body);

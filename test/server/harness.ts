@@ -1,3 +1,4 @@
+import type { FastifyInstance } from 'fastify';
 import { Registry } from 'prom-client';
 import { Silences } from '../../src/alerts/silences.js';
 import { parseConfig } from '../../src/config/index.js';
@@ -6,6 +7,7 @@ import type { ProbeResult } from '../../src/monitor/probe.js';
 import { openStore, type Store } from '../../src/monitor/store/index.js';
 import { ManualClock } from '../../src/policy/index.js';
 import { buildApp } from '../../src/server/app.js';
+import type { ServedFlags } from '../../src/server/flags.js';
 
 /** The token of the configs that have one. */
 export const TOKEN = 'test-token-0123456789-abcdef';
@@ -45,6 +47,8 @@ export async function harness(
     yaml?: (text: string) => string;
     /** Serves `/api/silences` over the harness's store. */
     silences?: boolean;
+    /** The flags to serve, made on the harness's registry and clock (default: the config's, in memory). */
+    flags?: (registry: Registry, clock: ManualClock) => ServedFlags;
   } = {},
 ) {
   const text = yaml(options.token ?? false);
@@ -87,6 +91,7 @@ export async function harness(
     shutdown,
     clock,
     ...(silences ? { silences } : {}),
+    ...(options.flags ? { flags: options.flags(registry, clock) } : {}),
     ...(options.liveness ? { liveness: options.liveness } : {}),
   });
   if (options.start !== false) await monitor.start();
@@ -121,4 +126,14 @@ export function sample(text: string, name: string, labels: Record<string, string
     if ((m[2] ?? '').split(',').sort().join(',') === want) return Number(m[3]);
   }
   return undefined;
+}
+
+/** `PUT /api/flags/checkout` by ada with the token: `{ enabled: false, description: 'paused' }`. */
+export function pauseCheckout(app: { inject: FastifyInstance['inject'] }) {
+  return app.inject({
+    method: 'PUT',
+    url: '/api/flags/checkout',
+    headers: { authorization: `Bearer ${TOKEN}`, 'x-nines-by': 'ada' },
+    payload: { enabled: false, description: 'paused' },
+  });
 }

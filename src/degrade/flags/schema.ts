@@ -103,23 +103,29 @@ export type FlagVariantDefinition = z.output<typeof variant>;
 export const flagRecordSchema = z.record(name, flagDefinitionSchema);
 
 /**
+ * Reports, through `ctx`, each parent named in a `dependsOn` that is not in `flags` or depends on
+ * other flags itself (Unleash's rule: one level of dependencies); `at` is where `flags` sits.
+ */
+export function checkFlagDependencies(flags: Record<string, FlagDefinition>, ctx: z.RefinementCtx, at: PropertyKey[] = []): void {
+  for (const [flag, definition] of Object.entries(flags)) {
+    definition.dependsOn?.forEach((dep, i) => {
+      const parent = flags[dep.flag];
+      const path = [...at, flag, 'dependsOn', i, 'flag'];
+      if (parent === undefined) ctx.addIssue({ code: 'custom', path, message: `no flag "${dep.flag}" in this file` });
+      else if (parent.dependsOn?.length) {
+        ctx.addIssue({ code: 'custom', path, message: `"${dep.flag}" depends on other flags itself; only one level is allowed` });
+      }
+    });
+  }
+}
+
+/**
  * A flag file: `{ flags: { <name>: <definition> } }`. A parent named in `dependsOn` must be in the
- * file and depend on nothing itself (Unleash's rule: one level of dependencies).
+ * file and depend on nothing itself.
  */
 export const flagFileSchema = z
   .strictObject({ version: z.literal(1).optional(), flags: flagRecordSchema.default({}) })
-  .superRefine((file, ctx) => {
-    for (const [flag, definition] of Object.entries(file.flags)) {
-      definition.dependsOn?.forEach((dep, i) => {
-        const parent = file.flags[dep.flag];
-        const path = ['flags', flag, 'dependsOn', i, 'flag'];
-        if (parent === undefined) ctx.addIssue({ code: 'custom', path, message: `no flag "${dep.flag}" in this file` });
-        else if (parent.dependsOn?.length) {
-          ctx.addIssue({ code: 'custom', path, message: `"${dep.flag}" depends on other flags itself; only one level is allowed` });
-        }
-      });
-    }
-  });
+  .superRefine((file, ctx) => checkFlagDependencies(file.flags, ctx, ['flags']));
 
 const PLAIN_KEY = /^[A-Za-z_$][\w$-]*$/;
 
