@@ -1,5 +1,5 @@
 import { Socket } from 'node:net';
-import { Kysely, PostgresDialect } from 'kysely';
+import { type DatabaseIntrospector, Kysely, PostgresDialect, type SchemaMetadata, sql, type TableMetadata } from 'kysely';
 import type { Backend, StoreCapabilities } from '../backend.js';
 import type { Database } from '../schema.js';
 import { postgresSize } from './size.js';
@@ -55,6 +55,37 @@ export async function createPostgresBackend(url: string, schema: string | undefi
     await pool.end();
     throw error;
   }
-  const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
+  const db = new Kysely<Database>({ dialect: new ScopedPostgresDialect({ pool }, schema) });
   return { dialect: 'postgres', capabilities: POSTGRES_CAPABILITIES, db, schema, size: () => postgresSize(db) };
+}
+
+/**
+ * Kysely's PostgreSQL introspector, which its migrator asks whether the migration tables exist,
+ * reads every schema of the database and calls `has_schema_privilege` by name on each: a schema
+ * another client drops meanwhile fails the query ("schema … does not exist"), so one instance's
+ * cleanup could fail another's start. This one reads only the store's own schema, by name once.
+ */
+class ScopedPostgresDialect extends PostgresDialect {
+  readonly #schema: string | undefined;
+
+  constructor(config: ConstructorParameters<typeof PostgresDialect>[0], schema: string | undefined) {
+    super(config);
+    this.#schema = schema;
+  }
+
+  override createIntrospector(db: Kysely<unknown>): DatabaseIntrospector {
+    const schema = this.#schema;
+    const own = schema === undefined ? sql`current_schema()` : sql`${schema}`;
+    const getSchemas = async (): Promise<SchemaMetadata[]> => {
+      const { rows } = await sql<{ name: string }>`select nspname as name from pg_namespace where nspname = ${own}`.execute(db);
+      return rows;
+    };
+    const getTables = async (): Promise<TableMetadata[]> => {
+      const { rows } = await sql<{ name: string; schema: string }>`select c.relname as name, n.nspname as schema
+        from pg_class c join pg_namespace n on n.oid = c.relnamespace
+        where n.nspname = ${own} and c.relkind in ('r', 'v', 'p', 'f')`.execute(db);
+      return rows.map((r) => ({ name: r.name, schema: r.schema, isView: false, isForeign: false, columns: [] }));
+    };
+    return { getSchemas, getTables };
+  }
 }
