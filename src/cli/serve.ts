@@ -14,6 +14,7 @@ import { SubscriberChannels } from '../notify/subscriber-channels.js';
 import { SubscriberUpdates } from '../notify/subscriber-updates.js';
 import { Subscriptions } from '../notify/subscriptions.js';
 import { buildApp } from '../server/app.js';
+import { ServedDegradation } from '../server/degradation.js';
 import { openServedFlags } from '../server/flags.js';
 import { EXIT_INVALID, loadOrReport, type Output, processOutput } from './validate.js';
 
@@ -131,9 +132,10 @@ export async function serve(
 
   const drainDelay = Number(env.NINES_DRAIN_DELAY_MS ?? 5000);
   const shutdown = new GracefulShutdown({ drainDelay, timeout: 10_000, logger });
+  const degradation = new ServedDegradation({ registry, clock: systemClock });
   let flags: Awaited<ReturnType<typeof openServedFlags>>;
   try {
-    flags = await openServedFlags(config, { registry, clock: systemClock });
+    flags = await openServedFlags(config, { registry, clock: systemClock, level: degradation.manager.current });
   } catch (error) {
     output.err(`flags: cannot open the flag store: ${(error as Error).message}`);
     await store.close();
@@ -141,6 +143,7 @@ export async function serve(
   }
   const app = await buildApp({
     flags: flags.flags,
+    degradation,
     monitor,
     registry,
     shutdown,
@@ -171,7 +174,10 @@ export async function serve(
   shutdown
     .addServer(app.server)
     .addHook('store', () => store.close())
-    .addHook('flags', () => flags.close())
+    .addHook('flags', () => {
+      degradation.close();
+      return flags.close();
+    })
     .addHook('monitor', () => monitor.stop())
     .addHook('notify', () => notifier.settle())
     .addHook('subscribers', async () => {

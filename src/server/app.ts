@@ -10,6 +10,7 @@ import type { Subscriptions } from '../notify/subscriptions.js';
 import { alertRoutes } from './alerts.js';
 import { componentRoutes } from './components.js';
 import type { ServerContext } from './context.js';
+import { degradationRoutes, ServedDegradation } from './degradation.js';
 import { endpointRoutes } from './endpoints.js';
 import { installErrorHandling } from './errors.js';
 import { flagRoutes, ServedFlags } from './flags.js';
@@ -44,6 +45,8 @@ export interface AppOptions {
   subscriptions?: Subscriptions;
   /** The flags served at `/api/flags`; default: the config's `flags:`, changed only through the API. */
   flags?: ServedFlags;
+  /** The level served at `/api/degradation`; give the same one's `manager.current` to `flags` as `level`. Default: a new one, read by the default flags. */
+  degradation?: ServedDegradation;
   /** A pino-compatible logger for requests and internal errors. Default: no logging. */
   logger?: FastifyBaseLogger;
 }
@@ -55,6 +58,7 @@ export interface AppOptions {
 export function buildApp(options: AppOptions): FastifyInstance {
   const app = (options.logger === undefined ? Fastify({ logger: false }) : Fastify({ loggerInstance: options.logger })) as FastifyInstance;
   const clock = options.clock ?? systemClock;
+  const degradation = options.degradation ?? new ServedDegradation({ registry: options.registry, clock });
   const ctx: ServerContext = {
     monitor: options.monitor,
     history: options.monitor.history,
@@ -63,7 +67,10 @@ export function buildApp(options: AppOptions): FastifyInstance {
     deadLetters: options.deadLetters,
     silences: options.silences,
     subscriptions: options.subscriptions,
-    flags: options.flags ?? new ServedFlags({ flags: options.monitor.config.flags, registry: options.registry, clock }),
+    flags:
+      options.flags ??
+      new ServedFlags({ flags: options.monitor.config.flags, registry: options.registry, clock, level: degradation.manager.current }),
+    degradation,
     clock,
     shutdown: options.shutdown,
     liveness: options.liveness,
@@ -83,6 +90,7 @@ export function buildApp(options: AppOptions): FastifyInstance {
     maintenanceRoutes(routes, ctx);
     if (ctx.silences !== undefined) silenceRoutes(routes, { ...ctx, silences: ctx.silences });
     flagRoutes(routes, ctx);
+    degradationRoutes(routes, ctx);
     pageRoutes(routes, ctx);
     subscriberRoutes(routes, ctx);
   });

@@ -6,6 +6,7 @@ import type { History } from '../monitor/history.js';
 import type { Monitor } from '../monitor/monitor.js';
 import type { DeadLetterRecord } from '../notify/notifier.js';
 import type { Subscriptions } from '../notify/subscriptions.js';
+import type { ServedDegradation } from './degradation.js';
 import type { ServedFlags } from './flags.js';
 
 /** What every route reads from. */
@@ -24,6 +25,8 @@ export interface ServerContext {
   subscriptions: Subscriptions | undefined;
   /** The flags of `nines serve` (`/api/flags`). */
   flags: ServedFlags;
+  /** The degradation level of `nines serve` (`/api/degradation`); the flags' `minLevel` reads it. */
+  degradation: ServedDegradation;
   clock: Clock;
   shutdown: { readonly shuttingDown: boolean } | undefined;
   liveness: { maxEventLoopDelay?: number } | undefined;

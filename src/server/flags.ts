@@ -5,11 +5,11 @@ import type { NinesConfig } from '../config/schema.js';
 import type { Clock } from '../core/clock.js';
 import { redactText } from '../core/redact.js';
 import { FlagSet } from '../degrade/flags/flag-set.js';
+import type { FlagLevel } from '../degrade/flags/level.js';
 import { checkFlagDependencies, type FlagDefinition, type FlagInput, flagDefinitionSchema, problemsOf } from '../degrade/flags/schema.js';
 import type { PostgresFlagStore } from '../degrade/stores/postgres/flag-store.js';
 import { openFlagStore } from '../degrade/stores/postgres/open.js';
 import { syncFlags } from '../degrade/stores/postgres/sync.js';
-import { degradationMetrics } from '../metrics/degradation-metrics.js';
 import { flagMetrics } from '../metrics/flag-metrics.js';
 import { writeRoute } from './auth.js';
 import type { ServerContext } from './context.js';
@@ -33,8 +33,8 @@ export const MAX_FLAG_AUDIT = 1000;
  * Without a store, changes and their audit log are held in memory and a reload puts the config's
  * flags back. With a PostgreSQL store, the store is the truth shared by every instance: changes
  * and the audit log are written there and every instance hears them; the config's flags only seed
- * the store with the flags it does not hold yet. The server runs no degradation rules: its level is
- * always `full`.
+ * the store with the flags it does not hold yet. A flag's `minLevel` reads `level`, the server's
+ * degradation level.
  */
 export class ServedFlags {
   /** The flags in force; evaluation reads only memory. */
@@ -43,13 +43,23 @@ export class ServedFlags {
   readonly #clock: Clock;
   readonly #store: PostgresFlagStore<FlagDefinition> | undefined;
 
-  /** Flags from `flags` (a validated config's), or those of a started `store`, exported on `registry`. */
-  constructor(options: { flags: Record<string, FlagInput>; registry: Registry; clock: Clock; store?: PostgresFlagStore<FlagDefinition> }) {
+  /** Flags from `flags` (a validated config's), or those of a started `store`, exported on `registry`; `level` defaults to `full`. */
+  constructor(options: {
+    flags: Record<string, FlagInput>;
+    registry: Registry;
+    clock: Clock;
+    store?: PostgresFlagStore<FlagDefinition>;
+    level?: () => FlagLevel;
+  }) {
     this.#clock = options.clock;
     this.#store = options.store;
-    this.set = new FlagSet({ flags: options.flags, clock: options.clock, metrics: flagMetrics(options.registry) });
+    this.set = new FlagSet({
+      flags: options.flags,
+      clock: options.clock,
+      metrics: flagMetrics(options.registry),
+      ...(options.level ? { level: options.level } : {}),
+    });
     if (this.#store !== undefined) syncFlags(this.#store, this.set);
-    degradationMetrics(options.registry).manager(['none']).state('full', 'none');
   }
 
   /** Applies a reloaded config's flags (validated there): all of them, or with a store the ones it lacks. */
@@ -98,13 +108,13 @@ export class ServedFlags {
  */
 export async function openServedFlags(
   config: Pick<NinesConfig, 'flags' | 'storage'>,
-  options: { registry: Registry; clock: Clock; schema?: string },
+  options: { registry: Registry; clock: Clock; schema?: string; level?: () => FlagLevel },
 ): Promise<{ flags: ServedFlags; close(): Promise<void> }> {
   if (config.storage.kind !== 'postgres') {
     return { flags: new ServedFlags({ flags: config.flags, ...options }), close: async () => undefined };
   }
   const opened = await openFlagStore(config.storage.url, { clock: options.clock, ...(options.schema ? { schema: options.schema } : {}) });
-  const flags = new ServedFlags({ flags: {}, registry: options.registry, clock: options.clock, store: opened.store });
+  const flags = new ServedFlags({ ...options, flags: {}, store: opened.store });
   await flags.reload(config.flags);
   return { flags, close: opened.close };
 }
@@ -119,7 +129,7 @@ const FLAG_PARAMS = {
 } as const;
 
 /** Who made a change: the `X-Nines-By` header in the caller's words, else `api`. */
-function byOf(header: string | string[] | undefined): string {
+export function byOf(header: string | string[] | undefined): string {
   const by = typeof header === 'string' ? header.trim().slice(0, 200) : '';
   return by === '' ? 'api' : by;
 }
