@@ -43,7 +43,8 @@ const UNKNOWN: FlagEvaluation = Object.freeze({
 });
 const EMPTY: FlagContext = Object.freeze({});
 
-function parse(name: string, input: unknown): FlagDefinition {
+/** One flag's definition validated: the flag, or `FlagsInvalidError` with every problem as `path: message` (for stores too). */
+export function parseFlag(name: string, input: unknown): FlagDefinition {
   const parsed = flagDefinitionSchema.safeParse(input);
   if (!parsed.success) throw new FlagsInvalidError(problemsOf(parsed.error, name));
   return parsed.data;
@@ -135,7 +136,7 @@ export class FlagSet extends Events<FlagSetEvents> {
   /** Adds or replaces flag `name` (validated: a bad definition throws `FlagsInvalidError`). */
   set(name: string, flag: FlagInput): void {
     checkString('name', name);
-    const after = parse(name, flag);
+    const after = parseFlag(name, flag);
     const before = this.#flags.get(name);
     this.#flags.set(name, after);
     this.#changed(name, before, after);

@@ -2,8 +2,8 @@ import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ManualClock } from '../../../src/core/clock.js';
 import { InvalidOptionError } from '../../../src/core/errors.js';
-import { FlagSet } from '../../../src/degrade/flags/index.js';
-import { PostgresFlagStore, parseFlag, type StoredFlagChange, syncFlags } from '../../../src/degrade/stores/postgres/index.js';
+import { FlagSet, parseFlag } from '../../../src/degrade/flags/index.js';
+import { PostgresFlagStore, type StoredFlagChange, syncFlags } from '../../../src/degrade/stores/postgres/index.js';
 import { dropSchema, hasPostgres, pgUrl, uniqueName } from '../../support/services.js';
 
 const available = await hasPostgres();

@@ -8,4 +8,4 @@ export {
   type PostgresFlagStoreOptions,
   type StoredFlagChange,
 } from './flag-store.js';
-export { parseFlag, syncFlags } from './sync.js';
+export { syncFlags } from './sync.js';

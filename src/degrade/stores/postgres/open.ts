@@ -1,8 +1,8 @@
 import pg from 'pg';
 import type { Clock } from '../../../core/clock.js';
+import { parseFlag } from '../../flags/flag-set.js';
 import type { FlagDefinition } from '../../flags/schema.js';
 import { PostgresFlagStore } from './flag-store.js';
-import { parseFlag } from './sync.js';
 
 /** A started flag store of nines flags on its own pool; `close` stops it and ends the pool. */
 export interface OpenedFlagStore {

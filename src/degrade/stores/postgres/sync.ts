@@ -1,15 +1,7 @@
 import type { Unsubscribe } from '../../../core/events.js';
-import { FlagsInvalidError } from '../../flags/errors.js';
 import type { FlagSet } from '../../flags/flag-set.js';
-import { type FlagDefinition, flagDefinitionSchema, problemsOf } from '../../flags/schema.js';
+import type { FlagDefinition } from '../../flags/schema.js';
 import type { PostgresFlagStore } from './flag-store.js';
-
-/** The `parse` of a flag store holding nines flags: `flagDefinitionSchema`, every problem as `path: message`. */
-export function parseFlag(name: string, definition: unknown): FlagDefinition {
-  const parsed = flagDefinitionSchema.safeParse(definition);
-  if (!parsed.success) throw new FlagsInvalidError(problemsOf(parsed.error, name));
-  return parsed.data;
-}
 
 /** Keeps `flags` equal to what `store` holds, from now on (start the store after, or call it once started). */
 export function syncFlags(store: PostgresFlagStore<FlagDefinition>, flags: FlagSet): Unsubscribe {
