@@ -1,4 +1,4 @@
-import { formatDuration, parseDuration, storageUrl } from '../config/index.js';
+import { formatDuration, parseDuration, storageSchema, storageUrl } from '../config/index.js';
 import { History, type ProbeStats, type SloFigures, type WindowFigures } from '../monitor/history.js';
 import { openStore } from '../monitor/store/index.js';
 import { EXIT_INVALID, loadOrReport, type Output, processOutput } from './validate.js';
@@ -48,7 +48,7 @@ export async function report(
     output.err('--from/--to: expected ISO 8601 times or epoch ms, --from before --to');
     return EXIT_INVALID;
   }
-  const store = await openStore(storageUrl(config));
+  const store = await openStore(storageUrl(config), { schema: storageSchema(config) });
   try {
     await store.migrate();
     // the same read path as the API and the status page, with the stored states for probe times

@@ -2,8 +2,9 @@ import { pino } from 'pino';
 import { AlertEvaluator } from '../alerts/evaluator.js';
 import { Silences } from '../alerts/silences.js';
 import { maintenanceSilencer, silencers } from '../alerts/silencing.js';
-import { formatProblems, loadConfig, storageUrl } from '../config/index.js';
+import { formatProblems, loadConfig, storageSchema, storageUrl } from '../config/index.js';
 import { systemClock } from '../core/clock.js';
+import { redactText } from '../core/redact.js';
 import { GracefulShutdown } from '../lifecycle/index.js';
 import { createMetricsRegistry } from '../metrics/index.js';
 import { monitorEventMetrics } from '../monitor/metrics.js';
@@ -14,7 +15,7 @@ import { SubscriberChannels } from '../notify/subscriber-channels.js';
 import { SubscriberUpdates } from '../notify/subscriber-updates.js';
 import { Subscriptions } from '../notify/subscriptions.js';
 import { buildApp } from '../server/app.js';
-import { ServedDegradation } from '../server/degradation.js';
+import { openServedDegradation } from '../server/degradation.js';
 import { openServedFlags } from '../server/flags.js';
 import { EXIT_INVALID, loadOrReport, type Output, processOutput } from './validate.js';
 
@@ -39,7 +40,7 @@ export async function serve(
   const logger = pino({ level: env.NINES_LOG_LEVEL ?? 'info', base: { service: 'nines' } });
   let store: Awaited<ReturnType<typeof openStore>>;
   try {
-    store = await openStore(storageUrl(config), { readTimeoutMs: config.storageReadTimeout });
+    store = await openStore(storageUrl(config), { schema: storageSchema(config), readTimeoutMs: config.storageReadTimeout });
   } catch (error) {
     output.err(`storage: cannot open: ${(error as Error).message}`);
     return 1;
@@ -132,12 +133,21 @@ export async function serve(
 
   const drainDelay = Number(env.NINES_DRAIN_DELAY_MS ?? 5000);
   const shutdown = new GracefulShutdown({ drainDelay, timeout: 10_000, logger });
-  const degradation = new ServedDegradation({ registry, clock: systemClock });
+  let level: Awaited<ReturnType<typeof openServedDegradation>>;
+  try {
+    level = await openServedDegradation(config, { registry, clock: systemClock, store });
+  } catch (error) {
+    output.err(`degradation: cannot open the shared level's table: ${redactText((error as Error).message)}`);
+    await store.close();
+    return 1;
+  }
+  const degradation = level.degradation;
   let flags: Awaited<ReturnType<typeof openServedFlags>>;
   try {
     flags = await openServedFlags(config, { registry, clock: systemClock, level: degradation.manager.current });
   } catch (error) {
-    output.err(`flags: cannot open the flag store: ${(error as Error).message}`);
+    output.err(`flags: cannot open the flag store: ${redactText((error as Error).message)}`);
+    await level.close();
     await store.close();
     return 1;
   }
@@ -166,6 +176,7 @@ export async function serve(
     await updates.stop();
     await monitor.stop();
     await flags.close();
+    await level.close();
     await store.close();
     shutdown.dispose();
     return 1;
@@ -174,9 +185,9 @@ export async function serve(
   shutdown
     .addServer(app.server)
     .addHook('store', () => store.close())
-    .addHook('flags', () => {
-      degradation.close();
-      return flags.close();
+    .addHook('flags', async () => {
+      await level.close();
+      await flags.close();
     })
     .addHook('monitor', () => monitor.stop())
     .addHook('notify', () => notifier.settle())

@@ -24,6 +24,7 @@ export {
   type Settings,
   type SloConfig,
   type StorageConfig,
+  storageSchema,
   storageUrl,
 } from './schema.js';
 export type { SubscribersConfig } from './subscribers.js';

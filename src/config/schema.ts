@@ -6,6 +6,7 @@ import { checkSchema } from './checks.js';
 import { type Condition, ConditionSyntaxError } from './condition-ast.js';
 import { parseCondition } from './condition-parse.js';
 import { type OpenRule, openRule, type ResolveRule, resolveRule } from './confirm.js';
+import { degradationSchema } from './degradation.js';
 import { duration } from './duration.js';
 import { maintenanceSchema } from './maintenance.js';
 import { notifySchema } from './notify.js';
@@ -124,15 +125,28 @@ const slo = z
     return { ...slo, alerts };
   });
 
-/** Where results live: a SQLite file or a PostgreSQL database. */
-export type StorageConfig = { kind: 'sqlite'; path: string } | { kind: 'postgres'; url: string };
+/** Where results live: a SQLite file, or a PostgreSQL database (in `schema` when the URL's `?schema=` names one). */
+export type StorageConfig = { kind: 'sqlite'; path: string } | { kind: 'postgres'; url: string; schema?: string };
+
+const SCHEMA_NAME = /^[a-z_][a-z0-9_]{0,40}$/;
 
 const storage = z
   .string()
   .default('sqlite:./data/nines.db')
   .transform((text, ctx): StorageConfig => {
     if (text.startsWith('sqlite:') && text.length > 'sqlite:'.length) return { kind: 'sqlite', path: text.slice('sqlite:'.length) };
-    if (/^postgres(ql)?:\/\/\S+$/.test(text) && URL.canParse(text) && new URL(text).hostname !== '') return { kind: 'postgres', url: text };
+    if (/^postgres(ql)?:\/\/\S+$/.test(text) && URL.canParse(text) && new URL(text).hostname !== '') {
+      // `?schema=` is nines' (as Prisma's), not libpq's: taken off before the URL reaches the driver.
+      const url = new URL(text);
+      const schema = url.searchParams.get('schema');
+      if (schema === null) return { kind: 'postgres', url: text };
+      if (!SCHEMA_NAME.test(schema)) {
+        ctx.issues.push({ code: 'custom', message: `schema must match ${SCHEMA_NAME}, got ${JSON.stringify(schema)}`, input: schema });
+        return z.NEVER;
+      }
+      url.searchParams.delete('schema');
+      return { kind: 'postgres', url: url.toString(), schema };
+    }
     ctx.issues.push({ code: 'custom', message: 'expected sqlite:<path> or postgres://user@host:5432/db', input: text });
     return z.NEVER;
   });
@@ -223,6 +237,8 @@ export const fileSchema = z.strictObject({
   /** Visitors subscribed to incident and maintenance updates (subscribers.ts). */
   subscribers: subscribersSchema.prefault({}),
   flags,
+  /** What moves the service's own degradation level (degradation.ts). */
+  degradation: degradationSchema.prefault({}),
 });
 
 /** The config file with defaults merged into every component: what the monitor runs. */
@@ -255,4 +271,9 @@ export type SloConfig = NinesConfig['slos'][number];
 /** The store URL of a validated config (`sqlite:<path>` or the PostgreSQL URL). */
 export function storageUrl(config: Pick<NinesConfig, 'storage'>): string {
   return config.storage.kind === 'sqlite' ? `sqlite:${config.storage.path}` : config.storage.url;
+}
+
+/** The PostgreSQL schema of a validated config's store (its URL's `?schema=`), or undefined: the connection's default. */
+export function storageSchema(config: Pick<NinesConfig, 'storage'>): string | undefined {
+  return config.storage.kind === 'postgres' ? config.storage.schema : undefined;
 }

@@ -1,5 +1,5 @@
 import type { FastifyInstance, FastifyReply } from 'fastify';
-import { type DocumentEntry, healthJson, readinessText } from '../health/documents.js';
+import { type DegradationSource, type DocumentEntry, healthJson, readinessText } from '../health/documents.js';
 import { EventLoopLag } from '../health/event-loop-lag.js';
 import { livenessText, processProblems } from '../health/liveness.js';
 import { overallStatus } from '../health/status.js';
@@ -41,9 +41,9 @@ export function monitorStatus(components: ComponentStatus[]): HealthStatus {
   return components.some((c) => c.last !== undefined) ? overallStatus(asResults(components)) : 'unknown';
 }
 
-/** The IETF health+json document of the monitored components: the same document as the library's `/health`. */
-export function healthDocument(components: ComponentStatus[]): { status: 'pass' | 'warn' | 'fail'; checks: Record<string, unknown[]> } {
-  return healthJson(monitorStatus(components), asEntries(components));
+/** The IETF health+json document of the monitored components, with the service's own degradation level: the library's `/health` document. */
+export function healthDocument(components: ComponentStatus[], degradation?: DegradationSource): ReturnType<typeof healthJson> {
+  return healthJson(monitorStatus(components), asEntries(components), undefined, degradation);
 }
 
 const isVerbose = (query: unknown): boolean => typeof query === 'object' && query !== null && 'verbose' in query;
@@ -60,7 +60,7 @@ function readiness(ctx: ServerContext, verbose: boolean): { ok: boolean; body: s
 /** `/health` (IETF health+json), `/readiness` + `/readyz`, `/liveness` + `/livez`. */
 export function endpointRoutes(app: FastifyInstance, ctx: ServerContext): void {
   app.get('/health', UNLIMITED, async (_request, reply) => {
-    const doc = healthDocument(ctx.monitor.status());
+    const doc = healthDocument(ctx.monitor.status(), ctx.degradation.manager);
     return reply
       .code(doc.status === 'fail' ? 503 : 200)
       .header('content-type', 'application/health+json')

@@ -1,4 +1,4 @@
-import type { FastifyError, FastifyInstance } from 'fastify';
+import type { FastifyError, FastifyInstance, FastifyRequest } from 'fastify';
 import { isNinesError, NinesError } from '../core/errors.js';
 import { redactText } from '../core/redact.js';
 
@@ -14,6 +14,16 @@ export class HttpError extends NinesError {
     super('NINES_HTTP_ERROR', message);
     this.statusCode = statusCode;
     this.details = details;
+  }
+}
+
+/** `work`, with a failure of `what` (its PostgreSQL down) answered 503, never 500; logged without the URL. */
+export async function orUnavailable<T>(request: FastifyRequest, work: Promise<T>, what: string): Promise<T> {
+  try {
+    return await work;
+  } catch (error) {
+    request.log.warn({ err: { type: (error as Error).name, message: redactText((error as Error).message) } }, `${what} unavailable`);
+    throw new HttpError(503, `${what} unavailable; try again shortly`);
   }
 }
 

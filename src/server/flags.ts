@@ -1,9 +1,8 @@
-import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { FastifyInstance } from 'fastify';
 import type { Registry } from 'prom-client';
 import { z } from 'zod';
 import type { NinesConfig } from '../config/schema.js';
 import type { Clock } from '../core/clock.js';
-import { redactText } from '../core/redact.js';
 import { FlagSet } from '../degrade/flags/flag-set.js';
 import type { FlagLevel } from '../degrade/flags/level.js';
 import { checkFlagDependencies, type FlagDefinition, type FlagInput, flagDefinitionSchema, problemsOf } from '../degrade/flags/schema.js';
@@ -13,7 +12,7 @@ import { syncFlags } from '../degrade/stores/postgres/sync.js';
 import { flagMetrics } from '../metrics/flag-metrics.js';
 import { writeRoute } from './auth.js';
 import type { ServerContext } from './context.js';
-import { HttpError } from './errors.js';
+import { HttpError, orUnavailable } from './errors.js';
 import { iso } from './time.js';
 
 /** One change made through the API: who, when, the flag before and after (undefined: absent). */
@@ -113,7 +112,8 @@ export async function openServedFlags(
   if (config.storage.kind !== 'postgres') {
     return { flags: new ServedFlags({ flags: config.flags, ...options }), close: async () => undefined };
   }
-  const opened = await openFlagStore(config.storage.url, { clock: options.clock, ...(options.schema ? { schema: options.schema } : {}) });
+  const schema = options.schema ?? config.storage.schema;
+  const opened = await openFlagStore(config.storage.url, { clock: options.clock, ...(schema === undefined ? {} : { schema }) });
   const flags = new ServedFlags({ ...options, flags: {}, store: opened.store });
   await flags.reload(config.flags);
   return { flags, close: opened.close };
@@ -142,16 +142,6 @@ function flagView(flags: FlagSet, name: string) {
 
 const auditView = (e: FlagAuditEntry) => ({ ...e, at: iso(e.at), before: e.before ?? null, after: e.after ?? null });
 
-/** `work`, with a failure of the flag store (PostgreSQL down) answered 503, never 500; logged without the URL. */
-async function stored<T>(request: FastifyRequest, work: Promise<T>): Promise<T> {
-  try {
-    return await work;
-  } catch (error) {
-    request.log.warn({ err: { type: (error as Error).name, message: redactText((error as Error).message) } }, 'flag store unavailable');
-    throw new HttpError(503, 'flag store unavailable; try again shortly');
-  }
-}
-
 /**
  * `/api/flags`: every flag's state (public, as any read), and with the bearer token a flag set or
  * removed (`PUT`/`DELETE /api/flags/:name`) and the audit log of those changes.
@@ -161,7 +151,7 @@ export function flagRoutes(app: FastifyInstance, ctx: ServerContext): void {
   app.get('/api/flags', async () => ({ flags: served.set.names().map((name) => flagView(served.set, name)) }));
 
   app.get('/api/flags/audit', writeRoute(ctx.monitor), async (request) => ({
-    entries: (await stored(request, served.audit())).map(auditView),
+    entries: (await orUnavailable(request, served.audit(), 'flag store')).map(auditView),
   }));
 
   app.put<{ Params: { name: string } }>(
@@ -172,7 +162,11 @@ export function flagRoutes(app: FastifyInstance, ctx: ServerContext): void {
       if (!parsed.success) throw new HttpError(400, 'invalid flag', problemsOf(parsed.error));
       const together = withParents.safeParse({ ...served.set.all(), [request.params.name]: parsed.data });
       if (!together.success) throw new HttpError(400, 'invalid flag', problemsOf(together.error));
-      const entry = await stored(request, served.put(request.params.name, parsed.data, byOf(request.headers['x-nines-by'])));
+      const entry = await orUnavailable(
+        request,
+        served.put(request.params.name, parsed.data, byOf(request.headers['x-nines-by'])),
+        'flag store',
+      );
       return { flag: flagView(served.set, request.params.name), audit: auditView(entry) };
     },
   );
@@ -181,7 +175,7 @@ export function flagRoutes(app: FastifyInstance, ctx: ServerContext): void {
     '/api/flags/:name',
     { schema: { params: FLAG_PARAMS }, ...writeRoute(ctx.monitor) },
     async (request) => {
-      const entry = await stored(request, served.delete(request.params.name, byOf(request.headers['x-nines-by'])));
+      const entry = await orUnavailable(request, served.delete(request.params.name, byOf(request.headers['x-nines-by'])), 'flag store');
       if (entry === undefined) throw new HttpError(404, `unknown flag: ${request.params.name}`);
       return { audit: auditView(entry) };
     },

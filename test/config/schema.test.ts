@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { parseConfig } from '../../src/config/load.js';
+import { formatProblems } from '../../src/config/problems.js';
 import { DEFAULT_SETTINGS, type NinesConfig } from '../../src/config/schema.js';
 
 function valid(text: string, env: Record<string, string> = {}): NinesConfig {
@@ -106,6 +107,39 @@ components:
       url: 'postgres://nines@db:5432/nines',
     });
     expect(valid(`storage: postgresql://db/nines\n${minimal}`).storage.kind).toBe('postgres');
+  });
+
+  it('a PostgreSQL URL may name the schema as ?schema=, which the driver never sees', () => {
+    expect(valid(`storage: "postgres://nines@db:5432/nines?schema=monitor&sslmode=require"\n${minimal}`).storage).toEqual({
+      kind: 'postgres',
+      url: 'postgres://nines@db:5432/nines?sslmode=require',
+      schema: 'monitor',
+    });
+    const bad = parseConfig(`storage: "postgres://nines:secret@db/nines?schema=Drop;Table"\n${minimal}`);
+    expect(bad.ok || formatProblems(bad.problems)).toEqual([expect.stringMatching(/^storage: schema must match .*"Drop;Table"$/)]);
+    expect(JSON.stringify(bad)).not.toContain('secret');
+  });
+
+  it('degradation: the store rule by default; bad rules give every problem at its path', () => {
+    expect(valid(minimal).degradation).toEqual({
+      interval: 10_000,
+      timeout: 2_000,
+      rules: [{ when: { check: 'store', status: 'unhealthy' }, level: 'degraded', reason: 'the history store does not answer' }],
+    });
+    const rules = `degradation:
+  rules:
+    - { when: { check: redis, status: down }, level: full }
+    - { name: slow, when: { status: [degraded] }, level: minimal }
+    - { name: slow, when: { check: store, status: unhealthy }, level: maintenance }
+`;
+    const bad = parseConfig(`${rules}${minimal}`);
+    expect(bad.ok || formatProblems(bad.problems)).toEqual([
+      expect.stringMatching(/^degradation\.rules\[0\]\.when\.check: .*store/),
+      expect.stringMatching(/^degradation\.rules\[0\]\.when\.status: expected healthy, degraded/),
+      expect.stringMatching(/^degradation\.rules\[0\]\.level: /),
+    ]);
+    const twice = parseConfig(`${rules.replace(/^ {4}- \{ when: \{ check: redis.*\n/m, '')}${minimal}`);
+    expect(twice.ok || formatProblems(twice.problems)).toEqual(['degradation.rules[1].name: "slow" is already used by another rule']);
   });
 
   it('token: optional, empty means none, otherwise 16+ characters', () => {

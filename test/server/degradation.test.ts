@@ -39,6 +39,7 @@ describe('/api/degradation', () => {
         source: 'rules',
         since: new Date(h.clock.now()).toISOString(),
         until: null,
+        rules: { level: 'full', reason: 'no rule matches', rule: null },
       },
     ]);
     expect(await level(h, 'full')).toBe(1);
@@ -82,7 +83,8 @@ describe('/api/degradation', () => {
     const set = await put(h, { level: 'degraded', reason: 'INC-1' }, { ...auth, 'x-nines-by': 'ada' });
     expect(set.statusCode).toBe(200);
     const setAt = new Date(h.clock.now()).toISOString();
-    const state = { level: 'degraded', reason: 'INC-1', source: 'manual', since: setAt, until: null };
+    const rules = { level: 'full', reason: 'no rule matches', rule: null }; // what the level is once cleared
+    const state = { level: 'degraded', reason: 'INC-1', source: 'manual', since: setAt, until: null, rules };
     expect(set.json()).toEqual(state);
     expect((await h.app.inject('/api/degradation')).json()).toEqual(state);
     expect(await level(h, 'degraded')).toBe(1);

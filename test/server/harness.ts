@@ -7,6 +7,7 @@ import type { ProbeResult } from '../../src/monitor/probe.js';
 import { openStore, type Store } from '../../src/monitor/store/index.js';
 import { ManualClock } from '../../src/policy/index.js';
 import { buildApp } from '../../src/server/app.js';
+import type { ServedDegradation } from '../../src/server/degradation.js';
 import type { ServedFlags } from '../../src/server/flags.js';
 
 /** The token of the configs that have one. */
@@ -49,6 +50,8 @@ export async function harness(
     silences?: boolean;
     /** The flags to serve, made on the harness's registry and clock (default: the config's, in memory). */
     flags?: (registry: Registry, clock: ManualClock) => ServedFlags;
+    /** The degradation level to serve, made on the harness's registry and clock (default: one with no rules, in memory). */
+    degradation?: (registry: Registry, clock: ManualClock) => ServedDegradation;
   } = {},
 ) {
   const text = yaml(options.token ?? false);
@@ -92,6 +95,7 @@ export async function harness(
     clock,
     ...(silences ? { silences } : {}),
     ...(options.flags ? { flags: options.flags(registry, clock) } : {}),
+    ...(options.degradation ? { degradation: options.degradation(registry, clock) } : {}),
     ...(options.liveness ? { liveness: options.liveness } : {}),
   });
   if (options.start !== false) await monitor.start();

@@ -179,6 +179,12 @@ export class DegradationManager {
     return this.#since;
   }
 
+  /** What the rules give, override or not: the level in force once an override is cleared. */
+  get ruled(): { level: DegradationLevel; reason: string; rule?: string } {
+    const { level, reason, rule } = this.#ruled;
+    return rule === undefined ? { level, reason } : { level, reason, rule };
+  }
+
   /** The level as a function, for evaluators that take `() => level` (the flags' minimum level). */
   readonly current = (): DegradationLevel => this.#level;
 

@@ -1,4 +1,4 @@
-import type { Kysely, Transaction } from 'kysely';
+import { type Kysely, sql, type Transaction } from 'kysely';
 import { checkInteger } from '../../core/validate.js';
 import type { Span } from '../figures.js';
 import { type IncidentTrackerState, readRecent } from '../incidents.js';
@@ -523,6 +523,10 @@ export class KyselyStore implements Store {
     const run = this.#compacting.then(() => compact(this.#db, this.#backend.capabilities, now, retentionMs, this.#lateMs, holdFrom));
     this.#compacting = run.catch(() => {});
     return run;
+  }
+
+  async ping(): Promise<void> {
+    await sql`select 1`.execute(this.#db);
   }
 
   size(): Promise<number> {

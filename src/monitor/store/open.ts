@@ -151,6 +151,8 @@ function guarded(store: Store, breaker: CircuitBreaker, deadline: TimeoutPolicy)
     acknowledgedOpen: read(store.acknowledgedOpen),
     subscribers: guardedSubscribers(store.subscribers, write, read),
     size: read(store.size),
+    // a write for the breaker (so it probes a database known to be down) with a read's deadline
+    ping: write(() => deadline.execute(() => store.ping())),
     close: () => store.close().catch(failed),
   };
 }

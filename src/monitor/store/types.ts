@@ -285,5 +285,7 @@ export interface Store {
   readonly subscribers: SubscriberStore;
   /** Bytes the store occupies (database file or relation sizes). */
   size(): Promise<number>;
+  /** Resolves when the database answers a trivial query (the service's own health check of its store). */
+  ping(): Promise<void>;
   close(): Promise<void>;
 }
