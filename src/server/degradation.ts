@@ -121,7 +121,10 @@ export class ServedDegradation {
     const local = [...this.#audit];
     if (this.#shared !== undefined) {
       const records = await this.#shared.history({ name: KEY, limit: MAX_FLAG_AUDIT });
-      for (const r of records) local.push({ ...(r.after as Stored).change, at: r.at, by: r.by });
+      for (const r of records) {
+        const after = r.after as Stored | null; // null only for a row deleted by hand
+        if (after !== null) local.push({ ...after.change, at: r.at, by: r.by });
+      }
     }
     return local.sort((a, b) => b.at - a.at).slice(0, MAX_FLAG_AUDIT);
   }
