@@ -7,6 +7,7 @@ import { realpathSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 import { Command } from 'commander';
+import { pitrCommands } from './backup-pitr.js';
 import { check } from './check.js';
 import { EXPORTS, exportFile } from './export.js';
 import { report } from './report.js';
@@ -15,7 +16,7 @@ import { DEFAULT_CONFIG_PATH, validate } from './validate.js';
 
 const { version } = createRequire(import.meta.url)('../../package.json') as { version: string };
 
-/** The `nines` command. `backup` arrives with later work. */
+/** The `nines` command. */
 export function buildProgram(): Command {
   const program = new Command('nines')
     .description('Keep Node.js services at 99.9 % and prove it with numbers.')
@@ -69,6 +70,7 @@ export function buildProgram(): Command {
       const code = await serve(options);
       if (code !== undefined) process.exitCode = code;
     });
+  pitrCommands(program.command('backup').description('Back up and restore PostgreSQL (point-in-time recovery).'));
   return program;
 }
 

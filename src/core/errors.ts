@@ -19,7 +19,8 @@ export type NinesErrorCode =
   | 'NINES_QUEUE_RUN_TIMEOUT'
   | 'NINES_FALLBACK_FAILED'
   | 'NINES_PARTIAL_FAILURE'
-  | 'NINES_FLAGS_INVALID';
+  | 'NINES_FLAGS_INVALID'
+  | 'NINES_BACKUP_REFUSED';
 
 /**
  * The brand every nines error carries on its prototype. `Symbol.for` makes it one symbol in every

@@ -1,0 +1,33 @@
+import { execFileSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { redactText } from '../../../core/redact.js';
+
+let bindir: string | undefined | null = null;
+
+/** `pg_config --bindir`, where Debian keeps the tools it puts no wrapper on PATH for (pg_verifybackup, pg_waldump). */
+function serverBindir(): string | undefined {
+  if (bindir === null) {
+    try {
+      bindir = execFileSync('pg_config', ['--bindir'], { stdio: ['ignore', 'pipe', 'ignore'] })
+        .toString()
+        .trim();
+    } catch {
+      bindir = undefined;
+    }
+  }
+  return bindir;
+}
+
+/** The path of PostgreSQL tool `name`: in `pgBin` if given, else `pg_config --bindir`'s, else found on PATH. */
+export function pgTool(name: string, pgBin?: string): string {
+  if (pgBin !== undefined) return join(pgBin, name);
+  const dir = serverBindir();
+  return dir !== undefined && existsSync(join(dir, name)) ? join(dir, name) : name;
+}
+
+/** A tool's failure as an Error: its stderr (else the spawn error) without connection passwords. */
+export function toolError(what: string, error: unknown): Error {
+  const e = error as { stderr?: string; message: string };
+  return new Error(`${what} failed: ${redactText((e.stderr || e.message).trim())}`);
+}
