@@ -1,5 +1,6 @@
-import type { Command } from 'commander';
+import { type Command, InvalidArgumentError } from 'commander';
 import { takeBaseBackup } from '../backup/postgres/pitr/base.js';
+import { pruneBaseBackups } from '../backup/postgres/pitr/prune.js';
 import { formatUs, parseTargetTime, restoreToTime } from '../backup/postgres/pitr/restore.js';
 import { archiveWal, fetchWal } from '../backup/postgres/pitr/wal.js';
 import { isNinesError } from '../core/errors.js';
@@ -16,11 +17,20 @@ async function guarded(output: Output, work: () => Promise<number>): Promise<num
   }
 }
 
+/** A whole-number option (commander passes the text). */
+function whole(text: string): number {
+  const n = Number(text);
+  if (!Number.isInteger(n) || n < 0) throw new InvalidArgumentError('expected a whole number ≥ 0');
+  return n;
+}
+
+const dropUndefined = <T extends object>(o: T): T => Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as T;
+
 const REPOSITORY = ['-r, --repository <dir>', 'backup repository', './data/backups'] as const;
 
 /**
  * The point-in-time recovery commands under `nines backup`: `wal-push` and `wal-fetch` (PostgreSQL's
- * `archive_command` and `restore_command`), `base` (a base backup) and `restore-time`.
+ * `archive_command` and `restore_command`), `base` (a base backup), `prune` and `restore-time`.
  */
 export function pitrCommands(backup: Command, output: Output = processOutput): void {
   backup
@@ -56,6 +66,34 @@ export function pitrCommands(backup: Command, output: Output = processOutput): v
         return 0;
       });
     });
+  backup
+    .command('prune')
+    .description('Apply the retention policy to the base backups and drop the WAL none of the kept needs; a dry run unless --confirm.')
+    .option('--keep-last <n>', 'the newest N', whole)
+    .option('--keep-daily <n>', 'the newest of each of the last N days with a backup', whole)
+    .option('--keep-weekly <n>', 'the newest of each of the last N ISO weeks with a backup', whole)
+    .option('--keep-monthly <n>', 'the newest of each of the last N months with a backup', whole)
+    .option('--confirm', 'remove them; without it nothing is removed')
+    .option(...REPOSITORY)
+    .action(
+      async (options: {
+        keepLast?: number;
+        keepDaily?: number;
+        keepWeekly?: number;
+        keepMonthly?: number;
+        confirm?: boolean;
+        repository: string;
+      }) => {
+        process.exitCode = await guarded(output, async () => {
+          const policy = { last: options.keepLast, daily: options.keepDaily, weekly: options.keepWeekly, monthly: options.keepMonthly };
+          const plan = await pruneBaseBackups(options.repository, dropUndefined(policy), { confirm: options.confirm === true });
+          for (const d of plan.decisions) output.out(`${d.keep ? 'keep  ' : 'remove'} ${d.backup.id}  ${d.reasons.join(', ')}`);
+          output.out(`${plan.removed ? 'removed' : 'would remove'} ${plan.wal.segments.length} WAL segments (${plan.wal.bytes} bytes)`);
+          if (!plan.removed) output.out('dry run: nothing was removed; pass --confirm to remove');
+          return 0;
+        });
+      },
+    );
   backup
     .command('restore-time')
     .description('Prepare a data directory that recovers to --to-time from the latest base backup before it and the archived WAL.')
