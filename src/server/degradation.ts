@@ -15,7 +15,8 @@ import { degradationMetrics } from '../metrics/degradation-metrics.js';
 import { writeRoute } from './auth.js';
 import type { ServerContext } from './context.js';
 import { HttpError, orUnavailable } from './errors.js';
-import { byOf, MAX_FLAG_AUDIT } from './flags.js';
+import { byOf } from './flags.js';
+import { MAX_AUDIT, Recent } from './recent.js';
 import { iso } from './time.js';
 
 /** What the `store` check asks: the history store fits. */
@@ -57,12 +58,12 @@ export interface LevelOverride {
  * API. With `shared` (a PostgreSQL table, when the history is on PostgreSQL) the override is the
  * same for every instance: each hears a change by `NOTIFY` and applies it, and the audit log of
  * overrides is kept there. Each instance's rules read its own checks, so their changes (and an
- * override lapsing) are recorded in memory, the last {@link MAX_FLAG_AUDIT}.
+ * override lapsing) are recorded in memory, the last {@link MAX_AUDIT}.
  */
 export class ServedDegradation {
   /** The level in force; the server's flags read `manager.current`. */
   readonly manager: DegradationManager;
-  readonly #audit: DegradationChange[] = [];
+  readonly #audit = new Recent<DegradationChange>();
   readonly #shared: PostgresDocuments<Stored> | undefined;
   /** The service's own checks the rules read (`store`); undefined without rules. */
   readonly health: HealthCheckRegistry | undefined;
@@ -88,7 +89,6 @@ export class ServedDegradation {
     this.manager.on('change', (change) => {
       if (this.#shared !== undefined && change.source === 'manual') return; // the shared log holds it, with every instance's
       this.#audit.push(change);
-      if (this.#audit.length > MAX_FLAG_AUDIT) this.#audit.shift();
     });
     if (this.#shared !== undefined) {
       const shared = this.#shared;
@@ -118,15 +118,15 @@ export class ServedDegradation {
 
   /** The changes, newest first: the operator's (every instance's when shared) and this instance's by its rules. */
   async audit(): Promise<DegradationChange[]> {
-    const local = [...this.#audit];
+    const local = this.#audit.newestFirst();
     if (this.#shared !== undefined) {
-      const records = await this.#shared.history({ name: KEY, limit: MAX_FLAG_AUDIT });
+      const records = await this.#shared.history({ name: KEY, limit: MAX_AUDIT });
       for (const r of records) {
         const after = r.after as Stored | null; // null only for a row deleted by hand
         if (after !== null) local.push({ ...after.change, at: r.at, by: r.by });
       }
     }
-    return local.sort((a, b) => b.at - a.at).slice(0, MAX_FLAG_AUDIT);
+    return local.sort((a, b) => b.at - a.at).slice(0, MAX_AUDIT);
   }
 
   /** Stops the checks and the override's timer (a shared store is its opener's to close). */

@@ -13,6 +13,7 @@ import { flagMetrics } from '../metrics/flag-metrics.js';
 import { writeRoute } from './auth.js';
 import type { ServerContext } from './context.js';
 import { HttpError, orUnavailable } from './errors.js';
+import { MAX_AUDIT, Recent } from './recent.js';
 import { iso } from './time.js';
 
 /** One change made through the API: who, when, the flag before and after (undefined: absent). */
@@ -23,9 +24,6 @@ export interface FlagAuditEntry {
   before: FlagDefinition | undefined;
   after: FlagDefinition | undefined;
 }
-
-/** Most audit entries kept in memory; the oldest go first. */
-export const MAX_FLAG_AUDIT = 1000;
 
 /**
  * The flags of `nines serve`: a {@link FlagSet} from the config's `flags:`, changed by the admin API.
@@ -38,7 +36,7 @@ export const MAX_FLAG_AUDIT = 1000;
 export class ServedFlags {
   /** The flags in force; evaluation reads only memory. */
   readonly set: FlagSet;
-  readonly #audit: FlagAuditEntry[] = [];
+  readonly #audit = new Recent<FlagAuditEntry>();
   readonly #clock: Clock;
   readonly #store: PostgresFlagStore<FlagDefinition> | undefined;
 
@@ -85,8 +83,8 @@ export class ServedFlags {
 
   /** The audit log, newest first: the store's (every instance's changes), else this instance's. */
   async audit(): Promise<FlagAuditEntry[]> {
-    if (this.#store === undefined) return [...this.#audit].reverse();
-    const records = await this.#store.audit({ limit: MAX_FLAG_AUDIT });
+    if (this.#store === undefined) return this.#audit.newestFirst();
+    const records = await this.#store.audit({ limit: MAX_AUDIT });
     return records.map(
       (r) => ({ at: r.at, by: r.by, flag: r.flag, before: r.before ?? undefined, after: r.after ?? undefined }) as FlagAuditEntry,
     );
@@ -95,7 +93,6 @@ export class ServedFlags {
   #record(entry: FlagAuditEntry): FlagAuditEntry {
     if (this.#store !== undefined) return entry; // the store wrote it
     this.#audit.push(entry);
-    if (this.#audit.length > MAX_FLAG_AUDIT) this.#audit.shift();
     return entry;
   }
 }
