@@ -67,7 +67,6 @@
  * the young generation to its maximum (2 × 64 MB semi-spaces where the heap limit is 4 GB) and lets
  * old space fill to about four times the live heap before it marks, for a ~340 MB peak.
  */
-import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 
 import { availableParallelism, tmpdir } from 'node:os';
@@ -81,6 +80,7 @@ import type { Store, WriteBatch } from '../dist/monitor/store/index.js';
 import { openStore } from '../dist/monitor/store/index.js';
 import { storedFigures } from '../dist/monitor/store-figures.js';
 import { monitorMetrics } from '../dist/server/metrics.js';
+import { type Child, startChild, stopChild } from './lib/child-server.ts';
 import { cpuSeconds, log, median, pad, pinSelf } from './lib/common.ts';
 
 // ---------------------------------------------------------------------------------------------------
@@ -98,8 +98,6 @@ const SKIP_SCRAPE = process.env.BENCH_SKIP_SCRAPE === '1';
 const SCRAPES = Number(process.env.BENCH_SCRAPES ?? 31);
 const SCRAPE_SLOS = Number(process.env.BENCH_SCRAPE_SLOS ?? 100);
 const RSS_SAMPLE_MS = 250;
-const START_TIMEOUT_MS = 10_000;
-const STOP_TIMEOUT_MS = 5_000;
 const FIXTURE = new URL('./monitor/targets.ts', import.meta.url).pathname;
 
 const MINUTE = 60_000;
@@ -154,49 +152,8 @@ function config(yaml: string): NinesConfig {
 // ---------------------------------------------------------------------------------------------------
 // Target process
 
-interface Targets {
-  proc: ChildProcess;
-  ports: number[];
-}
-
-function startTargets(): Promise<Targets> {
-  const argv = [process.execPath, FIXTURE, String(PORTS)];
-  if (PIN) argv.unshift('taskset', '-c', TARGET_CPU); // taskset execs node: same pid
-  const [cmd, ...args] = argv as [string, ...string[]];
-  const proc = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'inherit', 'ipc'] });
-  return new Promise((resolve, reject) => {
-    let out = '';
-    const fail = (why: string): void => {
-      clearTimeout(timer);
-      proc.kill('SIGKILL');
-      reject(new Error(`target server ${why}; stdout: ${JSON.stringify(out.slice(0, 500))}`));
-    };
-    const timer = setTimeout(() => fail(`printed no ports within ${START_TIMEOUT_MS} ms`), START_TIMEOUT_MS);
-    proc.once('error', (e) => fail(`failed to start: ${e.message}`));
-    proc.once('exit', (code, signal) => fail(`exited before printing its ports (code ${code}, signal ${signal})`));
-    proc.stdout?.setEncoding('utf8');
-    proc.stdout?.on('data', (chunk: string) => {
-      out += chunk;
-      const m = /^(\d+(?:,\d+)*)$/m.exec(out);
-      if (m === null) return;
-      clearTimeout(timer);
-      proc.removeAllListeners('exit');
-      proc.stdout?.removeAllListeners('data');
-      proc.stdout?.resume();
-      resolve({ proc, ports: (m[1] as string).split(',').map(Number) });
-    });
-  });
-}
-
-async function stopTargets({ proc }: Targets): Promise<void> {
-  if (proc.exitCode !== null || proc.signalCode !== null) return;
-  const exited = new Promise<void>((resolve) => proc.once('exit', () => resolve()));
-  if (proc.connected) proc.disconnect();
-  else proc.kill('SIGTERM');
-  const timer = setTimeout(() => proc.kill('SIGKILL'), STOP_TIMEOUT_MS);
-  await exited;
-  clearTimeout(timer);
-}
+/** The fixture's servers, pinned to the target CPU when pinning. */
+const startTargets = (): Promise<Child> => startChild('target', [process.execPath, FIXTURE, String(PORTS)], PIN ? TARGET_CPU : undefined);
 
 // ---------------------------------------------------------------------------------------------------
 // Load
@@ -360,7 +317,7 @@ async function runLoad(dir: string): Promise<LoadResult> {
       scrapeMaxMs: scrapes.length === 0 ? null : Math.max(...scrapes),
     };
   } finally {
-    await stopTargets(targets);
+    await stopChild(targets);
   }
 }
 

@@ -7,12 +7,15 @@ const STOP_TIMEOUT_MS = 5_000;
 /** A running child server. */
 export interface Child {
   proc: ChildProcess;
+  /** The first of `ports`. */
   port: number;
+  /** Every port it printed (one line, comma-separated). */
+  ports: number[];
 }
 
 /**
  * Runs `argv` (node first) with an IPC channel, optionally pinned to `cpu` with taskset (which execs
- * node: same pid), and resolves once it prints its port (one line, digits only) on stdout.
+ * node: same pid), and resolves once it prints its port or ports (one line: digits, comma-separated) on stdout.
  */
 export function startChild(label: string, argv: readonly string[], cpu?: string): Promise<Child> {
   const full = cpu === undefined ? [...argv] : ['taskset', '-c', cpu, ...argv];
@@ -31,13 +34,14 @@ export function startChild(label: string, argv: readonly string[], cpu?: string)
     proc.stdout?.setEncoding('utf8');
     proc.stdout?.on('data', (chunk: string) => {
       out += chunk;
-      const m = /^(\d+)$/m.exec(out);
+      const m = /^(\d+(?:,\d+)*)$/m.exec(out);
       if (m === null) return;
       clearTimeout(timer);
       proc.removeAllListeners('exit');
       proc.stdout?.removeAllListeners('data');
       proc.stdout?.resume();
-      resolve({ proc, port: Number(m[1]) });
+      const ports = (m[1] as string).split(',').map(Number);
+      resolve({ proc, port: ports[0] as number, ports });
     });
   });
 }
