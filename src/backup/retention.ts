@@ -70,7 +70,7 @@ export function retention<T extends Retainable>(backups: readonly T[], policy: R
   checkPolicy(policy);
   const newest = [...backups].sort((a, b) => b.end - a.end || (a.id < b.id ? 1 : -1));
   const reasons = new Map<string, string[]>(newest.map((b) => [b.id, []]));
-  newest.slice(0, policy.last ?? 0).forEach((b) => reasons.get(b.id)?.push('last'));
+  for (const b of newest.slice(0, policy.last ?? 0)) reasons.get(b.id)?.push('last');
   for (const rule of ['daily', 'weekly', 'monthly'] as const) {
     const count = policy[rule] ?? 0;
     const seen = new Set<string>();
