@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import type { KeySource } from '../backup/key.js';
 
 /** Backup target names: the same rule as component names; they start every backup id. */
 const name = z
@@ -49,22 +50,30 @@ const files = z.strictObject({
 });
 
 const target = z.discriminatedUnion('type', [postgres, sqlite, files], {
-  error: (issue) => (issue.code === 'invalid_union' ? 'expected type: postgres, sqlite or files' : undefined),
+  error: (issue) => (issue.code === 'invalid_union' ? 'expected postgres, sqlite or files' : undefined),
 });
 
-const encryption = z.union(
-  [
-    z.strictObject({ keyEnv: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'expected an environment variable name') }),
-    z.strictObject({ keyFile: z.string().min(1) }),
-  ],
-  { error: () => 'expected { keyEnv: NAME } or { keyFile: path }: a 32-byte key as 64 hex digits or base64' },
-);
+const encryption = z
+  .strictObject({
+    /** The environment variable holding the key. */
+    keyEnv: z
+      .string()
+      .regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'expected an environment variable name')
+      .optional(),
+    /** A file holding the key (keep it readable by the owner only). */
+    keyFile: z.string().min(1, 'must not be empty').optional(),
+  })
+  .superRefine((e, ctx) => {
+    if ((e.keyEnv === undefined) === (e.keyFile === undefined))
+      ctx.addIssue({ code: 'custom', message: 'expected one of keyEnv or keyFile: where the 32-byte key (64 hex digits or base64) is' });
+  })
+  .transform((e): KeySource => (e.keyEnv !== undefined ? { keyEnv: e.keyEnv } : { keyFile: e.keyFile as string }));
 
 /** `backup:`: where backups go, whether they are encrypted, and what is backed up (docs/backup.md). */
 export const backupSchema = z
   .strictObject({
     /** The repository: a directory with one folder per backup. */
-    repository: z.string().min(1).default('./data/backups'),
+    repository: z.string().min(1, 'must not be empty').default('./data/backups'),
     /** AES-256-GCM encryption of every artifact, with a key from an environment variable or a file. */
     encryption: encryption.optional(),
     /** What can be backed up, by name. */
