@@ -62,7 +62,10 @@ module.exports = {
       name: 'sql-drivers-only-in-backends',
       comment: 'pg and better-sqlite3 are imported only by the folders that use them, so a breaker user pulls in no driver.',
       severity: 'error',
-      from: { path: '^src/', pathNot: '^src/(monitor/store/(sqlite|postgres)|health/checks|backup/postgres|degrade/stores/postgres)/' },
+      from: {
+        path: '^src/',
+        pathNot: '^src/(monitor/store/(sqlite|postgres)|health/checks|backup/(postgres|sqlite)|degrade/stores/postgres)/',
+      },
       to: { path: 'node_modules/(pg|better-sqlite3)/' },
     },
     {

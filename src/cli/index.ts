@@ -7,6 +7,7 @@ import { realpathSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 import { Command } from 'commander';
+import { backupCreate, backupList, backupRestore, backupVerify } from './backup.js';
 import { pitrCommands } from './backup-pitr.js';
 import { check } from './check.js';
 import { EXPORTS, exportFile } from './export.js';
@@ -62,6 +63,47 @@ export function buildProgram(): Command {
     .action(async (kind: string, options: { config: string; output?: string }) => {
       process.exitCode = await exportFile(kind, options);
     });
+  const backup = program
+    .command('backup')
+    .description(
+      'Back up and restore the targets of the config (backup.targets): create, list, verify, restore; PostgreSQL point-in-time recovery: wal-push, wal-fetch, base, prune, restore-time.',
+    );
+  pitrCommands(backup);
+  backup
+    .command('create')
+    .description('Take a full backup of a target; it appears in the repository only once complete and verified.')
+    .requiredOption('-t, --target <name>', 'a target of backup.targets')
+    .option('-c, --config <file>', 'config file', DEFAULT_CONFIG_PATH)
+    .action(async (options: { config: string; target: string }) => {
+      process.exitCode = await backupCreate(options);
+    });
+  backup
+    .command('list')
+    .description('List the complete backups in the repository, oldest first.')
+    .option('-t, --target <name>', 'only this target')
+    .option('--json', 'print the manifests as JSON')
+    .option('-c, --config <file>', 'config file', DEFAULT_CONFIG_PATH)
+    .action(async (options: { config: string; target?: string; json?: boolean }) => {
+      process.exitCode = await backupList(options);
+    });
+  backup
+    .command('verify')
+    .description('Recompute every checksum, decrypt, and have the restoring tool read the backup. Exit 1 naming the bad file.')
+    .argument('<id>', 'backup id, as `nines backup list` shows')
+    .option('-c, --config <file>', 'config file', DEFAULT_CONFIG_PATH)
+    .action(async (id: string, options: { config: string }) => {
+      process.exitCode = await backupVerify(id, options);
+    });
+  backup
+    .command('restore')
+    .description('Restore a backup into a database (URL; created if missing) or a path. Refuses a non-empty target without --force.')
+    .argument('<id>', 'backup id, as `nines backup list` shows')
+    .requiredOption('--to <database-url|path>', 'where to restore')
+    .option('--force', 'restore over a non-empty target (PostgreSQL: pg_restore --clean)')
+    .option('-c, --config <file>', 'config file', DEFAULT_CONFIG_PATH)
+    .action(async (id: string, options: { config: string; to: string; force?: boolean }) => {
+      process.exitCode = await backupRestore(id, options);
+    });
   program
     .command('serve')
     .description('Run the monitor and its HTTP service (API, probes, /metrics) until SIGTERM; SIGHUP reloads the config.')
@@ -70,7 +112,6 @@ export function buildProgram(): Command {
       const code = await serve(options);
       if (code !== undefined) process.exitCode = code;
     });
-  pitrCommands(program.command('backup').description('Back up and restore PostgreSQL (point-in-time recovery).'));
   return program;
 }
 

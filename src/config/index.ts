@@ -4,6 +4,13 @@
  */
 
 export { type AlertRuleConfig, AVAILABILITY_WINDOWS, FAILURE_RATE_WINDOWS, readsCertificate } from './alert-rules.js';
+export type {
+  BackupConfig,
+  BackupTargetConfig,
+  FilesTargetConfig,
+  PostgresTargetConfig,
+  SqliteTargetConfig,
+} from './backup.js';
 export { CHECK_TYPES, type CheckConfig, type CheckType, PLACEHOLDERS_BY_CHECK } from './checks.js';
 export * from './conditions.js';
 export { MAX_WINDOW, type OpenRule, type ResolveRule } from './confirm.js';

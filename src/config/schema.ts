@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { checkFlagDependencies, flagDefinitionSchema } from '../degrade/flags/schema.js';
 import { alertRules } from './alert-rules.js';
+import { backupSchema } from './backup.js';
 import { burnAlerting, resolveBurnAlerts } from './burn-alerts.js';
 import { checkSchema } from './checks.js';
 import { type Condition, ConditionSyntaxError } from './condition-ast.js';
@@ -239,6 +240,8 @@ export const fileSchema = z.strictObject({
   flags,
   /** What moves the service's own degradation level (degradation.ts). */
   degradation: degradationSchema.prefault({}),
+  /** Backups: repository, encryption, targets (backup.ts). */
+  backup: backupSchema,
 });
 
 /** The config file with defaults merged into every component: what the monitor runs. */

@@ -20,7 +20,12 @@ export type NinesErrorCode =
   | 'NINES_FALLBACK_FAILED'
   | 'NINES_PARTIAL_FAILURE'
   | 'NINES_FLAGS_INVALID'
-  | 'NINES_BACKUP_REFUSED';
+  | 'NINES_BACKUP_REFUSED'
+  | 'NINES_BACKUP_FAILED'
+  | 'NINES_BACKUP_CORRUPT'
+  | 'NINES_BACKUP_KEY'
+  | 'NINES_BACKUP_NOT_FOUND'
+  | 'NINES_RESTORE_REFUSED';
 
 /**
  * The brand every nines error carries on its prototype. `Symbol.for` makes it one symbol in every

@@ -4,6 +4,7 @@ import { mkdir, readdir, readFile, rename, rm, writeFile } from 'node:fs/promise
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import pg from 'pg';
+import { BackupError } from '../../errors.js';
 import { pgTool, toolError } from './tools.js';
 import { BackupRefusedError } from './wal.js';
 
@@ -82,7 +83,7 @@ export async function takeBaseBackup(url: string, repository: string, options: {
       const label = await readFile(join(temp, 'backup_label'), 'utf8');
       const start = /START WAL LOCATION: \S+ \(file ([0-9A-F]{24})\)/.exec(label);
       const timeline = /START TIMELINE: (\d+)/.exec(label);
-      if (start === null || timeline === null) throw new Error('backup_label names no start WAL segment');
+      if (start === null || timeline === null) throw new BackupError('NINES_BACKUP_FAILED', 'backup_label names no start WAL segment');
       const control = (await run(pgTool('pg_controldata', bin), [temp], { env: { ...process.env, LC_ALL: 'C' } })).stdout;
       const segmentBytes = Number(/Bytes per WAL segment:\s+(\d+)/.exec(control)?.[1]);
       const version = (await run(pgTool('pg_basebackup', bin), ['--version'])).stdout.trim();

@@ -1,0 +1,163 @@
+import { createRequire } from 'node:module';
+import type { BackupConfig, BackupTargetConfig } from '../config/backup.js';
+import { type Clock, systemClock } from '../core/clock.js';
+import { checkStored } from './artifact.js';
+import { ENCRYPTION_ALGORITHM } from './crypto.js';
+import type { TargetDriver } from './driver.js';
+import { BackupError } from './errors.js';
+import { filesDriver } from './files/files-driver.js';
+import { type BackupKey, loadKey } from './key.js';
+import { MANIFEST_FORMAT, type Manifest } from './manifest.js';
+import { Repository } from './repository.js';
+
+const { version: ninesVersion } = createRequire(import.meta.url)('../../package.json') as { version: string };
+
+/** What backup operations need: the config's `backup:` section, and where the key and time come from. */
+export interface BackupContext {
+  config: BackupConfig;
+  /** For `backup.encryption.keyEnv`. Default `process.env`. */
+  env?: NodeJS.ProcessEnv;
+  /** Default the system clock. */
+  clock?: Clock;
+}
+
+/** The driver of a target's kind; the database drivers are loaded only when used. */
+async function driverFor(target: BackupTargetConfig, repository: string): Promise<TargetDriver> {
+  if (target.type === 'postgres') return (await import('./postgres/postgres-driver.js')).postgresDriver(target);
+  if (target.type === 'sqlite') return (await import('./sqlite/sqlite-driver.js')).sqliteDriver(target);
+  return filesDriver(target, repository);
+}
+
+/** The configured key, or undefined when `backup.encryption` is not set. */
+export async function configuredKey(context: BackupContext): Promise<BackupKey | undefined> {
+  const { encryption } = context.config;
+  return encryption === undefined ? undefined : loadKey(encryption, context.env);
+}
+
+function targetOf(config: BackupConfig, name: string): BackupTargetConfig {
+  const target = config.targets[name];
+  if (target === undefined) {
+    const known = Object.keys(config.targets);
+    throw new BackupError(
+      'NINES_BACKUP_NOT_FOUND',
+      `backup.targets: no target ${JSON.stringify(name)}${known.length === 0 ? ' (none configured)' : `; configured: ${known.join(', ')}`}`,
+    );
+  }
+  return target;
+}
+
+/** The repository of a config. */
+export function repositoryOf(context: BackupContext): Repository {
+  return new Repository(context.config.repository, context.clock === undefined ? {} : { clock: context.clock });
+}
+
+/**
+ * Takes a full backup of target `name`: writes it in a pending folder, verifies it there exactly as
+ * {@link verifyBackup} would, and only then renames it into the repository. On any failure the
+ * pending folder is removed and nothing appears in `list`.
+ */
+export async function createBackup(context: BackupContext, name: string): Promise<Manifest & { removedLeftovers: readonly string[] }> {
+  const target = targetOf(context.config, name);
+  const key = await configuredKey(context);
+  const clock = context.clock ?? systemClock;
+  const repository = repositoryOf(context);
+  const driver = await driverFor(target, repository.root);
+  const pending = await repository.begin(name);
+  try {
+    const out = await driver.create(pending.dir, key);
+    const manifest: Manifest = {
+      format: MANIFEST_FORMAT,
+      id: pending.id,
+      target: name,
+      kind: target.type,
+      type: 'full',
+      parent: null,
+      startedAt: new Date(pending.startedAt).toISOString(),
+      endedAt: '',
+      source: out.source,
+      tools: { ...out.tools, node: process.version, nines: ninesVersion },
+      options: out.options,
+      sizes: { source: out.sourceBytes, stored: out.artifacts.reduce((sum, a) => sum + a.bytes, 0) },
+      encryption: key === undefined ? null : { algorithm: ENCRYPTION_ALGORITHM, keyId: key.id },
+      artifacts: out.artifacts,
+    };
+    await check(driver, pending.dir, manifest, key);
+    manifest.endedAt = new Date(clock.now()).toISOString();
+    await pending.commit(manifest);
+    return { ...manifest, removedLeftovers: pending.removedLeftovers };
+  } catch (error) {
+    await pending.abort();
+    throw error;
+  }
+}
+
+/** Checksums first (they need no key and name the file), then the key, then the driver's own reading. */
+async function check(driver: TargetDriver, dir: string, manifest: Manifest, key: BackupKey | undefined): Promise<void> {
+  for (const artifact of manifest.artifacts) await checkStored(dir, artifact);
+  if (manifest.encryption !== null) {
+    if (key === undefined)
+      throw new BackupError(
+        'NINES_BACKUP_KEY',
+        `backup ${manifest.id} is encrypted with key ${manifest.encryption.keyId}, and no key is configured (backup.encryption)`,
+      );
+    if (key.id !== manifest.encryption.keyId)
+      throw new BackupError(
+        'NINES_BACKUP_KEY',
+        `backup ${manifest.id} is encrypted with key ${manifest.encryption.keyId}, but the configured key is ${key.id}: wrong key`,
+      );
+  }
+  await driver.verify(dir, manifest, key);
+}
+
+/**
+ * Verifies backup `id`: recomputes every checksum, decrypts every artifact, and has the restoring
+ * tool read it (`pg_restore --list`, SQLite's integrity check, a full tar listing). Throws a
+ * {@link BackupError} naming the bad file; returns the manifest when all is well.
+ */
+export async function verifyBackup(context: BackupContext, id: string): Promise<Manifest> {
+  const repository = repositoryOf(context);
+  const manifest = await repository.get(id);
+  const target: BackupTargetConfig = context.config.targets[manifest.target] ?? fallbackTarget(manifest);
+  const driver = await driverFor(target, repository.root);
+  await check(driver, repository.dir(id), manifest, await configuredKey(context));
+  return manifest;
+}
+
+/**
+ * Restores backup `id` into `to`: a PostgreSQL URL (created when missing) for a database backup, a
+ * path for a SQLite file or a directory. Checksums are checked first; a non-empty target is refused
+ * unless `force`.
+ */
+export async function restoreBackup(context: BackupContext, id: string, to: string, force = false): Promise<Manifest> {
+  const repository = repositoryOf(context);
+  const manifest = await repository.get(id);
+  const dir = repository.dir(id);
+  const key = await configuredKey(context);
+  for (const artifact of manifest.artifacts) await checkStored(dir, artifact);
+  if (manifest.encryption !== null && key?.id !== manifest.encryption.keyId)
+    throw new BackupError(
+      'NINES_BACKUP_KEY',
+      `backup ${id} is encrypted with key ${manifest.encryption.keyId}, ${key === undefined ? 'and no key is configured (backup.encryption)' : `but the configured key is ${key.id}: wrong key`}`,
+    );
+  const driver = await driverFor(context.config.targets[manifest.target] ?? fallbackTarget(manifest), repository.root);
+  await driver.restore(dir, manifest, key, to, force);
+  return manifest;
+}
+
+/**
+ * A target rebuilt from a manifest, so a backup whose target was renamed or removed from the config
+ * (or a repository copied to a new machine) can still be verified and restored.
+ */
+function fallbackTarget(manifest: Manifest): BackupTargetConfig {
+  const path = 'path' in manifest.source ? manifest.source.path : '';
+  const compression = (manifest.options.compression ?? 'gzip') as 'gzip';
+  if (manifest.kind === 'postgres')
+    return {
+      type: 'postgres',
+      url: 'postgres://localhost/unused',
+      format: manifest.options.format as 'custom',
+      jobs: Number(manifest.options.jobs ?? 1),
+    };
+  if (manifest.kind === 'sqlite') return { type: 'sqlite', path, compression };
+  return { type: 'files', path, exclude: [], compression };
+}

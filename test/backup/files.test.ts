@@ -1,0 +1,157 @@
+import { createHash, randomBytes } from 'node:crypto';
+import {
+  chmodSync,
+  lstatSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  readlinkSync,
+  rmSync,
+  symlinkSync,
+  utimesSync,
+  writeFileSync,
+} from 'node:fs';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { createBackup, restoreBackup, verifyBackup } from '../../src/backup/backup.js';
+import { excluded } from '../../src/backup/files/files-driver.js';
+import { contextOf, failure, tempDir } from './helpers.js';
+
+const cleanups: Array<() => void> = [];
+afterEach(() => {
+  for (const c of cleanups.splice(0)) c();
+});
+
+/** Every entry under `root`: type, permission bits, content hash or link target, and a file's mtime in seconds. */
+function snapshot(root: string): Record<string, string> {
+  const out: Record<string, string> = {};
+  const walk = (rel: string) => {
+    for (const name of readdirSync(join(root, rel)).sort()) {
+      const path = rel === '' ? name : `${rel}/${name}`;
+      const st = lstatSync(join(root, path));
+      const mode = (st.mode & 0o7777).toString(8);
+      if (st.isSymbolicLink()) out[path] = `link -> ${readlinkSync(join(root, path))}`;
+      else if (st.isDirectory()) {
+        out[path] = `dir ${mode}`;
+        walk(path);
+      } else {
+        const hash = createHash('sha256')
+          .update(readFileSync(join(root, path)))
+          .digest('hex');
+        out[path] = `file ${mode} ${st.size} ${hash} ${Math.floor(st.mtimeMs / 1000)}`;
+      }
+    }
+  };
+  walk('');
+  return out;
+}
+
+/** A tree with modes, symlinks (also dangling), an empty folder, odd names, binary data, and things to exclude. */
+function makeTree(root: string): void {
+  mkdirSync(join(root, 'bin'), { recursive: true });
+  mkdirSync(join(root, 'private'));
+  mkdirSync(join(root, 'empty'));
+  mkdirSync(join(root, 'deep/a/b/c'), { recursive: true });
+  mkdirSync(join(root, 'cache/x'), { recursive: true });
+  writeFileSync(join(root, 'a.txt'), 'hello\n');
+  writeFileSync(join(root, 'bin/run.sh'), '#!/bin/sh\necho hi\n');
+  chmodSync(join(root, 'bin/run.sh'), 0o755);
+  writeFileSync(join(root, 'private/secret'), randomBytes(100));
+  chmodSync(join(root, 'private/secret'), 0o600);
+  chmodSync(join(root, 'private'), 0o700);
+  writeFileSync(join(root, 'group-read'), 'g');
+  chmodSync(join(root, 'group-read'), 0o640);
+  writeFileSync(join(root, 'deep/a/b/c/blob.bin'), randomBytes(2 * 1024 * 1024));
+  writeFileSync(join(root, 'naïve name with spaces.md'), '# ü\n');
+  utimesSync(join(root, 'a.txt'), new Date('2020-02-02T02:02:02Z'), new Date('2020-02-02T02:02:02Z'));
+  symlinkSync('a.txt', join(root, 'link'));
+  symlinkSync('../a.txt', join(root, 'deep/up'));
+  symlinkSync('nowhere', join(root, 'dangling'));
+  writeFileSync(join(root, 'scratch.tmp'), 'x');
+  writeFileSync(join(root, 'deep/a/old.tmp'), 'x');
+  writeFileSync(join(root, 'cache/x/big'), randomBytes(1000));
+}
+
+const EXCLUDE = ['*.tmp', 'cache'];
+
+/** The snapshot without what EXCLUDE leaves out. */
+function expected(root: string): Record<string, string> {
+  return Object.fromEntries(Object.entries(snapshot(root)).filter(([path]) => !/\.tmp$/.test(path) && !/^cache(\/|$)/.test(path)));
+}
+
+describe('files target (tar)', () => {
+  it('exclude globs: a glob with / matches the relative path, one without matches a base name anywhere', () => {
+    expect(excluded('scratch.tmp', ['*.tmp'])).toBe(true);
+    expect(excluded('deep/a/old.tmp', ['*.tmp'])).toBe(true);
+    expect(excluded('cache', ['cache'])).toBe(true);
+    expect(excluded('logs/today.log', ['logs/*.log'])).toBe(true);
+    expect(excluded('other/logs/today.log', ['logs/*.log'])).toBe(false);
+    expect(excluded('a.txt', ['*.tmp', 'cache'])).toBe(false);
+  });
+
+  for (const [compression, encrypted] of [
+    ['gzip', false],
+    ['zstd', false],
+    ['zstd', true],
+    ['none', true],
+  ] as const) {
+    it(`full backup and restore (${compression}${encrypted ? ', encrypted' : ''}) equal the source: hashes, modes, mtimes, symlinks`, async () => {
+      const tmp = tempDir('backup-files');
+      cleanups.push(tmp.remove);
+      const src = join(tmp.dir, 'src');
+      makeTree(src);
+      const env = { K: randomBytes(32).toString('hex') };
+      const context = contextOf(
+        {
+          repository: join(tmp.dir, 'backups'),
+          ...(encrypted ? { encryption: { keyEnv: 'K' } } : {}),
+          targets: { tree: { type: 'files', path: src, exclude: EXCLUDE, compression } },
+        },
+        env,
+      );
+      const m = await createBackup(context, 'tree');
+      expect(m).toMatchObject({ kind: 'files', source: { path: src }, options: { compression } });
+      expect(m.tools.tar).toMatch(/^node-tar \d+/);
+      expect(m.sizes.source).toBeGreaterThan(2 * 1024 * 1024);
+      await verifyBackup(context, m.id);
+      const out = join(tmp.dir, 'out');
+      await restoreBackup(context, m.id, out);
+      expect(snapshot(out)).toEqual(expected(src));
+      expect(snapshot(out)['a.txt']).toMatch(/ 1580608922$/); // the mtime came back
+    }, 60_000);
+  }
+
+  it('leaves out the repository when it lies inside the tree', async () => {
+    const tmp = tempDir('backup-files');
+    cleanups.push(tmp.remove);
+    writeFileSync(join(tmp.dir, 'config.yaml'), 'x: 1\n');
+    const context = contextOf({ repository: join(tmp.dir, 'data/backups'), targets: { self: { type: 'files', path: tmp.dir } } });
+    await createBackup(context, 'self');
+    const second = await createBackup(context, 'self');
+    const out = join(tmp.dir, '..', `${tmp.dir.split('/').pop()}-out`);
+    cleanups.push(() => rmSync(out, { recursive: true, force: true }));
+    await restoreBackup(context, second.id, out);
+    expect(readdirSync(out).sort()).toEqual(['config.yaml', 'data']);
+    expect(readdirSync(join(out, 'data'))).toEqual([]);
+  });
+
+  it('refuses a non-empty directory without --force; a flipped byte fails verify and names the archive', async () => {
+    const tmp = tempDir('backup-files');
+    cleanups.push(tmp.remove);
+    const src = join(tmp.dir, 'src');
+    makeTree(src);
+    const context = contextOf({ repository: join(tmp.dir, 'backups'), targets: { tree: { type: 'files', path: src } } });
+    const m = await createBackup(context, 'tree');
+    const error = await failure(restoreBackup(context, m.id, src));
+    expect(error.code).toBe('NINES_RESTORE_REFUSED');
+    expect(error.message).toMatch(/is not empty.*--force/);
+
+    const archive = join(tmp.dir, 'backups', m.id, 'files.tar.gz');
+    const bytes = readFileSync(archive);
+    bytes[1000] = (bytes[1000] ?? 0) ^ 0x10;
+    writeFileSync(archive, bytes);
+    const corrupt = await failure(verifyBackup(context, m.id));
+    expect(corrupt).toMatchObject({ code: 'NINES_BACKUP_CORRUPT', file: 'files.tar.gz' });
+    expect((await failure(restoreBackup(context, m.id, join(tmp.dir, 'new')))).file).toBe('files.tar.gz');
+  });
+});
