@@ -11,12 +11,12 @@ import { type ActiveAlert, AlertBook, type AlertCandidate, type AlertEvent } fro
 import { holdNoise } from './noise.js';
 import { BURN_ALERT_NAME, burnAlertAnnotations, burnAlertLabels } from './prometheus-rules.js';
 import type { Silencer } from './silencing.js';
-import { thresholdCandidates } from './thresholds.js';
+import { type BackupAges, thresholdCandidates } from './thresholds.js';
 
 /** Options of {@link AlertEvaluator}. */
 export interface AlertEvaluatorOptions {
   /** The config in force (read at every evaluation, so a reload takes effect at the next). */
-  config: () => Pick<NinesConfig, 'slos' | 'alerts' | 'components' | 'connectivity'>;
+  config: () => Pick<NinesConfig, 'slos' | 'alerts' | 'components' | 'connectivity'> & Partial<Pick<NinesConfig, 'backup'>>;
   /** The figures the rules read: the same in-memory figures as `/metrics`. */
   history: History;
   /** The components' current statuses (open incidents, flapping), for the threshold rules and noise control. Default: none. */
@@ -27,6 +27,8 @@ export interface AlertEvaluatorOptions {
   connectivity?: () => Connectivity;
   /** What silences an alert now (maintenance, silences): it still fires, unannounced (silencing.ts). Default: nothing. */
   silencedBy?: Silencer;
+  /** When each backup target last succeeded, for the `backup` rules (`nines serve`'s schedules). Default: cannot tell. */
+  backups?: BackupAges;
   /** Default `systemClock`. */
   clock?: Clock;
   /** Called when the store cannot be read or written; evaluation goes on and the write is retried. */
@@ -113,7 +115,7 @@ export class AlertEvaluator extends Events<AlertEvaluatorEvents> {
     const silencedBy = this.#options.silencedBy;
     const connectivity = this.#options.connectivity?.();
     const candidates = holdNoise(
-      [...this.#candidates(config, now), ...thresholdCandidates(config, statuses, this.#options.history, now)],
+      [...this.#candidates(config, now), ...thresholdCandidates(config, statuses, this.#options.history, now, this.#options.backups)],
       statuses,
       config.components,
       connectivity === undefined ? undefined : { ...connectivity, severity: config.connectivity.severity },

@@ -85,11 +85,13 @@ const round = (n: number) => Math.round(n * 10_000) / 10_000;
 
 /** Recording rules for every burn window of every SLO, its multi-window burn-rate alerts and the threshold rules, from the config nines serves. */
 export function prometheusRules(
-  config: Pick<NinesConfig, 'slos'> & Partial<Pick<NinesConfig, 'alerts' | 'components'>>,
+  config: Pick<NinesConfig, 'slos'> & Partial<Pick<NinesConfig, 'alerts' | 'components' | 'backup'>>,
 ): PrometheusRuleFile {
   const groups = config.slos.map(sloGroup);
   const thresholds =
-    config.alerts && config.components ? thresholdRuleGroup({ alerts: config.alerts, components: config.components }) : undefined;
+    config.alerts && config.components
+      ? thresholdRuleGroup({ alerts: config.alerts, components: config.components, ...(config.backup ? { backup: config.backup } : {}) })
+      : undefined;
   return { groups: thresholds === undefined ? groups : [...groups, thresholds] };
 }
 

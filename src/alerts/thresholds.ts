@@ -13,13 +13,35 @@ export const THRESHOLD_ALERT_NAMES = {
   degraded: 'NinesComponentDegraded',
   certificate: 'NinesCertificateExpiring',
   breaker: 'NinesCircuitBreakerOpen',
+  backup: 'NinesBackupTooOld',
 } as const;
 
 const DAY = 86_400_000;
 
-/** A rule about nines' components (every type but `breaker`, which is about a service's breakers). */
-type ComponentRule = Exclude<AlertRuleConfig, { type: 'breaker' }>;
+/** A rule about nines' components (every type but `breaker`, about a service's breakers, and `backup`, about backup targets). */
+type ComponentRule = Exclude<AlertRuleConfig, { type: 'breaker' | 'backup' }>;
 type BreakerRule = Extract<AlertRuleConfig, { type: 'breaker' }>;
+type BackupRule = Extract<AlertRuleConfig, { type: 'backup' }>;
+
+/** When each backup target's newest complete backup ended (wall-clock ms; undefined: none), e.g. `nines serve`'s `BackupSchedules`. */
+export interface BackupAges {
+  lastSuccess(target: string): number | undefined;
+}
+
+/** The backup targets a rule watches. */
+const targetsOf = (rule: BackupRule, targets: readonly string[]): string[] =>
+  rule.target === undefined ? [...targets] : targets.filter((t) => t === rule.target);
+
+function backupLabels(rule: BackupRule, target: string): Record<string, string> {
+  return { ...rule.labels, alertname: THRESHOLD_ALERT_NAMES.backup, rule: rule.name, severity: rule.severity, target };
+}
+
+function backupAnnotations(rule: BackupRule, target: string): Record<string, string> {
+  return {
+    summary: `the newest backup of ${target} is older than ${formatDuration(rule.olderThan)}, or there is none`,
+    description: `rule ${rule.name}`,
+  };
+}
 
 /** The components a rule watches: its own, or every one of `names` (for a certificate rule, every one whose check reads a certificate). */
 function componentsOf(rule: ComponentRule, names: readonly string[], config: Pick<NinesConfig, 'components'>): string[] {
@@ -94,19 +116,33 @@ function verdict(
 
 /**
  * The threshold rules' verdicts at `now` on the monitor's statuses and in-memory figures and check
- * counts (see {@link verdict}). A `breaker` rule has none: nines cannot see the breakers of the
- * services it watches (their own `/metrics` export them), so it is a Prometheus rule only.
+ * counts (see {@link verdict}), and a `backup` rule's on `backups` (cannot tell without them). A
+ * `breaker` rule has none: nines cannot see the breakers of the services it watches (their own
+ * `/metrics` export them), so it is a Prometheus rule only.
  */
 export function thresholdCandidates(
-  config: Pick<NinesConfig, 'alerts' | 'components'>,
+  config: Pick<NinesConfig, 'alerts' | 'components'> & Partial<Pick<NinesConfig, 'backup'>>,
   statuses: readonly ComponentStatus[],
   history: Pick<History, 'runningFigures' | 'runningChecks'>,
   now: number,
+  backups?: BackupAges,
 ): AlertCandidate[] {
   const byName = new Map(statuses.map((s) => [s.name, s]));
   const out: AlertCandidate[] = [];
   for (const rule of config.alerts.rules) {
     if (rule.type === 'breaker') continue;
+    if (rule.type === 'backup') {
+      for (const target of targetsOf(rule, Object.keys(config.backup?.targets ?? {}))) {
+        const last = backups?.lastSuccess(target);
+        out.push({
+          labels: backupLabels(rule, target),
+          annotations: backupAnnotations(rule, target),
+          holds: backups === undefined ? undefined : last === undefined || now - last > rule.olderThan,
+          forMs: 0,
+        });
+      }
+      continue;
+    }
     for (const component of componentsOf(rule, [...byName.keys()], config)) {
       const base = { labels: labelsOf(rule, component), annotations: annotationsOf(rule, component) };
       out.push({ ...base, ...verdict(rule, component, byName.get(component), history, now) });
@@ -165,12 +201,27 @@ function breakerRule(rule: BreakerRule): PrometheusRule {
 }
 
 /** The same rules for Prometheus, on the exported series, with the labels nines gives its own alerts. */
-export function thresholdRuleGroup(config: Pick<NinesConfig, 'alerts' | 'components'>): PrometheusRuleFile['groups'][number] | undefined {
+export function thresholdRuleGroup(
+  config: Pick<NinesConfig, 'alerts' | 'components'> & Partial<Pick<NinesConfig, 'backup'>>,
+): PrometheusRuleFile['groups'][number] | undefined {
   const rules: PrometheusRule[] = [];
   const names = config.components.map((c) => c.name);
   for (const rule of config.alerts.rules) {
     if (rule.type === 'breaker') {
       rules.push(breakerRule(rule));
+      continue;
+    }
+    if (rule.type === 'backup') {
+      for (const target of targetsOf(rule, Object.keys(config.backup?.targets ?? {}))) {
+        const { alertname, ...labels } = backupLabels(rule, target);
+        rules.push({
+          alert: alertname as string,
+          // 0 before the first backup, so a target never backed up fires too
+          expr: `time() - max without (instance, job) (${METRICS.backupLastSuccessTimestampSeconds}{target=${q(target)}}) > ${rule.olderThan / 1000}`,
+          labels,
+          annotations: backupAnnotations(rule, target),
+        });
+      }
       continue;
     }
     for (const component of componentsOf(rule, names, config)) {

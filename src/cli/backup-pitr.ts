@@ -3,9 +3,10 @@ import { takeBaseBackup } from '../backup/postgres/pitr/base.js';
 import { pruneBaseBackups } from '../backup/postgres/pitr/prune.js';
 import { formatUs, parseTargetTime, restoreToTime } from '../backup/postgres/pitr/restore.js';
 import { archiveWal, fetchWal } from '../backup/postgres/pitr/wal.js';
+import { pruneRepository } from '../backup/prune.js';
 import { isNinesError } from '../core/errors.js';
 import { redactText } from '../core/redact.js';
-import { EXIT_INVALID, type Output, processOutput } from './validate.js';
+import { EXIT_INVALID, loadOrReport, type Output, processOutput } from './validate.js';
 
 /** Runs `work`; its error goes to stderr without passwords: exit 2 for a bad argument, 1 otherwise. */
 async function guarded(output: Output, work: () => Promise<number>): Promise<number> {
@@ -27,6 +28,48 @@ function whole(text: string): number {
 const dropUndefined = <T extends object>(o: T): T => Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as T;
 
 const REPOSITORY = ['-r, --repository <dir>', 'backup repository', './data/backups'] as const;
+
+interface PruneOptions {
+  config?: string;
+  keepLast?: number;
+  keepDaily?: number;
+  keepWeekly?: number;
+  keepMonthly?: number;
+  confirm?: boolean;
+  repository?: string;
+}
+
+/** `nines backup prune`: the flags' policy, else the config's `backup.retention`. */
+async function prune(options: PruneOptions, output: Output): Promise<number> {
+  const config = options.config === undefined ? undefined : await loadOrReport(options.config, output, process.env);
+  if (options.config !== undefined && config === undefined) return EXIT_INVALID;
+  const flags = dropUndefined({
+    last: options.keepLast,
+    daily: options.keepDaily,
+    weekly: options.keepWeekly,
+    monthly: options.keepMonthly,
+  });
+  const policy = Object.keys(flags).length > 0 ? flags : config?.backup.retention;
+  if (policy === undefined) {
+    output.err('backup prune: no retention policy: pass --keep-last/--keep-daily/--keep-weekly/--keep-monthly or set backup.retention');
+    return EXIT_INVALID;
+  }
+  return guarded(output, async () => {
+    const confirm = options.confirm === true;
+    const repository = options.repository ?? config?.backup.repository ?? './data/backups';
+    const lines: Array<{ keep: boolean; backup: { id: string }; reasons: string[] }> = [];
+    if (config !== undefined) {
+      const context = { config: { ...config.backup, repository } };
+      lines.push(...(await pruneRepository(context, policy, { confirm })).decisions);
+    }
+    const base = await pruneBaseBackups(repository, policy, { confirm });
+    lines.push(...base.decisions);
+    for (const d of lines) output.out(`${d.keep ? 'keep  ' : 'remove'} ${d.backup.id}  ${d.reasons.join(', ')}`);
+    output.out(`${confirm ? 'removed' : 'would remove'} ${base.wal.segments.length} WAL segments (${base.wal.bytes} bytes)`);
+    if (!confirm) output.out('dry run: nothing was removed; pass --confirm to remove');
+    return 0;
+  });
+}
 
 /**
  * The point-in-time recovery commands under `nines backup`: `wal-push` and `wal-fetch` (PostgreSQL's
@@ -68,32 +111,22 @@ export function pitrCommands(backup: Command, output: Output = processOutput): v
     });
   backup
     .command('prune')
-    .description('Apply the retention policy to the base backups and drop the WAL none of the kept needs; a dry run unless --confirm.')
+    .description(
+      "Apply the retention policy to each target's backups and to the base backups, and drop the WAL no kept base backup needs; a dry run unless --confirm.",
+    )
+    .option(
+      '-c, --config <file>',
+      'config file: its backup.repository, targets and retention (without one, --repository and base backups only)',
+    )
     .option('--keep-last <n>', 'the newest N', whole)
     .option('--keep-daily <n>', 'the newest of each of the last N days with a backup', whole)
     .option('--keep-weekly <n>', 'the newest of each of the last N ISO weeks with a backup', whole)
     .option('--keep-monthly <n>', 'the newest of each of the last N months with a backup', whole)
     .option('--confirm', 'remove them; without it nothing is removed')
-    .option(...REPOSITORY)
-    .action(
-      async (options: {
-        keepLast?: number;
-        keepDaily?: number;
-        keepWeekly?: number;
-        keepMonthly?: number;
-        confirm?: boolean;
-        repository: string;
-      }) => {
-        process.exitCode = await guarded(output, async () => {
-          const policy = { last: options.keepLast, daily: options.keepDaily, weekly: options.keepWeekly, monthly: options.keepMonthly };
-          const plan = await pruneBaseBackups(options.repository, dropUndefined(policy), { confirm: options.confirm === true });
-          for (const d of plan.decisions) output.out(`${d.keep ? 'keep  ' : 'remove'} ${d.backup.id}  ${d.reasons.join(', ')}`);
-          output.out(`${plan.removed ? 'removed' : 'would remove'} ${plan.wal.segments.length} WAL segments (${plan.wal.bytes} bytes)`);
-          if (!plan.removed) output.out('dry run: nothing was removed; pass --confirm to remove');
-          return 0;
-        });
-      },
-    );
+    .option('-r, --repository <dir>', "backup repository (default the config's, else ./data/backups)")
+    .action(async (options: PruneOptions) => {
+      process.exitCode = await prune(options, output);
+    });
   backup
     .command('restore-time')
     .description('Prepare a data directory that recovers to --to-time from the latest base backup before it and the archived WAL.')

@@ -2,6 +2,8 @@ import { pino } from 'pino';
 import { AlertEvaluator } from '../alerts/evaluator.js';
 import { Silences } from '../alerts/silences.js';
 import { maintenanceSilencer, silencers } from '../alerts/silencing.js';
+import { configuredKey } from '../backup/backup.js';
+import { BackupSchedules } from '../backup/schedules.js';
 import { formatProblems, loadConfig, storageSchema, storageUrl } from '../config/index.js';
 import { systemClock } from '../core/clock.js';
 import { redactText } from '../core/redact.js';
@@ -37,6 +39,12 @@ export async function serve(
 ): Promise<number | undefined> {
   const config = await loadOrReport(options.config, output, env);
   if (config === undefined) return EXIT_INVALID;
+  try {
+    await configuredKey({ config: config.backup, env }); // a backup key that cannot be read is a config problem
+  } catch (error) {
+    output.err((error as Error).message);
+    return EXIT_INVALID;
+  }
   const logger = pino({ level: env.NINES_LOG_LEVEL ?? 'info', base: { service: 'nines' } });
   let store: Awaited<ReturnType<typeof openStore>>;
   try {
@@ -73,8 +81,14 @@ export async function serve(
     now: () => systemClock.now(),
     onError: (error) => logger.error({ error: (error as Error).message }, 'silences: cannot read the store; will retry'),
   });
+  const backups = new BackupSchedules({
+    context: { config: config.backup, env },
+    registry,
+    onError: (target, error) => logger.error({ target, error: redactText((error as Error).message) }, 'backup: a scheduled backup failed'),
+  });
   const alerts = new AlertEvaluator({
     config: () => monitor.config,
+    backups: { lastSuccess: (target) => backups.state(target)?.lastSuccess },
     history: monitor.history,
     statuses: () => monitor.status(),
     store,
@@ -161,8 +175,12 @@ export async function serve(
     silences,
     deadLetters: (limit) => store.deadLetters({ limit }),
     subscriptions,
+    backups,
   });
   await monitor.start();
+  await backups
+    .start()
+    .catch((error: unknown) => logger.error({ error: redactText((error as Error).message) }, 'backup: cannot read the repository'));
   await silences
     .load()
     .catch((error: unknown) => logger.error({ error: (error as Error).message }, 'silences: cannot read the store; will retry'));
@@ -173,6 +191,7 @@ export async function serve(
   } catch (error) {
     output.err(`server: cannot listen on ${config.server.host}:${config.server.port}: ${(error as Error).message}`);
     await alerts.stop();
+    await backups.stop();
     await updates.stop();
     await monitor.stop();
     await flags.close();
@@ -195,7 +214,8 @@ export async function serve(
       await Promise.all([updates.stop(), subscriptions.settle()]);
       await channels.close();
     })
-    .addHook('alerts', () => alerts.stop());
+    .addHook('alerts', () => alerts.stop())
+    .addHook('backups', () => backups.stop());
   process.on('SIGHUP', () => {
     void loadConfig(options.config, { env }).then(async (next) => {
       if (!next.ok) {

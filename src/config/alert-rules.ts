@@ -87,7 +87,19 @@ const breaker = z.strictObject({
   for: duration().default(5 * 60_000),
 });
 
-const RULES = [availability, incident, failureRate, degraded, certificate, breaker] as const;
+/** The newest complete backup of a target (`backup.targets`) older than `olderThan`, or none at all. */
+const backup = z.strictObject({
+  name,
+  severity,
+  labels,
+  type: z.literal('backup'),
+  /** A target of `backup.targets`; every target when left out (one alert each). */
+  target: z.string().min(1).optional(),
+  /** Default 26 h: a daily backup two hours late. */
+  olderThan: duration({ min: 60_000 }).default(26 * HOUR),
+});
+
+const RULES = [availability, incident, failureRate, degraded, certificate, breaker, backup] as const;
 const TYPES = RULES.map((r) => r.shape.type.value);
 
 /** `alerts.rules`: threshold rules beside the built-in burn-rate alerts. */

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import type { KeySource } from '../backup/key.js';
+import { cron } from './maintenance.js';
 
 /** Backup target names: the same rule as component names; they start every backup id. */
 const name = z
@@ -7,6 +8,16 @@ const name = z
   .regex(/^[a-z0-9][a-z0-9._-]*$/, 'must be lower case letters, digits, ".", "_" or "-", starting with a letter or digit');
 
 const compression = z.enum(['gzip', 'zstd', 'none']);
+
+/** When `nines serve` backs the target up: a cron expression in UTC (`0 3 * * *`, six fields for seconds). Default: only by hand. */
+const schedule = cron.optional();
+
+const keep = z.int().min(0).max(10_000).optional();
+
+/** What `nines backup prune` and the scheduled backups keep of each target (restic's keep rules); at least one above 0. */
+const retention = z
+  .strictObject({ last: keep, daily: keep, weekly: keep, monthly: keep })
+  .refine((r) => Object.values(r).some((n) => n !== undefined && n > 0), 'must keep something: set last, daily, weekly or monthly above 0');
 
 const postgresUrl = z
   .string()
@@ -26,6 +37,7 @@ const postgres = z
     jobs: z.int().min(1).max(64).optional(),
     /** `pg_dump -Z` level, 0 (none) to 9; default pg_dump's own. */
     compressLevel: z.int().min(0).max(9).optional(),
+    schedule,
   })
   .superRefine((t, ctx) => {
     if (t.jobs !== undefined && t.jobs > 1 && t.format !== 'directory')
@@ -38,6 +50,7 @@ const sqlite = z.strictObject({
   /** The SQLite file, copied online with SQLite's backup API. */
   path: z.string().min(1),
   compression: compression.default('gzip'),
+  schedule,
 });
 
 const files = z.strictObject({
@@ -47,6 +60,7 @@ const files = z.strictObject({
   /** Globs of paths (relative to `path`) left out; a glob without `/` also matches a base name anywhere. */
   exclude: z.array(z.string().min(1)).default([]),
   compression: compression.default('gzip'),
+  schedule,
 });
 
 const target = z.discriminatedUnion('type', [postgres, sqlite, files], {
@@ -78,6 +92,8 @@ export const backupSchema = z
     encryption: encryption.optional(),
     /** What can be backed up, by name. */
     targets: z.record(name, target).default({}),
+    /** Applied to each target's backups by `nines backup prune`, and after each scheduled backup. Default: keep everything. */
+    retention: retention.optional(),
   })
   .prefault({});
 

@@ -28,7 +28,13 @@ export function crossCheck(root: unknown): Problem[] {
   });
   const rules = isTree(root.alerts) && Array.isArray(root.alerts.rules) ? root.alerts.rules : [];
   unique(rules, 'alerts.rules', 'rule', problems);
+  const targets = isTree(root.backup) && isTree(root.backup.targets) ? new Set(Object.keys(root.backup.targets)) : new Set<string>();
   rules.forEach((rule, i) => {
+    if (isTree(rule) && rule.type === 'backup' && typeof rule.target === 'string' && !targets.has(rule.target))
+      problems.push({
+        path: `alerts.rules[${i}].target`,
+        message: `no backup target named ${JSON.stringify(rule.target)} in backup.targets`,
+      });
     if (!isTree(rule) || typeof rule.component !== 'string') return;
     const path = `alerts.rules[${i}].component`;
     if (!names.has(rule.component)) problems.push({ path, message: `no component named ${JSON.stringify(rule.component)}` });

@@ -29,7 +29,7 @@ const timezone = z
   .default('UTC');
 
 /** A cron expression croner accepts (5 or 6 fields, `@weekly` and friends); its own message on a typo. */
-const cron = z.string().superRefine((pattern, ctx) => {
+export const cron = z.string().superRefine((pattern, ctx) => {
   try {
     new Cron(pattern, { paused: true });
   } catch (error) {

@@ -39,4 +39,8 @@ export const METRICS = {
   degradationReason: 'nines_degradation_reason',
   fallbackTotal: 'nines_fallback_total',
   flagEnabled: 'nines_flag_enabled',
+  backupLastSuccessTimestampSeconds: 'nines_backup_last_success_timestamp_seconds',
+  backupDurationSeconds: 'nines_backup_duration_seconds',
+  backupSizeBytes: 'nines_backup_size_bytes',
+  backupFailuresTotal: 'nines_backup_failures_total',
 } as const;

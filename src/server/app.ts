@@ -3,11 +3,13 @@ import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import type { Registry } from 'prom-client';
 import type { ActiveAlert } from '../alerts/lifecycle.js';
 import type { Silences } from '../alerts/silences.js';
+import type { BackupSchedules } from '../backup/schedules.js';
 import { type Clock, systemClock } from '../core/clock.js';
 import type { Monitor } from '../monitor/monitor.js';
 import type { DeadLetterRecord } from '../notify/notifier.js';
 import type { Subscriptions } from '../notify/subscriptions.js';
 import { alertRoutes } from './alerts.js';
+import { backupRoutes } from './backups.js';
 import { componentRoutes } from './components.js';
 import type { ServerContext } from './context.js';
 import { degradationRoutes, ServedDegradation } from './degradation.js';
@@ -43,6 +45,8 @@ export interface AppOptions {
   deadLetters?: (limit: number) => Promise<DeadLetterRecord[]>;
   /** Status page subscribers: the form, `/subscribe`, `/unsubscribe` and `/api/subscribers`. Default: none. */
   subscriptions?: Subscriptions;
+  /** The backups `/api/backups` shows and starts. Default none (the routes answer 404). */
+  backups?: BackupSchedules;
   /** The flags served at `/api/flags`; default: the config's `flags:`, changed only through the API. */
   flags?: ServedFlags;
   /** The level served at `/api/degradation`; give the same one's `manager.current` to `flags` as `level`. Default: a new one, read by the default flags. */
@@ -67,6 +71,7 @@ export function buildApp(options: AppOptions): FastifyInstance {
     deadLetters: options.deadLetters,
     silences: options.silences,
     subscriptions: options.subscriptions,
+    backups: options.backups,
     flags:
       options.flags ??
       new ServedFlags({ flags: options.monitor.config.flags, registry: options.registry, clock, level: degradation.manager.current }),
@@ -93,6 +98,7 @@ export function buildApp(options: AppOptions): FastifyInstance {
     degradationRoutes(routes, ctx);
     pageRoutes(routes, ctx);
     subscriberRoutes(routes, ctx);
+    backupRoutes(routes, ctx);
   });
   return app;
 }

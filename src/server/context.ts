@@ -1,6 +1,7 @@
 import type { Registry } from 'prom-client';
 import type { ActiveAlert } from '../alerts/lifecycle.js';
 import type { Silences } from '../alerts/silences.js';
+import type { BackupSchedules } from '../backup/schedules.js';
 import type { Clock } from '../core/clock.js';
 import type { History } from '../monitor/history.js';
 import type { Monitor } from '../monitor/monitor.js';
@@ -23,6 +24,8 @@ export interface ServerContext {
   silences: Silences | undefined;
   /** Status page subscribers (sign-up and admin); undefined when nines serve runs none. */
   subscriptions: Subscriptions | undefined;
+  /** The backups of `nines serve` (`/api/backups`); undefined in tests without them. */
+  backups: BackupSchedules | undefined;
   /** The flags of `nines serve` (`/api/flags`). */
   flags: ServedFlags;
   /** The degradation level of `nines serve` (`/api/degradation`); the flags' `minLevel` reads it. */

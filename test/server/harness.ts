@@ -1,6 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import { Registry } from 'prom-client';
 import { Silences } from '../../src/alerts/silences.js';
+import type { BackupSchedules } from '../../src/backup/schedules.js';
 import { parseConfig } from '../../src/config/index.js';
 import { Monitor } from '../../src/monitor/monitor.js';
 import type { ProbeResult } from '../../src/monitor/probe.js';
@@ -52,6 +53,8 @@ export async function harness(
     flags?: (registry: Registry, clock: ManualClock) => ServedFlags;
     /** The degradation level to serve, made on the harness's registry and clock (default: one with no rules, in memory). */
     degradation?: (registry: Registry, clock: ManualClock) => ServedDegradation;
+    /** The backups `/api/backups` serves, made on the harness's registry. */
+    backups?: (registry: Registry) => BackupSchedules;
   } = {},
 ) {
   const text = yaml(options.token ?? false);
@@ -96,6 +99,7 @@ export async function harness(
     ...(silences ? { silences } : {}),
     ...(options.flags ? { flags: options.flags(registry, clock) } : {}),
     ...(options.degradation ? { degradation: options.degradation(registry, clock) } : {}),
+    ...(options.backups ? { backups: options.backups(registry) } : {}),
     ...(options.liveness ? { liveness: options.liveness } : {}),
   });
   if (options.start !== false) await monitor.start();

@@ -1,0 +1,84 @@
+import type { FastifyInstance } from 'fastify';
+import { z } from 'zod';
+import { repositoryOf, verifyBackup } from '../backup/backup.js';
+import { BackupError } from '../backup/errors.js';
+import type { Manifest } from '../backup/manifest.js';
+import type { BackupSchedules } from '../backup/schedules.js';
+import { problemsOf } from '../degrade/flags/schema.js';
+import { writeRoute } from './auth.js';
+import type { ServerContext } from './context.js';
+import { HttpError } from './errors.js';
+import { iso } from './time.js';
+
+/** A backup as the API shows it: what it is and where it came from, never a key (the manifest holds none). */
+const backupView = (m: Manifest) => ({
+  id: m.id,
+  target: m.target,
+  kind: m.kind,
+  type: m.type,
+  parent: m.parent,
+  startedAt: m.startedAt,
+  endedAt: m.endedAt,
+  sizes: m.sizes,
+  encryption: m.encryption,
+  artifacts: m.artifacts.length,
+});
+
+const createSchema = z.strictObject({ target: z.string().min(1) });
+
+const ID = { type: 'object', required: ['id'], properties: { id: { type: 'string', maxLength: 200 } } } as const;
+
+/** A backup failure as an HTTP error: 404 for an unknown target or id, 422 for a corrupt backup (naming the file), 500 never. */
+function httpOf(error: unknown): HttpError {
+  if (!(error instanceof BackupError)) throw error;
+  if (error.code === 'NINES_BACKUP_NOT_FOUND') return new HttpError(404, error.message);
+  return new HttpError(422, error.message, error.file === undefined ? [] : [`file: ${error.file}`]);
+}
+
+/**
+ * `/api/backups` (bearer token for all of it: the list names databases and paths): each target's
+ * last backup and the repository's complete backups; `POST` starts a backup of a target (202: it
+ * runs in the background, `GET` shows how it went); `POST /api/backups/:id/verify` checks one.
+ */
+export function backupRoutes(app: FastifyInstance, ctx: ServerContext): void {
+  const need = (): BackupSchedules => {
+    if (ctx.backups === undefined) throw new HttpError(404, 'no backups are configured');
+    return ctx.backups;
+  };
+
+  app.get('/api/backups', writeRoute(ctx.monitor), async () => {
+    const backups = need();
+    const list = await repositoryOf(backups.context).list();
+    return {
+      targets: backups
+        .states()
+        .map((s) => ({ ...s, lastSuccess: iso(s.lastSuccess), lastId: s.lastId ?? null, lastError: s.lastError ?? null })),
+      backups: list.map(backupView),
+    };
+  });
+
+  app.post('/api/backups', writeRoute(ctx.monitor), async (request, reply) => {
+    const backups = need();
+    const parsed = createSchema.safeParse(request.body);
+    if (!parsed.success) throw new HttpError(400, 'invalid backup request', problemsOf(parsed.error));
+    const { target } = parsed.data;
+    const state = backups.state(target);
+    if (state === undefined) throw new HttpError(404, `no backup target named ${JSON.stringify(target)}`);
+    if (state.running) throw new HttpError(409, `a backup of ${target} is already running`);
+    backups.run(target).catch((error: unknown) => request.log.error({ target, error: (error as Error).message }, 'backup failed'));
+    return reply.code(202).send({ target, running: true });
+  });
+
+  app.post<{ Params: { id: string } }>(
+    '/api/backups/:id/verify',
+    { schema: { params: ID }, ...writeRoute(ctx.monitor) },
+    async (request) => {
+      const backups = need();
+      try {
+        return { ok: true, backup: backupView(await verifyBackup(backups.context, request.params.id)) };
+      } catch (error) {
+        throw httpOf(error);
+      }
+    },
+  );
+}
