@@ -176,5 +176,10 @@ describe.runIf(await hasPostgres())('PostgreSQL backups (real pg_dump / pg_resto
     const error = await failure(createBackup(context, 'gone'));
     expect(error.code).toBe('NINES_BACKUP_FAILED');
     expect(await repositoryOf(context).list()).toEqual(before);
+    // a password in the URL never shows in the message
+    const closed = contextOf(section({ closed: { type: 'postgres', url: 'postgres://backup:s3cret-pw@127.0.0.1:1/app' } }));
+    const refused = await failure(createBackup(closed, 'closed'));
+    expect(refused.message).toMatch(/^cannot connect to postgres:\/\/backup:\*\*\*@127\.0\.0\.1:1\/app: /);
+    expect(refused.message).not.toContain('s3cret-pw');
   });
 });
