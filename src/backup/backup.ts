@@ -119,7 +119,7 @@ export async function verifyBackup(context: BackupContext, id: string): Promise<
   const manifest = await repository.get(id);
   const target: BackupTargetConfig = context.config.targets[manifest.target] ?? fallbackTarget(manifest);
   const driver = await driverFor(target, repository.root);
-  await check(driver, repository.dir(id), manifest, await configuredKey(context));
+  await check(driver, repository.dir(id), manifest, manifest.encryption === null ? undefined : await configuredKey(context));
   return manifest;
 }
 
@@ -132,8 +132,9 @@ export async function restoreBackup(context: BackupContext, id: string, to: stri
   const repository = repositoryOf(context);
   const manifest = await repository.get(id);
   const dir = repository.dir(id);
-  const key = await configuredKey(context);
+  checkDestination(manifest, to);
   for (const artifact of manifest.artifacts) await checkStored(dir, artifact);
+  const key = manifest.encryption === null ? undefined : await configuredKey(context);
   if (manifest.encryption !== null && key?.id !== manifest.encryption.keyId)
     throw new BackupError(
       'NINES_BACKUP_KEY',
@@ -142,6 +143,17 @@ export async function restoreBackup(context: BackupContext, id: string, to: stri
   const driver = await driverFor(context.config.targets[manifest.target] ?? fallbackTarget(manifest), repository.root);
   await driver.restore(dir, manifest, key, to, force);
   return manifest;
+}
+
+/** A PostgreSQL backup goes to a database URL, the others to a path. */
+function checkDestination(manifest: Manifest, to: string): void {
+  const url = /^[a-z][a-z0-9+.-]*:\/\//i.test(to);
+  const postgres = /^postgres(ql)?:\/\/\S+$/.test(to) && URL.canParse(to);
+  if (manifest.kind === 'postgres' ? !postgres : url)
+    throw new BackupError(
+      'NINES_RESTORE_REFUSED',
+      `--to: backup ${manifest.id} is of ${manifest.kind === 'postgres' ? 'a PostgreSQL database: expected postgres://user@host:5432/db' : `a ${manifest.kind === 'sqlite' ? 'SQLite file' : 'directory'}: expected a path`}`,
+    );
 }
 
 /**

@@ -44,12 +44,15 @@ export function encryptStream(key: BackupKey, chunkSize = DEFAULT_CHUNK_SIZE): T
   let index = 0;
   let pending: Buffer[] = [];
   let pendingBytes = 0;
-  const seal = (plain: Buffer, final: boolean): Buffer => {
+  /** Seals one chunk and pushes its parts as they are (no copy into one buffer). */
+  const seal = (stream: Transform, plain: Buffer, final: boolean): void => {
     const nonce = randomBytes(NONCE);
     const cipher = createCipheriv('aes-256-gcm', key.key, nonce);
     cipher.setAAD(aad(header, index++, final));
-    const body = Buffer.concat([cipher.update(plain), cipher.final()]);
-    return Buffer.concat([nonce, body, cipher.getAuthTag()]);
+    stream.push(nonce);
+    stream.push(cipher.update(plain));
+    cipher.final();
+    stream.push(cipher.getAuthTag());
   };
   return new Transform({
     construct(callback) {
@@ -61,9 +64,9 @@ export function encryptStream(key: BackupKey, chunkSize = DEFAULT_CHUNK_SIZE): T
       pendingBytes += chunk.length;
       // strictly more than one chunk: the last chunk is sealed in flush, marked final
       if (pendingBytes > chunkSize) {
-        let all = Buffer.concat(pending, pendingBytes);
+        let all = pending.length === 1 ? chunk : Buffer.concat(pending, pendingBytes);
         while (all.length > chunkSize) {
-          this.push(seal(all.subarray(0, chunkSize), false));
+          seal(this, all.subarray(0, chunkSize), false);
           all = all.subarray(chunkSize);
         }
         pending = [all];
@@ -72,7 +75,7 @@ export function encryptStream(key: BackupKey, chunkSize = DEFAULT_CHUNK_SIZE): T
       callback();
     },
     flush(callback: TransformCallback) {
-      this.push(seal(Buffer.concat(pending, pendingBytes), true));
+      seal(this, Buffer.concat(pending, pendingBytes), true);
       callback();
     },
   });
@@ -94,7 +97,8 @@ export function decryptStream(key: BackupKey, file: string): Transform {
     decipher.setAAD(aad(h, index, final));
     decipher.setAuthTag(data.subarray(data.length - TAG));
     try {
-      const plain = Buffer.concat([decipher.update(data.subarray(NONCE, data.length - TAG)), decipher.final()]);
+      const plain = decipher.update(data.subarray(NONCE, data.length - TAG));
+      decipher.final(); // throws unless the tag matches: nothing of the chunk is passed on before
       index++;
       return plain;
     } catch {
@@ -119,18 +123,37 @@ export function decryptStream(key: BackupKey, file: string): Transform {
     buffered = buffered.subarray(HEADER);
     return Buffer.from(h);
   };
+  // chunks as they came, joined only once a whole record (and a byte more) is there
+  let pending: Buffer[] = [];
+  let pendingBytes = 0;
+  const joined = (): Buffer => {
+    const all = pending.length === 1 ? (pending[0] as Buffer) : Buffer.concat(pending, pendingBytes);
+    pending = [all];
+    return all;
+  };
+  const keep = (rest: Buffer) => {
+    pending = rest.length === 0 ? [] : [rest];
+    pendingBytes = rest.length;
+  };
   return new Transform({
     transform(chunk: Buffer, _encoding, callback: TransformCallback) {
       try {
-        buffered = buffered.length === 0 ? chunk : Buffer.concat([buffered, chunk]);
+        pending.push(chunk);
+        pendingBytes += chunk.length;
         if (header === undefined) {
-          if (buffered.length < HEADER) return callback();
+          if (pendingBytes < HEADER) return callback();
+          buffered = joined();
           header = readHeader();
+          keep(buffered);
         }
         // a full record followed by more bytes cannot be the last one
-        while (buffered.length > record) {
-          this.push(open(buffered.subarray(0, record), false, header));
-          buffered = buffered.subarray(record);
+        if (pendingBytes > record) {
+          let all = joined();
+          while (all.length > record) {
+            this.push(open(all.subarray(0, record), false, header));
+            all = all.subarray(record);
+          }
+          keep(all);
         }
         callback();
       } catch (error) {
@@ -139,6 +162,7 @@ export function decryptStream(key: BackupKey, file: string): Transform {
     },
     flush(callback: TransformCallback) {
       try {
+        buffered = joined();
         if (header === undefined) {
           if (buffered.length < HEADER) throw corrupt('truncated: shorter than its header');
           header = readHeader();
@@ -151,10 +175,4 @@ export function decryptStream(key: BackupKey, file: string): Transform {
       }
     },
   });
-}
-
-/** The key id recorded in the header of an encrypted artifact's first bytes; undefined if they are not one. */
-export function headerKeyId(first: Buffer): string | undefined {
-  if (first.length < HEADER || !first.subarray(0, 8).equals(MAGIC)) return undefined;
-  return first.subarray(12, 20).toString('hex');
 }

@@ -9,9 +9,12 @@ type BackupErrorCode = Extract<
 export class BackupError extends NinesError {
   /** The artifact (path inside the backup's folder) that failed, if one did. */
   readonly file: string | undefined;
+  /** The config key at fault (`backup.encryption.keyEnv`) when the config must change, as for a key that cannot be loaded. */
+  readonly configPath: string | undefined;
 
-  constructor(code: BackupErrorCode, message: string, options: { file?: string; cause?: unknown } = {}) {
+  constructor(code: BackupErrorCode, message: string, options: { file?: string; configPath?: string; cause?: unknown } = {}) {
     super(code, message, options.cause === undefined ? undefined : { cause: options.cause });
     this.file = options.file;
+    this.configPath = options.configPath;
   }
 }

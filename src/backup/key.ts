@@ -38,20 +38,22 @@ export function decodeKey(text: string): Buffer | undefined {
 export async function loadKey(source: KeySource, env: NodeJS.ProcessEnv = process.env): Promise<BackupKey> {
   let text: string;
   let where: string;
+  const configPath = `backup.encryption.${source.keyEnv !== undefined ? 'keyEnv' : 'keyFile'}`;
+  const fail = (message: string) => new BackupError('NINES_BACKUP_KEY', message, { configPath });
   if (source.keyEnv !== undefined) {
-    where = `backup.encryption.keyEnv: environment variable ${source.keyEnv}`;
+    where = `${configPath}: environment variable ${source.keyEnv}`;
     const value = env[source.keyEnv];
-    if (value === undefined || value === '') throw new BackupError('NINES_BACKUP_KEY', `${where} is not set`);
+    if (value === undefined || value === '') throw fail(`${where} is not set`);
     text = value;
   } else {
-    where = `backup.encryption.keyFile: ${source.keyFile}`;
+    where = `${configPath}: ${source.keyFile}`;
     try {
       text = await readFile(source.keyFile, 'utf8');
     } catch (error) {
-      throw new BackupError('NINES_BACKUP_KEY', `${where}: cannot read: ${(error as NodeJS.ErrnoException).code ?? 'error'}`);
+      throw fail(`${where}: cannot read: ${(error as NodeJS.ErrnoException).code ?? 'error'}`);
     }
   }
   const key = decodeKey(text);
-  if (key === undefined) throw new BackupError('NINES_BACKUP_KEY', `${where} ${HINT}`);
+  if (key === undefined) throw fail(`${where} ${HINT}`);
   return { key, id: keyId(key) };
 }

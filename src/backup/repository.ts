@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { mkdir, open, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { hostname } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { type Clock, systemClock } from '../core/clock.js';
 import { BackupError } from './errors.js';
 import { MANIFEST_FILE, MANIFEST_FORMAT, type Manifest, manifestSchema } from './manifest.js';
@@ -143,8 +143,12 @@ export class PendingBackup {
 
   /** Syncs every artifact, writes and syncs the manifest, then renames the folder to the backup's id and syncs the repository. */
   async commit(manifest: Manifest): Promise<string> {
-    for (const a of manifest.artifacts) await fsyncPath(join(this.dir, a.path));
-    await rm(join(this.dir, OWNER), { force: true });
+    const folders = new Set<string>();
+    for (const a of manifest.artifacts) {
+      await fsyncPath(join(this.dir, a.path));
+      folders.add(dirname(join(this.dir, a.path)));
+    }
+    for (const folder of folders) await fsyncPath(folder);
     const file = join(this.dir, MANIFEST_FILE);
     await writeFile(file, `${JSON.stringify(manifest, null, 2)}\n`, { mode: 0o600 });
     await fsyncPath(file);
@@ -152,6 +156,8 @@ export class PendingBackup {
     const final = this.#repository.dir(this.id);
     await rename(this.dir, final);
     await fsyncPath(this.#repository.root);
+    // kept until the rename, so a crash just before it leaves a leftover the next create recognises
+    await rm(join(final, OWNER), { force: true });
     return final;
   }
 

@@ -1,12 +1,16 @@
 import { type Command, InvalidArgumentError } from 'commander';
-import { takeBaseBackup } from '../backup/postgres/pitr/base.js';
-import { pruneBaseBackups } from '../backup/postgres/pitr/prune.js';
-import { formatUs, parseTargetTime, restoreToTime } from '../backup/postgres/pitr/restore.js';
-import { archiveWal, fetchWal } from '../backup/postgres/pitr/wal.js';
-import { pruneRepository } from '../backup/prune.js';
 import { isNinesError } from '../core/errors.js';
 import { redactText } from '../core/redact.js';
 import { EXIT_INVALID, loadOrReport, type Output, processOutput } from './validate.js';
+
+// The commands' modules load when they run: `wal-push` runs for every WAL segment, and pg is not needed for most.
+const pitr = {
+  wal: () => import('../backup/postgres/pitr/wal.js'),
+  base: () => import('../backup/postgres/pitr/base.js'),
+  restore: () => import('../backup/postgres/pitr/restore.js'),
+  prune: () => import('../backup/postgres/pitr/prune.js'),
+  repository: () => import('../backup/prune.js'),
+};
 
 /** Runs `work`; its error goes to stderr without passwords: exit 2 for a bad argument, 1 otherwise. */
 async function guarded(output: Output, work: () => Promise<number>): Promise<number> {
@@ -60,9 +64,9 @@ async function prune(options: PruneOptions, output: Output): Promise<number> {
     const lines: Array<{ keep: boolean; backup: { id: string }; reasons: string[] }> = [];
     if (config !== undefined) {
       const context = { config: { ...config.backup, repository } };
-      lines.push(...(await pruneRepository(context, policy, { confirm })).decisions);
+      lines.push(...(await (await pitr.repository()).pruneRepository(context, policy, { confirm })).decisions);
     }
-    const base = await pruneBaseBackups(repository, policy, { confirm });
+    const base = await (await pitr.prune()).pruneBaseBackups(repository, policy, { confirm });
     lines.push(...base.decisions);
     for (const d of lines) output.out(`${d.keep ? 'keep  ' : 'remove'} ${d.backup.id}  ${d.reasons.join(', ')}`);
     output.out(`${confirm ? 'removed' : 'would remove'} ${base.wal.segments.length} WAL segments (${base.wal.bytes} bytes)`);
@@ -84,7 +88,7 @@ export function pitrCommands(backup: Command, output: Output = processOutput): v
     .option(...REPOSITORY)
     .action(async (path: string, name: string, options: { repository: string }) => {
       process.exitCode = await guarded(output, async () => {
-        await archiveWal(options.repository, path, name);
+        await (await pitr.wal()).archiveWal(options.repository, path, name);
         return 0;
       });
     });
@@ -95,7 +99,7 @@ export function pitrCommands(backup: Command, output: Output = processOutput): v
     .argument('<path>', '%p')
     .option(...REPOSITORY)
     .action(async (name: string, path: string, options: { repository: string }) => {
-      process.exitCode = await guarded(output, async () => ((await fetchWal(options.repository, name, path)) ? 0 : 1));
+      process.exitCode = await guarded(output, async () => ((await (await pitr.wal()).fetchWal(options.repository, name, path)) ? 0 : 1));
     });
   backup
     .command('base')
@@ -104,7 +108,8 @@ export function pitrCommands(backup: Command, output: Output = processOutput): v
     .option(...REPOSITORY)
     .action(async (options: { database: string; repository: string }) => {
       process.exitCode = await guarded(output, async () => {
-        const b = await takeBaseBackup(options.database, options.repository);
+        const b = await (await pitr.base()).takeBaseBackup(options.database, options.repository);
+        const { formatUs } = await pitr.restore();
         output.out(`${b.id}: ended ${formatUs(b.endedUs)}, WAL from ${b.startSegment}`);
         return 0;
       });
@@ -136,6 +141,7 @@ export function pitrCommands(backup: Command, output: Output = processOutput): v
     .option(...REPOSITORY)
     .action(async (options: { toTime: string; to: string; force?: boolean; repository: string }) => {
       process.exitCode = await guarded(output, async () => {
+        const { formatUs, parseTargetTime, restoreToTime } = await pitr.restore();
         const r = await restoreToTime(options.repository, parseTargetTime(options.toTime), options.to, { force: options.force === true });
         output.out(
           `${options.to}: recovers from ${r.base.id} to ${formatUs(r.targetUs)} (the archive ends at ${formatUs(r.archiveEnd.us)}); start PostgreSQL on it`,

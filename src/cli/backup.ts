@@ -1,8 +1,8 @@
-import { type BackupContext, configuredKey, createBackup, repositoryOf, restoreBackup, verifyBackup } from '../backup/backup.js';
+import { type BackupContext, createBackup, repositoryOf, restoreBackup, verifyBackup } from '../backup/backup.js';
 import { BackupError } from '../backup/errors.js';
 import type { Manifest } from '../backup/manifest.js';
 import { formatDuration } from '../config/index.js';
-import { redactUrl } from '../core/redact.js';
+import { redactText, redactUrl } from '../core/redact.js';
 import { EXIT_INVALID, loadOrReport, type Output, processOutput } from './validate.js';
 
 /** Exit code of a backup, verification or restore that failed (a bad config or argument is {@link EXIT_INVALID}). */
@@ -16,24 +16,24 @@ export interface BackupCommandOptions {
 
 type Env = NodeJS.ProcessEnv;
 
-/** Loads the config and the key (a key that cannot be loaded is a config problem: exit 2); undefined after printing why. */
+/** Loads the config; undefined after printing its problems. */
 async function contextOf(options: BackupCommandOptions, output: Output, env: Env): Promise<BackupContext | undefined> {
   const config = await loadOrReport(options.config, output, env);
-  if (config === undefined) return undefined;
-  const context: BackupContext = { config: config.backup, env };
-  try {
-    await configuredKey(context);
-  } catch (error) {
-    output.err((error as Error).message);
-    return undefined;
-  }
-  return context;
+  return config === undefined ? undefined : { config: config.backup, env };
 }
 
-/** Prints a failure and returns its exit code: 2 for what the caller must change (a name, --force), 1 for the rest. */
+/**
+ * Prints a failure and returns its exit code: 2 for what the caller must change (the config's key,
+ * a name, --to, --force), 1 for the rest. A key that cannot be loaded prints as a config problem,
+ * `path: message`.
+ */
 function failed(what: string, error: unknown, output: Output): number {
-  if (!(error instanceof BackupError)) throw error;
-  output.err(`${what}: ${error.message}`);
+  if (error instanceof BackupError && error.configPath !== undefined) {
+    output.err(error.message);
+    return EXIT_INVALID;
+  }
+  output.err(`${what}: ${redactText(error instanceof Error ? error.message : String(error))}`);
+  if (!(error instanceof BackupError)) return EXIT_FAILED;
   return error.code === 'NINES_BACKUP_NOT_FOUND' || error.code === 'NINES_RESTORE_REFUSED' ? EXIT_INVALID : EXIT_FAILED;
 }
 

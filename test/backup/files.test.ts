@@ -145,6 +145,8 @@ describe('files target (tar)', () => {
     const error = await failure(restoreBackup(context, m.id, src));
     expect(error.code).toBe('NINES_RESTORE_REFUSED');
     expect(error.message).toMatch(/is not empty.*--force/);
+    const url = await failure(restoreBackup(context, m.id, 'postgres://postgres@127.0.0.1/x'));
+    expect(url.message).toBe(`--to: backup ${m.id} is of a directory: expected a path`);
 
     const archive = join(tmp.dir, 'backups', m.id, 'files.tar.gz');
     const bytes = readFileSync(archive);

@@ -85,6 +85,8 @@ describe.runIf(await hasPostgres())('PostgreSQL backups (real pg_dump / pg_resto
     const error = await failure(restoreBackup(context, m.id, source.url));
     expect(error.code).toBe('NINES_RESTORE_REFUSED');
     expect(error.message).toMatch(/is not empty .*--force/);
+    const path = await failure(restoreBackup(context, m.id, './restored'));
+    expect(path.message).toBe(`--to: backup ${m.id} is of a PostgreSQL database: expected postgres://user@host:5432/db`);
     expect(await contentHashes(source.url)).toEqual(original);
   }, 120_000);
 
@@ -126,8 +128,8 @@ describe.runIf(await hasPostgres())('PostgreSQL backups (real pg_dump / pg_resto
   it('a wrong key or none: a clear error, for verify and restore alike', async () => {
     const m = await createBackup(contextOf(section({ enc: { type: 'postgres', url: source.url } }, true), { TEST_BACKUP_KEY: KEY }), 'enc');
     const wrong = contextOf(section({}, true), { TEST_BACKUP_KEY: OTHER_KEY });
-    for (const attempt of [verifyBackup(wrong, m.id), restoreBackup(wrong, m.id, restoreTarget())]) {
-      const error = await failure(attempt);
+    for (const attempt of [() => verifyBackup(wrong, m.id), () => restoreBackup(wrong, m.id, restoreTarget())]) {
+      const error = await failure(attempt());
       expect(error.code).toBe('NINES_BACKUP_KEY');
       expect(error.message).toContain(`encrypted with key ${m.encryption?.keyId}`);
       expect(error.message).toContain('wrong key');
@@ -174,5 +176,10 @@ describe.runIf(await hasPostgres())('PostgreSQL backups (real pg_dump / pg_resto
     const error = await failure(createBackup(context, 'gone'));
     expect(error.code).toBe('NINES_BACKUP_FAILED');
     expect(await repositoryOf(context).list()).toEqual(before);
+    // a password in the URL never shows in the message
+    const closed = contextOf(section({ closed: { type: 'postgres', url: 'postgres://backup:s3cret-pw@127.0.0.1:1/app' } }));
+    const refused = await failure(createBackup(closed, 'closed'));
+    expect(refused.message).toMatch(/^cannot connect to postgres:\/\/backup:\*\*\*@127\.0\.0\.1:1\/app: /);
+    expect(refused.message).not.toContain('s3cret-pw');
   });
 });

@@ -76,8 +76,13 @@ export function sqliteDriver(target: SqliteTargetConfig): TargetDriver {
       if (existing !== undefined && existing.size > 0 && !force)
         throw new BackupError('NINES_RESTORE_REFUSED', `${dest} exists and is not empty: stop its writers and add --force to replace it`);
       const temp = join(dirname(dest), `.${basename(dest)}.nines-restore`);
-      await extract(dir, manifest, key, temp);
-      await fsyncPath(temp);
+      try {
+        await extract(dir, manifest, key, temp);
+        await fsyncPath(temp);
+      } catch (error) {
+        await rm(temp, { force: true });
+        throw error;
+      }
       // a -wal left from the old file would be replayed onto the restored one
       await rm(`${dest}-wal`, { force: true });
       await rm(`${dest}-shm`, { force: true });
