@@ -77,7 +77,8 @@ async function prune(options: PruneOptions, output: Output): Promise<number> {
 
 /**
  * The point-in-time recovery commands under `nines backup`: `wal-push` and `wal-fetch` (PostgreSQL's
- * `archive_command` and `restore_command`), `base` (a base backup), `prune` and `restore-time`.
+ * `archive_command` and `restore_command`), `base` (a base backup) and `prune`; `restore --to-time` is
+ * {@link restoreToTime} here.
  */
 export function pitrCommands(backup: Command, output: Output = processOutput): void {
   backup
@@ -132,21 +133,20 @@ export function pitrCommands(backup: Command, output: Output = processOutput): v
     .action(async (options: PruneOptions) => {
       process.exitCode = await prune(options, output);
     });
-  backup
-    .command('restore-time')
-    .description('Prepare a data directory that recovers to --to-time from the latest base backup before it and the archived WAL.')
-    .requiredOption('--to-time <time>', 'ISO 8601 with an offset, to the µs: 2026-12-07T02:30:00.123456Z')
-    .requiredOption('--to <dir>', 'the data directory to write (empty, or --force)')
-    .option('--force', 'replace what the data directory holds')
-    .option(...REPOSITORY)
-    .action(async (options: { toTime: string; to: string; force?: boolean; repository: string }) => {
-      process.exitCode = await guarded(output, async () => {
-        const { formatUs, parseTargetTime, restoreToTime } = await pitr.restore();
-        const r = await restoreToTime(options.repository, parseTargetTime(options.toTime), options.to, { force: options.force === true });
-        output.out(
-          `${options.to}: recovers from ${r.base.id} to ${formatUs(r.targetUs)} (the archive ends at ${formatUs(r.archiveEnd.us)}); start PostgreSQL on it`,
-        );
-        return 0;
-      });
-    });
+}
+
+/** `nines backup restore --to-time T --to <dir>`: a data directory that recovers to T from the repository's base backups and WAL. */
+export function restoreToTime(
+  options: { toTime: string; to: string; force?: boolean; repository?: string },
+  output: Output = processOutput,
+): Promise<number> {
+  return guarded(output, async () => {
+    const { formatUs, parseTargetTime, restoreToTime: prepare } = await pitr.restore();
+    const repository = options.repository ?? './data/backups';
+    const r = await prepare(repository, parseTargetTime(options.toTime), options.to, { force: options.force === true });
+    output.out(
+      `${options.to}: recovers from ${r.base.id} to ${formatUs(r.targetUs)} (the archive ends at ${formatUs(r.archiveEnd.us)}); start PostgreSQL on it`,
+    );
+    return 0;
+  });
 }

@@ -7,13 +7,19 @@ import { realpathSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 import { Command } from 'commander';
-import { pitrCommands } from './backup-pitr.js';
+import { pitrCommands, restoreToTime } from './backup-pitr.js';
 import { EXPORTS, exportFile } from './export.js';
 import { DEFAULT_CONFIG_PATH, validate } from './validate.js';
 
 // Each command's module is loaded when it runs: \`serve\` pulls in Fastify and the whole server
 // (~0.6 s of start-up on a small machine), which \`nines backup list\` should not pay.
 const { version } = createRequire(import.meta.url)('../../package.json') as { version: string };
+
+/** A usage error: its message on stderr, exit 2. */
+function fail(message: string): void {
+  process.stderr.write(`${message}\n`);
+  process.exitCode = 2;
+}
 
 /** The `nines` command. */
 export function buildProgram(): Command {
@@ -64,7 +70,7 @@ export function buildProgram(): Command {
   const backup = program
     .command('backup')
     .description(
-      'Back up and restore the targets of the config (backup.targets): create, list, verify, restore; PostgreSQL point-in-time recovery: wal-push, wal-fetch, base, prune, restore-time.',
+      'Back up and restore the targets of the config (backup.targets): create, list, verify, restore; PostgreSQL point-in-time recovery: wal-push, wal-fetch, base, prune, restore --to-time.',
     );
   pitrCommands(backup);
   backup
@@ -94,14 +100,26 @@ export function buildProgram(): Command {
     });
   backup
     .command('restore')
-    .description('Restore a backup into a database (URL; created if missing) or a path. Refuses a non-empty target without --force.')
-    .argument('<id>', 'backup id, as `nines backup list` shows')
-    .requiredOption('--to <database-url|path>', 'where to restore')
+    .description(
+      'Restore a backup into a database (URL; created if missing) or a path, refusing a non-empty target without --force; with --to-time, prepare a PostgreSQL data directory that recovers to that moment.',
+    )
+    .argument('[id]', 'backup id, as `nines backup list` shows (not with --to-time)')
+    .requiredOption('--to <database-url|path>', 'where to restore (with --to-time: the data directory to write)')
+    .option('--to-time <time>', 'point-in-time recovery: ISO 8601 with an offset, to the µs (2026-12-07T14:02:13.000000Z)')
     .option('--force', 'restore over a non-empty target (PostgreSQL: pg_restore --clean)')
+    .option('-r, --repository <dir>', 'with --to-time: the repository of the base backups and WAL (default ./data/backups)')
     .option('-c, --config <file>', 'config file', DEFAULT_CONFIG_PATH)
-    .action(async (id: string, options: { config: string; to: string; force?: boolean }) => {
-      process.exitCode = await (await import('./backup.js')).backupRestore(id, options);
-    });
+    .action(
+      async (id: string | undefined, options: { config: string; to: string; force?: boolean; toTime?: string; repository?: string }) => {
+        if (options.toTime !== undefined) {
+          if (id !== undefined) return fail('backup restore: give a backup id or --to-time, not both');
+          process.exitCode = await restoreToTime({ ...options, toTime: options.toTime });
+          return;
+        }
+        if (id === undefined) return fail('backup restore: which backup? give its id (nines backup list), or --to-time');
+        process.exitCode = await (await import('./backup.js')).backupRestore(id, options);
+      },
+    );
   program
     .command('serve')
     .description('Run the monitor and its HTTP service (API, probes, /metrics) until SIGTERM; SIGHUP reloads the config.')

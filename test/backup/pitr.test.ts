@@ -1,7 +1,7 @@
 /**
  * Point-in-time recovery end to end, on a PostgreSQL 15 cluster of the test's own (initdb, its own
  * port and temp dir, stopped by its PID): the cluster archives its WAL with `nines backup
- * wal-push`, a base backup is taken, two transactions commit, and the data directory `restore-time`
+ * wal-push`, a base backup is taken, two transactions commit, and the data directory `restore --to-time`
  * prepares for a moment between them, started, holds exactly the first.
  */
 import { execFileSync, spawnSync } from 'node:child_process';
@@ -87,13 +87,17 @@ describe.runIf(CAN)('point-in-time recovery', () => {
     const restored = serverOwned(join(cluster.dir, 'restored'));
     const cli = spawnSync(
       process.execPath,
-      [bin, 'backup', 'restore-time', '--repository', repository, '--to-time', between, '--to', restored],
+      [bin, 'backup', 'restore', '--repository', repository, '--to-time', between, '--to', restored],
       {
         encoding: 'utf8',
       },
     );
     expect([cli.status, cli.stderr]).toEqual([0, '']);
     expect(cli.stdout).toContain(`recovers from ${base.id}`);
+    const both = spawnSync(process.execPath, [bin, 'backup', 'restore', base.id, '--to-time', between, '--to', restored], {
+      encoding: 'utf8',
+    });
+    expect([both.status, both.stderr.trim()]).toEqual([2, 'backup restore: give a backup id or --to-time, not both']);
     execFileSync('chown', ['-R', '--reference', repository, restored]); // the server's user, as the repository is
 
     await cluster.stop();
