@@ -47,7 +47,8 @@ async function run(skews: number[], env: Record<string, string>): Promise<Record
   for (let i = 0; i < children.length; i++) expect(await next(i)).toBe('ready');
   for (const child of children) child.stdin.write('go\n');
   const results = [];
-  for (let i = 0; i < children.length; i++) results.push(JSON.parse(await next(i)) as Record<string, number>);
+  for (let i = 0; i < children.length; i++)
+    results.push(JSON.parse(await next(i)) as Record<string, number> & { insured: number; insuredFirst: string | null });
   return results;
 }
 
@@ -85,6 +86,10 @@ describe.skipIf(!available)('Redis store across processes', () => {
       REDIS_URL: redisUrl,
     });
     const elapsed = (await redisNow(client)) - started;
+    expect(
+      results.map((r) => [r.insured, r.insuredFirst]),
+      'decisions left to the insurance',
+    ).toEqual(results.map(() => [0, null]));
     for (const kind of KINDS) {
       const total = results.reduce((sum, r) => sum + (r[kind] ?? 0), 0);
       const refill = kind === 'token-bucket' || kind === 'gcra' ? Math.ceil((elapsed * LIMIT) / windowMs) : 0;
