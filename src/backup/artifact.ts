@@ -7,6 +7,7 @@ import { pipeline } from 'node:stream/promises';
 import zlib from 'node:zlib';
 import { decryptStream, encryptStream } from './crypto.js';
 import { BackupError } from './errors.js';
+import { parallelGzip } from './gzip.js';
 import type { BackupKey } from './key.js';
 import type { Artifact } from './manifest.js';
 
@@ -33,7 +34,7 @@ class Tap extends Transform {
 }
 
 function compressor(compression: Compression): Transform {
-  if (compression === 'gzip') return zlib.createGzip({ level: 6 });
+  if (compression === 'gzip') return parallelGzip({ level: 6 });
   if (compression === 'zstd') {
     if (typeof zlib.createZstdCompress !== 'function')
       throw new BackupError('NINES_BACKUP_FAILED', 'zstd compression needs Node.js >= 22.15 (zlib.createZstdCompress); use gzip');
