@@ -18,3 +18,10 @@ export class BackupError extends NinesError {
     this.configPath = options.configPath;
   }
 }
+
+/** A request the backup repository cannot honour without losing data: a WAL conflict, a recovery target it cannot reach. */
+export class BackupRefusedError extends NinesError {
+  constructor(message: string) {
+    super('NINES_BACKUP_REFUSED', message);
+  }
+}

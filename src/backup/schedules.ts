@@ -103,24 +103,23 @@ export class BackupSchedules {
     if (state.running) return Promise.reject(new BackupError('NINES_BACKUP_FAILED', `a backup of ${target} is already running`));
     state.running = true;
     const started = Date.now();
-    const work = createBackup(this.#o.context, target).then(
-      (manifest) => {
-        this.#succeeded(manifest, (Date.now() - started) / 1000);
-        return manifest;
-      },
-      (error: unknown) => {
-        state.lastError = error instanceof Error ? error.message : String(error);
-        this.#metrics.failures.labels(target).inc();
-        throw error;
-      },
+    return this.#track(
+      createBackup(this.#o.context, target)
+        .then(
+          (manifest) => {
+            this.#succeeded(manifest, (Date.now() - started) / 1000);
+            return manifest;
+          },
+          (error: unknown) => {
+            state.lastError = error instanceof Error ? error.message : String(error);
+            this.#metrics.failures.labels(target).inc();
+            throw error;
+          },
+        )
+        .finally(() => {
+          state.running = false;
+        }),
     );
-    const tracked = work.finally(() => {
-      state.running = false;
-      this.#runs.delete(tracked);
-    });
-    tracked.catch(() => undefined);
-    this.#runs.add(tracked);
-    return work;
   }
 
   /** Stops the schedules and waits for the backups running. */
@@ -131,18 +130,27 @@ export class BackupSchedules {
 
   /** One scheduled run: the backup, then the target's retention; tracked whole, so `stop` waits for the prune too. */
   #scheduled(target: string): Promise<void> {
-    const work = (async () => {
-      try {
-        await this.run(target);
-        const retention = this.#o.context.config.retention;
-        if (retention !== undefined) await pruneRepository(this.#o.context, retention, { target, confirm: true });
-      } catch (error) {
-        this.#o.onError?.(target, error);
-      }
-    })();
-    const tracked = work.finally(() => this.#runs.delete(tracked));
-    this.#runs.add(tracked);
-    return tracked;
+    return this.#track(
+      (async () => {
+        try {
+          await this.run(target);
+          const retention = this.#o.context.config.retention;
+          if (retention !== undefined) await pruneRepository(this.#o.context, retention, { target, confirm: true });
+        } catch (error) {
+          this.#o.onError?.(target, error);
+        }
+      })(),
+    );
+  }
+
+  /** `work`, held in the runs `stop` waits for until it settles. */
+  #track<T>(work: Promise<T>): Promise<T> {
+    const settled: Promise<unknown> = work.then(
+      () => this.#runs.delete(settled),
+      () => this.#runs.delete(settled),
+    );
+    this.#runs.add(settled);
+    return work;
   }
 
   #succeeded(manifest: Manifest, durationS?: number): void {

@@ -10,9 +10,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { BackupRefusedError } from '../../src/backup/errors.js';
 import { baseBackups, takeBaseBackup } from '../../src/backup/postgres/pitr/base.js';
 import { formatUs, parseTargetTime, restoreToTime } from '../../src/backup/postgres/pitr/restore.js';
-import { archivedSegments, archiveWal, BackupRefusedError } from '../../src/backup/postgres/pitr/wal.js';
+import { archivedSegments, archiveWal } from '../../src/backup/postgres/pitr/wal.js';
 import { bin, ensureBuilt, until } from '../support/e2e.js';
 import { canRunOwnCluster, type OwnCluster, ownCluster, serverOwned } from '../support/pg-cluster.js';
 

@@ -3,10 +3,10 @@ import { randomBytes } from 'node:crypto';
 import { mkdir, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import pg from 'pg';
-import { BackupError } from '../../errors.js';
-import { pgTool, toolError } from './tools.js';
-import { BackupRefusedError } from './wal.js';
+import { BackupError, BackupRefusedError } from '../../errors.js';
+import { startTool, toolVersion } from '../../tools.js';
+import { libpq, withClient } from '../connection.js';
+import { pgTool } from './tools.js';
 
 const run = promisify(execFile);
 
@@ -33,7 +33,7 @@ export const baseDir = (repository: string): string => join(repository, 'base');
 const MANIFEST = 'nines-base.json';
 
 /** Server clock in µs since the epoch. */
-async function serverUs(client: pg.Client): Promise<number> {
+async function serverUs(client: Parameters<Parameters<typeof withClient>[1]>[0]): Promise<number> {
   const { rows } = await client.query<{ us: string }>('SELECT (extract(epoch FROM clock_timestamp()) * 1000000)::bigint::text AS us');
   return Number(rows[0]?.us);
 }
@@ -45,10 +45,8 @@ async function serverUs(client: pg.Client): Promise<number> {
  * complete. Refused unless the server archives its WAL (`archive_mode`), without which a base
  * backup recovers to its own end and no later.
  */
-export async function takeBaseBackup(url: string, repository: string, options: { pgBin?: string } = {}): Promise<BaseBackup> {
-  const client = new pg.Client({ connectionString: url });
-  await client.connect();
-  try {
+export function takeBaseBackup(url: string, repository: string, options: { pgBin?: string } = {}): Promise<BaseBackup> {
+  return withClient(url, async (client) => {
     const { rows } = await client.query<{ version: string; archive: string }>(
       "SELECT current_setting('server_version') AS version, current_setting('archive_mode') AS archive",
     );
@@ -62,31 +60,16 @@ export async function takeBaseBackup(url: string, repository: string, options: {
     const temp = join(baseDir(repository), `.${id}.tmp`);
     try {
       const bin = options.pgBin;
-      await run(pgTool('pg_basebackup', bin), [
-        '-d',
-        url,
-        '-D',
-        temp,
-        '-Fp',
-        '-X',
-        'stream',
-        '-c',
-        'fast',
-        '--manifest-checksums=SHA256',
-      ]).catch((error: unknown) => {
-        throw toolError('pg_basebackup', error);
-      });
+      const conn = libpq(url); // the password in PGPASSWORD, never on the command line
+      const args = ['-d', conn.url, '-D', temp, '-Fp', '-X', 'stream', '-c', 'fast', '--manifest-checksums=SHA256'];
+      await startTool(pgTool('pg_basebackup', bin), args, { env: conn.env, secrets: conn.secrets }).done;
       const endedUs = await serverUs(client);
-      await run(pgTool('pg_verifybackup', bin), ['-q', temp]).catch((error: unknown) => {
-        throw toolError('pg_verifybackup', error);
-      });
+      await startTool(pgTool('pg_verifybackup', bin), ['-q', temp]).done;
       const label = await readFile(join(temp, 'backup_label'), 'utf8');
       const start = /START WAL LOCATION: \S+ \(file ([0-9A-F]{24})\)/.exec(label);
       const timeline = /START TIMELINE: (\d+)/.exec(label);
       if (start === null || timeline === null) throw new BackupError('NINES_BACKUP_FAILED', 'backup_label names no start WAL segment');
       const control = (await run(pgTool('pg_controldata', bin), [temp], { env: { ...process.env, LC_ALL: 'C' } })).stdout;
-      const segmentBytes = Number(/Bytes per WAL segment:\s+(\d+)/.exec(control)?.[1]);
-      const version = (await run(pgTool('pg_basebackup', bin), ['--version'])).stdout.trim();
       const backup: BaseBackup = {
         id,
         startedUs,
@@ -94,8 +77,8 @@ export async function takeBaseBackup(url: string, repository: string, options: {
         startSegment: start[1] as string,
         timeline: Number(timeline[1]),
         serverVersion: settings.version,
-        tool: version,
-        segmentBytes,
+        tool: await toolVersion(pgTool('pg_basebackup', bin)),
+        segmentBytes: Number(/Bytes per WAL segment:\s+(\d+)/.exec(control)?.[1]),
       };
       await writeFile(join(temp, MANIFEST), `${JSON.stringify(backup, null, 2)}\n`);
       await rename(temp, join(baseDir(repository), id));
@@ -104,9 +87,7 @@ export async function takeBaseBackup(url: string, repository: string, options: {
       await rm(temp, { recursive: true, force: true });
       throw error;
     }
-  } finally {
-    await client.end();
-  }
+  });
 }
 
 /** The complete base backups of the repository, oldest end first (a crashed one, still under its temporary name, is not listed). */

@@ -3,9 +3,10 @@ import { appendFile, chmod, cp, mkdir, readdir, rm, writeFile } from 'node:fs/pr
 import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
 import { InvalidOptionError } from '../../../core/errors.js';
+import { BackupRefusedError } from '../../errors.js';
 import { type BaseBackup, baseBackups, baseDir } from './base.js';
 import { pgTool } from './tools.js';
-import { archivedSegments, BackupRefusedError, walDir } from './wal.js';
+import { archivedSegments, walDir } from './wal.js';
 
 const run = promisify(execFile);
 

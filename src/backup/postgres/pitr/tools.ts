@@ -1,8 +1,6 @@
 import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { redactText } from '../../../core/redact.js';
-import { BackupError } from '../../errors.js';
 
 let bindir: string | undefined | null = null;
 
@@ -25,10 +23,4 @@ export function pgTool(name: string, pgBin?: string): string {
   if (pgBin !== undefined) return join(pgBin, name);
   const dir = serverBindir();
   return dir !== undefined && existsSync(join(dir, name)) ? join(dir, name) : name;
-}
-
-/** A tool's failure as a BackupError: its stderr (else the spawn error) without connection passwords. */
-export function toolError(what: string, error: unknown): BackupError {
-  const e = error as { stderr?: string; message: string };
-  return new BackupError('NINES_BACKUP_FAILED', `${what} failed: ${redactText((e.stderr || e.message).trim())}`, { cause: error });
 }

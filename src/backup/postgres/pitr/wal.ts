@@ -1,28 +1,14 @@
-import { createHash, randomBytes } from 'node:crypto';
-import { createReadStream } from 'node:fs';
+import { randomBytes } from 'node:crypto';
 import { copyFile, mkdir, open, readdir, rename, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import { NinesError } from '../../../core/errors.js';
-
-/** A request the backup repository cannot honour without losing data: a WAL conflict, a target it cannot reach. */
-export class BackupRefusedError extends NinesError {
-  constructor(message: string) {
-    super('NINES_BACKUP_REFUSED', message);
-  }
-}
+import { hashFile } from '../../artifact.js';
+import { BackupRefusedError } from '../../errors.js';
 
 /** WAL segment and history file names PostgreSQL archives (`000000010000000000000003`, `00000002.history`, a `.backup` label). */
 const WAL_NAME = /^[0-9A-F]{24}(\.partial|\.[0-9A-F]{8}\.backup)?$|^[0-9A-F]{8}\.history$/;
 
 /** The repository's folder of archived WAL. */
 export const walDir = (repository: string): string => join(repository, 'wal');
-
-/** SHA-256 of a file, hex. */
-export async function sha256File(path: string): Promise<string> {
-  const hash = createHash('sha256');
-  for await (const chunk of createReadStream(path)) hash.update(chunk as Buffer);
-  return hash.digest('hex');
-}
 
 function checkName(name: string): void {
   if (!WAL_NAME.test(name)) throw new BackupRefusedError(`not a WAL file name: ${JSON.stringify(name)}`);
@@ -42,7 +28,7 @@ export async function archiveWal(repository: string, source: string, name: strin
   const target = join(dir, name);
   const existing = await stat(target).catch(() => undefined);
   if (existing !== undefined) {
-    if ((await sha256File(target)) === (await sha256File(source))) return 'already archived';
+    if ((await hashFile(target)).sha256 === (await hashFile(source)).sha256) return 'already archived';
     throw new BackupRefusedError(
       `${name} is already archived with different content: refusing to overwrite it (is a second cluster or timeline archiving here?)`,
     );
