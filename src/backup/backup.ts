@@ -22,7 +22,7 @@ export interface BackupContext {
 }
 
 /** The driver of a target's kind; the database drivers are loaded only when used. */
-async function driverFor(target: BackupTargetConfig, repository: string): Promise<TargetDriver> {
+export async function driverFor(target: BackupTargetConfig, repository: string): Promise<TargetDriver> {
   if (target.type === 'postgres') return (await import('./postgres/postgres-driver.js')).postgresDriver(target);
   if (target.type === 'sqlite') return (await import('./sqlite/sqlite-driver.js')).sqliteDriver(target);
   return filesDriver(target, repository);
@@ -34,7 +34,8 @@ export async function configuredKey(context: BackupContext): Promise<BackupKey |
   return encryption === undefined ? undefined : loadKey(encryption, context.env);
 }
 
-function targetOf(config: BackupConfig, name: string): BackupTargetConfig {
+/** The configured target `name`; a clear error naming the configured ones when there is none. */
+export function targetOf(config: BackupConfig, name: string): BackupTargetConfig {
   const target = config.targets[name];
   if (target === undefined) {
     const known = Object.keys(config.targets);
@@ -80,6 +81,7 @@ export async function createBackup(context: BackupContext, name: string): Promis
       sizes: { source: out.sourceBytes, stored: out.artifacts.reduce((sum, a) => sum + a.bytes, 0) },
       encryption: key === undefined ? null : { algorithm: ENCRYPTION_ALGORITHM, keyId: key.id },
       artifacts: out.artifacts,
+      ...(out.contents === undefined ? {} : { contents: out.contents }),
     };
     await check(driver, pending.dir, manifest, key);
     manifest.endedAt = new Date(clock.now()).toISOString();

@@ -1,3 +1,4 @@
+import { BackupError } from './errors.js';
 import type { BackupKey } from './key.js';
 import type { Artifact, Manifest } from './manifest.js';
 
@@ -9,6 +10,8 @@ export interface DriverOutput {
   source: Manifest['source'];
   tools: Record<string, string>;
   options: Manifest['options'];
+  /** What the drill will compare a restored copy with (row counts, the file list). */
+  contents?: Manifest['contents'];
 }
 
 /** One kind of target (postgres, sqlite, files): how it is written, checked in depth and restored. */
@@ -22,4 +25,17 @@ export interface TargetDriver {
   verify(dir: string, manifest: Manifest, key: BackupKey | undefined): Promise<void>;
   /** Restores into `to` (a database URL or a path); refuses a non-empty target unless `force`. */
   restore(dir: string, manifest: Manifest, key: BackupKey | undefined, to: string, force: boolean): Promise<void>;
+  /**
+   * Compares the copy restored at `to` with `manifest.contents`: one line per difference
+   * (`public.orders: 1200 rows, the backup recorded 1201`), empty when they agree.
+   */
+  compare(dir: string, manifest: Manifest, key: BackupKey | undefined, to: string): Promise<string[]>;
+}
+
+/** The drill's answer for a backup whose manifest recorded no contents (written before drills, or by a driver that records none). */
+export function nothingRecorded(manifest: Manifest): never {
+  throw new BackupError(
+    'NINES_BACKUP_FAILED',
+    `backup ${manifest.id} recorded no contents to compare a restore with (it predates restore drills): take a new backup`,
+  );
 }

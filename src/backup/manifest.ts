@@ -33,6 +33,21 @@ const source = z.union([
   z.object({ path: z.string() }),
 ]);
 
+/** What a backup recorded of its source, for a drill to compare a restored copy with. */
+const contents = z.union([
+  z.object({
+    /** Rows per table (`schema.table` for PostgreSQL, the table's name for SQLite), counted in the backup's own snapshot. */
+    tables: z.record(z.string(), z.int().min(0)),
+  }),
+  z.object({
+    /**
+     * The tree as backed up: `list` is the artifact holding one JSON line per entry (path, type, mode,
+     * size, mtime, SHA-256 of a file's bytes, a symlink's target); `entries` and `bytes` are its totals.
+     */
+    files: z.object({ list: z.string().min(1), entries: z.int().min(0), bytes: z.int().min(0) }),
+  }),
+]);
+
 /** Everything a backup's folder holds about it: written last, so a folder with a manifest is complete. */
 export const manifestSchema = z.object({
   format: z.literal(MANIFEST_FORMAT),
@@ -59,10 +74,15 @@ export const manifestSchema = z.object({
   /** Null when not encrypted; otherwise the scheme and the key's id (never the key). */
   encryption: z.object({ algorithm: z.string(), keyId: z.string() }).nullable(),
   artifacts: z.array(artifact).min(1),
+  /** Absent in backups written before drills existed: a drill of such a backup can only restore it. */
+  contents: contents.optional(),
 });
 
 /** A backup's manifest. */
 export type Manifest = z.output<typeof manifestSchema>;
+
+/** What a backup recorded of its source. */
+export type Contents = NonNullable<Manifest['contents']>;
 
 /** One file of a backup. */
 export type Artifact = Manifest['artifacts'][number];

@@ -6,7 +6,7 @@ import { pipeline } from 'node:stream/promises';
 import * as tar from 'tar';
 import type { FilesTargetConfig } from '../../config/backup.js';
 import { type Compression, decompressor, readPlain, writeArtifact } from '../artifact.js';
-import type { DriverOutput, TargetDriver } from '../driver.js';
+import { type DriverOutput, nothingRecorded, type TargetDriver } from '../driver.js';
 import { BackupError } from '../errors.js';
 import type { BackupKey } from '../key.js';
 import type { Manifest } from '../manifest.js';
@@ -56,6 +56,8 @@ export function filesDriver(target: FilesTargetConfig, repository: string): Targ
       const parser = new tar.Parser({ strict: true, onReadEntry: (entry) => entry.resume() });
       await intoTar(stream(dir, manifest, key), parser, artifact.path);
     },
+
+    compare: async (_dir, manifest) => nothingRecorded(manifest),
 
     async restore(dir, manifest, key, to, force) {
       const dest = resolve(to);

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import type { PostgresTargetConfig } from '../../config/backup.js';
 import { hashFile, readPlain, type Written, writeArtifact } from '../artifact.js';
-import type { DriverOutput, TargetDriver } from '../driver.js';
+import { type DriverOutput, nothingRecorded, type TargetDriver } from '../driver.js';
 import type { BackupKey } from '../key.js';
 import type { Manifest } from '../manifest.js';
 import { feed, type RunningTool, startTool, toolVersion } from '../tools.js';
@@ -93,6 +93,8 @@ export function postgresDriver(target: PostgresTargetConfig): TargetDriver {
         await both(list, reading);
       });
     },
+
+    compare: async (_dir, manifest) => nothingRecorded(manifest),
 
     async restore(dir, manifest, key, to, force) {
       await prepareTarget(to, force);

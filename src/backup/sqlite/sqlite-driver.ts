@@ -5,7 +5,7 @@ import { basename, dirname, join, resolve } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import type { SqliteTargetConfig } from '../../config/backup.js';
 import { type Compression, decompressor, readPlain, writeArtifact } from '../artifact.js';
-import type { DriverOutput, TargetDriver } from '../driver.js';
+import { type DriverOutput, nothingRecorded, type TargetDriver } from '../driver.js';
 import { BackupError } from '../errors.js';
 import type { BackupKey } from '../key.js';
 import type { Manifest } from '../manifest.js';
@@ -69,6 +69,8 @@ export function sqliteDriver(target: SqliteTargetConfig): TargetDriver {
         await rm(scratch, { recursive: true, force: true });
       }
     },
+
+    compare: async (_dir, manifest) => nothingRecorded(manifest),
 
     async restore(dir, manifest, key, to, force) {
       const dest = resolve(to);
