@@ -75,6 +75,43 @@ async function prune(options: PruneOptions, output: Output): Promise<number> {
   });
 }
 
+interface BaseOptions {
+  database?: string;
+  target?: string;
+  config: string;
+  repository?: string;
+}
+
+/** `nines backup base`: of `--database`, or of the config's postgres target `--target`. */
+async function base(options: BaseOptions, output: Output): Promise<number> {
+  if ((options.database === undefined) === (options.target === undefined)) {
+    output.err('backup base: pass either --database <url> or --target <name> (a postgres target of --config)');
+    return EXIT_INVALID;
+  }
+  let database = options.database;
+  let repository = options.repository ?? './data/backups';
+  if (options.target !== undefined) {
+    const config = await loadOrReport(options.config, output, process.env);
+    if (config === undefined) return EXIT_INVALID;
+    const target = config.backup.targets[options.target];
+    if (target?.type !== 'postgres') {
+      const known = Object.entries(config.backup.targets).filter(([, t]) => t.type === 'postgres');
+      output.err(
+        `backup base: backup.targets: no postgres target ${JSON.stringify(options.target)}${known.length === 0 ? ' (none configured)' : `; postgres targets: ${known.map(([n]) => n).join(', ')}`}`,
+      );
+      return EXIT_INVALID;
+    }
+    database = target.url;
+    repository = options.repository ?? config.backup.repository;
+  }
+  return guarded(output, async () => {
+    const b = await (await pitr.base()).takeBaseBackup(database as string, repository);
+    const { formatUs } = await pitr.restore();
+    output.out(`${b.id}: ended ${formatUs(b.endedUs)}, WAL from ${b.startSegment}`);
+    return 0;
+  });
+}
+
 /**
  * The point-in-time recovery commands under `nines backup`: `wal-push` and `wal-fetch` (PostgreSQL's
  * `archive_command` and `restore_command`), `base` (a base backup) and `prune`; `restore --to-time` is
@@ -105,15 +142,12 @@ export function pitrCommands(backup: Command, output: Output = processOutput): v
   backup
     .command('base')
     .description('Take a base backup (pg_basebackup, checked with pg_verifybackup) of a cluster that archives its WAL here.')
-    .requiredOption('-d, --database <url>', 'the cluster, as a postgres:// URL')
-    .option(...REPOSITORY)
-    .action(async (options: { database: string; repository: string }) => {
-      process.exitCode = await guarded(output, async () => {
-        const b = await (await pitr.base()).takeBaseBackup(options.database, options.repository);
-        const { formatUs } = await pitr.restore();
-        output.out(`${b.id}: ended ${formatUs(b.endedUs)}, WAL from ${b.startSegment}`);
-        return 0;
-      });
+    .option('-d, --database <url>', 'the cluster, as a postgres:// URL')
+    .option('-t, --target <name>', "or a postgres target of the config: its URL, and the config's repository")
+    .option('-c, --config <file>', 'config file for --target', 'nines.config.yaml')
+    .option('-r, --repository <dir>', "backup repository (default the config's with --target, else ./data/backups)")
+    .action(async (options: BaseOptions) => {
+      process.exitCode = await base(options, output);
     });
   backup
     .command('prune')

@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BackupRefusedError } from '../../src/backup/errors.js';
-import { baseBackups, takeBaseBackup } from '../../src/backup/postgres/pitr/base.js';
+import { baseBackups } from '../../src/backup/postgres/pitr/base.js';
 import { formatUs, parseTargetTime, restoreToTime } from '../../src/backup/postgres/pitr/restore.js';
 import { archivedSegments, archiveWal } from '../../src/backup/postgres/pitr/wal.js';
 import { bin, ensureBuilt, until } from '../support/e2e.js';
@@ -63,8 +63,23 @@ describe.runIf(CAN)('point-in-time recovery', () => {
   it('recovers to a time between two transactions and holds exactly the first; refuses targets it cannot honour', async () => {
     await query(cluster.url, 'CREATE TABLE ledger (id int PRIMARY KEY, note text)');
     await query(cluster.url, "INSERT INTO ledger VALUES (1, 'before the base backup')");
-    const base = await takeBaseBackup(cluster.url, repository);
-    expect((await baseBackups(repository)).map((b) => b.id)).toEqual([base.id]);
+    // through the CLI, of the config's postgres target, into the config's repository
+    const config = join(cluster.dir, 'nines.yaml');
+    writeFileSync(
+      config,
+      `components:\n  - name: db\n    check: { type: tcp, host: 127.0.0.1, port: 5432 }\nbackup:\n  repository: ${repository}\n  targets:\n    db: { type: postgres, url: '${cluster.url}' }\n`,
+    );
+    const taken = spawnSync(process.execPath, [bin, 'backup', 'base', '--target', 'db', '--config', config], { encoding: 'utf8' });
+    expect([taken.status, taken.stderr]).toEqual([0, '']);
+    const [base, ...others] = await baseBackups(repository);
+    expect(others).toEqual([]);
+    expect(taken.stdout).toContain(`${base?.id}: ended`);
+    if (base === undefined) throw new Error('no base backup');
+    const unknown = spawnSync(process.execPath, [bin, 'backup', 'base', '--target', 'nope', '--config', config], { encoding: 'utf8' });
+    expect([unknown.status, unknown.stderr.trim()]).toEqual([
+      2,
+      'backup base: backup.targets: no postgres target "nope"; postgres targets: db',
+    ]);
 
     await query(cluster.url, "INSERT INTO ledger VALUES (2, 'first')");
     // the server's clock between the two commits: later than the first's commit record, earlier than the second's
