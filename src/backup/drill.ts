@@ -17,6 +17,8 @@ const reportSchema = z.object({
   /** The backup restored; null when there was none to drill. */
   backupId: z.string().nullable(),
   startedAt: z.string(),
+  /** When it finished, with the scratch copy removed. */
+  endedAt: z.string(),
   /** Seconds the restore into the scratch copy took (the clock of the context). */
   restoreSeconds: z.number(),
   /** Seconds counting the scratch copy and comparing it with the manifest took. */
@@ -53,6 +55,7 @@ export async function drillBackup(context: BackupContext, name: string): Promise
     target: name,
     backupId: null,
     startedAt: new Date(startedAt).toISOString(),
+    endedAt: '',
     restoreSeconds: 0,
     compareSeconds: 0,
     recoverySeconds: 0,
@@ -79,29 +82,39 @@ export async function drillBackup(context: BackupContext, name: string): Promise
     report.ok = report.differences.length === 0;
   } catch (error) {
     report.error = error instanceof Error ? error.message : String(error);
-    await keep(context, report);
+    await keep(context, report, clock.now());
     throw error;
   }
-  await keep(context, report);
+  await keep(context, report, clock.now());
   return report;
 }
 
-/** The last drill report of target `name`; undefined when it was never drilled (or its report cannot be read). */
-export async function lastDrill(context: BackupContext, name: string): Promise<DrillReport | undefined> {
+/** The file of a target's last drill report, or of its last successful one. */
+const reportFile = (context: BackupContext, name: string, ok: boolean) =>
+  join(context.config.repository, DRILLS, `${name}${ok ? '.ok' : ''}.json`);
+
+/**
+ * The last drill report of target `name` (with `ok`, its last successful one, which a failed drill
+ * does not replace); undefined when there is none (or it cannot be read).
+ */
+export async function lastDrill(context: BackupContext, name: string, ok = false): Promise<DrillReport | undefined> {
   try {
-    return reportSchema.parse(JSON.parse(await readFile(join(context.config.repository, DRILLS, `${name}.json`), 'utf8')));
+    return reportSchema.parse(JSON.parse(await readFile(reportFile(context, name, ok), 'utf8')));
   } catch {
     return undefined;
   }
 }
 
-/** Writes the report as the target's last, atomically (a temporary file renamed over the old one). */
-async function keep(context: BackupContext, report: DrillReport): Promise<void> {
-  const dir = join(context.config.repository, DRILLS);
-  await mkdir(dir, { recursive: true, mode: 0o700 });
-  const temp = join(dir, `.${report.target}.json.${randomBytes(3).toString('hex')}`);
-  await writeFile(temp, `${JSON.stringify(report, null, 2)}\n`, { mode: 0o600 });
-  await rename(temp, join(dir, `${report.target}.json`));
+/** Writes the report as the target's last (and last successful, when it is), atomically: a temporary file renamed over the old one. */
+async function keep(context: BackupContext, report: DrillReport, now: number): Promise<void> {
+  report.endedAt = new Date(now).toISOString();
+  await mkdir(join(context.config.repository, DRILLS), { recursive: true, mode: 0o700 });
+  for (const ok of report.ok ? [true, false] : [false]) {
+    const file = reportFile(context, report.target, ok);
+    const temp = `${file}.${randomBytes(3).toString('hex')}.tmp`;
+    await writeFile(temp, `${JSON.stringify(report, null, 2)}\n`, { mode: 0o600 });
+    await rename(temp, file);
+  }
 }
 
 /** Runs `fn` with where to restore a scratch copy of `target`, and removes that copy afterwards whatever happened. */
