@@ -117,8 +117,10 @@ describe.runIf(await hasPostgres())('PostgreSQL drills (real pg_dump / pg_restor
     try {
       // the backup starts after the first writes, and they go on till it ends
       while (written < 5) await new Promise((r) => setTimeout(r, 10));
+      const before = written;
       const m = await createBackup(context, 'main');
       const during = written;
+      expect(during).toBeGreaterThan(before); // rows were written while pg_dump ran
       while (written < during + 5) await new Promise((r) => setTimeout(r, 10));
       writing = false;
       await writes;
