@@ -133,19 +133,21 @@ async function withScratch(target: BackupTargetConfig, name: string, fn: (to: st
   admin.pathname = '/postgres';
   const scratch = new URL(target.url);
   scratch.pathname = `/${database}`;
-  const secrets = secretsOf(target.url);
-  await withClient(admin.toString(), (c) => c.query(`create database ${database}`)).catch((error: unknown) => {
-    const refused = (error as { code?: string }).code === '42501';
-    const why = redactText(error instanceof Error ? error.message : String(error), secrets);
-    throw new BackupError(
-      'NINES_BACKUP_FAILED',
-      `drill of ${name}: cannot create the scratch database ${database} on ${admin.host}: ${why}${refused ? " (the target's user needs CREATEDB)" : ''}`,
-      { cause: error },
-    );
+  /** A scratch database that cannot be created or dropped, with the server's reason (no password in it). */
+  const failed = (what: string, error: unknown, hint: string) => {
+    const why = redactText(error instanceof Error ? error.message : String(error), secretsOf(target.url));
+    const message = `drill of ${name}: cannot ${what} the scratch database ${database} on ${admin.host}: ${why}${hint}`;
+    return new BackupError('NINES_BACKUP_FAILED', message, { cause: error });
+  };
+  const onAdmin = (sql: string) => withClient(admin.toString(), (c) => c.query(sql));
+  await onAdmin(`create database ${database}`).catch((error: unknown) => {
+    throw failed('create', error, (error as { code?: string }).code === '42501' ? " (the target's user needs CREATEDB)" : '');
   });
   try {
     await fn(scratch.toString());
   } finally {
-    await withClient(admin.toString(), (c) => c.query(`drop database if exists ${database} with (force)`));
+    await onAdmin(`drop database if exists ${database} with (force)`).catch((error: unknown) => {
+      throw failed('drop', error, '; drop it by hand');
+    });
   }
 }
