@@ -92,7 +92,7 @@ export async function drillBackup(context: BackupContext, name: string): Promise
 
 /** The file of a target's last drill report, or of its last successful one. */
 const reportFile = (context: BackupContext, name: string, ok: boolean) =>
-  join(context.config.repository, DRILLS, `${name}${ok ? '.ok' : ''}.json`);
+  join(context.config.repository, DRILLS, ...(ok ? ['ok'] : []), `${name}.json`); // a folder: no target name can clash
 
 /**
  * The last drill report of target `name` (with `ok`, its last successful one, which a failed drill
@@ -109,7 +109,7 @@ export async function lastDrill(context: BackupContext, name: string, ok = false
 /** Writes the report as the target's last (and last successful, when it is), atomically: a temporary file renamed over the old one. */
 async function keep(context: BackupContext, report: DrillReport, now: number): Promise<void> {
   report.endedAt = new Date(now).toISOString();
-  await mkdir(join(context.config.repository, DRILLS), { recursive: true, mode: 0o700 });
+  await mkdir(join(context.config.repository, DRILLS, 'ok'), { recursive: true, mode: 0o700 });
   for (const ok of report.ok ? [true, false] : [false]) {
     const file = reportFile(context, report.target, ok);
     const temp = `${file}.${randomBytes(3).toString('hex')}.tmp`;
