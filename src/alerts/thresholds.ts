@@ -14,18 +14,21 @@ export const THRESHOLD_ALERT_NAMES = {
   certificate: 'NinesCertificateExpiring',
   breaker: 'NinesCircuitBreakerOpen',
   backup: 'NinesBackupTooOld',
+  drill: 'NinesDrillTooOld',
 } as const;
 
 const DAY = 86_400_000;
 
-/** A rule about nines' components (every type but `breaker`, about a service's breakers, and `backup`, about backup targets). */
-type ComponentRule = Exclude<AlertRuleConfig, { type: 'breaker' | 'backup' }>;
+/** A rule about nines' components (every type but `breaker`, about a service's breakers, and `backup`/`drill`, about backup targets). */
+type ComponentRule = Exclude<AlertRuleConfig, { type: 'breaker' | 'backup' | 'drill' }>;
 type BreakerRule = Extract<AlertRuleConfig, { type: 'breaker' }>;
-type BackupRule = Extract<AlertRuleConfig, { type: 'backup' }>;
+type BackupRule = Extract<AlertRuleConfig, { type: 'backup' | 'drill' }>;
 
 /** When each backup target's newest complete backup ended (wall-clock ms; undefined: none), e.g. `nines serve`'s `BackupSchedules`. */
 export interface BackupAges {
   lastSuccess(target: string): number | undefined;
+  /** The target's restore drills: when the last successful one ended (undefined: none), and whether the last one failed. */
+  drill?(target: string): { lastSuccess: number | undefined; lastFailed: boolean };
 }
 
 /** The backup targets a rule watches. */
@@ -33,14 +36,39 @@ const targetsOf = (rule: BackupRule, targets: readonly string[]): string[] =>
   rule.target === undefined ? [...targets] : targets.filter((t) => t === rule.target);
 
 function backupLabels(rule: BackupRule, target: string): Record<string, string> {
-  return { ...rule.labels, alertname: THRESHOLD_ALERT_NAMES.backup, rule: rule.name, severity: rule.severity, target };
+  return { ...rule.labels, alertname: THRESHOLD_ALERT_NAMES[rule.type], rule: rule.name, severity: rule.severity, target };
 }
 
 function backupAnnotations(rule: BackupRule, target: string): Record<string, string> {
+  const age = formatDuration(rule.olderThan);
   return {
-    summary: `the newest backup of ${target} is older than ${formatDuration(rule.olderThan)}, or there is none`,
+    summary:
+      rule.type === 'backup'
+        ? `the newest backup of ${target} is older than ${age}, or there is none`
+        : `no successful restore drill of ${target} within ${age}, or the last one failed`,
     description: `rule ${rule.name}`,
   };
+}
+
+/** Whether a backup or drill rule holds for `target`; undefined when nines cannot tell. */
+function backupHolds(rule: BackupRule, target: string, now: number, backups: BackupAges | undefined): boolean | undefined {
+  if (rule.type === 'backup') {
+    if (backups === undefined) return undefined;
+    const last = backups.lastSuccess(target);
+    return last === undefined || now - last > rule.olderThan;
+  }
+  const drill = backups?.drill?.(target);
+  if (drill === undefined) return undefined;
+  return drill.lastFailed || drill.lastSuccess === undefined || now - drill.lastSuccess > rule.olderThan;
+}
+
+/** A backup or drill rule's PromQL condition: its gauges are 0 before the first, so a target never backed up or drilled fires too. */
+function backupExpr(rule: BackupRule, target: string): string {
+  const max = (metric: string) => `max without (instance, job) (${metric}{target=${q(target)}})`;
+  if (rule.type === 'backup') return `time() - ${max(METRICS.backupLastSuccessTimestampSeconds)} > ${rule.olderThan / 1000}`;
+  const success = max(METRICS.backupDrillLastSuccessTimestampSeconds);
+  // the last drill ended after the last successful one: it failed
+  return `time() - ${success} > ${rule.olderThan / 1000} or ${max(METRICS.backupDrillLastTimestampSeconds)} > ${success}`;
 }
 
 /** The components a rule watches: its own, or every one of `names` (for a certificate rule, every one whose check reads a certificate). */
@@ -116,7 +144,7 @@ function verdict(
 
 /**
  * The threshold rules' verdicts at `now` on the monitor's statuses and in-memory figures and check
- * counts (see {@link verdict}), and a `backup` rule's on `backups` (cannot tell without them). A
+ * counts (see {@link verdict}), and a `backup` or `drill` rule's on `backups` (cannot tell without them). A
  * `breaker` rule has none: nines cannot see the breakers of the services it watches (their own
  * `/metrics` export them), so it is a Prometheus rule only.
  */
@@ -131,13 +159,12 @@ export function thresholdCandidates(
   const out: AlertCandidate[] = [];
   for (const rule of config.alerts.rules) {
     if (rule.type === 'breaker') continue;
-    if (rule.type === 'backup') {
+    if (rule.type === 'backup' || rule.type === 'drill') {
       for (const target of targetsOf(rule, Object.keys(config.backup?.targets ?? {}))) {
-        const last = backups?.lastSuccess(target);
         out.push({
           labels: backupLabels(rule, target),
           annotations: backupAnnotations(rule, target),
-          holds: backups === undefined ? undefined : last === undefined || now - last > rule.olderThan,
+          holds: backupHolds(rule, target, now, backups),
           forMs: 0,
         });
       }
@@ -211,13 +238,12 @@ export function thresholdRuleGroup(
       rules.push(breakerRule(rule));
       continue;
     }
-    if (rule.type === 'backup') {
+    if (rule.type === 'backup' || rule.type === 'drill') {
       for (const target of targetsOf(rule, Object.keys(config.backup?.targets ?? {}))) {
         const { alertname, ...labels } = backupLabels(rule, target);
         rules.push({
           alert: alertname as string,
-          // 0 before the first backup, so a target never backed up fires too
-          expr: `time() - max without (instance, job) (${METRICS.backupLastSuccessTimestampSeconds}{target=${q(target)}}) > ${rule.olderThan / 1000}`,
+          expr: backupExpr(rule, target),
           labels,
           annotations: backupAnnotations(rule, target),
         });

@@ -2,6 +2,7 @@ import { Cron } from 'croner';
 import type { Registry } from 'prom-client';
 import { METRICS, metric } from '../metrics/index.js';
 import { type BackupContext, createBackup, repositoryOf } from './backup.js';
+import { type DrillReport, drillBackup, lastDrill } from './drill.js';
 import { BackupError } from './errors.js';
 import type { Manifest } from './manifest.js';
 import { pruneRepository } from './prune.js';
@@ -17,6 +18,12 @@ export interface TargetBackupState {
   lastError: string | undefined;
   /** True while a backup of it runs. */
   running: boolean;
+  /** The last restore drill's report; undefined before the first. */
+  lastDrill: DrillReport | undefined;
+  /** Wall-clock ms the last successful drill ended; undefined when none has succeeded. */
+  lastDrillSuccess: number | undefined;
+  /** True while a drill of it runs. */
+  drilling: boolean;
 }
 
 /** Options of {@link BackupSchedules}. */
@@ -26,6 +33,8 @@ export interface BackupSchedulesOptions {
   registry: Registry;
   /** Told of a failed backup (the schedule carries on). */
   onError?: (target: string, error: unknown) => void;
+  /** Told of a scheduled drill that failed or found differences (the schedule carries on). */
+  onDrillFailed?: (target: string, error: unknown) => void;
 }
 
 const seconds = (iso: string) => Date.parse(iso) / 1000;
@@ -37,12 +46,18 @@ const seconds = (iso: string) => Date.parse(iso) / 1000;
  * truth, and is exported as `nines_backup_last_success_timestamp_seconds{target}` (0 before the
  * first), `nines_backup_duration_seconds`, `nines_backup_size_bytes` (the last success's) and
  * `nines_backup_failures_total`. With `backup.retention`, each scheduled success prunes its target.
+ * Each target with a `drill` cron is drilled on it (`nines_backup_drill_recovery_seconds`,
+ * `…_drill_last_success_timestamp_seconds`, `…_drill_last_timestamp_seconds`, `…_drill_failures_total`,
+ * started from the kept reports). A target's backups, prunes and drills run one after another, so a
+ * prune never removes the backup being drilled.
  */
 export class BackupSchedules {
   readonly #o: BackupSchedulesOptions;
   readonly #state = new Map<string, TargetBackupState>();
   readonly #crons: Cron[] = [];
   readonly #runs = new Set<Promise<unknown>>();
+  /** Per target, the end of its queue of backups, prunes and drills. */
+  readonly #queues = new Map<string, Promise<unknown>>();
   readonly #metrics;
 
   /** A backup run's context: the config's `backup:` and where its key comes from. */
@@ -64,11 +79,51 @@ export class BackupSchedules {
       duration: metric(r, 'gauge', METRICS.backupDurationSeconds, 'Seconds the last successful backup of the target took', ['target']),
       size: metric(r, 'gauge', METRICS.backupSizeBytes, 'Bytes stored by the last successful backup of the target', ['target']),
       failures: metric(r, 'counter', METRICS.backupFailuresTotal, 'Backups of the target that failed', ['target']),
+      drillRecovery: metric(
+        r,
+        'gauge',
+        METRICS.backupDrillRecoverySeconds,
+        'Seconds the last restore drill of the target took to restore and compare',
+        ['target'],
+      ),
+      drillSuccess: metric(
+        r,
+        'gauge',
+        METRICS.backupDrillLastSuccessTimestampSeconds,
+        'Unix time (s) the last successful restore drill of the target ended; 0 for none',
+        ['target'],
+      ),
+      drillLast: metric(
+        r,
+        'gauge',
+        METRICS.backupDrillLastTimestampSeconds,
+        'Unix time (s) the last restore drill of the target ended, successful or not; 0 for none',
+        ['target'],
+      ),
+      drillFailures: metric(
+        r,
+        'counter',
+        METRICS.backupDrillFailuresTotal,
+        'Restore drills of the target that failed or found differences',
+        ['target'],
+      ),
     };
     for (const target of Object.keys(options.context.config.targets)) {
-      this.#state.set(target, { target, lastSuccess: undefined, lastId: undefined, lastError: undefined, running: false });
+      this.#state.set(target, {
+        target,
+        lastSuccess: undefined,
+        lastId: undefined,
+        lastError: undefined,
+        running: false,
+        lastDrill: undefined,
+        lastDrillSuccess: undefined,
+        drilling: false,
+      });
       this.#metrics.last.labels(target).set(0);
       this.#metrics.failures.labels(target).inc(0);
+      this.#metrics.drillSuccess.labels(target).set(0);
+      this.#metrics.drillLast.labels(target).set(0);
+      this.#metrics.drillFailures.labels(target).inc(0);
     }
   }
 
@@ -76,9 +131,24 @@ export class BackupSchedules {
   async start(): Promise<void> {
     const all = await repositoryOf(this.#o.context).list();
     for (const manifest of all) if (this.#state.has(manifest.target)) this.#succeeded(manifest);
+    for (const target of this.#state.keys()) {
+      const ok = await lastDrill(this.#o.context, target, true);
+      if (ok !== undefined) this.#drilled(ok);
+      const last = await lastDrill(this.#o.context, target);
+      if (last !== undefined && last.id !== ok?.id) this.#drilled(last);
+    }
     for (const [target, config] of Object.entries(this.#o.context.config.targets)) {
-      if (config.schedule === undefined) continue;
-      this.#crons.push(new Cron(config.schedule, { timezone: 'UTC', protect: true }, () => this.#scheduled(target)));
+      const cron = (expr: string, fn: () => Promise<void>) => this.#crons.push(new Cron(expr, { timezone: 'UTC', protect: true }, fn));
+      if (config.schedule !== undefined) cron(config.schedule, () => this.#scheduled(target));
+      if (config.drill !== undefined)
+        cron(config.drill, () =>
+          this.drill(target).then(
+            (report) => {
+              if (!report.ok) this.#o.onDrillFailed?.(target, new BackupError('NINES_BACKUP_FAILED', report.differences.join('; ')));
+            },
+            (error: unknown) => this.#o.onDrillFailed?.(target, error),
+          ),
+        );
     }
   }
 
@@ -98,18 +168,64 @@ export class BackupSchedules {
    * `NINES_BACKUP_NOT_FOUND` for an unknown target; `NINES_BACKUP_FAILED` at once while one runs.
    */
   run(target: string): Promise<Manifest> {
+    return this.#backup(target, false);
+  }
+
+  /**
+   * Starts a restore drill of `target` now (after the target's backup or prune running, if any) and
+   * resolves with its report. A {@link BackupError} `NINES_BACKUP_NOT_FOUND` for an unknown target;
+   * `NINES_BACKUP_FAILED` at once while one runs.
+   */
+  drill(target: string): Promise<DrillReport> {
+    const state = this.#state.get(target);
+    if (state === undefined) return drillBackup(this.#o.context, target); // names the configured ones
+    if (state.drilling) return Promise.reject(new BackupError('NINES_BACKUP_FAILED', `a drill of ${target} is already running`));
+    state.drilling = true;
+    const failed = () => {
+      this.#metrics.drillFailures.labels(target).inc();
+    };
+    return this.#track(
+      this.#queued(target, () => drillBackup(this.#o.context, target))
+        .then(
+          (report) => {
+            if (!report.ok) failed();
+            this.#drilled(report);
+            return report;
+          },
+          async (error: unknown) => {
+            failed();
+            const report = await lastDrill(this.#o.context, target);
+            if (report !== undefined && report.error !== undefined) this.#drilled(report);
+            throw error;
+          },
+        )
+        .finally(() => {
+          state.drilling = false;
+        }),
+    );
+  }
+
+  /** A backup of `target`, then (when `prune`) the target's retention, both in the target's queue. */
+  #backup(target: string, prune: boolean): Promise<Manifest> {
     const state = this.#state.get(target);
     if (state === undefined) return createBackup(this.#o.context, target); // createBackup names the configured ones
     if (state.running) return Promise.reject(new BackupError('NINES_BACKUP_FAILED', `a backup of ${target} is already running`));
     state.running = true;
-    const started = Date.now();
     return this.#track(
-      createBackup(this.#o.context, target)
+      this.#queued(target, async () => {
+        const started = Date.now();
+        const manifest = await createBackup(this.#o.context, target);
+        this.#succeeded(manifest, (Date.now() - started) / 1000);
+        const retention = this.#o.context.config.retention;
+        // a failed prune is not a failed backup: told, and the backup stands
+        if (prune && retention !== undefined)
+          await pruneRepository(this.#o.context, retention, { target, confirm: true }).catch((error: unknown) =>
+            this.#o.onError?.(target, error),
+          );
+        return manifest;
+      })
         .then(
-          (manifest) => {
-            this.#succeeded(manifest, (Date.now() - started) / 1000);
-            return manifest;
-          },
+          (manifest) => manifest,
           (error: unknown) => {
             state.lastError = error instanceof Error ? error.message : String(error);
             this.#metrics.failures.labels(target).inc();
@@ -128,19 +244,23 @@ export class BackupSchedules {
     await Promise.allSettled([...this.#runs]);
   }
 
-  /** One scheduled run: the backup, then the target's retention; tracked whole, so `stop` waits for the prune too. */
+  /** One scheduled run: the backup, then the target's retention. */
   #scheduled(target: string): Promise<void> {
-    return this.#track(
-      (async () => {
-        try {
-          await this.run(target);
-          const retention = this.#o.context.config.retention;
-          if (retention !== undefined) await pruneRepository(this.#o.context, retention, { target, confirm: true });
-        } catch (error) {
-          this.#o.onError?.(target, error);
-        }
-      })(),
+    return this.#backup(target, true).then(
+      () => undefined,
+      (error: unknown) => this.#o.onError?.(target, error),
     );
+  }
+
+  /** Runs `work` once everything queued before it for `target` has settled. */
+  #queued<T>(target: string, work: () => Promise<T>): Promise<T> {
+    const run = (this.#queues.get(target) ?? Promise.resolve()).then(work);
+    const settled = run.catch(() => undefined);
+    this.#queues.set(target, settled);
+    void settled.then(() => {
+      if (this.#queues.get(target) === settled) this.#queues.delete(target);
+    });
+    return run;
   }
 
   /** `work`, held in the runs `stop` waits for until it settles. */
@@ -151,6 +271,18 @@ export class BackupSchedules {
     );
     this.#runs.add(settled);
     return work;
+  }
+
+  #drilled(report: DrillReport): void {
+    const state = this.#state.get(report.target);
+    if (state === undefined) return;
+    const end = Date.parse(report.endedAt);
+    state.lastDrill = report;
+    this.#metrics.drillLast.labels(report.target).set(end / 1000);
+    this.#metrics.drillRecovery.labels(report.target).set(report.recoverySeconds);
+    if (!report.ok) return;
+    state.lastDrillSuccess = end;
+    this.#metrics.drillSuccess.labels(report.target).set(end / 1000);
   }
 
   #succeeded(manifest: Manifest, durationS?: number): void {

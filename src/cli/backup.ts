@@ -28,6 +28,7 @@ async function contextOf(options: BackupCommandOptions, output: Output, env: Env
  * `path: message`.
  */
 function failed(what: string, error: unknown, output: Output): number {
+  if (error instanceof DrillDiffers) return EXIT_FAILED; // the report says it already
   if (error instanceof BackupError && error.configPath !== undefined) {
     output.err(error.message);
     return EXIT_INVALID;
@@ -36,6 +37,9 @@ function failed(what: string, error: unknown, output: Output): number {
   if (!(error instanceof BackupError)) return EXIT_FAILED;
   return error.code === 'NINES_BACKUP_NOT_FOUND' || error.code === 'NINES_RESTORE_REFUSED' ? EXIT_INVALID : EXIT_FAILED;
 }
+
+/** A drill that ran and found differences: its report is printed, only the exit code is left. */
+class DrillDiffers extends Error {}
 
 const mb = (bytes: number | null) => (bytes === null ? '—' : `${(bytes / 1_048_576).toFixed(1)} MB`);
 const took = (m: Manifest) => formatDuration(Math.max(0, Date.parse(m.endedAt) - Date.parse(m.startedAt)));
@@ -140,5 +144,26 @@ export function backupRestore(
     const started = Date.now();
     await restoreBackup(context, id, options.to, options.force === true);
     output.out(`backup ${id} restored into ${shown(options.to)} in ${formatDuration(Date.now() - started)}`);
+  });
+}
+
+/** `nines backup drill --target T [--json]`: restore the newest backup into a scratch copy, compare it, drop it; exit 1 on a difference. */
+export function backupDrill(
+  options: BackupCommandOptions & { target: string; json?: boolean },
+  output: Output = processOutput,
+  env: Env = process.env,
+): Promise<number> {
+  return withContext(`drill ${options.target}`, options, output, env, async (context) => {
+    const { drillBackup } = await import('../backup/drill.js');
+    const r = await drillBackup(context, options.target);
+    if (options.json) output.out(JSON.stringify(r));
+    else {
+      const times = `restore ${r.restoreSeconds.toFixed(1)} s + compare ${r.compareSeconds.toFixed(1)} s = recovery ${r.recoverySeconds.toFixed(1)} s`;
+      output.out(
+        `drill of ${r.target} from backup ${r.backupId}: ${r.ok ? 'the restore agrees with the backup' : `${r.differences.length} differences`}; ${times}; scratch copy dropped`,
+      );
+      for (const line of r.differences) output.out(`  ${line}`);
+    }
+    if (!r.ok) throw new DrillDiffers();
   });
 }

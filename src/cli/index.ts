@@ -70,7 +70,7 @@ export function buildProgram(): Command {
   const backup = program
     .command('backup')
     .description(
-      'Back up and restore the targets of the config (backup.targets): create, list, verify, restore; PostgreSQL point-in-time recovery: wal-push, wal-fetch, base, prune, restore --to-time.',
+      'Back up and restore the targets of the config (backup.targets): create, list, verify, restore, drill; PostgreSQL point-in-time recovery: wal-push, wal-fetch, base, prune, restore --to-time.',
     );
   pitrCommands(backup);
   backup
@@ -97,6 +97,17 @@ export function buildProgram(): Command {
     .option('-c, --config <file>', 'config file', DEFAULT_CONFIG_PATH)
     .action(async (id: string, options: { config: string }) => {
       process.exitCode = await (await import('./backup.js')).backupVerify(id, options);
+    });
+  backup
+    .command('drill')
+    .description(
+      'Restore drill: restore the newest backup of a target into a scratch database, file or directory, compare it with what the backup recorded (row counts, file hashes), report the recovery time, drop the copy. Exit 1 on a difference.',
+    )
+    .requiredOption('-t, --target <name>', 'a target of backup.targets')
+    .option('--json', 'print the drill report as JSON')
+    .option('-c, --config <file>', 'config file', DEFAULT_CONFIG_PATH)
+    .action(async (options: { config: string; target: string; json?: boolean }) => {
+      process.exitCode = await (await import('./backup.js')).backupDrill(options);
     });
   backup
     .command('restore')

@@ -85,10 +85,18 @@ export async function serve(
     context: { config: config.backup, env },
     registry,
     onError: (target, error) => logger.error({ target, error: redactText((error as Error).message) }, 'backup: a scheduled backup failed'),
+    onDrillFailed: (target, error) =>
+      logger.error({ target, error: redactText((error as Error).message) }, 'backup: a scheduled restore drill failed'),
   });
   const alerts = new AlertEvaluator({
     config: () => monitor.config,
-    backups: { lastSuccess: (target) => backups.state(target)?.lastSuccess },
+    backups: {
+      lastSuccess: (target) => backups.state(target)?.lastSuccess,
+      drill: (target) => {
+        const state = backups.state(target);
+        return { lastSuccess: state?.lastDrillSuccess, lastFailed: state?.lastDrill?.ok === false };
+      },
+    },
     history: monitor.history,
     statuses: () => monitor.status(),
     store,

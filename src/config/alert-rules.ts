@@ -99,7 +99,14 @@ const backup = z.strictObject({
   olderThan: duration({ min: 60_000 }).default(26 * HOUR),
 });
 
-const RULES = [availability, incident, failureRate, degraded, certificate, breaker, backup] as const;
+/** No successful restore drill of a target (`nines backup drill`) within `olderThan`, or its last drill failed. */
+const drill = backup.extend({
+  type: z.literal('drill'),
+  /** Default 8 d: a weekly drill a day late. */
+  olderThan: duration({ min: 60_000 }).default(8 * 24 * HOUR),
+});
+
+const RULES = [availability, incident, failureRate, degraded, certificate, breaker, backup, drill] as const;
 const TYPES = RULES.map((r) => r.shape.type.value);
 
 /** `alerts.rules`: threshold rules beside the built-in burn-rate alerts. */

@@ -12,6 +12,9 @@ const compression = z.enum(['gzip', 'zstd', 'none']);
 /** When `nines serve` backs the target up: a cron expression in UTC (`0 3 * * *`, six fields for seconds). Default: only by hand. */
 const schedule = cron.optional();
 
+/** When `nines serve` runs a restore drill of the target (`nines backup drill`): a cron expression in UTC. Default: only by hand. */
+const drill = cron.optional();
+
 const keep = z.int().min(0).max(10_000).optional();
 
 /** What `nines backup prune` and the scheduled backups keep of each target (restic's keep rules); at least one above 0. */
@@ -38,6 +41,7 @@ const postgres = z
     /** `pg_dump -Z` level, 0 (none) to 9; default pg_dump's own. */
     compressLevel: z.int().min(0).max(9).optional(),
     schedule,
+    drill,
   })
   .superRefine((t, ctx) => {
     if (t.jobs !== undefined && t.jobs > 1 && t.format !== 'directory')
@@ -51,6 +55,7 @@ const sqlite = z.strictObject({
   path: z.string().min(1),
   compression: compression.default('gzip'),
   schedule,
+  drill,
 });
 
 const files = z.strictObject({
@@ -61,6 +66,7 @@ const files = z.strictObject({
   exclude: z.array(z.string().min(1)).default([]),
   compression: compression.default('gzip'),
   schedule,
+  drill,
 });
 
 const target = z.discriminatedUnion('type', [postgres, sqlite, files], {

@@ -30,7 +30,7 @@ export function crossCheck(root: unknown): Problem[] {
   unique(rules, 'alerts.rules', 'rule', problems);
   const targets = isTree(root.backup) && isTree(root.backup.targets) ? new Set(Object.keys(root.backup.targets)) : new Set<string>();
   rules.forEach((rule, i) => {
-    if (isTree(rule) && rule.type === 'backup' && typeof rule.target === 'string' && !targets.has(rule.target))
+    if (isTree(rule) && (rule.type === 'backup' || rule.type === 'drill') && typeof rule.target === 'string' && !targets.has(rule.target))
       problems.push({
         path: `alerts.rules[${i}].target`,
         message: `no backup target named ${JSON.stringify(rule.target)} in backup.targets`,

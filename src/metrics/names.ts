@@ -43,4 +43,8 @@ export const METRICS = {
   backupDurationSeconds: 'nines_backup_duration_seconds',
   backupSizeBytes: 'nines_backup_size_bytes',
   backupFailuresTotal: 'nines_backup_failures_total',
+  backupDrillRecoverySeconds: 'nines_backup_drill_recovery_seconds',
+  backupDrillLastSuccessTimestampSeconds: 'nines_backup_drill_last_success_timestamp_seconds',
+  backupDrillLastTimestampSeconds: 'nines_backup_drill_last_timestamp_seconds',
+  backupDrillFailuresTotal: 'nines_backup_drill_failures_total',
 } as const;

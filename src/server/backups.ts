@@ -38,7 +38,8 @@ function httpOf(error: unknown): HttpError {
 /**
  * `/api/backups` (bearer token for all of it: the list names databases and paths): each target's
  * last backup and the repository's complete backups; `POST` starts a backup of a target (202: it
- * runs in the background, `GET` shows how it went); `POST /api/backups/:id/verify` checks one.
+ * runs in the background, `GET` shows how it went); `POST /api/backups/:id/verify` checks one;
+ * `POST /api/backups/drill` starts a restore drill of a target (202; `GET` shows its report as the target's `lastDrill`).
  */
 export function backupRoutes(app: FastifyInstance, ctx: ServerContext): void {
   const need = (): BackupSchedules => {
@@ -50,23 +51,45 @@ export function backupRoutes(app: FastifyInstance, ctx: ServerContext): void {
     const backups = need();
     const list = await repositoryOf(backups.context).list();
     return {
-      targets: backups
-        .states()
-        .map((s) => ({ ...s, lastSuccess: iso(s.lastSuccess), lastId: s.lastId ?? null, lastError: s.lastError ?? null })),
+      targets: backups.states().map((s) => ({
+        ...s,
+        lastSuccess: iso(s.lastSuccess),
+        lastId: s.lastId ?? null,
+        lastError: s.lastError ?? null,
+        lastDrill: s.lastDrill ?? null,
+        lastDrillSuccess: iso(s.lastDrillSuccess),
+      })),
       backups: list.map(backupView),
     };
   });
 
-  app.post('/api/backups', writeRoute(ctx.monitor), async (request, reply) => {
+  /** The target a `POST` names: 400 for a bad body, 404 for an unknown target, 409 while `what` of it runs. */
+  const requested = (body: unknown, what: 'backup' | 'drill') => {
     const backups = need();
-    const parsed = createSchema.safeParse(request.body);
-    if (!parsed.success) throw new HttpError(400, 'invalid backup request', problemsOf(parsed.error));
+    const parsed = createSchema.safeParse(body);
+    if (!parsed.success) throw new HttpError(400, `invalid ${what} request`, problemsOf(parsed.error));
     const { target } = parsed.data;
     const state = backups.state(target);
     if (state === undefined) throw new HttpError(404, `no backup target named ${JSON.stringify(target)}`);
-    if (state.running) throw new HttpError(409, `a backup of ${target} is already running`);
+    if (what === 'backup' ? state.running : state.drilling) throw new HttpError(409, `a ${what} of ${target} is already running`);
+    return { backups, target };
+  };
+
+  app.post('/api/backups', writeRoute(ctx.monitor), async (request, reply) => {
+    const { backups, target } = requested(request.body, 'backup');
     backups.run(target).catch((error: unknown) => request.log.error({ target, error: (error as Error).message }, 'backup failed'));
     return reply.code(202).send({ target, running: true });
+  });
+
+  app.post('/api/backups/drill', writeRoute(ctx.monitor), async (request, reply) => {
+    const { backups, target } = requested(request.body, 'drill');
+    backups.drill(target).then(
+      (report) => {
+        if (!report.ok) request.log.error({ target, differences: report.differences }, 'drill: the restore differs from the backup');
+      },
+      (error: unknown) => request.log.error({ target, error: (error as Error).message }, 'drill failed'),
+    );
+    return reply.code(202).send({ target, drilling: true });
   });
 
   app.post<{ Params: { id: string } }>(

@@ -57,7 +57,7 @@ describe('threshold rules in the config', () => {
       'alerts.rules[0].component: no component named "nope"',
       'alerts.rules[0].window: expected one of 1h, 24h, 7d, 30d',
       'alerts.rules[1].name: duplicate rule name "a" (also alerts.rules[0])',
-      'alerts.rules[2].type: expected type: availability, incident, failureRate, degraded, certificate, breaker or backup',
+      'alerts.rules[2].type: expected type: availability, incident, failureRate, degraded, certificate, breaker, backup or drill',
     ]);
   });
 

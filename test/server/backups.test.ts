@@ -6,6 +6,7 @@
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import Database from 'better-sqlite3';
 import { Registry } from 'prom-client';
 import { afterEach, describe, expect, it } from 'vitest';
 import { repositoryOf } from '../../src/backup/backup.js';
@@ -19,24 +20,41 @@ afterEach(async () => {
   for (const step of cleanup.splice(0).reverse()) await step();
 });
 
-/** A `backup:` section with one files target on a fresh tree, and its repository, in a temp dir. */
-function backupConfig(extra = '') {
+/** A `backup:` section with the target (`name: {…}`) that `make` writes in a fresh temp dir, and its repository there. */
+function configWith(make: (dir: string) => string) {
   const dir = mkdtempSync(join(tmpdir(), 'nines-serve-backups-'));
   cleanup.push(() => rmSync(dir, { recursive: true, force: true }));
-  mkdirSync(join(dir, 'site'));
-  writeFileSync(join(dir, 'site', 'index.html'), '<h1>hello</h1>\n');
   const parsed = parseConfig(
     `components:\n  - { name: api, check: { type: tcp, host: 127.0.0.1, port: 1 } }
 backup:
   repository: ${join(dir, 'repo')}
   targets:
-    site: { type: files, path: ${join(dir, 'site')}${extra} }
+    ${make(dir)}
 `,
     { env: {} },
   );
   if (!parsed.ok) throw new Error(JSON.stringify(parsed.problems));
   return parsed.config.backup;
 }
+
+/** One files target on a fresh tree. */
+const backupConfig = (extra = '') =>
+  configWith((dir) => {
+    mkdirSync(join(dir, 'site'));
+    writeFileSync(join(dir, 'site', 'index.html'), '<h1>hello</h1>\n');
+    return `site: { type: files, path: ${join(dir, 'site')}${extra} }`;
+  });
+
+/** One sqlite target: a file of 200 rows. */
+const sqliteConfig = (extra = '') =>
+  configWith((dir) => {
+    const db = new Database(join(dir, 'store.db'));
+    db.exec('create table t (id integer primary key, v text)');
+    const insert = db.prepare('insert into t (v) values (?)');
+    for (let i = 0; i < 200; i++) insert.run(`v${i}`);
+    db.close();
+    return `store: { type: sqlite, path: ${join(dir, 'store.db')}${extra} }`;
+  });
 
 const auth = { authorization: `Bearer ${TOKEN}` };
 
@@ -107,5 +125,80 @@ describe('backups in nines serve', () => {
     expect((await post({ target: 'nope' })).statusCode).toBe(404);
     const bad = await post({ target: 7, extra: true });
     expect([bad.statusCode, bad.json().error]).toEqual([400, 'invalid backup request']);
+  });
+
+  it('drills on its cron after a backup, exports the drill metrics, and a restart reads the last report back', async () => {
+    const config = sqliteConfig(", schedule: '* * * * * *', drill: '* * * * * *'"); // every second
+    const registry = new Registry();
+    const schedules = new BackupSchedules({ context: { config }, registry });
+    cleanup.push(() => schedules.stop());
+    expect(sample(await registry.metrics(), 'nines_backup_drill_last_success_timestamp_seconds', { target: 'store' })).toBe(0);
+    expect(sample(await registry.metrics(), 'nines_backup_drill_failures_total', { target: 'store' })).toBe(0);
+    await schedules.start();
+    const report = await until('a successful scheduled drill', async () =>
+      schedules.state('store')?.lastDrill?.ok ? schedules.state('store')?.lastDrill : undefined,
+    );
+    await schedules.stop();
+    const text = await registry.metrics();
+    const success = sample(text, 'nines_backup_drill_last_success_timestamp_seconds', { target: 'store' });
+    expect(success).toBeGreaterThanOrEqual(Date.parse(report?.endedAt as string) / 1000);
+    expect(sample(text, 'nines_backup_drill_recovery_seconds', { target: 'store' })).toBeGreaterThanOrEqual(0);
+
+    const unscheduled = structuredClone(config);
+    delete unscheduled.targets.store?.schedule;
+    delete unscheduled.targets.store?.drill;
+    const again = new BackupSchedules({ context: { config: unscheduled }, registry: new Registry() });
+    await again.start();
+    const kept = again.state('store');
+    expect(kept?.lastDrill?.ok).toBe(true);
+    expect(kept?.lastDrillSuccess).toBe(Date.parse(kept?.lastDrill?.endedAt as string));
+  });
+
+  it('/api/backups/drill: the token; 202 and GET shows the report; 409 while one runs; 404 unknown; 400 bad body; a failed drill counts', async () => {
+    const config = sqliteConfig();
+    let registry: Registry | undefined;
+    let schedules: BackupSchedules | undefined;
+    const h = await harness({
+      token: true,
+      backups: (r) => {
+        registry = r;
+        schedules = new BackupSchedules({ context: { config }, registry: r });
+        return schedules;
+      },
+    });
+    cleanup.push(h.close);
+    const drill = (payload: unknown, headers: Record<string, string> = auth) =>
+      h.app.inject({ method: 'POST', url: '/api/backups/drill', headers, payload: payload as object });
+    expect((await drill({ target: 'store' }, {})).statusCode).toBe(401);
+    // no backup yet: the drill fails, and says so
+    expect((await drill({ target: 'store' })).statusCode).toBe(202);
+    const failed = await until('the failed drill', async () => {
+      const body = (await h.app.inject({ url: '/api/backups', headers: auth })).json();
+      return body.targets[0].drilling === false && body.targets[0].lastDrill !== null ? body.targets[0] : undefined;
+    });
+    expect(failed).toMatchObject({
+      lastDrillSuccess: null,
+      lastDrill: { ok: false, backupId: null, error: expect.stringMatching(/^no backup of store/) },
+    });
+    expect(sample((await registry?.metrics()) ?? '', 'nines_backup_drill_failures_total', { target: 'store' })).toBe(1);
+
+    const backing = schedules?.run('store');
+    const running = schedules?.drill('store'); // queued behind the backup: drilling while the API is asked for another
+    const again = await drill({ target: 'store' });
+    expect([again.statusCode, again.json().error]).toEqual([409, 'a drill of store is already running']);
+    await backing;
+    const first = await running;
+    const started = await drill({ target: 'store' });
+    expect([started.statusCode, started.json()]).toEqual([202, { target: 'store', drilling: true }]);
+    const done = await until('the drill to finish', async () => {
+      const body = (await h.app.inject({ url: '/api/backups', headers: auth })).json();
+      const t = body.targets[0];
+      return t.drilling === false && t.lastDrill?.id !== first?.id ? body : undefined;
+    });
+    expect(done.targets[0].lastDrill).toMatchObject({ target: 'store', backupId: done.backups[0].id, ok: true, differences: [] });
+    expect(done.targets[0].lastDrillSuccess).toBe(done.targets[0].lastDrill.endedAt);
+    expect((await drill({ target: 'nope' })).statusCode).toBe(404);
+    const bad = await drill({ target: 7 });
+    expect([bad.statusCode, bad.json().error]).toEqual([400, 'invalid drill request']);
   });
 });

@@ -5,11 +5,13 @@ import { join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import type { PostgresTargetConfig } from '../../config/backup.js';
 import { hashFile, readPlain, type Written, writeArtifact } from '../artifact.js';
-import { type DriverOutput, nothingRecorded, type TargetDriver } from '../driver.js';
+import { differences, recordedTables } from '../contents.js';
+import type { DriverOutput, TargetDriver } from '../driver.js';
 import type { BackupKey } from '../key.js';
 import type { Manifest } from '../manifest.js';
 import { feed, type RunningTool, startTool, toolVersion } from '../tools.js';
-import { libpq, prepareTarget, serverInfo } from './connection.js';
+import { libpq, prepareTarget, serverInfo, withClient } from './connection.js';
+import { countRows } from './contents.js';
 
 /** The custom-format dump's file, and the directory-format dump's folder, inside a backup. */
 const DUMP_FILE = 'dump.pgdump';
@@ -31,43 +33,56 @@ async function both<T>(tool: RunningTool, reader: Promise<T>): Promise<T> {
 export function postgresDriver(target: PostgresTargetConfig): TargetDriver {
   const conn = libpq(target.url);
   const level = target.compressLevel === undefined ? [] : [`--compress=${target.compressLevel}`];
+  /** Runs pg_dump in `snapshot` into the backup's folder; its artifacts. */
+  async function dump(dir: string, key: BackupKey | undefined, snapshot: string): Promise<DriverOutput['artifacts']> {
+    if (target.format === 'custom') {
+      const tool = startTool('pg_dump', ['--format=custom', snapshot, ...level, '--dbname', conn.url], {
+        env: conn.env,
+        stdout: true,
+        secrets: conn.secrets,
+      });
+      const stdout = tool.child.stdout as NonNullable<typeof tool.child.stdout>;
+      const written: Written = await both(tool, writeArtifact(dir, DUMP_FILE, stdout, { compression: 'none', key }));
+      return [written.artifact];
+    }
+    const out = join(dir, DUMP_DIR);
+    const args = ['--format=directory', snapshot, `--jobs=${target.jobs}`, ...level, '--file', out, '--dbname', conn.url];
+    await startTool('pg_dump', args, { env: conn.env, secrets: conn.secrets }).done;
+    const artifacts: DriverOutput['artifacts'] = [];
+    for (const name of (await readdir(out)).sort()) {
+      const file = join(out, name);
+      if (key === undefined) {
+        artifacts.push({ path: `${DUMP_DIR}/${name}`, ...(await hashFile(file)) });
+      } else {
+        // pg_dump -Fd writes plaintext files; each is encrypted beside itself, then removed
+        artifacts.push((await writeArtifact(dir, `${DUMP_DIR}/${name}`, createReadStream(file), { compression: 'none', key })).artifact);
+        await unlink(file);
+      }
+    }
+    return artifacts;
+  }
+
   return {
     async create(dir, key): Promise<DriverOutput> {
       // the version runs beside the dump: Debian's pg_dump is a Perl wrapper that takes ~0.4 s to start
       const version = toolVersion('pg_dump');
       version.catch(() => undefined); // awaited below; a missing pg_dump fails the dump first with the same message
       const info = await serverInfo(target.url);
-      let artifacts: DriverOutput['artifacts'];
-      if (target.format === 'custom') {
-        const tool = startTool('pg_dump', ['--format=custom', ...level, '--dbname', conn.url], {
-          env: conn.env,
-          stdout: true,
-          secrets: conn.secrets,
-        });
-        const stdout = tool.child.stdout as NonNullable<typeof tool.child.stdout>;
-        const written: Written = await both(tool, writeArtifact(dir, DUMP_FILE, stdout, { compression: 'none', key }));
-        artifacts = [written.artifact];
-      } else {
-        const out = join(dir, DUMP_DIR);
-        const args = ['--format=directory', `--jobs=${target.jobs}`, ...level, '--file', out, '--dbname', conn.url];
-        await startTool('pg_dump', args, { env: conn.env, secrets: conn.secrets }).done;
-        artifacts = [];
-        for (const name of (await readdir(out)).sort()) {
-          const file = join(out, name);
-          if (key === undefined) {
-            artifacts.push({ path: `${DUMP_DIR}/${name}`, ...(await hashFile(file)) });
-          } else {
-            // pg_dump -Fd writes plaintext files; each is encrypted beside itself, then removed
-            artifacts.push(
-              (await writeArtifact(dir, `${DUMP_DIR}/${name}`, createReadStream(file), { compression: 'none', key })).artifact,
-            );
-            await unlink(file);
-          }
-        }
-      }
+      // the rows are counted in the snapshot pg_dump dumps, held open by this transaction until it is done
+      const { artifacts, tables } = await withClient(target.url, async (client) => {
+        await client.query('begin transaction isolation level repeatable read, read only');
+        const [row] = (await client.query<{ id: string }>('select pg_export_snapshot() as id')).rows;
+        // both settle before the transaction ends: pg_dump must not outlive the snapshot it imports
+        const [dumped, counted] = await Promise.allSettled([dump(dir, key, `--snapshot=${row?.id}`), countRows(client)]);
+        if (dumped.status === 'rejected') throw dumped.reason;
+        if (counted.status === 'rejected') throw counted.reason;
+        await client.query('commit');
+        return { artifacts: dumped.value, tables: counted.value };
+      });
       const pgDump = await version;
       return {
         artifacts,
+        contents: { tables },
         sourceBytes: info.bytes,
         source: { database: info.database, server: conn.server, serverVersion: info.serverVersion },
         tools: { pg_dump: pgDump },
@@ -94,7 +109,10 @@ export function postgresDriver(target: PostgresTargetConfig): TargetDriver {
       });
     },
 
-    compare: async (_dir, manifest) => nothingRecorded(manifest),
+    async compare(_dir, manifest, _key, to) {
+      const recorded = recordedTables(manifest);
+      return differences(recorded, await withClient(to, countRows));
+    },
 
     async restore(dir, manifest, key, to, force) {
       await prepareTarget(to, force);

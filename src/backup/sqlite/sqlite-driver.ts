@@ -5,7 +5,8 @@ import { basename, dirname, join, resolve } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import type { SqliteTargetConfig } from '../../config/backup.js';
 import { type Compression, decompressor, readPlain, writeArtifact } from '../artifact.js';
-import { type DriverOutput, nothingRecorded, type TargetDriver } from '../driver.js';
+import { differences, recordedTables } from '../contents.js';
+import type { DriverOutput, TargetDriver } from '../driver.js';
 import { BackupError } from '../errors.js';
 import type { BackupKey } from '../key.js';
 import type { Manifest } from '../manifest.js';
@@ -41,10 +42,12 @@ export function sqliteDriver(target: SqliteTargetConfig): TargetDriver {
       } finally {
         db.close();
       }
+      const tables = await countRows(raw); // the copy is the consistent snapshot; the source may have moved on
       const written = await writeArtifact(dir, COPY, createReadStream(raw), { compression: target.compression, key });
       await rm(raw, { force: true });
       return {
         artifacts: [written.artifact],
+        contents: { tables },
         sourceBytes: written.sourceBytes,
         source: { path: source },
         tools: { sqlite: version },
@@ -70,7 +73,7 @@ export function sqliteDriver(target: SqliteTargetConfig): TargetDriver {
       }
     },
 
-    compare: async (_dir, manifest) => nothingRecorded(manifest),
+    compare: async (_dir, manifest, _key, to) => differences(recordedTables(manifest), await countRows(resolve(to))),
 
     async restore(dir, manifest, key, to, force) {
       const dest = resolve(to);
@@ -96,6 +99,26 @@ export function sqliteDriver(target: SqliteTargetConfig): TargetDriver {
 
 function only(manifest: Manifest) {
   return manifest.artifacts[0] as Manifest['artifacts'][number];
+}
+
+/** Rows per table of the SQLite file `path` (its own tables, not SQLite's `sqlite_*`). */
+async function countRows(path: string): Promise<Record<string, number>> {
+  const db = await openSqlite(path, true);
+  try {
+    const names = db
+      .prepare("select name from sqlite_schema where type = 'table' and name not like 'sqlite\\_%' escape '\\' order by name")
+      .pluck()
+      .all() as string[];
+    const counts: Record<string, number> = {};
+    for (const name of names)
+      counts[name] = db
+        .prepare(`select count(*) from "${name.replaceAll('"', '""')}"`)
+        .pluck()
+        .get() as number;
+    return counts;
+  } finally {
+    db.close();
+  }
 }
 
 /** Decrypts and decompresses the copy into `file`. */
