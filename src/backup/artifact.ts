@@ -88,6 +88,13 @@ export async function writeArtifact(
   return { artifact, sourceBytes: input.bytes };
 }
 
+/** The plaintext of an artifact decompressed, as one stream: a failure of any stage (a bad chunk, bad gzip) fails it. */
+export function readDecompressed(dir: string, artifact: Artifact, key: BackupKey | undefined, compression: Compression): Readable {
+  const out = new PassThrough();
+  pipeline(readPlain(dir, artifact, key), decompressor(compression), out).catch((error: unknown) => out.destroy(error as Error));
+  return out;
+}
+
 /** SHA-256 (hex) and size of a file. */
 export async function hashFile(path: string): Promise<{ sha256: string; bytes: number }> {
   const tap = new Tap();

@@ -1,7 +1,7 @@
 import { Cron } from 'croner';
 import type { Registry } from 'prom-client';
 import { METRICS, metric } from '../metrics/index.js';
-import { type BackupContext, createBackup, repositoryOf } from './backup.js';
+import { type BackupContext, type CreateOptions, createBackup, repositoryOf } from './backup.js';
 import { BackupError } from './errors.js';
 import type { Manifest } from './manifest.js';
 import { pruneRepository } from './prune.js';
@@ -77,8 +77,10 @@ export class BackupSchedules {
     const all = await repositoryOf(this.#o.context).list();
     for (const manifest of all) if (this.#state.has(manifest.target)) this.#succeeded(manifest);
     for (const [target, config] of Object.entries(this.#o.context.config.targets)) {
-      if (config.schedule === undefined) continue;
-      this.#crons.push(new Cron(config.schedule, { timezone: 'UTC', protect: true }, () => this.#scheduled(target)));
+      const cron = (pattern: string, options: CreateOptions) =>
+        this.#crons.push(new Cron(pattern, { timezone: 'UTC', protect: true }, () => this.#scheduled(target, options)));
+      if (config.schedule !== undefined) cron(config.schedule, {});
+      if (config.type === 'files' && config.incremental !== undefined) cron(config.incremental, { type: 'incremental' });
     }
   }
 
@@ -97,14 +99,14 @@ export class BackupSchedules {
    * Starts a backup of `target` now and resolves with its manifest. A {@link BackupError}
    * `NINES_BACKUP_NOT_FOUND` for an unknown target; `NINES_BACKUP_FAILED` at once while one runs.
    */
-  run(target: string): Promise<Manifest> {
+  run(target: string, options: CreateOptions = {}): Promise<Manifest> {
     const state = this.#state.get(target);
-    if (state === undefined) return createBackup(this.#o.context, target); // createBackup names the configured ones
+    if (state === undefined) return createBackup(this.#o.context, target, options); // createBackup names the configured ones
     if (state.running) return Promise.reject(new BackupError('NINES_BACKUP_FAILED', `a backup of ${target} is already running`));
     state.running = true;
     const started = Date.now();
     return this.#track(
-      createBackup(this.#o.context, target)
+      createBackup(this.#o.context, target, options)
         .then(
           (manifest) => {
             this.#succeeded(manifest, (Date.now() - started) / 1000);
@@ -129,11 +131,11 @@ export class BackupSchedules {
   }
 
   /** One scheduled run: the backup, then the target's retention; tracked whole, so `stop` waits for the prune too. */
-  #scheduled(target: string): Promise<void> {
+  #scheduled(target: string, options: CreateOptions): Promise<void> {
     return this.#track(
       (async () => {
         try {
-          await this.run(target);
+          await this.run(target, options);
           const retention = this.#o.context.config.retention;
           if (retention !== undefined) await pruneRepository(this.#o.context, retention, { target, confirm: true });
         } catch (error) {

@@ -61,6 +61,8 @@ const files = z.strictObject({
   exclude: z.array(z.string().min(1)).default([]),
   compression: compression.default('gzip'),
   schedule,
+  /** When `nines serve` takes an incremental backup (cron, UTC), between the full ones of `schedule`. Default: none. */
+  incremental: cron.optional(),
 });
 
 const target = z.discriminatedUnion('type', [postgres, sqlite, files], {

@@ -24,7 +24,7 @@ const backupView = (m: Manifest) => ({
   artifacts: m.artifacts.length,
 });
 
-const createSchema = z.strictObject({ target: z.string().min(1) });
+const createSchema = z.strictObject({ target: z.string().min(1), type: z.enum(['full', 'incremental']).default('full') });
 
 const ID = { type: 'object', required: ['id'], properties: { id: { type: 'string', maxLength: 200 } } } as const;
 
@@ -61,12 +61,16 @@ export function backupRoutes(app: FastifyInstance, ctx: ServerContext): void {
     const backups = need();
     const parsed = createSchema.safeParse(request.body);
     if (!parsed.success) throw new HttpError(400, 'invalid backup request', problemsOf(parsed.error));
-    const { target } = parsed.data;
+    const { target, type } = parsed.data;
     const state = backups.state(target);
     if (state === undefined) throw new HttpError(404, `no backup target named ${JSON.stringify(target)}`);
+    if (type === 'incremental' && backups.context.config.targets[target]?.type !== 'files')
+      throw new HttpError(400, `incremental backups are for files targets only; ${target} is not one`);
     if (state.running) throw new HttpError(409, `a backup of ${target} is already running`);
-    backups.run(target).catch((error: unknown) => request.log.error({ target, error: (error as Error).message }, 'backup failed'));
-    return reply.code(202).send({ target, running: true });
+    backups
+      .run(target, { type })
+      .catch((error: unknown) => request.log.error({ target, error: (error as Error).message }, 'backup failed'));
+    return reply.code(202).send({ target, type, running: true });
   });
 
   app.post<{ Params: { id: string } }>(
