@@ -12,6 +12,11 @@ export interface DriverOutput {
   options: Manifest['options'];
   /** What the drill will compare a restored copy with (row counts, the file list). */
   contents?: Manifest['contents'];
+  /**
+   * True when the driver read its artifacts back while writing them, as {@link TargetDriver.verify}
+   * would (decrypted, decompressed, parsed): create then checks only their checksums from disk.
+   */
+  verified?: boolean;
 }
 
 /** One kind of target (postgres, sqlite, files): how it is written, checked in depth and restored. */

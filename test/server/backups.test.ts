@@ -92,7 +92,7 @@ describe('backups in nines serve', () => {
 
     const post = (payload: unknown) => h.app.inject({ method: 'POST', url: '/api/backups', headers: auth, payload: payload as object });
     const started = await post({ target: 'site' });
-    expect([started.statusCode, started.json()]).toEqual([202, { target: 'site', running: true }]);
+    expect([started.statusCode, started.json()]).toEqual([202, { target: 'site', type: 'full', running: true }]);
     const done = await until('the backup to finish', async () => {
       const body = (await h.app.inject({ url: '/api/backups', headers: auth })).json();
       return body.targets[0].running === false && body.targets[0].lastId !== null ? body : undefined;
@@ -105,6 +105,14 @@ describe('backups in nines serve', () => {
     const missing = await h.app.inject({ method: 'POST', url: '/api/backups/site-20260101T000000Z-abcdef/verify', headers: auth });
     expect(missing.statusCode).toBe(404);
     expect((await post({ target: 'nope' })).statusCode).toBe(404);
+    const incremental = await post({ target: 'site', type: 'incremental' });
+    expect([incremental.statusCode, incremental.json()]).toEqual([202, { target: 'site', type: 'incremental', running: true }]);
+    const after = await until('the incremental backup to finish', async () => {
+      const body = (await h.app.inject({ url: '/api/backups', headers: auth })).json();
+      return body.targets[0].running === false && body.backups.length === 2 ? body : undefined;
+    });
+    expect(after.backups[1]).toMatchObject({ type: 'incremental', parent: done.backups[0].id });
+    expect((await post({ target: 'site', type: 'differential' })).statusCode).toBe(400);
     const bad = await post({ target: 7, extra: true });
     expect([bad.statusCode, bad.json().error]).toEqual([400, 'invalid backup request']);
   });

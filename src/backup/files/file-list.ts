@@ -40,7 +40,23 @@ export function writeFileList(dir: string, entries: readonly FileEntry[], key: B
           .join(''),
       );
   };
-  return writeArtifact(dir, FILE_LIST, Readable.from(lines()), { compression: 'gzip', key });
+  // read back as written: every line parses, and there are as many as entries
+  const check = async (plain: Readable, path: string) => {
+    let n = 0;
+    for await (const line of createInterface({ input: plain, crlfDelay: Number.POSITIVE_INFINITY }))
+      if (line !== '') n += parse(line, path) && 1;
+    if (n !== entries.length)
+      throw new BackupError('NINES_BACKUP_CORRUPT', `${path}: ${n} lines read back, ${entries.length} written`, { file: path });
+  };
+  return writeArtifact(dir, FILE_LIST, Readable.from(lines()), { compression: 'gzip', key, check });
+}
+
+/** One line of a file list. */
+function parse(line: string, path: string): FileEntry {
+  const entry = JSON.parse(line) as FileEntry;
+  if (typeof entry.path !== 'string' || typeof entry.type !== 'string')
+    throw new BackupError('NINES_BACKUP_CORRUPT', `${path}: not a file list line`, { file: path });
+  return entry;
 }
 
 /** The artifact of the manifest's file list; undefined for a backup that recorded none (written before lists existed). */
@@ -59,8 +75,7 @@ export async function readFileList(dir: string, manifest: Manifest, key: BackupK
     const plain = readDecompressed(dir, artifact, key, 'gzip');
     for await (const line of createInterface({ input: plain, crlfDelay: Number.POSITIVE_INFINITY })) {
       if (line === '') continue;
-      const entry = JSON.parse(line) as FileEntry;
-      if (typeof entry.path !== 'string' || typeof entry.type !== 'string') throw new Error('not a file list line');
+      const entry = parse(line, artifact.path);
       entries.set(entry.path, entry);
     }
   } catch (error) {

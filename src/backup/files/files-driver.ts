@@ -42,7 +42,16 @@ export function filesDriver(target: FilesTargetConfig, repository: string): Targ
         (skipRepo !== undefined && (rel === skipRepo || rel.startsWith(`${skipRepo}/`))) || excluded(rel, target.exclude);
       const base = parent === undefined ? undefined : { id: parent.id, entries: await readFileList(repo.dir(parent.id), parent, key) };
       const pack = packTree({ root, skip, parent: base });
-      const archive = await writeArtifact(dir, ARCHIVE, pack.stream, { compression: target.compression, key });
+      // the archive is read back as it is written (see verified below), not again from disk
+      let found: Awaited<ReturnType<typeof tarFiles>> = new Map();
+      const archive = await writeArtifact(dir, ARCHIVE, pack.stream, {
+        compression: target.compression,
+        key,
+        check: async (plain, path) => {
+          found = await tarFiles(plain, path);
+        },
+      });
+      matchList(archive.artifact.path, found, pack.entries);
       const list = await writeFileList(dir, pack.entries, key);
       const bytes = pack.entries.reduce((sum, e) => sum + (e.type === 'file' ? e.size : 0), 0);
       return {
@@ -56,12 +65,14 @@ export function filesDriver(target: FilesTargetConfig, repository: string): Targ
           ...(base === undefined ? {} : { packedFiles: pack.packed.files, packedBytes: pack.packed.bytes }),
         },
         contents: { files: { list: list.artifact.path, entries: pack.entries.length, bytes } },
+        verified: true,
       };
     },
 
     async verify(dir, manifest, key) {
-      const list = listArtifact(manifest) === undefined ? undefined : await readFileList(dir, manifest, key);
-      await checkArchive(dir, manifest, key, list);
+      const found = await tarFiles(stream(dir, manifest, key), archiveOf(manifest).path);
+      if (listArtifact(manifest) !== undefined)
+        matchList(archiveOf(manifest).path, found, (await readFileList(dir, manifest, key)).values());
     },
 
     async compare(dir, manifest, key, to) {
@@ -138,40 +149,34 @@ async function applyMetadata(dest: string, list: ReadonlyMap<string, FileEntry>)
   }
 }
 
-/**
- * Reads the whole archive: a valid tar stream, and with a list, exactly the files it says this
- * backup holds, each with its listed size and SHA-256.
- */
-async function checkArchive(
-  dir: string,
-  manifest: Manifest,
-  key: BackupKey | undefined,
-  list: Map<string, FileEntry> | undefined,
-): Promise<void> {
-  const file = archiveOf(manifest).path;
-  const problems: string[] = [];
-  let files = 0;
+/** Reads a whole tar stream (a parse error is `NINES_BACKUP_CORRUPT` naming `file`): its regular files' sizes and SHA-256s, by listed path. */
+async function tarFiles(source: Readable, file: string): Promise<Map<string, { size: number; sha256: string }>> {
+  const found = new Map<string, { size: number; sha256: string }>();
   const parser = new tar.Parser({
     strict: true,
     onReadEntry: (entry) => {
-      const e = list?.get(listed(entry.path));
-      if (list === undefined || entry.type !== 'File') return entry.resume();
-      if (e === undefined || e.type !== 'file' || e.backup !== undefined) {
-        problems.push(`${entry.path}: in the archive, not listed as a file of this backup`);
-        return entry.resume();
-      }
-      files++;
+      if (entry.type !== 'File') return entry.resume();
       const hash = createHash('sha256');
       entry.on('data', (chunk: Buffer) => hash.update(chunk));
-      entry.on('end', () => {
-        if (hash.digest('hex') !== e.sha256 || entry.size !== e.size)
-          problems.push(`${e.path}: the archive's bytes do not match the file list`);
-      });
+      entry.on('end', () => found.set(listed(entry.path), { size: entry.size, sha256: hash.digest('hex') }));
     },
   });
-  await intoTar(stream(dir, manifest, key), parser, file);
-  const expected = list === undefined ? files : [...list.values()].filter((e) => e.type === 'file' && e.backup === undefined).length;
-  if (files !== expected) problems.push(`${expected} files listed, ${files} in the archive`);
+  await intoTar(source, parser, file);
+  return found;
+}
+
+/** The archive holds exactly the files the list says this backup holds, each with its listed size and SHA-256. */
+function matchList(file: string, found: ReadonlyMap<string, { size: number; sha256: string }>, list: Iterable<FileEntry>): void {
+  const problems: string[] = [];
+  let expected = 0;
+  for (const e of list) {
+    if (e.type !== 'file' || e.backup !== undefined) continue;
+    expected++;
+    const got = found.get(e.path);
+    if (got === undefined) problems.push(`${e.path}: listed, not in the archive`);
+    else if (got.sha256 !== e.sha256 || got.size !== e.size) problems.push(`${e.path}: the archive's bytes do not match the file list`);
+  }
+  if (found.size !== expected) problems.push(`${expected} files listed in this backup, ${found.size} in the archive`);
   if (problems.length > 0) throw new BackupError('NINES_BACKUP_CORRUPT', `${file}: ${problems.slice(0, 3).join('; ')}`, { file });
 }
 

@@ -47,7 +47,7 @@ async function* batched(source: Iterable<Buffer>): AsyncGenerator<Buffer> {
   let parts: Buffer[] = [];
   let bytes = 0;
   let slice = performance.now();
-  for (const buffer of source) {
+  for (const buffer of readable(source)) {
     parts.push(buffer);
     bytes += buffer.length;
     if (bytes < CHUNK) continue;
@@ -62,10 +62,27 @@ async function* batched(source: Iterable<Buffer>): AsyncGenerator<Buffer> {
   if (bytes > 0) yield Buffer.concat(parts, bytes);
 }
 
+/** `source`, with a file system error as a {@link BackupError} naming the path (a file that vanished while the tree was read). */
+function* readable(source: Iterable<Buffer>): Generator<Buffer> {
+  try {
+    yield* source;
+  } catch (error) {
+    const { code, path } = error as NodeJS.ErrnoException;
+    if (code === undefined || error instanceof BackupError) throw error;
+    throw new BackupError(
+      'NINES_BACKUP_FAILED',
+      `${path ?? 'tree'}: ${code} while the tree was read (changed meanwhile? stop its writers)`,
+      { cause: error },
+    );
+  }
+}
+
 function* walk(o: PackOptions, entries: FileEntry[], packed: Packed['packed']): Generator<Buffer> {
   const inodes = new Map<string, FileEntry>();
   const top = lstatSync(o.root);
   entries.push(meta('.', 'dir', top));
+  // the root as `./`, as tar(1) writes it: an incremental with nothing changed is still a valid, non-empty archive
+  yield tarHeader(header('.', 'dir', top));
   // depth first, names sorted: the order tar(1) gives, and the same list for the same tree
   function* dir(rel: string): Generator<Buffer> {
     const names = readdirSync(rel === '' ? o.root : join(o.root, rel)).sort();
