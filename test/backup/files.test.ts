@@ -1,5 +1,6 @@
+import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { linkSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createBackup, restoreBackup, verifyBackup } from '../../src/backup/backup.js';
@@ -60,6 +61,28 @@ describe('files target (tar)', () => {
       expect(snapshot(out)['a.txt']).toMatch(/ 1580608922$/); // the mtime came back
     }, 60_000);
   }
+
+  it('GNU tar reads the archive: long and UTF-8 names (pax headers), hard links, symlinks, modes', async () => {
+    const tmp = tempDir('backup-files');
+    cleanups.push(tmp.remove);
+    const src = join(tmp.dir, 'src');
+    makeTree(src);
+    const long = `${'d'.repeat(120)}/${'é'.repeat(60)}`;
+    mkdirSync(join(src, long), { recursive: true });
+    writeFileSync(join(src, long, `${'f'.repeat(150)}.txt`), 'deep\n');
+    linkSync(join(src, 'a.txt'), join(src, 'hard.txt'));
+    const context = contextOf({
+      repository: join(tmp.dir, 'backups'),
+      targets: { tree: { type: 'files', path: src, compression: 'none' } },
+    });
+    const m = await createBackup(context, 'tree');
+    const out = join(tmp.dir, 'gnu');
+    mkdirSync(out);
+    const tar = spawnSync('tar', ['-xf', join(tmp.dir, 'backups', m.id, 'files.tar'), '-C', out], { encoding: 'utf8' });
+    expect(tar.stderr).toBe('');
+    expect(snapshot(out)).toEqual(snapshot(src));
+    expect(statSync(join(out, 'hard.txt')).ino).toBe(statSync(join(out, 'a.txt')).ino);
+  });
 
   it('leaves out the repository when it lies inside the tree', async () => {
     const tmp = tempDir('backup-files');
