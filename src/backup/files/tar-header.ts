@@ -115,7 +115,7 @@ function ustar(f: {
   b.write(f.prefix, 345, 155, 'utf8');
   b.fill(' ', 148, 156);
   let sum = 0;
-  for (const byte of b) sum += byte;
+  for (let i = 0; i < BLOCK; i++) sum += b[i] as number;
   b.write(`${sum.toString(8).padStart(6, '0')}\u0000 `, 148, 8, 'latin1');
   return b;
 }
