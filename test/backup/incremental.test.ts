@@ -175,6 +175,25 @@ describe('incremental files backups', () => {
     );
   }, 60_000);
 
+  it('a backup written before file lists still verifies and restores; an incremental on it is a full one', async () => {
+    const s = setup();
+    const old = await take(s, 'full');
+    // as nines wrote it before file lists: the archive alone, no contents
+    const file = join(repositoryOf(s.context).dir(old.id), 'manifest.json');
+    const manifest = JSON.parse(readFileSync(file, 'utf8')) as Manifest;
+    rmSync(join(repositoryOf(s.context).dir(old.id), manifest.artifacts[1]?.path as string));
+    manifest.artifacts = manifest.artifacts.slice(0, 1);
+    delete manifest.contents;
+    writeFileSync(file, JSON.stringify(manifest));
+    await verifyBackup(s.context, old.id);
+    const out = join(s.dir, 'out');
+    await restoreBackup(s.context, old.id, out);
+    expect(Object.keys(snapshot(out)).sort()).toEqual(Object.keys(expected(s.src)).sort());
+    expect((await failure(compare(s.context, manifest, out))).message).toMatch(/recorded no contents/);
+    const next = await take(s, 'incremental');
+    expect(next).toMatchObject({ type: 'full', fullBecause: `${old.id} has no file list (written by an older nines)` });
+  }, 60_000);
+
   it('retention with a fake clock keeps exactly the newest backups and their chains, and what it keeps restores', async () => {
     const s = setup();
     // day 1: full 04:00, incrementals 05:00 and 06:00; day 2: full, incremental

@@ -66,6 +66,18 @@ describe('backups in nines serve', () => {
     expect(again.state('site')?.lastSuccess).toBe(Date.parse((await repositoryOf({ config }).list('site')).at(-1)?.endedAt as string));
   });
 
+  it("takes incremental backups on a files target's incremental cron, the first one full", async () => {
+    const config = backupConfig(", incremental: '* * * * * *'");
+    const schedules = new BackupSchedules({ context: { config }, registry: new Registry() });
+    cleanup.push(() => schedules.stop());
+    await schedules.start();
+    await until('three scheduled backups', async () => ((await repositoryOf({ config }).list('site')).length >= 3 ? true : undefined));
+    await schedules.stop();
+    const [first, second, third] = await repositoryOf({ config }).list('site');
+    expect([first?.type, first?.parent]).toEqual(['full', null]);
+    expect([second?.type, second?.parent, third?.type, third?.parent]).toEqual(['incremental', first?.id, 'incremental', second?.id]);
+  });
+
   it('keeps only what backup.retention keeps after each scheduled backup', async () => {
     const config = { ...backupConfig(", schedule: '* * * * * *'"), retention: { last: 2 } };
     const schedules = new BackupSchedules({ context: { config }, registry: new Registry() });

@@ -6,7 +6,7 @@ import * as tar from 'tar';
 import type { FilesTargetConfig } from '../../config/backup.js';
 import { type Compression, readDecompressed, writeArtifact } from '../artifact.js';
 import { chainOf } from '../chain.js';
-import type { DriverOutput, TargetDriver } from '../driver.js';
+import { type DriverOutput, nothingRecorded, type TargetDriver } from '../driver.js';
 import { BackupError } from '../errors.js';
 import type { BackupKey } from '../key.js';
 import type { Manifest } from '../manifest.js';
@@ -76,6 +76,7 @@ export function filesDriver(target: FilesTargetConfig, repository: string): Targ
     },
 
     async compare(dir, manifest, key, to) {
+      if (listArtifact(manifest) === undefined) nothingRecorded(manifest);
       return compareTree(resolve(to), await readFileList(dir, manifest, key));
     },
 
