@@ -56,6 +56,10 @@ function parse(line: string, path: string): FileEntry {
   const entry = JSON.parse(line) as FileEntry;
   if (typeof entry.path !== 'string' || typeof entry.type !== 'string')
     throw new BackupError('NINES_BACKUP_CORRUPT', `${path}: not a file list line`, { file: path });
+  // a restore creates what the list names: never outside the target (node-tar guards the archive's paths the same way)
+  const outside = entry.path.startsWith('/') || entry.path.split('/').some((part) => part === '..' || part === '');
+  if (outside || (entry.link !== undefined && (entry.link.startsWith('/') || entry.link.split('/').includes('..'))))
+    throw new BackupError('NINES_BACKUP_CORRUPT', `${path}: ${JSON.stringify(entry.path)} is not a path inside the tree`, { file: path });
   return entry;
 }
 
