@@ -9,7 +9,7 @@
  * and gzip) against `nines backup create` of a files target with gzip. Each figure is the wall time
  * of one process from spawn to exit (so nines' start-up and its verify pass are in it), median of
  * BENCH_ROUNDS (default 3), with its CPU seconds beside it (GNU time, when /usr/bin/time is there):
- * on a busy machine the CPU a backup needs says as much as its wall time. The database and every generated file are removed at the end, on failure
+ * on a busy machine the CPU a backup needs says as much as its wall time. `--files` runs the files part alone. The database and every generated file are removed at the end, on failure
  * too. Stdout gets exactly one JSON line; the table goes to stderr.
  */
 import { spawn } from 'node:child_process';
@@ -28,6 +28,8 @@ const PG_URL = process.env.NINES_BENCH_PG_URL ?? process.env.NINES_TEST_PG_URL ?
 const CLI = process.env.BENCH_NINES_CLI ?? fileURLToPath(new URL('../dist/cli/index.js', import.meta.url));
 const TARGETS = { dump: 1.1, dumpEncrypted: 1.25, files: 1.0 };
 const MB = 1024 * 1024;
+/** `node bench/backup.ts --files`: the files part alone (no database). */
+const FILES_ONLY = process.argv.includes('--files');
 
 const work = mkdtempSync(join(tmpdir(), 'nines-bench-backup-'));
 const database = `nines_bench_backup_${process.pid}_${randomBytes(3).toString('hex')}`;
@@ -293,6 +295,34 @@ ${encrypted ? '  encryption: { keyEnv: NINES_BENCH_BACKUP_KEY }\n' : ''}  target
   return file;
 }
 
+/** The database part: generates the database, times pg_dump and nines against it, drops it. */
+async function benchDatabase(
+  dbUrl: string,
+  conn: { url: string; env: NodeJS.ProcessEnv },
+  plain: string,
+  encrypted: string,
+  nines: (cfg: string, target: string) => () => Promise<{ ms: number; cpuS: number }>,
+): Promise<{ dbBytes: number; runs: Map<string, Runs> }> {
+  const start = performance.now();
+  const dbBytes = await generateDatabase(dbUrl);
+  log(
+    `database ${database}: ${(dbBytes / MB).toFixed(0)} MB (pg_database_size), generated in ${((performance.now() - start) / 1000).toFixed(1)} s`,
+  );
+  const dumpFile = join(work, 'pg_dump', 'dump.pgdump');
+  const runs = await rounds('dump', [
+    {
+      name: 'pg_dump -Fc',
+      run: () => timed('pg_dump', ['-Fc', '-f', dumpFile, '--dbname', conn.url], conn.env),
+      output: join(work, 'pg_dump'),
+    },
+    { name: 'nines', run: nines(plain, 'db'), output: join(work, 'repo-plain') },
+    { name: 'nines encrypted', run: nines(encrypted, 'db'), output: join(work, 'repo-encrypted') },
+  ]);
+  await query(PG_URL, `drop database if exists "${database}" with (force)`);
+  databaseCreated = false;
+  return { dbBytes, runs };
+}
+
 async function main(): Promise<void> {
   log(`nines backup bench: ${ROUNDS} rounds, node ${process.version}, pg_dump and tar from PATH`);
   const dbUrl = withDatabase(PG_URL, database);
@@ -304,25 +334,10 @@ async function main(): Promise<void> {
   const nines = (cfg: string, target: string) => () =>
     timed(process.execPath, [CLI, 'backup', 'create', '--target', target, '--config', cfg], keyEnv);
 
-  let start = performance.now();
-  const dbBytes = await generateDatabase(dbUrl);
-  log(
-    `database ${database}: ${(dbBytes / MB).toFixed(0)} MB (pg_database_size), generated in ${((performance.now() - start) / 1000).toFixed(1)} s`,
-  );
-  const dumpFile = join(work, 'pg_dump', 'dump.pgdump');
-  const dump = await rounds('dump', [
-    {
-      name: 'pg_dump -Fc',
-      run: () => timed('pg_dump', ['-Fc', '-f', dumpFile, '--dbname', conn.url], conn.env),
-      output: join(work, 'pg_dump'),
-    },
-    { name: 'nines', run: nines(plain, 'db'), output: join(work, 'repo-plain') },
-    { name: 'nines encrypted', run: nines(encrypted, 'db'), output: join(work, 'repo-encrypted') },
-  ]);
-  await query(PG_URL, `drop database if exists "${database}" with (force)`);
-  databaseCreated = false;
+  const dump = FILES_ONLY ? undefined : await benchDatabase(dbUrl, conn, plain, encrypted, nines);
+  const dbBytes = dump?.dbBytes ?? 0;
 
-  start = performance.now();
+  const start = performance.now();
   const t = generateTree(tree);
   log(
     `tree: ${(t.bytes / MB).toFixed(0)} MB in ${t.files} files and ${t.links} symlinks, generated in ${((performance.now() - start) / 1000).toFixed(1)} s`,
@@ -338,42 +353,45 @@ async function main(): Promise<void> {
     const r = m.get(name) as Runs;
     return { ms: Math.round(median(r.ms)), rounds: r.ms.map(Math.round), cpuS: Math.round(median(r.cpuS) * 10) / 10, storedBytes: r.bytes };
   };
-  const pgDump = fig(dump, 'pg_dump -Fc');
-  const ninesDump = fig(dump, 'nines');
-  const ninesDumpEnc = fig(dump, 'nines encrypted');
   const tar = fig(files, 'tar czf');
   const ninesFiles = fig(files, 'nines');
   const ninesFilesEnc = fig(files, 'nines encrypted');
   const ratio = (a: { ms: number }, b: { ms: number }) => Math.round((a.ms / b.ms) * 100) / 100;
   const target = (measured: number, limit: number) => ({ measured, limit, pass: measured <= limit });
-  const targets = {
-    dumpRatio: target(ratio(ninesDump, pgDump), TARGETS.dump),
-    dumpEncryptedRatio: target(ratio(ninesDumpEnc, pgDump), TARGETS.dumpEncrypted),
-    filesRatio: target(ratio(ninesFiles, tar), TARGETS.files),
-  };
-
-  log('');
-  log(
-    `${pad('backup', 26)} ${pad('wall s', 8, true)} ${pad('CPU s', 7, true)} ${pad('stored MB', 10, true)} ${pad('× peer', 8, true)}   target`,
-  );
   const row = (name: string, f: { ms: number; cpuS: number; storedBytes: number }, x?: number, vs?: { limit: number; pass: boolean }) =>
     log(
       `${pad(name, 26)} ${pad((f.ms / 1000).toFixed(2), 8, true)} ${pad(f.cpuS.toFixed(1), 7, true)} ${pad((f.storedBytes / MB).toFixed(1), 10, true)} ${pad(x === undefined ? '' : x.toFixed(2), 8, true)}   ${vs ? `≤ ${vs.limit}×: ${vs.pass ? 'PASS' : 'FAIL'}` : x === undefined ? '' : '(no target)'}`,
     );
-  log(`database ${(dbBytes / MB).toFixed(0)} MB`);
-  row('  pg_dump -Fc (peer)', pgDump);
-  row('  nines backup create', ninesDump, targets.dumpRatio.measured, targets.dumpRatio);
-  row('  nines, encrypted', ninesDumpEnc, targets.dumpEncryptedRatio.measured, targets.dumpEncryptedRatio);
+  const filesRatio = target(ratio(ninesFiles, tar), TARGETS.files);
+  log('');
+  log(
+    `${pad('backup', 26)} ${pad('wall s', 8, true)} ${pad('CPU s', 7, true)} ${pad('stored MB', 10, true)} ${pad('× peer', 8, true)}   target`,
+  );
+  let databaseFigures: object | undefined;
+  let dumpTargets: object = {};
+  if (dump !== undefined) {
+    const pgDump = fig(dump.runs, 'pg_dump -Fc');
+    const ninesDump = fig(dump.runs, 'nines');
+    const ninesDumpEnc = fig(dump.runs, 'nines encrypted');
+    const dumpRatio = target(ratio(ninesDump, pgDump), TARGETS.dump);
+    const dumpEncryptedRatio = target(ratio(ninesDumpEnc, pgDump), TARGETS.dumpEncrypted);
+    log(`database ${(dbBytes / MB).toFixed(0)} MB`);
+    row('  pg_dump -Fc (peer)', pgDump);
+    row('  nines backup create', ninesDump, dumpRatio.measured, dumpRatio);
+    row('  nines, encrypted', ninesDumpEnc, dumpEncryptedRatio.measured, dumpEncryptedRatio);
+    databaseFigures = { bytes: dbBytes, pgDump, nines: ninesDump, ninesEncrypted: ninesDumpEnc };
+    dumpTargets = { dumpRatio, dumpEncryptedRatio };
+  }
   log(`tree ${(t.bytes / MB).toFixed(0)} MB, ${t.files} files`);
   row('  tar czf (peer)', tar);
-  row('  nines backup create', ninesFiles, targets.filesRatio.measured, targets.filesRatio);
+  row('  nines backup create', ninesFiles, filesRatio.measured, filesRatio);
   row('  nines, encrypted', ninesFilesEnc, ratio(ninesFilesEnc, tar));
   process.stdout.write(
     `${JSON.stringify({
       bench: 'backup',
       node: process.version,
       rounds: ROUNDS,
-      database: { bytes: dbBytes, pgDump, nines: ninesDump, ninesEncrypted: ninesDumpEnc },
+      ...(databaseFigures === undefined ? {} : { database: databaseFigures }),
       files: {
         bytes: t.bytes,
         files: t.files,
@@ -383,7 +401,7 @@ async function main(): Promise<void> {
         ninesEncrypted: ninesFilesEnc,
         encryptedRatio: ratio(ninesFilesEnc, tar),
       },
-      targets,
+      targets: { ...dumpTargets, filesRatio },
     })}\n`,
   );
 }

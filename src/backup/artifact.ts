@@ -20,17 +20,37 @@ export const COMPRESSION_SUFFIX: Record<Compression, string> = { gzip: '.gz', zs
 /** Suffix of an encrypted artifact. */
 export const ENCRYPTED_SUFFIX = '.enc';
 
-/** A pass-through that counts and hashes what flows through it. */
+/** A pass-through that counts and (unless told not to) hashes what flows through it. */
 class Tap extends Transform {
   readonly hash: Hash = createHash('sha256');
   bytes = 0;
+  readonly #hashing: boolean;
+
+  constructor(hashing = true) {
+    super();
+    this.#hashing = hashing;
+  }
 
   override _transform(chunk: Buffer, _encoding: BufferEncoding, callback: () => void): void {
-    this.hash.update(chunk);
+    if (this.#hashing) this.hash.update(chunk);
     this.bytes += chunk.length;
     this.push(chunk);
     callback();
   }
+}
+
+/** A pass-through that also writes every chunk to `side`, waiting for it when it is full: the side sees exactly what passed. */
+function tee(side: PassThrough): Transform {
+  return new Transform({
+    transform(chunk: Buffer, _encoding, callback) {
+      if (side.write(chunk)) callback(null, chunk);
+      else side.once('drain', () => callback(null, chunk));
+    },
+    flush(callback) {
+      side.end();
+      callback();
+    },
+  });
 }
 
 function compressor(compression: Compression): Transform {
@@ -43,13 +63,16 @@ function compressor(compression: Compression): Transform {
   return new PassThrough();
 }
 
+/** Output buffer of a decompressor: larger than zlib's 16 KiB, so fewer trips to the thread pool and fewer, larger chunks downstream. */
+const DECOMPRESS_CHUNK = 256 * 1024;
+
 /** The decompressing Transform for `compression`. */
 export function decompressor(compression: Compression): Transform {
-  if (compression === 'gzip') return zlib.createGunzip();
+  if (compression === 'gzip') return zlib.createGunzip({ chunkSize: DECOMPRESS_CHUNK });
   if (compression === 'zstd') {
     if (typeof zlib.createZstdDecompress !== 'function')
       throw new BackupError('NINES_BACKUP_FAILED', 'zstd needs Node.js >= 22.15 (zlib.createZstdDecompress)');
-    return zlib.createZstdDecompress();
+    return zlib.createZstdDecompress({ chunkSize: DECOMPRESS_CHUNK });
   }
   return new PassThrough();
 }
@@ -70,22 +93,63 @@ export async function writeArtifact(
   dir: string,
   name: string,
   source: Readable,
-  options: { compression: Compression; key?: BackupKey | undefined },
+  options: {
+    compression: Compression;
+    key?: BackupKey | undefined;
+    /**
+     * Reads the stored bytes back as they are written: decrypted and decompressed, as a restore
+     * would; its failure fails the write. With the stored SHA-256 checked again from disk
+     * afterwards, the file on disk is then the one checked, without reading it all a second time.
+     */
+    check?: (plain: Readable, path: string) => Promise<void>;
+  },
 ): Promise<Written> {
   const path = `${name}${COMPRESSION_SUFFIX[options.compression]}${options.key ? ENCRYPTED_SUFFIX : ''}`;
   await mkdir(dirname(join(dir, path)), { recursive: true, mode: 0o700 });
-  const input = new Tap();
-  const plain = new Tap();
+  const input = new Tap(false);
+  const plain = new Tap(options.key !== undefined);
   const stored = new Tap();
   const stages: NodeJS.ReadWriteStream[] = [input, compressor(options.compression), plain];
   if (options.key) stages.push(encryptStream(options.key));
-  await pipeline([source, ...stages, stored, createWriteStream(join(dir, path), { flags: 'wx', mode: 0o600 })]);
+  const sink = createWriteStream(join(dir, path), { flags: 'wx', mode: 0o600 });
+  if (options.check === undefined) await pipeline([source, ...stages, stored, sink]);
+  else {
+    // the check may lag a few blocks behind the writer without holding it up at every block
+    const side = new PassThrough({ highWaterMark: 8 * 1024 * 1024 });
+    const readBack = new PassThrough();
+    const decoding = pipeline([
+      side,
+      ...(options.key ? [decryptStream(options.key, path)] : []),
+      decompressor(options.compression),
+      readBack,
+    ]);
+    const abort = new AbortController();
+    const checked = Promise.all([decoding, options.check(readBack, path)]).catch((error: unknown) => {
+      abort.abort(error);
+      readBack.destroy();
+      throw error;
+    });
+    const written = pipeline([source, ...stages, stored, tee(side), sink], { signal: abort.signal }).catch((error: unknown) => {
+      side.destroy(error as Error);
+      throw error;
+    });
+    const [w, c] = await Promise.allSettled([written, checked]);
+    if (c.status === 'rejected') throw c.reason;
+    if (w.status === 'rejected') throw w.reason;
+  }
   const artifact: Artifact = { path, bytes: stored.bytes, sha256: stored.hash.digest('hex') };
   if (options.key) {
     artifact.plainBytes = plain.bytes;
     artifact.plainSha256 = plain.hash.digest('hex');
   }
   return { artifact, sourceBytes: input.bytes };
+}
+
+/** The plaintext of an artifact decompressed, as one stream: a failure of any stage (a bad chunk, bad gzip) fails it. */
+export function readDecompressed(dir: string, artifact: Artifact, key: BackupKey | undefined, compression: Compression): Readable {
+  const out = new PassThrough();
+  pipeline(readPlain(dir, artifact, key), decompressor(compression), out).catch((error: unknown) => out.destroy(error as Error));
+  return out;
 }
 
 /** SHA-256 (hex) and size of a file. */

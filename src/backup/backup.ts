@@ -1,7 +1,9 @@
 import { createRequire } from 'node:module';
+import { resolve } from 'node:path';
 import type { BackupConfig, BackupTargetConfig } from '../config/backup.js';
 import { type Clock, systemClock } from '../core/clock.js';
 import { checkStored } from './artifact.js';
+import { chainOf } from './chain.js';
 import { ENCRYPTION_ALGORITHM } from './crypto.js';
 import type { TargetDriver } from './driver.js';
 import { BackupError } from './errors.js';
@@ -52,27 +54,49 @@ export function repositoryOf(context: BackupContext): Repository {
   return new Repository(context.config.repository, context.clock === undefined ? {} : { clock: context.clock });
 }
 
+/** Options of {@link createBackup}. */
+export interface CreateOptions {
+  /** `incremental` (files targets only): only what changed since the target's latest backup. Default `full`. */
+  type?: 'full' | 'incremental';
+}
+
+/** What {@link createBackup} took. */
+export type Created = Manifest & {
+  removedLeftovers: readonly string[];
+  /** Why an incremental backup asked for was taken as a full one (no earlier backup to build on). */
+  fullBecause?: string;
+};
+
 /**
- * Takes a full backup of target `name`: writes it in a pending folder, verifies it there exactly as
+ * Takes a backup of target `name`: writes it in a pending folder, verifies it there exactly as
  * {@link verifyBackup} would, and only then renames it into the repository. On any failure the
- * pending folder is removed and nothing appears in `list`.
+ * pending folder is removed and nothing appears in `list`. An incremental one builds on the
+ * target's latest complete backup; when there is none it can build on, it is taken as a full one
+ * (as pgBackRest does), and `fullBecause` says why.
  */
-export async function createBackup(context: BackupContext, name: string): Promise<Manifest & { removedLeftovers: readonly string[] }> {
+export async function createBackup(context: BackupContext, name: string, options: CreateOptions = {}): Promise<Created> {
   const target = targetOf(context.config, name);
+  if (options.type === 'incremental' && target.type !== 'files')
+    throw new BackupError(
+      'NINES_BACKUP_FAILED',
+      `backup ${name}: incremental backups are for files targets only; ${name} is a ${target.type} target (take a full backup, or use point-in-time recovery for PostgreSQL)`,
+    );
   const key = await configuredKey(context);
   const clock = context.clock ?? systemClock;
   const repository = repositoryOf(context);
   const driver = await driverFor(target, repository.root);
+  const base = options.type === 'incremental' ? await parentFor(repository, name, target, key) : undefined;
   const pending = await repository.begin(name);
   try {
-    const out = await driver.create(pending.dir, key);
+    const parent = typeof base === 'object' ? base : undefined;
+    const out = await driver.create(pending.dir, key, parent);
     const manifest: Manifest = {
       format: MANIFEST_FORMAT,
       id: pending.id,
       target: name,
       kind: target.type,
-      type: 'full',
-      parent: null,
+      type: parent === undefined ? 'full' : 'incremental',
+      parent: parent?.id ?? null,
       startedAt: new Date(pending.startedAt).toISOString(),
       endedAt: '',
       source: out.source,
@@ -83,18 +107,39 @@ export async function createBackup(context: BackupContext, name: string): Promis
       artifacts: out.artifacts,
       ...(out.contents === undefined ? {} : { contents: out.contents }),
     };
-    await check(driver, pending.dir, manifest, key);
+    await check(driver, pending.dir, manifest, key, out.verified === true);
     manifest.endedAt = new Date(clock.now()).toISOString();
     await pending.commit(manifest);
-    return { ...manifest, removedLeftovers: pending.removedLeftovers };
+    return { ...manifest, removedLeftovers: pending.removedLeftovers, ...(typeof base === 'string' ? { fullBecause: base } : {}) };
   } catch (error) {
     await pending.abort();
     throw error;
   }
 }
 
-/** Checksums first (they need no key and name the file), then the key, then the driver's own reading. */
-async function check(driver: TargetDriver, dir: string, manifest: Manifest, key: BackupKey | undefined): Promise<void> {
+/** The backup an incremental of `name` builds on: its latest complete one, or why there is none it can build on. */
+async function parentFor(
+  repository: Repository,
+  name: string,
+  target: BackupTargetConfig,
+  key: BackupKey | undefined,
+): Promise<Manifest | string> {
+  const latest = (await repository.list(name)).at(-1);
+  if (latest === undefined) return `no earlier backup of ${name}`;
+  if (latest.contents === undefined || !('files' in latest.contents)) return `${latest.id} has no file list (written by an older nines)`;
+  if ('path' in latest.source && 'path' in target && latest.source.path !== resolve(target.path))
+    return `${latest.id} is of another path (${latest.source.path})`;
+  if ((latest.encryption?.keyId ?? null) !== (key?.id ?? null))
+    return `${latest.id} is ${latest.encryption === null ? 'not encrypted' : `encrypted with key ${latest.encryption.keyId}`}, and this backup ${key === undefined ? 'is not' : `is with key ${key.id}`}: a chain has one key`;
+  return latest;
+}
+
+/**
+ * Checksums first (they need no key and name the file), then the key, then the driver's own reading
+ * unless it `readBack` its artifacts as it wrote them: the checksums from disk then prove the files
+ * are the bytes it read.
+ */
+async function check(driver: TargetDriver, dir: string, manifest: Manifest, key: BackupKey | undefined, readBack = false): Promise<void> {
   for (const artifact of manifest.artifacts) await checkStored(dir, artifact);
   if (manifest.encryption !== null) {
     if (key === undefined)
@@ -108,7 +153,7 @@ async function check(driver: TargetDriver, dir: string, manifest: Manifest, key:
         `backup ${manifest.id} is encrypted with key ${manifest.encryption.keyId}, but the configured key is ${key.id}: wrong key`,
       );
   }
-  await driver.verify(dir, manifest, key);
+  if (!readBack) await driver.verify(dir, manifest, key);
 }
 
 /**
@@ -122,6 +167,7 @@ export async function verifyBackup(context: BackupContext, id: string): Promise<
   const target: BackupTargetConfig = context.config.targets[manifest.target] ?? fallbackTarget(manifest);
   const driver = await driverFor(target, repository.root);
   await check(driver, repository.dir(id), manifest, manifest.encryption === null ? undefined : await configuredKey(context));
+  await checkChain(repository, manifest);
   return manifest;
 }
 
@@ -136,6 +182,7 @@ export async function restoreBackup(context: BackupContext, id: string, to: stri
   const dir = repository.dir(id);
   checkDestination(manifest, to);
   for (const artifact of manifest.artifacts) await checkStored(dir, artifact);
+  await checkChain(repository, manifest);
   const key = manifest.encryption === null ? undefined : await configuredKey(context);
   if (manifest.encryption !== null && key?.id !== manifest.encryption.keyId)
     throw new BackupError(
@@ -145,6 +192,21 @@ export async function restoreBackup(context: BackupContext, id: string, to: stri
   const driver = await driverFor(context.config.targets[manifest.target] ?? fallbackTarget(manifest), repository.root);
   await driver.restore(dir, manifest, key, to, force);
   return manifest;
+}
+
+/** An incremental's chain: every backup it builds on is in the repository, with its checksums intact. */
+async function checkChain(repository: Repository, manifest: Manifest): Promise<void> {
+  if (manifest.parent === null) return;
+  for (const m of await chainOf(repository, manifest)) {
+    if (m.id === manifest.id) continue;
+    for (const artifact of m.artifacts)
+      await checkStored(repository.dir(m.id), artifact).catch((error: BackupError) => {
+        throw new BackupError(error.code as 'NINES_BACKUP_CORRUPT', `${m.id} (in the chain of ${manifest.id}): ${error.message}`, {
+          file: `${m.id}/${artifact.path}`,
+          cause: error,
+        });
+      });
+  }
 }
 
 /** A PostgreSQL backup goes to a database URL, the others to a path. */

@@ -12,12 +12,17 @@ export interface DriverOutput {
   options: Manifest['options'];
   /** What the drill will compare a restored copy with (row counts, the file list). */
   contents?: Manifest['contents'];
+  /**
+   * True when the driver read its artifacts back while writing them, as {@link TargetDriver.verify}
+   * would (decrypted, decompressed, parsed): create then checks only their checksums from disk.
+   */
+  verified?: boolean;
 }
 
 /** One kind of target (postgres, sqlite, files): how it is written, checked in depth and restored. */
 export interface TargetDriver {
-  /** Writes the backup's artifacts into `dir`. */
-  create(dir: string, key: BackupKey | undefined): Promise<DriverOutput>;
+  /** Writes the backup's artifacts into `dir`; with `parent` (files only), an incremental backup on top of it. */
+  create(dir: string, key: BackupKey | undefined, parent?: Manifest): Promise<DriverOutput>;
   /**
    * Checks beyond the checksums, which the caller has checked already: the artifacts decrypt, and
    * the tool that restores them reads them (`pg_restore --list`, SQLite's integrity check, a tar listing).

@@ -35,7 +35,9 @@ export function parallelGzip(options: ParallelGzipOptions = {}): Transform {
   const inFlight: Promise<Buffer>[] = [];
 
   const submit = (block: Buffer): void => {
-    const member = gzip(block, { level });
+    // output buffers as large as the block: zlib then compresses it in one trip to the thread pool
+    // instead of one per 16 KiB of output, each waiting for the (busy) main thread to start the next
+    const member = gzip(block, { level, chunkSize: Math.max(zlib.constants.Z_MIN_CHUNK, block.length + 1024) });
     member.catch(() => undefined); // awaited in order below; this only keeps a later rejection from being unhandled meanwhile
     inFlight.push(member);
     members++;

@@ -42,7 +42,8 @@ const contents = z.union([
   z.object({
     /**
      * The tree as backed up: `list` is the artifact holding one JSON line per entry (path, type, mode,
-     * size, mtime, SHA-256 of a file's bytes, a symlink's target); `entries` and `bytes` are its totals.
+     * size, mtime, SHA-256 of a file's bytes, a symlink's target, a hard link's first path, and in an
+     * incremental the backup holding a file's bytes); `entries` and `bytes` (of files) are its totals.
      */
     files: z.object({ list: z.string().min(1), entries: z.int().min(0), bytes: z.int().min(0) }),
   }),

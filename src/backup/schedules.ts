@@ -1,7 +1,7 @@
 import { Cron } from 'croner';
 import type { Registry } from 'prom-client';
 import { METRICS, metric } from '../metrics/index.js';
-import { type BackupContext, createBackup, repositoryOf } from './backup.js';
+import { type BackupContext, type CreateOptions, createBackup, repositoryOf } from './backup.js';
 import { type DrillReport, drillBackup, lastDrill } from './drill.js';
 import { BackupError } from './errors.js';
 import type { Manifest } from './manifest.js';
@@ -139,7 +139,9 @@ export class BackupSchedules {
     }
     for (const [target, config] of Object.entries(this.#o.context.config.targets)) {
       const cron = (expr: string, fn: () => Promise<void>) => this.#crons.push(new Cron(expr, { timezone: 'UTC', protect: true }, fn));
-      if (config.schedule !== undefined) cron(config.schedule, () => this.#scheduled(target));
+      if (config.schedule !== undefined) cron(config.schedule, () => this.#scheduled(target, {}));
+      if (config.type === 'files' && config.incremental !== undefined)
+        cron(config.incremental, () => this.#scheduled(target, { type: 'incremental' }));
       if (config.drill !== undefined)
         cron(config.drill, () =>
           this.drill(target).then(
@@ -167,8 +169,8 @@ export class BackupSchedules {
    * Starts a backup of `target` now and resolves with its manifest. A {@link BackupError}
    * `NINES_BACKUP_NOT_FOUND` for an unknown target; `NINES_BACKUP_FAILED` at once while one runs.
    */
-  run(target: string): Promise<Manifest> {
-    return this.#backup(target, false);
+  run(target: string, options: CreateOptions = {}): Promise<Manifest> {
+    return this.#backup(target, options, false);
   }
 
   /**
@@ -206,15 +208,15 @@ export class BackupSchedules {
   }
 
   /** A backup of `target`, then (when `prune`) the target's retention, both in the target's queue. */
-  #backup(target: string, prune: boolean): Promise<Manifest> {
+  #backup(target: string, options: CreateOptions, prune: boolean): Promise<Manifest> {
     const state = this.#state.get(target);
-    if (state === undefined) return createBackup(this.#o.context, target); // createBackup names the configured ones
+    if (state === undefined) return createBackup(this.#o.context, target, options); // createBackup names the configured ones
     if (state.running) return Promise.reject(new BackupError('NINES_BACKUP_FAILED', `a backup of ${target} is already running`));
     state.running = true;
     return this.#track(
       this.#queued(target, async () => {
         const started = Date.now();
-        const manifest = await createBackup(this.#o.context, target);
+        const manifest = await createBackup(this.#o.context, target, options);
         this.#succeeded(manifest, (Date.now() - started) / 1000);
         const retention = this.#o.context.config.retention;
         // a failed prune is not a failed backup: told, and the backup stands
@@ -245,8 +247,8 @@ export class BackupSchedules {
   }
 
   /** One scheduled run: the backup, then the target's retention. */
-  #scheduled(target: string): Promise<void> {
-    return this.#backup(target, true).then(
+  #scheduled(target: string, options: CreateOptions): Promise<void> {
+    return this.#backup(target, options, true).then(
       () => undefined,
       (error: unknown) => this.#o.onError?.(target, error),
     );

@@ -64,18 +64,25 @@ async function withContext(
   }
 }
 
-/** `nines backup create --target T`: a full backup, verified before it appears in the repository. */
+/** `nines backup create --target T [--type full|incremental]`: a backup, verified before it appears in the repository. */
 export function backupCreate(
-  options: BackupCommandOptions & { target: string },
+  options: BackupCommandOptions & { target: string; type?: string },
   output: Output = processOutput,
   env: Env = process.env,
 ): Promise<number> {
+  const type = options.type ?? 'full';
+  if (type !== 'full' && type !== 'incremental') {
+    output.err(`--type: expected full or incremental, got ${JSON.stringify(type)}`);
+    return Promise.resolve(EXIT_INVALID);
+  }
   return withContext(`backup ${options.target}`, options, output, env, async (context) => {
-    const m = await createBackup(context, options.target);
+    const m = await createBackup(context, options.target, { type });
     for (const name of m.removedLeftovers) output.err(`removed ${name}: left by a create that did not finish`);
+    if (m.fullBecause !== undefined) output.err(`taking a full backup: ${m.fullBecause}`);
     const key = m.encryption === null ? '' : `, encrypted with key ${m.encryption.keyId}`;
+    const on = m.parent === null ? '' : ` (incremental on ${m.parent}: ${m.options.packedFiles} changed files packed)`;
     output.out(
-      `backup ${m.id} complete and verified: ${m.artifacts.length} artifacts, ${mb(m.sizes.stored)} stored (${mb(m.sizes.source)} source) in ${took(m)}${key}`,
+      `backup ${m.id}${on} complete and verified: ${m.artifacts.length} artifacts, ${mb(m.sizes.stored)} stored (${mb(m.sizes.source)} source) in ${took(m)}${key}`,
     );
   });
 }

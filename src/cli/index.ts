@@ -75,10 +75,11 @@ export function buildProgram(): Command {
   pitrCommands(backup);
   backup
     .command('create')
-    .description('Take a full backup of a target; it appears in the repository only once complete and verified.')
+    .description('Take a backup of a target; it appears in the repository only once complete and verified.')
     .requiredOption('-t, --target <name>', 'a target of backup.targets')
+    .option('--type <type>', 'full, or incremental (files targets: only what changed since the latest backup)', 'full')
     .option('-c, --config <file>', 'config file', DEFAULT_CONFIG_PATH)
-    .action(async (options: { config: string; target: string }) => {
+    .action(async (options: { config: string; target: string; type: string }) => {
       process.exitCode = await (await import('./backup.js')).backupCreate(options);
     });
   backup

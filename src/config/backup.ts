@@ -67,6 +67,8 @@ const files = z.strictObject({
   compression: compression.default('gzip'),
   schedule,
   drill,
+  /** When `nines serve` takes an incremental backup (cron, UTC), between the full ones of `schedule`. Default: none. */
+  incremental: cron.optional(),
 });
 
 const target = z.discriminatedUnion('type', [postgres, sqlite, files], {

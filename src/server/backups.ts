@@ -24,7 +24,8 @@ const backupView = (m: Manifest) => ({
   artifacts: m.artifacts.length,
 });
 
-const createSchema = z.strictObject({ target: z.string().min(1) });
+const createSchema = z.strictObject({ target: z.string().min(1), type: z.enum(['full', 'incremental']).default('full') });
+const drillSchema = createSchema.pick({ target: true });
 
 const ID = { type: 'object', required: ['id'], properties: { id: { type: 'string', maxLength: 200 } } } as const;
 
@@ -66,19 +67,23 @@ export function backupRoutes(app: FastifyInstance, ctx: ServerContext): void {
   /** The target a `POST` names: 400 for a bad body, 404 for an unknown target, 409 while `what` of it runs. */
   const requested = (body: unknown, what: 'backup' | 'drill') => {
     const backups = need();
-    const parsed = createSchema.safeParse(body);
+    const parsed = (what === 'backup' ? createSchema : drillSchema).safeParse(body);
     if (!parsed.success) throw new HttpError(400, `invalid ${what} request`, problemsOf(parsed.error));
-    const { target } = parsed.data;
+    const { target, type = 'full' }: { target: string; type?: 'full' | 'incremental' } = parsed.data;
     const state = backups.state(target);
     if (state === undefined) throw new HttpError(404, `no backup target named ${JSON.stringify(target)}`);
     if (what === 'backup' ? state.running : state.drilling) throw new HttpError(409, `a ${what} of ${target} is already running`);
-    return { backups, target };
+    return { backups, target, type };
   };
 
   app.post('/api/backups', writeRoute(ctx.monitor), async (request, reply) => {
-    const { backups, target } = requested(request.body, 'backup');
-    backups.run(target).catch((error: unknown) => request.log.error({ target, error: (error as Error).message }, 'backup failed'));
-    return reply.code(202).send({ target, running: true });
+    const { backups, target, type } = requested(request.body, 'backup');
+    if (type === 'incremental' && backups.context.config.targets[target]?.type !== 'files')
+      throw new HttpError(400, `incremental backups are for files targets only; ${target} is not one`);
+    backups
+      .run(target, { type })
+      .catch((error: unknown) => request.log.error({ target, error: (error as Error).message }, 'backup failed'));
+    return reply.code(202).send({ target, type, running: true });
   });
 
   app.post('/api/backups/drill', writeRoute(ctx.monitor), async (request, reply) => {

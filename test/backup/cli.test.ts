@@ -96,9 +96,21 @@ describe('nines backup (built CLI)', () => {
       expect(listed).toMatchObject({ status: 0, stdout: 'no backups in ./data/backups\n' });
       const created = nines(tmp.dir, ['backup', 'create', '-t', 'etc'], { NINES_BACKUP_KEY: key });
       expect(created.stdout).toMatch(
-        /^backup etc-\d{8}T\d{6}Z-[0-9a-f]{6} complete and verified: 1 artifacts, .* encrypted with key [0-9a-f]{16}\n$/,
+        /^backup etc-\d{8}T\d{6}Z-[0-9a-f]{6} complete and verified: 2 artifacts, .* encrypted with key [0-9a-f]{16}\n$/,
       );
       expect(created.stdout).not.toContain(key);
+      const parent = created.stdout.split(' ')[1];
+      const incremental = nines(tmp.dir, ['backup', 'create', '-t', 'etc', '--type', 'incremental'], { NINES_BACKUP_KEY: key });
+      expect(incremental).toMatchObject({ status: 0, stderr: '' });
+      expect(incremental.stdout).toMatch(
+        new RegExp(
+          `^backup etc-\\d{8}T\\d{6}Z-[0-9a-f]{6} \\(incremental on ${parent}: \\d+ changed files packed\\) complete and verified`,
+        ),
+      );
+      expect(nines(tmp.dir, ['backup', 'create', '-t', 'etc', '--type', 'differential'], { NINES_BACKUP_KEY: key })).toMatchObject({
+        status: 2,
+        stderr: '--type: expected full or incremental, got "differential"\n',
+      });
     } finally {
       tmp.remove();
     }

@@ -84,6 +84,18 @@ describe('backups in nines serve', () => {
     expect(again.state('site')?.lastSuccess).toBe(Date.parse((await repositoryOf({ config }).list('site')).at(-1)?.endedAt as string));
   });
 
+  it("takes incremental backups on a files target's incremental cron, the first one full", async () => {
+    const config = backupConfig(", incremental: '* * * * * *'");
+    const schedules = new BackupSchedules({ context: { config }, registry: new Registry() });
+    cleanup.push(() => schedules.stop());
+    await schedules.start();
+    await until('three scheduled backups', async () => ((await repositoryOf({ config }).list('site')).length >= 3 ? true : undefined));
+    await schedules.stop();
+    const [first, second, third] = await repositoryOf({ config }).list('site');
+    expect([first?.type, first?.parent]).toEqual(['full', null]);
+    expect([second?.type, second?.parent, third?.type, third?.parent]).toEqual(['incremental', first?.id, 'incremental', second?.id]);
+  });
+
   it('keeps only what backup.retention keeps after each scheduled backup', async () => {
     const config = { ...backupConfig(", schedule: '* * * * * *'"), retention: { last: 2 } };
     const schedules = new BackupSchedules({ context: { config }, registry: new Registry() });
@@ -110,7 +122,7 @@ describe('backups in nines serve', () => {
 
     const post = (payload: unknown) => h.app.inject({ method: 'POST', url: '/api/backups', headers: auth, payload: payload as object });
     const started = await post({ target: 'site' });
-    expect([started.statusCode, started.json()]).toEqual([202, { target: 'site', running: true }]);
+    expect([started.statusCode, started.json()]).toEqual([202, { target: 'site', type: 'full', running: true }]);
     const done = await until('the backup to finish', async () => {
       const body = (await h.app.inject({ url: '/api/backups', headers: auth })).json();
       return body.targets[0].running === false && body.targets[0].lastId !== null ? body : undefined;
@@ -123,6 +135,14 @@ describe('backups in nines serve', () => {
     const missing = await h.app.inject({ method: 'POST', url: '/api/backups/site-20260101T000000Z-abcdef/verify', headers: auth });
     expect(missing.statusCode).toBe(404);
     expect((await post({ target: 'nope' })).statusCode).toBe(404);
+    const incremental = await post({ target: 'site', type: 'incremental' });
+    expect([incremental.statusCode, incremental.json()]).toEqual([202, { target: 'site', type: 'incremental', running: true }]);
+    const after = await until('the incremental backup to finish', async () => {
+      const body = (await h.app.inject({ url: '/api/backups', headers: auth })).json();
+      return body.targets[0].running === false && body.backups.length === 2 ? body : undefined;
+    });
+    expect(after.backups[1]).toMatchObject({ type: 'incremental', parent: done.backups[0].id });
+    expect((await post({ target: 'site', type: 'differential' })).statusCode).toBe(400);
     const bad = await post({ target: 7, extra: true });
     expect([bad.statusCode, bad.json().error]).toEqual([400, 'invalid backup request']);
   });
