@@ -8,6 +8,7 @@ import {
   chmodSync,
   linkSync,
   mkdirSync,
+  mkdtempSync,
   readFileSync,
   rmSync,
   statSync,
@@ -27,6 +28,7 @@ import {
   restoreBackup,
   verifyBackup,
 } from '../../src/backup/backup.js';
+import { FILE_LIST, writeFileList } from '../../src/backup/files/file-list.js';
 import type { Manifest } from '../../src/backup/manifest.js';
 import { pruneRepository } from '../../src/backup/prune.js';
 import { ManualClock } from '../../src/core/clock.js';
@@ -240,4 +242,20 @@ describe('incremental files backups', () => {
     expect(readFileSync(join(out, 'links/g7'), 'utf8')).toBe('changed through one of its links');
     expect(full.contents).toMatchObject({ files: { entries: expect.any(Number) } });
   }, 60_000);
+
+  it('a file list naming a path outside the tree is refused (a restore creates what the list names)', async () => {
+    const s = setup();
+    const fresh = () => mkdtempSync(join(s.dir, 'list-'));
+    for (const path of ['../escape', '/etc/passwd', 'a/../../b', 'a//b']) {
+      const error = await failure(writeFileList(fresh(), [{ path, type: 'file', mode: 0o644, size: 0, mtime: 0 }], undefined));
+      expect([error.code, error.message]).toEqual([
+        'NINES_BACKUP_CORRUPT',
+        `${FILE_LIST}.gz: ${JSON.stringify(path)} is not a path inside the tree`,
+      ]);
+    }
+    const link = await failure(
+      writeFileList(fresh(), [{ path: 'ok', type: 'hardlink', mode: 0o644, size: 0, mtime: 0, link: '../outside' }], undefined),
+    );
+    expect(link.message).toMatch(/is not a path inside the tree$/);
+  });
 });
