@@ -12,6 +12,7 @@ import type { Manifest } from '../manifest.js';
 import { feed, type RunningTool, startTool, toolVersion } from '../tools.js';
 import { libpq, prepareTarget, serverInfo, withClient } from './connection.js';
 import { countRows } from './contents.js';
+import { pgTool } from './tools.js';
 
 /** The custom-format dump's file, and the directory-format dump's folder, inside a backup. */
 const DUMP_FILE = 'dump.pgdump';
@@ -36,7 +37,7 @@ export function postgresDriver(target: PostgresTargetConfig): TargetDriver {
   /** Runs pg_dump in `snapshot` into the backup's folder; its artifacts. */
   async function dump(dir: string, key: BackupKey | undefined, snapshot: string): Promise<DriverOutput['artifacts']> {
     if (target.format === 'custom') {
-      const tool = startTool('pg_dump', ['--format=custom', snapshot, ...level, '--dbname', conn.url], {
+      const tool = startTool(pgTool('pg_dump'), ['--format=custom', snapshot, ...level, '--dbname', conn.url], {
         env: conn.env,
         stdout: true,
         secrets: conn.secrets,
@@ -47,7 +48,7 @@ export function postgresDriver(target: PostgresTargetConfig): TargetDriver {
     }
     const out = join(dir, DUMP_DIR);
     const args = ['--format=directory', snapshot, `--jobs=${target.jobs}`, ...level, '--file', out, '--dbname', conn.url];
-    await startTool('pg_dump', args, { env: conn.env, secrets: conn.secrets }).done;
+    await startTool(pgTool('pg_dump'), args, { env: conn.env, secrets: conn.secrets }).done;
     const artifacts: DriverOutput['artifacts'] = [];
     for (const name of (await readdir(out)).sort()) {
       const file = join(out, name);
@@ -64,8 +65,8 @@ export function postgresDriver(target: PostgresTargetConfig): TargetDriver {
 
   return {
     async create(dir, key): Promise<DriverOutput> {
-      // the version runs beside the dump: Debian's pg_dump is a Perl wrapper that takes ~0.4 s to start
-      const version = toolVersion('pg_dump');
+      // the version runs beside the dump
+      const version = toolVersion(pgTool('pg_dump'));
       version.catch(() => undefined); // awaited below; a missing pg_dump fails the dump first with the same message
       const info = await serverInfo(target.url);
       // the rows are counted in the snapshot pg_dump dumps, held open by this transaction until it is done
@@ -96,7 +97,7 @@ export function postgresDriver(target: PostgresTargetConfig): TargetDriver {
 
     async verify(dir, manifest, key) {
       await withDump(dir, manifest, key, async (path) => {
-        const list = startTool('pg_restore', ['--list', ...(path === undefined ? [] : [path])], {
+        const list = startTool(pgTool('pg_restore'), ['--list', ...(path === undefined ? [] : [path])], {
           stdin: path === undefined,
           stdout: true,
         });
@@ -123,7 +124,7 @@ export function postgresDriver(target: PostgresTargetConfig): TargetDriver {
         // one transaction when one job: a failed restore leaves the database as it was
         args.push(...(jobs > 1 && path !== undefined ? [`--jobs=${jobs}`] : ['--single-transaction']), '--dbname', into.url);
         if (path !== undefined) args.push(path);
-        const tool = startTool('pg_restore', args, { env: into.env, stdin: path === undefined, secrets: into.secrets });
+        const tool = startTool(pgTool('pg_restore'), args, { env: into.env, stdin: path === undefined, secrets: into.secrets });
         const reading =
           path === undefined
             ? feed(readPlain(dir, only(manifest), key), tool.child.stdin as NonNullable<typeof tool.child.stdin>)

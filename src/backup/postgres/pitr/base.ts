@@ -6,7 +6,7 @@ import { promisify } from 'node:util';
 import { BackupError, BackupRefusedError } from '../../errors.js';
 import { startTool, toolVersion } from '../../tools.js';
 import { libpq, withClient } from '../connection.js';
-import { pgTool } from './tools.js';
+import { pgTool } from '../tools.js';
 
 const run = promisify(execFile);
 

@@ -4,8 +4,8 @@ import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
 import { InvalidOptionError } from '../../../core/errors.js';
 import { BackupRefusedError } from '../../errors.js';
+import { pgTool } from '../tools.js';
 import { type BaseBackup, baseBackups, baseDir } from './base.js';
-import { pgTool } from './tools.js';
 import { archivedSegments, walDir } from './wal.js';
 
 const run = promisify(execFile);
