@@ -9,7 +9,9 @@
  * and gzip) against `nines backup create` of a files target with gzip. Each figure is the wall time
  * of one process from spawn to exit (so nines' start-up and its verify pass are in it), median of
  * BENCH_ROUNDS (default 3), with its CPU seconds beside it (GNU time, when /usr/bin/time is there):
- * on a busy machine the CPU a backup needs says as much as its wall time. `--files` runs the files part alone. The database and every generated file are removed at the end, on failure
+ * on a busy machine the CPU a backup needs says as much as its wall time. Then the restore drill:
+ * `nines backup drill --json`'s recovery time (restore + compare) beside `pg_restore` of the same
+ * dump into a new database. `--files` runs the files part alone. The database and every generated file are removed at the end, on failure
  * too. Stdout gets exactly one JSON line; the table goes to stderr.
  */
 import { spawn } from 'node:child_process';
@@ -302,7 +304,7 @@ async function benchDatabase(
   plain: string,
   encrypted: string,
   nines: (cfg: string, target: string) => () => Promise<{ ms: number; cpuS: number }>,
-): Promise<{ dbBytes: number; runs: Map<string, Runs> }> {
+): Promise<{ dbBytes: number; runs: Map<string, Runs>; drill: Awaited<ReturnType<typeof benchDrill>> }> {
   const start = performance.now();
   const dbBytes = await generateDatabase(dbUrl);
   log(
@@ -318,9 +320,69 @@ async function benchDatabase(
     { name: 'nines', run: nines(plain, 'db'), output: join(work, 'repo-plain') },
     { name: 'nines encrypted', run: nines(encrypted, 'db'), output: join(work, 'repo-encrypted') },
   ]);
+  const drill = await benchDrill(plain, conn, dumpFile);
   await query(PG_URL, `drop database if exists "${database}" with (force)`);
   databaseCreated = false;
-  return { dbBytes, runs };
+  return { dbBytes, runs, drill };
+}
+
+/** Seconds of a drill's phases, as its report gives them. */
+interface DrillFigures {
+  restoreS: number;
+  compareS: number;
+  recoveryS: number;
+}
+
+/**
+ * The drill: one backup, then per round `nines backup drill --json` (restore into a scratch
+ * database, count its rows, drop it) beside the peer, `pg_restore` of the same `pg_dump -Fc` into a
+ * new database (created and dropped outside the timing).
+ */
+async function benchDrill(
+  plain: string,
+  conn: { url: string; env: NodeJS.ProcessEnv },
+  dumpFile: string,
+): Promise<{ drill: DrillFigures; pgRestoreS: number }> {
+  mkdirSync(join(work, 'pg_dump'), { recursive: true });
+  await timed('pg_dump', ['-Fc', '-f', dumpFile, '--dbname', conn.url], conn.env);
+  await timed(process.execPath, [CLI, 'backup', 'create', '--target', 'db', '--config', plain]);
+  const drills: DrillFigures[] = [];
+  const restores: number[] = [];
+  const scratch = `${database}_restore`;
+  const scratchUrl = libpq(withDatabase(PG_URL, scratch));
+  for (let round = 0; round < ROUNDS; round++) {
+    const out = await output(process.execPath, [CLI, 'backup', 'drill', '--target', 'db', '--config', plain, '--json']);
+    const r = JSON.parse(out) as { ok: boolean; restoreSeconds: number; compareSeconds: number; recoverySeconds: number };
+    if (!r.ok) throw new Error(`the drill found differences: ${out}`);
+    drills.push({ restoreS: r.restoreSeconds, compareS: r.compareSeconds, recoveryS: r.recoverySeconds });
+    await query(PG_URL, `create database "${scratch}"`);
+    try {
+      restores.push((await timed('pg_restore', ['--dbname', scratchUrl.url, dumpFile], scratchUrl.env)).ms / 1000);
+    } finally {
+      await query(PG_URL, `drop database if exists "${scratch}" with (force)`);
+    }
+    log(
+      `  drill round ${round + 1}/${ROUNDS}: nines drill ${r.recoverySeconds.toFixed(2)} s (restore ${r.restoreSeconds.toFixed(2)} s), pg_restore ${(restores.at(-1) as number).toFixed(2)} s`,
+    );
+  }
+  const mid = (f: (d: DrillFigures) => number) => Math.round(median(drills.map(f)) * 100) / 100;
+  return {
+    drill: { restoreS: mid((d) => d.restoreS), compareS: mid((d) => d.compareS), recoveryS: mid((d) => d.recoveryS) },
+    pgRestoreS: Math.round(median(restores) * 100) / 100,
+  };
+}
+
+/** Runs a command to its end; its stdout (its stderr in the error when it fails). */
+function output(command: string, args: string[]): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(command, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    let err = '';
+    child.stdout.on('data', (c: Buffer) => (out += c));
+    child.stderr.on('data', (c: Buffer) => (err += c));
+    child.on('error', reject);
+    child.on('close', (code) => (code === 0 ? resolve(out) : reject(new Error(`${command} ${args.join(' ')}: exit ${code}: ${err}`))));
+  });
 }
 
 async function main(): Promise<void> {
@@ -379,7 +441,11 @@ async function main(): Promise<void> {
     row('  pg_dump -Fc (peer)', pgDump);
     row('  nines backup create', ninesDump, dumpRatio.measured, dumpRatio);
     row('  nines, encrypted', ninesDumpEnc, dumpEncryptedRatio.measured, dumpEncryptedRatio);
-    databaseFigures = { bytes: dbBytes, pgDump, nines: ninesDump, ninesEncrypted: ninesDumpEnc };
+    const { drill, pgRestoreS } = dump.drill;
+    log(
+      `${pad('  nines backup drill', 26)} ${pad(drill.recoveryS.toFixed(2), 8, true)}   recovery: restore ${drill.restoreS.toFixed(2)} s + compare ${drill.compareS.toFixed(2)} s; pg_restore alone ${pgRestoreS.toFixed(2)} s (no target)`,
+    );
+    databaseFigures = { bytes: dbBytes, pgDump, nines: ninesDump, ninesEncrypted: ninesDumpEnc, drill, pgRestoreS };
     dumpTargets = { dumpRatio, dumpEncryptedRatio };
   }
   log(`tree ${(t.bytes / MB).toFixed(0)} MB, ${t.files} files`);

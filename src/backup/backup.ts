@@ -140,20 +140,27 @@ async function parentFor(
  * are the bytes it read.
  */
 async function check(driver: TargetDriver, dir: string, manifest: Manifest, key: BackupKey | undefined, readBack = false): Promise<void> {
-  for (const artifact of manifest.artifacts) await checkStored(dir, artifact);
-  if (manifest.encryption !== null) {
-    if (key === undefined)
-      throw new BackupError(
-        'NINES_BACKUP_KEY',
-        `backup ${manifest.id} is encrypted with key ${manifest.encryption.keyId}, and no key is configured (backup.encryption)`,
-      );
-    if (key.id !== manifest.encryption.keyId)
-      throw new BackupError(
-        'NINES_BACKUP_KEY',
-        `backup ${manifest.id} is encrypted with key ${manifest.encryption.keyId}, but the configured key is ${key.id}: wrong key`,
-      );
+  const checksums = (async () => {
+    for (const artifact of manifest.artifacts) await checkStored(dir, artifact);
+  })();
+  const wrongKey = keyProblem(manifest, key);
+  if (wrongKey !== undefined) {
+    await checksums;
+    throw wrongKey;
   }
-  if (!readBack) await driver.verify(dir, manifest, key);
+  // both only read, so they run at once; a checksum's failure is the one reported, as it names the file
+  const [stored, read] = await Promise.allSettled([checksums, readBack ? undefined : driver.verify(dir, manifest, key)]);
+  if (stored.status === 'rejected') throw stored.reason;
+  if (read.status === 'rejected') throw read.reason;
+}
+
+/** Why `key` cannot decrypt backup `manifest` (none configured, another one); undefined when it can or the backup is plain. */
+function keyProblem(manifest: Manifest, key: BackupKey | undefined): BackupError | undefined {
+  if (manifest.encryption === null || key?.id === manifest.encryption.keyId) return undefined;
+  return new BackupError(
+    'NINES_BACKUP_KEY',
+    `backup ${manifest.id} is encrypted with key ${manifest.encryption.keyId}, ${key === undefined ? 'and no key is configured (backup.encryption)' : `but the configured key is ${key.id}: wrong key`}`,
+  );
 }
 
 /**
@@ -184,11 +191,8 @@ export async function restoreBackup(context: BackupContext, id: string, to: stri
   for (const artifact of manifest.artifacts) await checkStored(dir, artifact);
   await checkChain(repository, manifest);
   const key = manifest.encryption === null ? undefined : await configuredKey(context);
-  if (manifest.encryption !== null && key?.id !== manifest.encryption.keyId)
-    throw new BackupError(
-      'NINES_BACKUP_KEY',
-      `backup ${id} is encrypted with key ${manifest.encryption.keyId}, ${key === undefined ? 'and no key is configured (backup.encryption)' : `but the configured key is ${key.id}: wrong key`}`,
-    );
+  const wrongKey = keyProblem(manifest, key);
+  if (wrongKey !== undefined) throw wrongKey;
   const driver = await driverFor(context.config.targets[manifest.target] ?? fallbackTarget(manifest), repository.root);
   await driver.restore(dir, manifest, key, to, force);
   return manifest;
