@@ -22,9 +22,12 @@ function steppingClock(): Clock {
   return { now: () => (t += 1000), setTimeout: systemClock.setTimeout };
 }
 
-/** The drill's scratch databases still on the server. */
+/** This file's target: its name is in the scratch databases' names, so other drills on the shared server (another test run, a bench) are not counted. */
+const T = `main${randomBytes(3).toString('hex')}`;
+
+/** The drill's scratch databases of this file's target still on the server. */
 async function scratchDatabases(): Promise<string[]> {
-  const rows = await sql<{ datname: string }>(pgUrl, "select datname from pg_database where datname like 'nines\\_drill\\_%'");
+  const rows = await sql<{ datname: string }>(pgUrl, `select datname from pg_database where datname like 'nines\\_drill\\_${T}\\_%'`);
   return rows.map((r) => r.datname);
 }
 
@@ -61,7 +64,7 @@ describe.runIf(await hasPostgres())('PostgreSQL drills (real pg_dump / pg_restor
   const section = (extra: Record<string, unknown> = {}, encrypted = false) => ({
     repository: repo,
     ...(encrypted ? { encryption: { keyEnv: 'TEST_BACKUP_KEY' } } : {}),
-    targets: { main: { type: 'postgres', url: source.url, ...extra } },
+    targets: { [T]: { type: 'postgres', url: source.url, ...extra } },
   });
   const drillContext = (context: BackupContext): BackupContext => ({ ...context, clock: steppingClock() });
 
@@ -85,7 +88,7 @@ describe.runIf(await hasPostgres())('PostgreSQL drills (real pg_dump / pg_restor
 
   it('records exact rows per table (leaf partitions, not their parent), and a drill agrees, reports its times and drops the scratch database', async () => {
     const context = contextOf(section());
-    const m = await createBackup(context, 'main');
+    const m = await createBackup(context, T);
     expect(m.contents).toEqual({
       tables: {
         'billing.events_2026': 1698,
@@ -95,13 +98,13 @@ describe.runIf(await hasPostgres())('PostgreSQL drills (real pg_dump / pg_restor
         'public.orders': 40000,
       },
     });
-    const report = await drillBackup(drillContext(context), 'main');
-    expect(report).toMatchObject({ target: 'main', backupId: m.id, differences: [], ok: true });
+    const report = await drillBackup(drillContext(context), T);
+    expect(report).toMatchObject({ target: T, backupId: m.id, differences: [], ok: true });
     expect(report.error).toBeUndefined();
     // the stepping clock: one second for the restore, one for the compare
     expect(report).toMatchObject({ restoreSeconds: 1, compareSeconds: 1, recoverySeconds: 2 });
     expect(await scratchDatabases()).toEqual([]);
-    expect(await lastDrill(context, 'main')).toEqual(report);
+    expect(await lastDrill(context, T)).toEqual(report);
   }, 120_000);
 
   it('counts in the snapshot pg_dump dumps: rows written during the backup do not make the drill disagree (directory format, 2 jobs)', async () => {
@@ -122,13 +125,13 @@ describe.runIf(await hasPostgres())('PostgreSQL drills (real pg_dump / pg_restor
       // the backup starts after the first writes, and they go on till it ends
       while (written < 5) await new Promise((r) => setTimeout(r, 10));
       const before = written;
-      const m = await createBackup(context, 'main');
+      const m = await createBackup(context, T);
       const during = written;
       expect(during).toBeGreaterThan(before); // rows were written while pg_dump ran
       while (written < during + 5) await new Promise((r) => setTimeout(r, 10));
       writing = false;
       await writes;
-      const report = await drillBackup(drillContext(context), 'main');
+      const report = await drillBackup(drillContext(context), T);
       expect(report).toMatchObject({ backupId: m.id, differences: [], ok: true });
       const [now] = await sql<{ n: string }>(source.url, 'select count(*)::text as n from orders');
       expect(Number(now?.n)).toBeGreaterThan((m.contents as { tables: Record<string, number> }).tables['public.orders'] ?? 0);
@@ -142,26 +145,26 @@ describe.runIf(await hasPostgres())('PostgreSQL drills (real pg_dump / pg_restor
 
   it('a manifest that recorded other counts: the drill names each difference, keeps the failed report, and drops the copy', async () => {
     const context = contextOf(section());
-    const m = await createBackup(context, 'main');
+    const m = await createBackup(context, T);
     const orders = (m.contents as { tables: Record<string, number> }).tables['public.orders'] ?? 0;
     tamper(repo, m, 'public.orders', orders - 1);
-    const report = await drillBackup(drillContext(context), 'main');
+    const report = await drillBackup(drillContext(context), T);
     expect(report.ok).toBe(false);
     expect(report.differences).toEqual([`public.orders: ${orders} rows, the backup recorded ${orders - 1}`]);
-    expect((await lastDrill(context, 'main'))?.ok).toBe(false);
-    expect((await lastDrill(context, 'main', true))?.ok).toBe(true); // the last success stays known
+    expect((await lastDrill(context, T))?.ok).toBe(false);
+    expect((await lastDrill(context, T, true))?.ok).toBe(true); // the last success stays known
     expect(await scratchDatabases()).toEqual([]);
   }, 120_000);
 
   it('an encrypted backup: the drill decrypts it and agrees', async () => {
     const context = contextOf(section({}, true), { TEST_BACKUP_KEY: KEY });
-    const m = await createBackup(context, 'main');
+    const m = await createBackup(context, T);
     expect(m.encryption).not.toBeNull();
-    expect(await drillBackup(drillContext(context), 'main')).toMatchObject({ backupId: m.id, ok: true });
+    expect(await drillBackup(drillContext(context), T)).toMatchObject({ backupId: m.id, ok: true });
     // without the key: a clear error, the failure kept, no scratch database left
-    const error = await failure(drillBackup(contextOf(section({}, true), {}), 'main'));
+    const error = await failure(drillBackup(contextOf(section({}, true), {}), T));
     expect(error).toMatchObject({ code: 'NINES_BACKUP_KEY', configPath: 'backup.encryption.keyEnv' });
-    expect(await lastDrill(context, 'main')).toMatchObject({
+    expect(await lastDrill(context, T)).toMatchObject({
       ok: false,
       backupId: m.id,
       error: 'backup.encryption.keyEnv: environment variable TEST_BACKUP_KEY is not set',
@@ -175,9 +178,11 @@ describe.runIf(await hasPostgres())('PostgreSQL drills (real pg_dump / pg_restor
     try {
       const url = new URL(source.url);
       url.username = user;
-      const context = contextOf({ repository: repo, targets: { main: { type: 'postgres', url: url.toString() } } });
-      const error = await failure(drillBackup(context, 'main'));
-      expect(error.message).toMatch(/^drill of main: cannot create the scratch database nines_drill_main_[0-9a-f]{8} on .*CREATEDB/);
+      const context = contextOf({ repository: repo, targets: { [T]: { type: 'postgres', url: url.toString() } } });
+      const error = await failure(drillBackup(context, T));
+      expect(error.message).toMatch(
+        new RegExp(`^drill of ${T}: cannot create the scratch database nines_drill_${T}_[0-9a-f]{8} on .*CREATEDB`),
+      );
       expect(await scratchDatabases()).toEqual([]);
     } finally {
       await sql(pgUrl, `drop owned by ${user}; drop role ${user}`);
@@ -189,30 +194,30 @@ describe.runIf(await hasPostgres())('PostgreSQL drills (real pg_dump / pg_restor
     mkdirSync(cwd);
     writeFileSync(
       join(cwd, 'nines.yaml'),
-      `components:\n  - { name: db, check: { type: tcp, host: 127.0.0.1, port: 5432 } }\nbackup:\n  repository: ${repo}\n  targets:\n    main: { type: postgres, url: "${source.url}" }\n`,
+      `components:\n  - { name: db, check: { type: tcp, host: 127.0.0.1, port: 5432 } }\nbackup:\n  repository: ${repo}\n  targets:\n    ${T}: { type: postgres, url: "${source.url}" }\n`,
     );
-    const m = await createBackup(contextOf(section()), 'main');
-    const human = nines(cwd, ['backup', 'drill', '-t', 'main']);
+    const m = await createBackup(contextOf(section()), T);
+    const human = nines(cwd, ['backup', 'drill', '-t', T]);
     expect(human.stdout).toMatch(
       new RegExp(
-        `^drill of main from backup ${m.id}: the restore agrees with the backup; restore [\\d.]+ s \\+ compare [\\d.]+ s = recovery [\\d.]+ s; scratch copy dropped\\n$`,
+        `^drill of ${T} from backup ${m.id}: the restore agrees with the backup; restore [\\d.]+ s \\+ compare [\\d.]+ s = recovery [\\d.]+ s; scratch copy dropped\\n$`,
       ),
     );
     expect(human.status).toBe(0);
-    const json = nines(cwd, ['backup', 'drill', '-t', 'main', '--json']);
+    const json = nines(cwd, ['backup', 'drill', '-t', T, '--json']);
     expect(json.status).toBe(0);
     const report = JSON.parse(json.stdout);
-    expect(report).toMatchObject({ target: 'main', backupId: m.id, ok: true, differences: [] });
+    expect(report).toMatchObject({ target: T, backupId: m.id, ok: true, differences: [] });
     expect(report.recoverySeconds).toBeCloseTo(report.restoreSeconds + report.compareSeconds, 9);
     expect(report.restoreSeconds).toBeGreaterThanOrEqual(0);
     expect(report.compareSeconds).toBeGreaterThanOrEqual(0);
     tamper(repo, m, 'public.customers', 1);
-    const bad = nines(cwd, ['backup', 'drill', '-t', 'main']);
+    const bad = nines(cwd, ['backup', 'drill', '-t', T]);
     expect(bad.status).toBe(1);
-    expect(bad.stdout).toContain(`drill of main from backup ${m.id}: 1 differences;`);
+    expect(bad.stdout).toContain(`drill of ${T} from backup ${m.id}: 1 differences;`);
     expect(bad.stdout).toContain('  public.customers: 20');
     const unknown = nines(cwd, ['backup', 'drill', '-t', 'nope']);
-    expect(unknown).toMatchObject({ status: 2, stderr: 'drill nope: backup.targets: no target "nope"; configured: main\n' });
+    expect(unknown).toMatchObject({ status: 2, stderr: `drill nope: backup.targets: no target "nope"; configured: ${T}\n` });
     expect(await scratchDatabases()).toEqual([]);
   }, 180_000);
 });
