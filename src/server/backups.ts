@@ -4,6 +4,7 @@ import { checkDestination, repositoryOf, verifyBackup } from '../backup/backup.j
 import { BackupError } from '../backup/errors.js';
 import type { Manifest } from '../backup/manifest.js';
 import type { BackupSchedules } from '../backup/schedules.js';
+import { InvalidOptionError } from '../core/errors.js';
 import { problemsOf } from '../degrade/flags/schema.js';
 import { writeRoute } from './auth.js';
 import type { ServerContext } from './context.js';
@@ -149,7 +150,10 @@ export function backupRoutes(app: FastifyInstance, ctx: ServerContext): void {
       throw new HttpError(400, 'no backup.retention is configured: set it to say which backups to keep');
     if (target !== undefined && backups.state(target) === undefined)
       throw new HttpError(404, `no backup target named ${JSON.stringify(target)}`);
-    const plan = await backups.prune(target, confirm);
+    // a kept incremental whose parent is gone: the repository needs a look, not a 500
+    const plan = await backups.prune(target, confirm).catch((error: unknown) => {
+      throw error instanceof InvalidOptionError ? new HttpError(422, error.message) : error;
+    });
     return { confirm, decisions: plan.decisions.map((d) => ({ id: d.backup.id, keep: d.keep, reasons: d.reasons })) };
   });
 }
