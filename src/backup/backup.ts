@@ -213,8 +213,8 @@ async function checkChain(repository: Repository, manifest: Manifest): Promise<v
   }
 }
 
-/** A PostgreSQL backup goes to a database URL, the others to a path. */
-function checkDestination(manifest: Manifest, to: string): void {
+/** A PostgreSQL backup goes to a database URL, the others to a path: else a {@link BackupError} `NINES_RESTORE_REFUSED`. */
+export function checkDestination(manifest: Manifest, to: string): void {
   const url = /^[a-z][a-z0-9+.-]*:\/\//i.test(to);
   const postgres = /^postgres(ql)?:\/\/\S+$/.test(to) && URL.canParse(to);
   if (manifest.kind === 'postgres' ? !postgres : url)

@@ -1,11 +1,26 @@
 import { Cron } from 'croner';
 import type { Registry } from 'prom-client';
+import { systemClock } from '../core/clock.js';
+import { messageOf, redactText, redactUrl, secretsOf } from '../core/redact.js';
 import { METRICS, metric } from '../metrics/index.js';
-import { type BackupContext, type CreateOptions, createBackup, repositoryOf } from './backup.js';
+import { type BackupContext, type CreateOptions, createBackup, repositoryOf, restoreBackup } from './backup.js';
 import { type DrillReport, drillBackup, lastDrill } from './drill.js';
 import { BackupError } from './errors.js';
 import type { Manifest } from './manifest.js';
-import { pruneRepository } from './prune.js';
+import { pruneRepository, type RepositoryPrunePlan } from './prune.js';
+
+/** How the last restore of a target's backup (through the API) went. */
+export interface RestoreReport {
+  backupId: string;
+  /** Where it went; a URL without its password. */
+  to: string;
+  startedAt: string;
+  endedAt: string;
+  seconds: number;
+  ok: boolean;
+  /** Why it failed (without secrets). */
+  error?: string;
+}
 
 /** What the last backup of a target did, for metrics, the API and the `backup` alert rule. */
 export interface TargetBackupState {
@@ -24,6 +39,10 @@ export interface TargetBackupState {
   lastDrillSuccess: number | undefined;
   /** True while a drill of it runs. */
   drilling: boolean;
+  /** The last restore's report; undefined before the first. */
+  lastRestore: RestoreReport | undefined;
+  /** True while a restore of one of its backups runs. */
+  restoring: boolean;
 }
 
 /** Options of {@link BackupSchedules}. */
@@ -118,6 +137,8 @@ export class BackupSchedules {
         lastDrill: undefined,
         lastDrillSuccess: undefined,
         drilling: false,
+        lastRestore: undefined,
+        restoring: false,
       });
       this.#metrics.last.labels(target).set(0);
       this.#metrics.failures.labels(target).inc(0);
@@ -205,6 +226,59 @@ export class BackupSchedules {
           state.drilling = false;
         }),
     );
+  }
+
+  /**
+   * Restores backup `manifest` into `to` (see {@link restoreBackup}) in its target's queue, and
+   * resolves with the report, failed or not. A {@link BackupError} `NINES_BACKUP_FAILED` at once while
+   * a restore of the target runs.
+   */
+  restore(manifest: Manifest, to: string, force = false): Promise<RestoreReport> {
+    const state = this.#state.get(manifest.target);
+    if (state?.restoring)
+      return Promise.reject(new BackupError('NINES_BACKUP_FAILED', `a restore of ${manifest.target} is already running`));
+    if (state !== undefined) state.restoring = true;
+    const clock = this.#o.context.clock ?? systemClock;
+    return this.#track(
+      this.#queued(manifest.target, async () => {
+        const started = clock.now();
+        const ended = (error?: unknown): RestoreReport => {
+          const end = clock.now();
+          return {
+            backupId: manifest.id,
+            to: redactUrl(to),
+            startedAt: new Date(started).toISOString(),
+            endedAt: new Date(end).toISOString(),
+            seconds: (end - started) / 1000,
+            ok: error === undefined,
+            ...(error === undefined ? {} : { error: redactText(messageOf(error), secretsOf(to)) }),
+          };
+        };
+        return restoreBackup(this.#o.context, manifest.id, to, force).then(() => ended(), ended);
+      }).then((report) => {
+        if (state !== undefined) Object.assign(state, { lastRestore: report, restoring: false });
+        return report;
+      }),
+    );
+  }
+
+  /**
+   * Applies `backup.retention` to `target`'s backups (or to each target's, one after the other) in
+   * its queue; removes nothing unless `confirm`. A {@link BackupError} `NINES_BACKUP_FAILED` when no
+   * retention is configured.
+   */
+  async prune(target: string | undefined, confirm: boolean): Promise<RepositoryPrunePlan> {
+    const retention = this.#o.context.config.retention;
+    if (retention === undefined)
+      throw new BackupError('NINES_BACKUP_FAILED', 'no backup.retention is configured: nothing says what to keep');
+    const targets =
+      target !== undefined
+        ? [target]
+        : [...new Set([...this.#state.keys(), ...(await repositoryOf(this.#o.context).list()).map((m) => m.target)])];
+    const decisions: RepositoryPrunePlan['decisions'] = [];
+    for (const t of targets)
+      decisions.push(...(await this.#queued(t, () => pruneRepository(this.#o.context, retention, { target: t, confirm }))).decisions);
+    return { decisions, removed: confirm };
   }
 
   /** A backup of `target`, then (when `prune`) the target's retention, both in the target's queue. */

@@ -1,9 +1,10 @@
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
-import { repositoryOf, verifyBackup } from '../backup/backup.js';
+import { checkDestination, repositoryOf, verifyBackup } from '../backup/backup.js';
 import { BackupError } from '../backup/errors.js';
 import type { Manifest } from '../backup/manifest.js';
 import type { BackupSchedules } from '../backup/schedules.js';
+import { InvalidOptionError } from '../core/errors.js';
 import { problemsOf } from '../degrade/flags/schema.js';
 import { writeRoute } from './auth.js';
 import type { ServerContext } from './context.js';
@@ -26,6 +27,8 @@ const backupView = (m: Manifest) => ({
 
 const createSchema = z.strictObject({ target: z.string().min(1), type: z.enum(['full', 'incremental']).default('full') });
 const drillSchema = createSchema.pick({ target: true });
+const restoreSchema = z.strictObject({ to: z.string().min(1), force: z.boolean().default(false) });
+const pruneSchema = z.strictObject({ target: z.string().min(1).optional(), confirm: z.boolean().default(false) });
 
 const ID = { type: 'object', required: ['id'], properties: { id: { type: 'string', maxLength: 200 } } } as const;
 
@@ -40,7 +43,9 @@ function httpOf(error: unknown): HttpError {
  * `/api/backups` (bearer token for all of it: the list names databases and paths): each target's
  * last backup and the repository's complete backups; `POST` starts a backup of a target (202: it
  * runs in the background, `GET` shows how it went); `POST /api/backups/:id/verify` checks one;
- * `POST /api/backups/drill` starts a restore drill of a target (202; `GET` shows its report as the target's `lastDrill`).
+ * `POST /api/backups/drill` starts a restore drill of a target (202; `GET` shows its report as the target's `lastDrill`);
+ * `POST /api/backups/:id/restore` starts a restore (202; `GET` shows it as the target's `lastRestore`);
+ * `POST /api/backups/prune` applies `backup.retention` (a dry run unless `confirm`).
  */
 export function backupRoutes(app: FastifyInstance, ctx: ServerContext): void {
   const need = (): BackupSchedules => {
@@ -59,6 +64,7 @@ export function backupRoutes(app: FastifyInstance, ctx: ServerContext): void {
         lastError: s.lastError ?? null,
         lastDrill: s.lastDrill ?? null,
         lastDrillSuccess: iso(s.lastDrillSuccess),
+        lastRestore: s.lastRestore ?? null,
       })),
       backups: list.map(backupView),
     };
@@ -109,4 +115,45 @@ export function backupRoutes(app: FastifyInstance, ctx: ServerContext): void {
       }
     },
   );
+
+  app.post<{ Params: { id: string } }>(
+    '/api/backups/:id/restore',
+    { schema: { params: ID }, ...writeRoute(ctx.monitor) },
+    async (request, reply) => {
+      const backups = need();
+      const parsed = restoreSchema.safeParse(request.body);
+      if (!parsed.success) throw new HttpError(400, 'invalid restore request', problemsOf(parsed.error));
+      const { to, force } = parsed.data;
+      let manifest: Manifest;
+      try {
+        manifest = await repositoryOf(backups.context).get(request.params.id);
+        checkDestination(manifest, to);
+      } catch (error) {
+        if (error instanceof BackupError && error.code === 'NINES_RESTORE_REFUSED') throw new HttpError(400, error.message);
+        throw httpOf(error);
+      }
+      if (backups.state(manifest.target)?.restoring) throw new HttpError(409, `a restore of ${manifest.target} is already running`);
+      const { target, id } = manifest;
+      void backups.restore(manifest, to, force).then((report) => {
+        if (!report.ok) request.log.error({ target, id, error: report.error }, 'restore failed');
+      });
+      return reply.code(202).send({ id, target, restoring: true });
+    },
+  );
+
+  app.post('/api/backups/prune', writeRoute(ctx.monitor), async (request) => {
+    const backups = need();
+    const parsed = pruneSchema.safeParse(request.body ?? {});
+    if (!parsed.success) throw new HttpError(400, 'invalid prune request', problemsOf(parsed.error));
+    const { target, confirm } = parsed.data;
+    if (backups.context.config.retention === undefined)
+      throw new HttpError(400, 'no backup.retention is configured: set it to say which backups to keep');
+    if (target !== undefined && backups.state(target) === undefined)
+      throw new HttpError(404, `no backup target named ${JSON.stringify(target)}`);
+    // a kept incremental whose parent is gone: the repository needs a look, not a 500
+    const plan = await backups.prune(target, confirm).catch((error: unknown) => {
+      throw error instanceof InvalidOptionError ? new HttpError(422, error.message) : error;
+    });
+    return { confirm, decisions: plan.decisions.map((d) => ({ id: d.backup.id, keep: d.keep, reasons: d.reasons })) };
+  });
 }

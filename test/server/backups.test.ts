@@ -5,13 +5,14 @@
  */
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import Database from 'better-sqlite3';
 import { Registry } from 'prom-client';
 import { afterEach, describe, expect, it } from 'vitest';
-import { repositoryOf } from '../../src/backup/backup.js';
+import { createBackup, repositoryOf } from '../../src/backup/backup.js';
 import { BackupSchedules } from '../../src/backup/schedules.js';
 import { parseConfig } from '../../src/config/index.js';
+import { ManualClock } from '../../src/core/clock.js';
 import { until } from '../support/e2e.js';
 import { harness, sample, TOKEN } from './harness.js';
 
@@ -220,5 +221,90 @@ describe('backups in nines serve', () => {
     expect((await drill({ target: 'nope' })).statusCode).toBe(404);
     const bad = await drill({ target: 7 });
     expect([bad.statusCode, bad.json().error]).toEqual([400, 'invalid drill request']);
+  });
+
+  it('/api/backups/:id/restore: the token; 404 unknown id; 400 wrong kind of to; 202 and GET shows it; a non-empty file refused unless force', async () => {
+    const config = sqliteConfig();
+    let schedules: BackupSchedules | undefined;
+    const h = await harness({
+      token: true,
+      backups: (r) => {
+        schedules = new BackupSchedules({ context: { config }, registry: r });
+        return schedules;
+      },
+    });
+    cleanup.push(h.close);
+    const backup = await schedules?.run('store');
+    const to = join(dirname(config.repository), 'restored.db');
+    const restore = (id: string, payload: unknown, headers: Record<string, string> = auth) =>
+      h.app.inject({ method: 'POST', url: `/api/backups/${id}/restore`, headers, payload: payload as object });
+    const id = backup?.id as string;
+    expect((await restore(id, { to }, {})).statusCode).toBe(401);
+    expect((await restore('store-20260101T000000Z-abcdef', { to })).statusCode).toBe(404);
+    const wrong = await restore(id, { to: 'postgres://u:secret@127.0.0.1/db' });
+    expect([wrong.statusCode, wrong.json().error]).toEqual([400, expect.stringMatching(/SQLite file: expected a path/)]);
+    expect((await restore(id, { to, extra: 1 })).statusCode).toBe(400);
+
+    const restored = async () => {
+      const body = (await h.app.inject({ url: '/api/backups', headers: auth })).json();
+      return body.targets[0].restoring === false ? body.targets[0].lastRestore : undefined;
+    };
+    const started = await restore(id, { to });
+    expect([started.statusCode, started.json()]).toEqual([202, { id, target: 'store', restoring: true }]);
+    const first = await until('the restore to finish', restored);
+    expect(first).toMatchObject({ backupId: id, to, ok: true });
+    expect(first.seconds).toBeGreaterThanOrEqual(0);
+    const db = new Database(to, { readonly: true });
+    expect(db.prepare('select count(*) as n from t').get()).toEqual({ n: 200 });
+    db.close();
+
+    expect((await restore(id, { to })).statusCode).toBe(202);
+    const refused = await until('the refused restore', restored);
+    expect(refused).toMatchObject({ backupId: id, ok: false, error: expect.stringMatching(/force/) });
+    const backing = schedules?.run('store'); // the restore waits behind it: a second one is refused meanwhile
+    expect((await restore(id, { to, force: true })).statusCode).toBe(202);
+    const again = await restore(id, { to, force: true });
+    expect([again.statusCode, again.json().error]).toEqual([409, 'a restore of store is already running']);
+    await backing;
+    expect(await until('the forced restore', restored)).toMatchObject({ ok: true });
+  });
+
+  it('/api/backups/prune: backup.retention as a dry run, then confirmed; 400 without retention; 404 unknown target', async () => {
+    const clock = new ManualClock(Date.parse('2026-12-01T10:00:00Z'));
+    const config = { ...backupConfig(), retention: { daily: 2 } };
+    const ids: string[] = [];
+    for (const hours of [0, 24, 2, 22]) {
+      clock.advance(hours * 3_600_000); // Dec 1 10:00, Dec 2 10:00, Dec 2 12:00, Dec 3 10:00
+      ids.push((await createBackup({ config, clock }, 'site')).id);
+    }
+    const h = await harness({ token: true, backups: (r) => new BackupSchedules({ context: { config, clock }, registry: r }) });
+    cleanup.push(h.close);
+    const prune = (payload: unknown, headers: Record<string, string> = auth) =>
+      h.app.inject({ method: 'POST', url: '/api/backups/prune', headers, payload: payload as object });
+    expect((await prune({}, {})).statusCode).toBe(401);
+    const dry = await prune({});
+    expect(dry.statusCode).toBe(200);
+    expect(dry.json()).toEqual({
+      confirm: false,
+      decisions: [
+        { id: ids[3], keep: true, reasons: ['daily 2026-12-03'] },
+        { id: ids[2], keep: true, reasons: ['daily 2026-12-02'] },
+        { id: ids[1], keep: false, reasons: [] },
+        { id: ids[0], keep: false, reasons: [] },
+      ],
+    });
+    const all = async () => (await repositoryOf({ config }).list()).map((m) => m.id);
+    expect(await all()).toEqual(ids);
+    const confirmed = await prune({ target: 'site', confirm: true });
+    expect([confirmed.statusCode, confirmed.json().decisions]).toEqual([200, dry.json().decisions]);
+    expect(await all()).toEqual([ids[2], ids[3]]);
+    expect((await prune({ target: 'nope' })).statusCode).toBe(404);
+    expect((await prune({ confirm: 'yes' })).statusCode).toBe(400);
+
+    const bare = backupConfig();
+    const h2 = await harness({ token: true, backups: (r) => new BackupSchedules({ context: { config: bare }, registry: r }) });
+    cleanup.push(h2.close);
+    const none = await h2.app.inject({ method: 'POST', url: '/api/backups/prune', headers: auth, payload: {} });
+    expect([none.statusCode, none.json().error]).toEqual([400, expect.stringMatching(/no backup.retention/)]);
   });
 });
