@@ -84,6 +84,8 @@ interface HostState {
   gatewayFailures: number;
   ejections: number;
   since: number;
+  /** When it last reached full weight (slow start over), for the decay of `ejections`. */
+  back: number;
   timer?: TimerHandle;
 }
 
@@ -121,7 +123,7 @@ export class OutlierDetector {
   /** Starts tracking `host` as healthy (a no-op if already tracked). */
   add(host: string): void {
     if (!this.#hosts.has(host))
-      this.#hosts.set(host, { state: 'healthy', failures: 0, gatewayFailures: 0, ejections: 0, since: this.#clock.now() });
+      this.#hosts.set(host, { state: 'healthy', failures: 0, gatewayFailures: 0, ejections: 0, since: this.#clock.now(), back: 0 });
   }
 
   /** Stops tracking `host` and cancels its timer. */
@@ -135,9 +137,16 @@ export class OutlierDetector {
     return this.#hosts.get(host)?.state ?? 'healthy';
   }
 
-  /** How many times the host was ejected (the multiplier of its next ejection time, minus one). */
+  /** The host's ejection count (its next ejection lasts base × (count + 1)); it falls by one per `baseEjectionMs` at full weight, as Envoy's does while a host is not ejected. */
   ejections(host: string): number {
-    return this.#hosts.get(host)?.ejections ?? 0;
+    const h = this.#hosts.get(host);
+    return h === undefined ? 0 : this.#decayed(h);
+  }
+
+  #decayed(h: HostState): number {
+    if (h.state !== 'healthy' || h.ejections === 0) return h.ejections; // no decay until it has proven itself at full weight
+    const base = this.#options.baseEjectionMs ?? DEFAULT_BASE_EJECTION_MS;
+    return Math.max(0, h.ejections - Math.floor((this.#clock.now() - h.back) / base));
   }
 
   /** The host's balancing weight, 0 to 1: 0 ejected, ramping linearly during slow start, else 1. */
@@ -167,7 +176,7 @@ export class OutlierDetector {
     for (const other of this.#hosts.values()) if (other.state === 'ejected') ejected++;
     if (ejected >= maxEjections(this.#hosts.size, this.#maxPercent)) return false; // over the cap: keep counting
     h.timer?.clear();
-    h.ejections++;
+    h.ejections = this.#decayed(h) + 1;
     h.failures = 0;
     h.gatewayFailures = 0;
     this.#set(host, h, 'ejected', reason);
@@ -189,6 +198,7 @@ export class OutlierDetector {
   #set(host: string, h: HostState, state: OutlierState, reason?: 'consecutive-failures' | 'consecutive-gateway-failures'): void {
     h.state = state;
     h.since = this.#clock.now();
+    if (state === 'healthy') h.back = h.since;
     if (state !== 'ejected') h.timer = undefined;
     this.#options.onChange?.(host, state, reason);
   }

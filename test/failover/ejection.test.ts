@@ -91,6 +91,28 @@ describe('OutlierDetector', () => {
     ]);
   });
 
+  it('the ejection count decays by one per base time back in rotation, so old ejections stop lengthening new ones', async () => {
+    const { clock, detector } = setup(['a', 'b', 'c'], { slowStartMs: 0 });
+    const eject = () => {
+      for (let i = 0; i < 5; i++) detector.record('a', { error: true });
+    };
+    eject();
+    await clock.advance(30_000); // back after base × 1
+    eject();
+    expect(detector.ejections('a')).toBe(2); // came straight back: 60 s
+    await clock.advance(60_000);
+    expect(detector.state('a')).toBe('healthy');
+    await clock.advance(29_999);
+    expect(detector.ejections('a')).toBe(2);
+    await clock.advance(1);
+    expect(detector.ejections('a')).toBe(1);
+    await clock.advance(60_000);
+    expect(detector.ejections('a')).toBe(0);
+    eject(); // a fresh ejection: base × 1 again
+    await clock.advance(30_000);
+    expect(detector.state('a')).toBe('healthy');
+  });
+
   it('a success resets the count; a 500 resets only the gateway count', () => {
     const { detector } = setup(['a', 'b', 'c'], { consecutiveFailures: 10, consecutiveGatewayFailures: 3 });
     detector.record('a', { status: 502 });
