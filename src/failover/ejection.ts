@@ -21,7 +21,7 @@ export const DEFAULT_SLOW_START_MIN_WEIGHT = 0.1;
 
 /**
  * How many of `hosts` may be ejected at once: floor(hosts × percent / 100), but at least one once
- * there are three hosts (two remain to take the load), and never the last one of a single host.
+ * there are three hosts (two remain to take the load), and never every host unless percent is 100.
  */
 export function maxEjections(hosts: number, percent = DEFAULT_MAX_EJECTION_PERCENT): number {
   checkInteger('hosts', hosts);
