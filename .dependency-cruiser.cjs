@@ -1,5 +1,5 @@
 /** The one-way dependency rule of docs/architecture.md, enforced in `npm test`. */
-const library = '^src/(core|policy|ratelimit|health|lifecycle|degrade|dispatch|metrics)/';
+const library = '^src/(core|policy|ratelimit|health|lifecycle|degrade|failover|metrics)/';
 module.exports = {
   forbidden: [
     {

@@ -25,7 +25,8 @@ export type NinesErrorCode =
   | 'NINES_BACKUP_CORRUPT'
   | 'NINES_BACKUP_KEY'
   | 'NINES_BACKUP_NOT_FOUND'
-  | 'NINES_RESTORE_REFUSED';
+  | 'NINES_RESTORE_REFUSED'
+  | 'NINES_NO_HEALTHY_UPSTREAM';
 
 /**
  * The brand every nines error carries on its prototype. `Symbol.for` makes it one symbol in every
