@@ -8,7 +8,7 @@ import { systemClock } from '../core/clock.js';
 import { redactText, secretsOf } from '../core/redact.js';
 import { type BackupContext, configuredKey, driverFor, repositoryOf, restoreBackup, targetOf } from './backup.js';
 import { BackupError } from './errors.js';
-import { withClient } from './postgres/connection.js';
+import { adminUrl, withClient } from './postgres/connection.js';
 
 const reportSchema = z.object({
   /** This drill's id: the target and a random suffix. */
@@ -129,17 +129,16 @@ async function withScratch(target: BackupTargetConfig, name: string, fn: (to: st
     }
   }
   const database = `nines_drill_${name.replace(/[^a-z0-9_]/g, '_').slice(0, 40)}_${randomBytes(4).toString('hex')}`;
-  const admin = new URL(target.url);
-  admin.pathname = '/postgres';
+  const admin = adminUrl(target.url);
   const scratch = new URL(target.url);
   scratch.pathname = `/${database}`;
   /** A scratch database that cannot be created or dropped, with the server's reason (no password in it). */
   const failed = (what: string, error: unknown, hint: string) => {
     const why = redactText(error instanceof Error ? error.message : String(error), secretsOf(target.url));
-    const message = `drill of ${name}: cannot ${what} the scratch database ${database} on ${admin.host}: ${why}${hint}`;
+    const message = `drill of ${name}: cannot ${what} the scratch database ${database} on ${new URL(admin).host}: ${why}${hint}`;
     return new BackupError('NINES_BACKUP_FAILED', message, { cause: error });
   };
-  const onAdmin = (sql: string) => withClient(admin.toString(), (c) => c.query(sql));
+  const onAdmin = (sql: string) => withClient(admin, (c) => c.query(sql));
   await onAdmin(`create database ${database}`).catch((error: unknown) => {
     throw failed('create', error, (error as { code?: string }).code === '42501' ? " (the target's user needs CREATEDB)" : '');
   });

@@ -61,6 +61,13 @@ export async function serverInfo(url: string): Promise<{ database: string; serve
   });
 }
 
+/** The URL of the server's `postgres` database, from which other databases are created and dropped. */
+export function adminUrl(url: string): string {
+  const admin = new URL(url);
+  admin.pathname = '/postgres';
+  return admin.toString();
+}
+
 /** Relations outside the system schemas: any makes the database "not empty". */
 const USER_RELATIONS = `select count(*)::int as n from pg_class c join pg_namespace n on n.oid = c.relnamespace
   where n.nspname not in ('pg_catalog', 'information_schema') and n.nspname not like 'pg\\_toast%' and n.nspname not like 'pg\\_temp%'`;
@@ -76,9 +83,7 @@ export async function prepareTarget(url: string, force: boolean): Promise<void> 
     relations = await withClient(url, async (c) => (await c.query<{ n: number }>(USER_RELATIONS)).rows[0]?.n ?? 0);
   } catch (error) {
     if ((error as { code?: string }).code !== '3D000') throw connectError(url, error);
-    const admin = new URL(url);
-    admin.pathname = '/postgres';
-    await withClient(admin.toString(), (c) => c.query(`create database "${database.replaceAll('"', '""')}"`)).catch((e: unknown) => {
+    await withClient(adminUrl(url), (c) => c.query(`create database "${database.replaceAll('"', '""')}"`)).catch((e: unknown) => {
       throw connectError(url, e);
     });
     return;
