@@ -171,6 +171,14 @@ export class OutlierDetector {
     return false;
   }
 
+  /** Returns an ejected host at once (an active health check passed, as Envoy's `successful_active_health_check_uneject_host`), then slow start. */
+  uneject(host: string): void {
+    const h = this.#hosts.get(host);
+    if (h === undefined || h.state !== 'ejected') return;
+    h.timer?.clear();
+    this.#uneject(host, h);
+  }
+
   #eject(host: string, h: HostState, reason: 'consecutive-failures' | 'consecutive-gateway-failures'): boolean {
     let ejected = 0;
     for (const other of this.#hosts.values()) if (other.state === 'ejected') ejected++;

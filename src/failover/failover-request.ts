@@ -1,0 +1,430 @@
+import { Readable } from 'node:stream';
+import type { Dispatcher } from 'undici';
+import { NinesError } from '../core/errors.js';
+import { parseRetryAfter } from '../policy/retry-after.js';
+import type { Endpoint } from './router.js';
+
+type Controller = Dispatcher.DispatchController;
+type Handler = Dispatcher.DispatchHandler;
+type Headers = Record<string, string | string[] | undefined>;
+
+/** What ended an attempt that is not the response the caller gets. */
+export type RetryReason = 'connect' | 'reset' | 'timeout' | 'status';
+
+/** The dispatcher's side of a request: routing, outlier feedback, budget and metrics. */
+export interface RequestHost {
+  /** The host for an attempt, skipping `tried`; undefined when none is left. */
+  pick(tried: ReadonlySet<Endpoint> | undefined): Endpoint | undefined;
+  /** True when no host at all can take traffic and the request must fail fast. */
+  noHealthyUpstream(): boolean;
+  /** Feeds one attempt's result to outlier detection. */
+  record(endpoint: Endpoint, result: { status?: number; error?: boolean }): void;
+  /** Takes one retry from the budget; false when it is exhausted. */
+  tryRetry(): boolean;
+  /** Gives back a retry taken with {@link RequestHost.tryRetry}, once that attempt ends. */
+  endRetry(): void;
+  /** Called once per retry with its reason. */
+  retried(reason: RetryReason): void;
+  /** Called once when the request ends: the final status, or the error. */
+  done(startedAt: number, status: number | undefined, error: unknown): void;
+  /** Milliseconds since the epoch. */
+  now(): number;
+  /** Timer on the dispatcher's clock. */
+  setTimeout(fn: () => void, ms: number): { clear(): void };
+  readonly perTryTimeoutMs: number;
+  readonly maxAttempts: number;
+  readonly deadlineMs: number;
+  readonly retryStatuses: ReadonlySet<number>;
+}
+
+const IDEMPOTENT = new Set(['GET', 'HEAD', 'OPTIONS', 'PUT', 'DELETE', 'TRACE']);
+
+/** Errors raised before the request reached the host: safe to retry for every method. */
+const CONNECT_CODES = new Set([
+  'ECONNREFUSED',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'EHOSTDOWN',
+  'ENETDOWN',
+  'UND_ERR_CONNECT_TIMEOUT',
+]);
+
+/** The per-try timeout's error: an attempt that had no response headers in time. */
+export class AttemptTimeoutError extends NinesError {
+  constructor(ms: number, origin: string) {
+    super('NINES_TIMEOUT', `no response from ${origin} within the per-try timeout of ${ms} ms`);
+  }
+}
+
+/**
+ * The stable controller the caller's handler holds for the whole request, while each attempt has
+ * its own: pause, resume and abort go to the current attempt.
+ */
+class RequestController implements Controller {
+  readonly #req: FailoverRequest;
+  #paused = false;
+  #aborted = false;
+  #reason: Error | null = null;
+  target: Controller | undefined;
+
+  constructor(req: FailoverRequest) {
+    this.#req = req;
+  }
+
+  pause(): void {
+    this.#paused = true;
+    this.target?.pause();
+  }
+
+  resume(): void {
+    this.#paused = false;
+    this.target?.resume();
+  }
+
+  abort(reason: Error): void {
+    if (this.#aborted) return;
+    this.#aborted = true;
+    this.#reason = reason;
+    this.target?.abort(reason);
+    this.#req.aborted(reason);
+  }
+
+  get aborted(): boolean {
+    return this.#aborted;
+  }
+
+  get paused(): boolean {
+    return this.#paused;
+  }
+
+  get reason(): Error | null {
+    return this.#reason;
+  }
+
+  get rawHeaders(): Buffer[] | null | undefined {
+    return (this.target as { rawHeaders?: Buffer[] | null } | undefined)?.rawHeaders;
+  }
+
+  get rawTrailers(): Buffer[] | null | undefined {
+    return (this.target as { rawTrailers?: Buffer[] | null } | undefined)?.rawTrailers;
+  }
+}
+
+/** One attempt on one host; its callbacks count only while it is the request's current attempt. */
+class Attempt implements Handler {
+  readonly req: FailoverRequest;
+  readonly endpoint: Endpoint;
+  readonly retry: boolean;
+  controller: Controller | undefined;
+  /** The request was handed to a connection: from here it may have reached the host. */
+  started = false;
+  /** Its response is discarded (a retried status); the next attempt starts when it ends. */
+  discarding = false;
+  /** Replaced by another attempt (timed out before it started): aborted as soon as it starts. */
+  abandoned = false;
+  ended = false;
+  timer: { clear(): void } | undefined;
+
+  constructor(req: FailoverRequest, endpoint: Endpoint, retry: boolean) {
+    this.req = req;
+    this.endpoint = endpoint;
+    this.retry = retry;
+  }
+
+  onRequestStart(controller: Controller, context: unknown): void {
+    this.controller = controller;
+    if (this.abandoned || this.req.attempt !== this) {
+      controller.abort(new AttemptTimeoutError(this.req.host.perTryTimeoutMs, this.endpoint.origin));
+      return;
+    }
+    this.started = true;
+    this.req.started(controller, context);
+  }
+
+  onRequestUpgrade(_c: Controller, statusCode: number, headers: Headers, socket: import('node:stream').Duplex): void {
+    if (this.req.attempt === this) this.req.upgrade(this, statusCode, headers, socket);
+  }
+
+  onResponseStart(_c: Controller, statusCode: number, headers: Headers, statusMessage?: string): void {
+    if (this.req.attempt === this) this.req.responseStart(this, statusCode, headers, statusMessage);
+  }
+
+  onResponseData(_c: Controller, chunk: Buffer): void {
+    if (this.req.attempt === this && !this.discarding) this.req.data(chunk);
+  }
+
+  onResponseEnd(_c: Controller, trailers: Headers): void {
+    this.end();
+    if (this.req.attempt === this) this.req.responseEnd(this, trailers);
+  }
+
+  onResponseError(_c: Controller | null, error: Error): void {
+    this.end();
+    if (this.req.attempt === this) this.req.responseError(this, error);
+  }
+
+  /** Once per attempt: gives back its slot on the host and in the retry budget. */
+  end(): void {
+    if (this.ended) return;
+    this.ended = true;
+    this.timer?.clear();
+    this.endpoint.outstanding--;
+    if (this.retry) this.req.host.endRetry();
+  }
+}
+
+/**
+ * One caller's request across its attempts: routes each attempt, decides after each failure
+ * whether another host may be tried, and forwards exactly one response (or one error) to the
+ * caller's handler.
+ */
+export class FailoverRequest {
+  readonly host: RequestHost;
+  readonly #opts: Dispatcher.DispatchOptions;
+  readonly #handler: Handler;
+  readonly #controller: RequestController;
+  readonly #startedAt: number;
+  readonly #deadline: number;
+  readonly #afterWrite: boolean;
+  #tried: Set<Endpoint> | undefined;
+  #attempts = 0;
+  #callerStarted = false;
+  #committed = false;
+  #finished = false;
+  #wait: { clear(): void } | undefined;
+  #lastError: unknown;
+  /** The attempt whose callbacks count. */
+  attempt: Attempt | undefined;
+
+  /** `hostHeader` is the logical origin's host, sent unless the caller set its own. */
+  constructor(host: RequestHost, opts: Dispatcher.DispatchOptions, handler: Handler, hostHeader: string | undefined) {
+    this.host = host;
+    this.#handler = handler;
+    this.#controller = new RequestController(this);
+    this.#startedAt = host.now();
+    this.#deadline = this.#startedAt + host.deadlineMs;
+    const method = (opts.method ?? 'GET').toUpperCase();
+    this.#afterWrite = IDEMPOTENT.has(method) || hasHeader(opts.headers, 'idempotency-key');
+    this.#opts = hostHeader === undefined ? opts : { ...opts, headers: withHost(opts.headers, hostHeader) };
+  }
+
+  /** Sends the first attempt. */
+  start(): void {
+    if (this.host.noHealthyUpstream()) {
+      this.#fail(new NinesError('NINES_NO_HEALTHY_UPSTREAM', 'no healthy upstream: every endpoint is down and panic is disabled'));
+      return;
+    }
+    this.#send(false);
+  }
+
+  #send(retry: boolean): void {
+    const endpoint = this.host.pick(this.#tried);
+    if (endpoint === undefined) {
+      if (retry) this.host.endRetry();
+      this.#fail(
+        this.#lastError ?? new NinesError('NINES_NO_HEALTHY_UPSTREAM', 'no healthy upstream: no endpoint can take the request'),
+      );
+      return;
+    }
+    this.#attempts++;
+    const attempt = new Attempt(this, endpoint, retry);
+    this.attempt = attempt;
+    endpoint.outstanding++;
+    const budget = Math.min(this.host.perTryTimeoutMs, this.#deadline - this.host.now());
+    attempt.timer = this.host.setTimeout(() => this.#timeout(attempt), Math.max(1, budget));
+    const opts = { ...this.#opts, origin: endpoint.origin };
+    try {
+      endpoint.pool.dispatch(opts, attempt);
+    } catch (error) {
+      attempt.onResponseError(null, error as Error);
+    }
+  }
+
+  #timeout(attempt: Attempt): void {
+    if (this.attempt !== attempt || attempt.ended) return;
+    const error = new AttemptTimeoutError(this.host.perTryTimeoutMs, attempt.endpoint.origin);
+    this.host.record(attempt.endpoint, { error: true });
+    if (attempt.controller !== undefined) attempt.controller.abort(error);
+    else attempt.abandoned = true; // still queued in its pool: it aborts itself when it starts
+    attempt.end();
+    this.#failed(attempt, error, 'timeout');
+  }
+
+  /** First start of any attempt: the caller's handler gets its one controller. */
+  started(controller: Controller, context: unknown): void {
+    this.#controller.target = controller;
+    if (this.#controller.paused) controller.pause();
+    if (this.#callerStarted) return;
+    this.#callerStarted = true;
+    this.#handler.onRequestStart?.(this.#controller, context);
+  }
+
+  upgrade(attempt: Attempt, statusCode: number, headers: Headers, socket: import('node:stream').Duplex): void {
+    attempt.timer?.clear();
+    this.#committed = true;
+    this.#finished = true;
+    this.host.record(attempt.endpoint, { status: statusCode });
+    this.host.done(this.#startedAt, statusCode, undefined);
+    this.#handler.onRequestUpgrade?.(this.#controller, statusCode, headers, socket);
+  }
+
+  responseStart(attempt: Attempt, statusCode: number, headers: Headers, statusMessage?: string): void {
+    if (statusCode < 200) {
+      this.#handler.onResponseStart?.(this.#controller, statusCode, headers, statusMessage);
+      return;
+    }
+    attempt.timer?.clear();
+    this.host.record(attempt.endpoint, { status: statusCode });
+    if (this.host.retryStatuses.has(statusCode) && this.#afterWrite && this.#bodyReplayable()) {
+      const delay = retryAfterMs(headers['retry-after'], this.host.now());
+      if (delay <= this.#deadline - this.host.now() && this.#canRetry()) {
+        attempt.discarding = true; // read and drop its body, keeping the connection; retry when it ends
+        this.#lastStatus = { statusCode, delay };
+        return;
+      }
+    }
+    this.#committed = true;
+    this.#status = statusCode;
+    this.#handler.onResponseStart?.(this.#controller, statusCode, headers, statusMessage);
+  }
+
+  #lastStatus: { statusCode: number; delay: number } | undefined;
+  #status: number | undefined;
+
+  data(chunk: Buffer): void {
+    this.#handler.onResponseData?.(this.#controller, chunk);
+  }
+
+  responseEnd(attempt: Attempt, trailers: Headers): void {
+    if (attempt.discarding) {
+      this.#retryAfterStatus(attempt);
+      return;
+    }
+    this.#finished = true;
+    this.host.done(this.#startedAt, this.#status, undefined);
+    this.#handler.onResponseEnd?.(this.#controller, trailers);
+  }
+
+  responseError(attempt: Attempt, error: Error): void {
+    if (this.#finished) return;
+    if (this.#controller.aborted) {
+      this.#fail(this.#controller.reason ?? error);
+      return;
+    }
+    if (attempt.discarding) {
+      this.#retryAfterStatus(attempt); // the dropped body broke off: the retry goes ahead anyway
+      return;
+    }
+    if (this.#committed) {
+      this.#fail(error);
+      return;
+    }
+    this.host.record(attempt.endpoint, { error: true });
+    const code = (error as { code?: string }).code ?? '';
+    this.#failed(attempt, error, !attempt.started || CONNECT_CODES.has(code) ? 'connect' : 'reset');
+  }
+
+  /** An attempt failed without a response the caller gets: try another host or give up. */
+  #failed(attempt: Attempt, error: unknown, reason: RetryReason): void {
+    this.#lastError = error;
+    // Before the request reached the host every method is safe; after, only idempotent ones.
+    const safe = reason === 'connect' && !attempt.started ? this.#bodyUntouched() : this.#afterWrite && this.#bodyReplayable();
+    if (safe && this.host.now() < this.#deadline && this.#canRetry()) {
+      (this.#tried ??= new Set()).add(attempt.endpoint);
+      this.host.retried(reason);
+      this.#send(true);
+      return;
+    }
+    this.#fail(error);
+  }
+
+  #retryAfterStatus(attempt: Attempt): void {
+    const last = this.#lastStatus as { statusCode: number; delay: number };
+    (this.#tried ??= new Set()).add(attempt.endpoint);
+    this.#lastError = new NinesError('NINES_HTTP_ERROR', `${attempt.endpoint.origin} answered ${last.statusCode}`);
+    this.host.retried('status');
+    if (last.delay <= 0) {
+      this.#send(true);
+      return;
+    }
+    this.#wait = this.host.setTimeout(() => {
+      this.#wait = undefined;
+      if (!this.#finished) this.#send(true);
+    }, last.delay);
+  }
+
+  /** True when attempts are left and the budget gives one more; takes it from the budget. */
+  #canRetry(): boolean {
+    return this.#attempts < this.host.maxAttempts && this.host.tryRetry();
+  }
+
+  #bodyReplayable(): boolean {
+    const body = this.#opts.body;
+    return body == null || typeof body === 'string' || body instanceof Uint8Array;
+  }
+
+  #bodyUntouched(): boolean {
+    const body = this.#opts.body as unknown;
+    if (this.#bodyReplayable()) return true;
+    return typeof body === 'object' && body !== null && 'pipe' in body && !Readable.isDisturbed(body as Readable);
+  }
+
+  /** The caller aborted through its controller. */
+  aborted(reason: Error): void {
+    this.#wait?.clear();
+    const a = this.attempt;
+    if (a !== undefined && !a.ended && a.started) return; // its controller got the abort: its error ends the request
+    if (a !== undefined && !a.ended) {
+      a.abandoned = true; // queued in its pool: it aborts itself when it starts
+      a.end();
+    }
+    this.#fail(reason);
+  }
+
+  /** Ends the request with `error` (discovery failed before any endpoint was known). */
+  fail(error: unknown): void {
+    this.#fail(error);
+  }
+
+  #fail(error: unknown): void {
+    if (this.#finished) return;
+    this.#finished = true;
+    this.#wait?.clear();
+    this.host.done(this.#startedAt, undefined, error);
+    this.#handler.onResponseError?.(this.#controller, error as Error);
+  }
+}
+
+/** ms to wait before the retry a response's `Retry-After` asks for; 0 when it has none or an unreadable one. */
+function retryAfterMs(value: string | string[] | undefined, now: number): number {
+  if (value === undefined) return 0;
+  const ms = parseRetryAfter(Array.isArray(value) ? value[0] : value, now);
+  return ms === undefined ? 0 : ms;
+}
+
+function hasHeader(headers: Dispatcher.DispatchOptions['headers'], name: string): boolean {
+  if (headers == null) return false;
+  if (Array.isArray(headers)) {
+    for (let i = 0; i < headers.length; i += 2) if (String(headers[i]).toLowerCase() === name) return true;
+    return false;
+  }
+  if (typeof (headers as Iterable<unknown>)[Symbol.iterator] === 'function') {
+    for (const [k] of headers as Iterable<[string, unknown]>) if (k.toLowerCase() === name) return true;
+    return false;
+  }
+  for (const k of Object.keys(headers)) if (k.toLowerCase() === name) return true;
+  return false;
+}
+
+/** The caller's headers with `host` set to the logical origin's, unless the caller set one. */
+function withHost(headers: Dispatcher.DispatchOptions['headers'], host: string): Dispatcher.DispatchOptions['headers'] {
+  if (hasHeader(headers, 'host')) return headers;
+  if (headers == null) return { host };
+  if (Array.isArray(headers)) return [...headers, 'host', host];
+  if (typeof (headers as Iterable<unknown>)[Symbol.iterator] === 'function') {
+    return [...(headers as Iterable<[string, string]>)].flat().concat(['host', host]);
+  }
+  return { ...(headers as Record<string, string>), host };
+}

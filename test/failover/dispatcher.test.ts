@@ -1,0 +1,176 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { createServer as createNetServer, type Server as NetServer } from 'node:net';
+import { Agent, request } from 'undici';
+import { afterEach, describe, expect, it } from 'vitest';
+import { FailoverDispatcher, type FailoverDispatcherOptions } from '../../src/failover/index.js';
+import { listen } from '../support/http.js';
+
+type Mode = 'ok' | '503' | 'hang' | '500';
+
+interface Upstream {
+  url: string;
+  mode: Mode;
+  hits: number;
+  lastHost?: string;
+  lastBody?: string;
+  close(): Promise<void>;
+}
+
+const cleanups: Array<() => Promise<void>> = [];
+afterEach(async () => {
+  for (const c of cleanups.splice(0).reverse()) await c();
+});
+
+async function upstream(name: string, mode: Mode = 'ok'): Promise<Upstream> {
+  const u: Upstream = { url: '', mode, hits: 0, close: async () => {} };
+  const hung: ServerResponse[] = [];
+  const s = await listen((req: IncomingMessage, res: ServerResponse) => {
+    u.hits++;
+    u.lastHost = req.headers.host;
+    let body = '';
+    req.on('data', (c) => {
+      body += c;
+    });
+    req.on('end', () => {
+      u.lastBody = body;
+      if (u.mode === 'hang') {
+        hung.push(res);
+        return;
+      }
+      if (u.mode === '503') res.writeHead(503, { 'retry-after': String(req.headers['x-retry-after'] ?? '0') }).end('unavailable');
+      else if (u.mode === '500') res.writeHead(500).end('boom');
+      else res.end(name);
+    });
+  });
+  u.url = s.url;
+  u.close = async () => {
+    for (const r of hung) r.destroy();
+    await s.close();
+  };
+  cleanups.push(() => u.close());
+  return u;
+}
+
+/** A port with nothing listening: connections are refused. */
+async function deadPort(): Promise<string> {
+  const s: NetServer = createNetServer();
+  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
+  const port = (s.address() as { port: number }).port;
+  await new Promise<void>((r) => s.close(() => r()));
+  return `http://127.0.0.1:${port}`;
+}
+
+function dispatcher(options: FailoverDispatcherOptions): FailoverDispatcher {
+  const d = new FailoverDispatcher(options);
+  cleanups.push(() => d.destroy());
+  return d;
+}
+
+async function get(d: FailoverDispatcher, path = '/', init: { method?: string; headers?: Record<string, string>; body?: string } = {}) {
+  const res = await request(`http://api${path}`, { dispatcher: d, method: (init.method ?? 'GET') as 'GET', headers: init.headers, body: init.body });
+  return { status: res.statusCode, body: await res.body.text() };
+}
+
+async function many(d: FailoverDispatcher, n: number, init?: Parameters<typeof get>[2]) {
+  const out: Array<{ status: number; body: string }> = [];
+  for (let i = 0; i < n; i++) out.push(await get(d, '/', init));
+  return out;
+}
+
+describe('FailoverDispatcher', () => {
+  it('spreads requests over the tier and sends the logical host', async () => {
+    const [a, b, c] = await Promise.all([upstream('a'), upstream('b'), upstream('c')]);
+    const d = dispatcher({ tiers: [[a.url, b.url, c.url]], balancer: 'round-robin' });
+    const bodies = (await many(d, 6)).map((r) => r.body);
+    expect(bodies.sort()).toEqual(['a', 'a', 'b', 'b', 'c', 'c']);
+    expect(a.lastHost).toBe('api');
+    // fetch takes it as its dispatcher too
+    const res = await fetch('http://api/x', { dispatcher: d } as RequestInit);
+    expect(await res.text()).toMatch(/^[abc]$/);
+  });
+
+  it('a refused host costs no request: every method is retried elsewhere, and it is ejected after 5 failures', async () => {
+    const [a, b] = await Promise.all([upstream('a'), upstream('b')]);
+    const dead = await deadPort();
+    const ejected: string[] = [];
+    const d = dispatcher({ tiers: [[a.url, b.url, dead]], balancer: 'round-robin' });
+    d.on('eject' as never, ((e: { origin: string }) => ejected.push(e.origin)) as never);
+    const results = await many(d, 30, { method: 'POST', body: 'x' });
+    expect(results.every((r) => r.status === 200)).toBe(true);
+    expect(ejected).toEqual([dead]);
+    expect(d.endpoints().find((e) => e.origin === dead)?.outlier).toBe('ejected');
+    expect(a.lastBody).toBe('x');
+  });
+
+  it('a 503 is retried on another host for GET and with an Idempotency-Key, not for a plain POST', async () => {
+    const [a, b] = await Promise.all([upstream('a', '503'), upstream('b')]);
+    const d = dispatcher({ tiers: [[a.url, b.url]], balancer: 'round-robin', outlier: false });
+    const gets = await many(d, 4);
+    expect(gets.map((r) => r.status)).toEqual([200, 200, 200, 200]);
+    const posts = await many(d, 4, { method: 'POST', body: 'p' });
+    expect(posts.map((r) => r.status).sort()).toEqual([200, 200, 503, 503]);
+    const keyed = await many(d, 4, { method: 'POST', body: 'p', headers: { 'idempotency-key': 'k1' } });
+    expect(keyed.map((r) => r.status)).toEqual([200, 200, 200, 200]);
+  });
+
+  it('a Retry-After beyond the deadline passes the 503 through instead of waiting', async () => {
+    const [a] = await Promise.all([upstream('a', '503')]);
+    const b = await upstream('b', '503');
+    const d = dispatcher({ tiers: [[a.url, b.url]], retry: { deadlineMs: 1_000 }, outlier: false });
+    const r = await get(d, '/', { headers: { 'x-retry-after': '5' } });
+    expect(r.status).toBe(503);
+    expect(a.hits + b.hits).toBe(1);
+  });
+
+  it('a host that accepts and never answers is left after the per-try timeout (GET)', async () => {
+    const [a, b] = await Promise.all([upstream('a', 'hang'), upstream('b')]);
+    const d = dispatcher({ tiers: [[a.url, b.url]], balancer: 'round-robin', retry: { perTryTimeoutMs: 50 } });
+    const results = await many(d, 4);
+    expect(results.map((r) => r.body)).toEqual(['b', 'b', 'b', 'b']);
+    expect(a.hits).toBeGreaterThan(0);
+  });
+
+  it('the backup tier takes all traffic when no primary is healthy, and none before', async () => {
+    const [p1, p2, backup] = await Promise.all([upstream('p1'), upstream('p2'), upstream('backup')]);
+    const d = dispatcher({ tiers: [[p1.url, p2.url], [backup.url]], mode: 'backup' });
+    expect((await many(d, 10)).every((r) => r.body !== 'backup')).toBe(true);
+    expect(d.load().loads).toEqual([100, 0]);
+    await p1.close();
+    await p2.close();
+    const after = await many(d, 10);
+    expect(after.every((r) => r.status === 200)).toBe(true);
+    expect(after.slice(-5).every((r) => r.body === 'backup')).toBe(true);
+  });
+
+  it('with panic disabled and no routable host it fails fast with NINES_NO_HEALTHY_UPSTREAM', async () => {
+    const a = await upstream('a');
+    const d = dispatcher({ tiers: [[{ origin: a.url, draining: true }]], panicThreshold: 0 });
+    await expect(get(d)).rejects.toMatchObject({ code: 'NINES_NO_HEALTHY_UPSTREAM' });
+    expect(a.hits).toBe(0);
+  });
+
+  it('with the retry budget spent the failure reaches the caller', async () => {
+    const a = await upstream('a');
+    const dead = await deadPort();
+    const d = dispatcher({ tiers: [[dead, a.url]], balancer: 'round-robin', retry: { budgetPercent: 0, minRetryConcurrency: 0 } });
+    const outcomes = await Promise.allSettled([get(d), get(d)]);
+    expect(outcomes.filter((o) => o.status === 'rejected')).toHaveLength(1);
+  });
+
+  it('requests to another origin go to the fallback dispatcher untouched', async () => {
+    const a = await upstream('a');
+    const other = await upstream('other');
+    const fallback = new Agent();
+    cleanups.push(() => fallback.close());
+    const d = dispatcher({ tiers: [[a.url]], origin: 'http://api', fallback });
+    expect((await get(d)).body).toBe('a');
+    const res = await request(`${other.url}/`, { dispatcher: d });
+    expect(await res.body.text()).toBe('other');
+  });
+
+  it('names every invalid option', () => {
+    expect(() => new FailoverDispatcher({ tiers: [] })).toThrow(/tiers/);
+    expect(() => new FailoverDispatcher({ tiers: [['ftp://x']] })).toThrow(/tiers\[0\]\.endpoints\[0\] must use http/);
+    expect(() => new FailoverDispatcher({ tiers: [['http://a:1']], retry: { maxAttempts: 0 } })).toThrow(/retry\.maxAttempts/);
+  });
+});
