@@ -124,7 +124,9 @@ export class FailoverDispatcher extends Dispatcher {
     const maxAttempts = checkInteger('retry.maxAttempts', retry.maxAttempts ?? 3, 1);
     const perTryTimeoutMs = checkNumber('retry.perTryTimeoutMs', retry.perTryTimeoutMs ?? 2_000, 1);
     const deadlineMs = checkNumber('retry.deadlineMs', retry.deadlineMs ?? 10_000, 1);
-    this.#retryStatuses = new Set((retry.statuses ?? DEFAULT_RETRY_STATUSES).map((s, i) => checkInteger(`retry.statuses[${i}]`, s, 100, 599)));
+    this.#retryStatuses = new Set(
+      (retry.statuses ?? DEFAULT_RETRY_STATUSES).map((s, i) => checkInteger(`retry.statuses[${i}]`, s, 100, 599)),
+    );
     this.#budgetPercent = checkNumber('retry.budgetPercent', retry.budgetPercent ?? 20, 0, 100);
     this.#minRetries = checkInteger('retry.minRetryConcurrency', retry.minRetryConcurrency ?? 3);
     this.#tierOf = options.tiers.map(() => []);
@@ -189,7 +191,8 @@ export class FailoverDispatcher extends Dispatcher {
         this.#discoveries.push(t.discovery);
         starts.push(t.discovery.start((list) => this.#setTier(i, list)));
       } else {
-        if (t.endpoints === undefined || t.endpoints.length === 0) throw new InvalidOptionError(`tiers[${i}] must have endpoints or a discovery`);
+        if (t.endpoints === undefined || t.endpoints.length === 0)
+          throw new InvalidOptionError(`tiers[${i}] must have endpoints or a discovery`);
         this.#setTier(
           i,
           t.endpoints.map((e, j) => endpointOf(`tiers[${i}].endpoints[${j}]`, e)),
@@ -244,7 +247,11 @@ export class FailoverDispatcher extends Dispatcher {
     this.#inFlight++;
     const request = new FailoverRequest(this.#host, opts, handler, origin === undefined ? undefined : this.#hostOf(origin));
     if (this.#isReady) request.start();
-    else this.#ready.then(() => request.start(), (error) => request.fail(error));
+    else
+      this.#ready.then(
+        () => request.start(),
+        (error) => request.fail(error),
+      );
     return true;
   }
 
@@ -352,7 +359,8 @@ function originOf(name: string, value: string): string {
   } catch {
     throw new InvalidOptionError(`${name} must be an http(s) origin like http://10.0.0.1:8080, got ${JSON.stringify(value)}`);
   }
-  if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new InvalidOptionError(`${name} must use http or https, got ${url.protocol}`);
+  if (url.protocol !== 'http:' && url.protocol !== 'https:')
+    throw new InvalidOptionError(`${name} must use http or https, got ${url.protocol}`);
   return url.origin;
 }
 

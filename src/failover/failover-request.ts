@@ -223,9 +223,7 @@ export class FailoverRequest {
     const endpoint = this.host.pick(this.#tried);
     if (endpoint === undefined) {
       if (retry) this.host.endRetry();
-      this.#fail(
-        this.#lastError ?? new NinesError('NINES_NO_HEALTHY_UPSTREAM', 'no healthy upstream: no endpoint can take the request'),
-      );
+      this.#fail(this.#lastError ?? new NinesError('NINES_NO_HEALTHY_UPSTREAM', 'no healthy upstream: no endpoint can take the request'));
       return;
     }
     this.#attempts++;
@@ -332,7 +330,7 @@ export class FailoverRequest {
     // Before the request reached the host every method is safe; after, only idempotent ones.
     const safe = reason === 'connect' && !attempt.started ? this.#bodyUntouched() : this.#afterWrite && this.#bodyReplayable();
     if (safe && this.host.now() < this.#deadline && this.#canRetry()) {
-      (this.#tried ??= new Set()).add(attempt.endpoint);
+      this.#markTried(attempt.endpoint);
       this.host.retried(reason);
       this.#send(true);
       return;
@@ -342,7 +340,7 @@ export class FailoverRequest {
 
   #retryAfterStatus(attempt: Attempt): void {
     const last = this.#lastStatus as { statusCode: number; delay: number };
-    (this.#tried ??= new Set()).add(attempt.endpoint);
+    this.#markTried(attempt.endpoint);
     this.#lastError = new NinesError('NINES_HTTP_ERROR', `${attempt.endpoint.origin} answered ${last.statusCode}`);
     this.host.retried('status');
     if (last.delay <= 0) {
@@ -353,6 +351,11 @@ export class FailoverRequest {
       this.#wait = undefined;
       if (!this.#finished) this.#send(true);
     }, last.delay);
+  }
+
+  #markTried(endpoint: Endpoint): void {
+    if (this.#tried === undefined) this.#tried = new Set();
+    this.#tried.add(endpoint);
   }
 
   /** True when attempts are left and the budget gives one more; takes it from the budget. */

@@ -1,8 +1,8 @@
 export { type Balancer, powerOfTwoChoices, roundRobin, weightedRoundRobin } from './balancers.js';
 export type { DiscoveredEndpoint, Discovery } from './discovery/discovery.js';
 export {
-  type FailoverDispatcherOptions,
   FailoverDispatcher,
+  type FailoverDispatcherOptions,
   type FailoverEvents,
   type FailoverRetryOptions,
   type TierOptions,

@@ -132,7 +132,10 @@ export class Router {
       r -= loads[i] ?? 0;
       if (r < 0) return i;
     }
-    return Math.max(0, loads.findLastIndex((l) => l > 0));
+    return Math.max(
+      0,
+      loads.findLastIndex((l) => l > 0),
+    );
   }
 
   #refresh(): void {

@@ -11,3 +11,4 @@ export { policyMetrics } from './policy-metrics.js';
 export { queueMetrics } from './queue-metrics.js';
 export { rateLimitMetrics } from './ratelimit-metrics.js';
 export { createMetricsRegistry } from './registry.js';
+export { upstreamMetrics } from './upstream-metrics.js';

@@ -3,6 +3,7 @@ import { createServer as createNetServer, type Server as NetServer } from 'node:
 import { Agent, request } from 'undici';
 import { afterEach, describe, expect, it } from 'vitest';
 import { FailoverDispatcher, type FailoverDispatcherOptions } from '../../src/failover/index.js';
+import { createMetricsRegistry, upstreamMetrics } from '../../src/metrics/index.js';
 import { listen } from '../support/http.js';
 
 type Mode = 'ok' | '503' | 'hang' | '500';
@@ -67,7 +68,12 @@ function dispatcher(options: FailoverDispatcherOptions): FailoverDispatcher {
 }
 
 async function get(d: FailoverDispatcher, path = '/', init: { method?: string; headers?: Record<string, string>; body?: string } = {}) {
-  const res = await request(`http://api${path}`, { dispatcher: d, method: (init.method ?? 'GET') as 'GET', headers: init.headers, body: init.body });
+  const res = await request(`http://api${path}`, {
+    dispatcher: d,
+    method: (init.method ?? 'GET') as 'GET',
+    headers: init.headers,
+    body: init.body,
+  });
   return { status: res.statusCode, body: await res.body.text() };
 }
 
@@ -166,6 +172,22 @@ describe('FailoverDispatcher', () => {
     expect((await get(d)).body).toBe('a');
     const res = await request(`${other.url}/`, { dispatcher: d });
     expect(await res.body.text()).toBe('other');
+  });
+
+  it('reports nines_upstream_* metrics: outcomes, ejections, endpoint state, retries, tier load', async () => {
+    const [a, b] = await Promise.all([upstream('a'), upstream('b')]);
+    const dead = await deadPort();
+    const registry = createMetricsRegistry();
+    const d = dispatcher({ tiers: [[a.url, b.url, dead]], balancer: 'round-robin', name: 'api', metrics: upstreamMetrics(registry) });
+    await many(d, 20);
+    const text = await registry.metrics();
+    expect(text).toContain('nines_upstream_requests_total{upstream="api",outcome="success"} 20');
+    expect(text).toContain(`nines_upstream_ejections_total{upstream="api",endpoint="${dead}",reason="consecutive-gateway-failures"} 1`);
+    expect(text).toContain(`nines_upstream_endpoint_ejected{upstream="api",endpoint="${dead}"} 1`);
+    expect(text).toContain(`nines_upstream_endpoint_up{upstream="api",endpoint="${a.url}"} 1`);
+    expect(text).toContain('nines_upstream_retries_total{upstream="api",reason="connect"} 5');
+    expect(text).toContain('nines_upstream_tier_load_percent{upstream="api",tier="0"} 100');
+    expect(text).toContain('nines_upstream_request_duration_seconds_count{upstream="api"} 20');
   });
 
   it('names every invalid option', () => {
