@@ -3,6 +3,7 @@ import { Agent, Dispatcher, Dispatcher1Wrapper, errors, Pool } from 'undici';
 import { type Clock, systemClock } from '../core/clock.js';
 import { InvalidOptionError } from '../core/errors.js';
 import { checkInteger, checkNumber } from '../core/validate.js';
+import { DeadlineList } from '../policy/deadline-list.js';
 import type { DiscoveredEndpoint, Discovery } from './discovery/discovery.js';
 import { OutlierDetector, type OutlierDetectorOptions, type OutlierState } from './ejection.js';
 import { FailoverRequest, type RequestHost, type RetryReason } from './failover-request.js';
@@ -179,6 +180,7 @@ export class FailoverDispatcher extends Dispatcher {
         t.unref();
         return t;
       },
+      perTryDeadlines: new DeadlineList(this.#clock),
       perTryTimeoutMs,
       maxAttempts,
       deadlineMs,

@@ -2,6 +2,7 @@ import { Readable } from 'node:stream';
 import type { Dispatcher } from 'undici';
 import { NinesError } from '../core/errors.js';
 import { parseRetryAfter } from '../policy/retry-after.js';
+import { Deadline, type DeadlineList } from '../policy/deadline-list.js';
 import type { Endpoint } from './router.js';
 
 type Controller = Dispatcher.DispatchController;
@@ -31,6 +32,8 @@ export interface RequestHost {
   now(): number;
   /** Timer on the dispatcher's clock. */
   setTimeout(fn: () => void, ms: number): { clear(): void };
+  /** The per-try timeouts of every request, on one timer. */
+  readonly perTryDeadlines: DeadlineList;
   readonly perTryTimeoutMs: number;
   readonly maxAttempts: number;
   readonly deadlineMs: number;
@@ -113,7 +116,7 @@ class RequestController implements Controller {
 }
 
 /** One attempt on one host; its callbacks count only while it is the request's current attempt. */
-class Attempt implements Handler {
+class Attempt extends Deadline implements Handler {
   readonly req: FailoverRequest;
   readonly endpoint: Endpoint;
   readonly retry: boolean;
@@ -128,6 +131,7 @@ class Attempt implements Handler {
   timer: { clear(): void } | undefined;
 
   constructor(req: FailoverRequest, endpoint: Endpoint, retry: boolean) {
+    super();
     this.req = req;
     this.endpoint = endpoint;
     this.retry = retry;
@@ -165,11 +169,22 @@ class Attempt implements Handler {
     if (this.req.attempt === this) this.req.responseError(this, error);
   }
 
+  /** The per-try timeout passed without response headers. */
+  expire(): void {
+    this.req.timeout(this);
+  }
+
+  /** Stops its per-try timeout (headers came, or it ended). */
+  stopTimer(): void {
+    this.req.host.perTryDeadlines.remove(this);
+    this.timer?.clear();
+  }
+
   /** Once per attempt: gives back its slot on the host and in the retry budget. */
   end(): void {
     if (this.ended) return;
     this.ended = true;
-    this.timer?.clear();
+    this.stopTimer();
     this.endpoint.outstanding--;
     if (this.retry) this.req.host.endRetry();
   }
@@ -183,6 +198,7 @@ class Attempt implements Handler {
 export class FailoverRequest {
   readonly host: RequestHost;
   readonly #opts: Dispatcher.DispatchOptions;
+  readonly #headers: Dispatcher.DispatchOptions['headers'];
   readonly #handler: Handler;
   readonly #controller: RequestController;
   readonly #startedAt: number;
@@ -207,7 +223,8 @@ export class FailoverRequest {
     this.#deadline = this.#startedAt + host.deadlineMs;
     const method = (opts.method ?? 'GET').toUpperCase();
     this.#afterWrite = IDEMPOTENT.has(method) || hasHeader(opts.headers, 'idempotency-key');
-    this.#opts = hostHeader === undefined ? opts : { ...opts, headers: withHost(opts.headers, hostHeader) };
+    this.#opts = opts;
+    this.#headers = hostHeader === undefined ? opts.headers : withHost(opts.headers, hostHeader);
   }
 
   /** Sends the first attempt. */
@@ -230,9 +247,10 @@ export class FailoverRequest {
     const attempt = new Attempt(this, endpoint, retry);
     this.attempt = attempt;
     endpoint.outstanding++;
-    const budget = Math.min(this.host.perTryTimeoutMs, this.#deadline - this.host.now());
-    attempt.timer = this.host.setTimeout(() => this.#timeout(attempt), Math.max(1, budget));
-    const opts = { ...this.#opts, origin: endpoint.origin };
+    const left = this.#deadline - this.host.now();
+    if (left >= this.host.perTryTimeoutMs) this.host.perTryDeadlines.add(attempt, this.host.perTryTimeoutMs);
+    else attempt.timer = this.host.setTimeout(() => this.timeout(attempt), Math.max(1, left)); // the deadline is nearer
+    const opts = { ...this.#opts, origin: endpoint.origin, headers: this.#headers };
     try {
       endpoint.pool.dispatch(opts, attempt);
     } catch (error) {
@@ -240,7 +258,8 @@ export class FailoverRequest {
     }
   }
 
-  #timeout(attempt: Attempt): void {
+  /** An attempt's per-try timeout (or the request's deadline) passed before its response headers. */
+  timeout(attempt: Attempt): void {
     if (this.attempt !== attempt || attempt.ended) return;
     const error = new AttemptTimeoutError(this.host.perTryTimeoutMs, attempt.endpoint.origin);
     this.host.record(attempt.endpoint, { error: true });
@@ -260,7 +279,7 @@ export class FailoverRequest {
   }
 
   upgrade(attempt: Attempt, statusCode: number, headers: Headers, socket: import('node:stream').Duplex): void {
-    attempt.timer?.clear();
+    attempt.stopTimer();
     this.#committed = true;
     this.#finished = true;
     this.host.record(attempt.endpoint, { status: statusCode });
@@ -273,7 +292,7 @@ export class FailoverRequest {
       this.#handler.onResponseStart?.(this.#controller, statusCode, headers, statusMessage);
       return;
     }
-    attempt.timer?.clear();
+    attempt.stopTimer();
     this.host.record(attempt.endpoint, { status: statusCode });
     if (this.host.retryStatuses.has(statusCode) && this.#afterWrite && this.#bodyReplayable()) {
       const delay = retryAfterMs(headers['retry-after'], this.host.now());
