@@ -1,8 +1,8 @@
 import { Readable } from 'node:stream';
 import type { Dispatcher } from 'undici';
 import { NinesError } from '../core/errors.js';
-import { parseRetryAfter } from '../policy/retry-after.js';
 import { Deadline, type DeadlineList } from '../policy/deadline-list.js';
+import { parseRetryAfter } from '../policy/retry-after.js';
 import type { Endpoint } from './router.js';
 
 type Controller = Dispatcher.DispatchController;
