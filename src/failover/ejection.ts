@@ -275,6 +275,7 @@ export class OutlierDetector {
     h.requests = 0; // what it did before the ejection must not judge it after
     h.failed = 0;
     this.#set(host, h, 'ejected', reason);
+    if (this.#gone(host, h)) return true; // closed or removed by the onChange callback: no timer after that
     h.timer = this.#clock.setTimeout(() => this.#uneject(host, h), ejectionTime(h.ejections, this.#options));
     h.timer.unref(); // an ejection must not keep the process alive
     return true;
@@ -286,8 +287,13 @@ export class OutlierDetector {
       return;
     }
     this.#set(host, h, 'slow-start');
+    if (this.#gone(host, h)) return;
     h.timer = this.#clock.setTimeout(() => this.#set(host, h, 'healthy'), this.#slowStartMs);
     h.timer.unref();
+  }
+
+  #gone(host: string, h: HostState): boolean {
+    return this.#closed || this.#hosts.get(host) !== h;
   }
 
   #set(host: string, h: HostState, state: OutlierState, reason?: OutlierReason): void {

@@ -267,6 +267,41 @@ describe('OutlierDetector interval detectors', () => {
     expect(slow.detector.state('h0')).toBe('slow-start');
     slow.detector.close();
     expect(slow.clock.pendingTimers).toBe(0);
+
+    // Closed by a callback during the interval: no timer is armed after it, the next outlier is left alone.
+    let detector2: OutlierDetector | undefined;
+    const inTick = setup(5, {
+      ...INTERVAL_ONLY,
+      maxEjectionPercent: 100,
+      onChange: (_host, state) => {
+        if (state === 'ejected') detector2?.close();
+      },
+    });
+    detector2 = inTick.detector;
+    for (const h of inTick.hosts) inTick.load(h, 20, h === 'h0' || h === 'h1' ? FAIL : OK);
+    await inTick.clock.advance(10_000);
+    expect([inTick.detector.state('h0'), inTick.detector.state('h1')]).toEqual(['ejected', 'healthy']);
+    expect(inTick.clock.pendingTimers).toBe(0);
+
+    // Closed or removed by a callback at the start of slow start or at an ejection: no timer is left behind.
+    for (const [when, act] of [
+      ['slow-start', 'close'],
+      ['slow-start', 'remove'],
+      ['ejected', 'remove'],
+    ] as const) {
+      let d: OutlierDetector | undefined;
+      const cb = setup(3, {
+        enforcingSuccessRate: 0,
+        enforcingFailurePercentage: 0,
+        onChange: (host, state) => {
+          if (state === when) act === 'close' ? d?.close() : d?.remove(host);
+        },
+      });
+      d = cb.detector;
+      cb.load('h0', 5, FAIL);
+      await cb.clock.advance(30_000);
+      expect([when, act, cb.clock.pendingTimers]).toEqual([when, act, 0]);
+    }
   });
 
   it('refuses bad interval options with their name', () => {
