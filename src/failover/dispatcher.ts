@@ -48,7 +48,7 @@ export interface FailoverDispatcherOptions extends PriorityLoadOptions {
   /** How a tier picks a host; default `'p2c'`, which also steers away from a host that hangs. */
   balancer?: BalancerKind;
   /** Passive outlier ejection; `false` disables it. */
-  outlier?: false | Omit<OutlierDetectorOptions, 'clock' | 'onChange' | 'random'>;
+  outlier?: false | Omit<OutlierDetectorOptions, 'clock' | 'onChange' | 'onOverflow' | 'random'>;
   /** Retries on another host; `false` disables them. */
   retry?: false | FailoverRetryOptions;
   /** Options of each endpoint's undici `Pool` (connections, pipelining, connect timeout, TLS). */
@@ -150,6 +150,7 @@ export class FailoverDispatcher extends Dispatcher {
         clock: this.#clock,
         random: this.#random,
         onChange: (origin, state, reason) => this.#outlierChanged(origin, state, reason),
+        onOverflow: (origin, reason) => this.#metrics?.overflow(origin, reason),
       });
     }
     const self = this;
@@ -269,7 +270,7 @@ export class FailoverDispatcher extends Dispatcher {
   }
 
   async #shutdown(end: (d: Dispatcher) => Promise<void>): Promise<void> {
-    for (const e of this.#endpoints.values()) this.#outlier?.remove(e.origin);
+    this.#outlier?.close();
     await Promise.all([
       ...this.#discoveries.map((d) => d.close()),
       ...[...this.#endpoints.values()].map((e) => end(e.pool)),

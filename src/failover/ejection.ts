@@ -1,6 +1,7 @@
 import type { Clock, TimerHandle } from '../core/clock.js';
 import { systemClock } from '../core/clock.js';
 import { checkInteger, checkNumber } from '../core/validate.js';
+import { DEFAULT_INTERVAL_MS, type IntervalCounts, type IntervalReason, type IntervalRuleOptions, IntervalRules } from './outlier-stats.js';
 
 /** Default cap on ejected hosts in percent; half keeps enough capacity for the rest (Envoy's 10 % ejects nothing below 10 hosts). */
 export const DEFAULT_MAX_EJECTION_PERCENT = 50;
@@ -60,10 +61,19 @@ export interface CallResult {
 /** Where a host is in the outlier cycle. */
 export type OutlierState = 'healthy' | 'ejected' | 'slow-start';
 
+/** Which detector found a host to be an outlier. */
+export type OutlierReason = 'consecutive-failures' | 'consecutive-gateway-failures' | IntervalReason;
+
 /** Options of {@link OutlierDetector}. */
-export interface OutlierDetectorOptions extends EjectionTimeOptions {
-  /** Clock for ejection and slow-start timers; default the system clock. */
+export interface OutlierDetectorOptions extends EjectionTimeOptions, IntervalRuleOptions {
+  /** Clock for ejection, slow-start and interval timers; default the system clock. */
   clock?: Clock;
+  /** Time in ms between two evaluations of success rate and failure percentage; default {@link DEFAULT_INTERVAL_MS}. */
+  intervalMs?: number;
+  /** Chance in percent (0 to 100) that a success-rate outlier is ejected, Envoy's `enforcing_success_rate`; default 100. */
+  enforcingSuccessRate?: number;
+  /** Chance in percent (0 to 100) that a failure-percentage outlier is ejected; default 100 (Envoy's is 0). */
+  enforcingFailurePercentage?: number;
   /** Cap on ejected hosts in percent; default {@link DEFAULT_MAX_EJECTION_PERCENT}. */
   maxEjectionPercent?: number;
   /** Consecutive failures (errors and 5xx) that eject; default {@link DEFAULT_CONSECUTIVE_FAILURES}. */
@@ -74,8 +84,10 @@ export interface OutlierDetectorOptions extends EjectionTimeOptions {
   slowStartMs?: number;
   /** Weight at the start of slow start, 0 to 1; default {@link DEFAULT_SLOW_START_MIN_WEIGHT}. */
   slowStartMinWeight?: number;
-  /** Called on every state change of a host. */
-  onChange?: (host: string, state: OutlierState, reason?: 'consecutive-failures' | 'consecutive-gateway-failures') => void;
+  /** Called on every state change of a host; `reason` is given for ejections. */
+  onChange?: (host: string, state: OutlierState, reason?: OutlierReason) => void;
+  /** Called when a host reached a threshold but the {@link maxEjections} cap kept it in rotation. */
+  onOverflow?: (host: string, reason: OutlierReason) => void;
 }
 
 interface HostState {
@@ -87,6 +99,9 @@ interface HostState {
   /** When it last reached full weight (slow start over), for the decay of `ejections`. */
   back: number;
   timer?: TimerHandle;
+  /** This interval's calls and failures, for the interval detectors. */
+  requests: number;
+  failed: number;
 }
 
 const GATEWAY = new Set([502, 503, 504]);
@@ -101,8 +116,16 @@ export class OutlierDetector {
   readonly #slowStartMs: number;
   readonly #minWeight: number;
   readonly #maxPercent: number;
+  readonly #rules: IntervalRules;
+  readonly #intervalMs: number;
+  readonly #enforcing: Record<IntervalReason, number>;
+  readonly #random: () => number;
+  #ejected = 0;
+  #lastSuccessRate?: { mean: number; threshold: number };
+  #interval?: TimerHandle;
+  #closed = false;
 
-  /** Validates every option; hosts are added with {@link OutlierDetector.add}. */
+  /** Validates every option and starts the interval timer (unref'd); hosts are added with {@link OutlierDetector.add}. */
   constructor(options: OutlierDetectorOptions = {}) {
     this.#options = options;
     this.#clock = options.clock ?? systemClock;
@@ -118,18 +141,50 @@ export class OutlierDetector {
     checkNumber('baseEjectionMs', options.baseEjectionMs ?? DEFAULT_BASE_EJECTION_MS, 1);
     checkNumber('maxEjectionMs', options.maxEjectionMs ?? DEFAULT_MAX_EJECTION_MS, 0);
     checkNumber('jitter', options.jitter ?? DEFAULT_EJECTION_JITTER, 0);
+    this.#rules = new IntervalRules(options);
+    this.#intervalMs = checkNumber('intervalMs', options.intervalMs ?? DEFAULT_INTERVAL_MS, 1);
+    this.#enforcing = {
+      'success-rate': checkNumber('enforcingSuccessRate', options.enforcingSuccessRate ?? 100, 0, 100),
+      'failure-percentage': checkNumber('enforcingFailurePercentage', options.enforcingFailurePercentage ?? 100, 0, 100),
+    };
+    this.#random = options.random ?? Math.random;
+    if (this.#enforcing['success-rate'] > 0 || this.#enforcing['failure-percentage'] > 0) this.#arm();
+  }
+
+  /** Clears every timer of the detector (interval, ejections, slow starts); ejected hosts stay ejected, and later results are ignored. */
+  close(): void {
+    this.#closed = true;
+    this.#interval?.clear();
+    for (const h of this.#hosts.values()) h.timer?.clear();
   }
 
   /** Starts tracking `host` as healthy (a no-op if already tracked). */
   add(host: string): void {
     if (!this.#hosts.has(host))
-      this.#hosts.set(host, { state: 'healthy', failures: 0, gatewayFailures: 0, ejections: 0, since: this.#clock.now(), back: 0 });
+      this.#hosts.set(host, {
+        state: 'healthy',
+        failures: 0,
+        gatewayFailures: 0,
+        ejections: 0,
+        since: this.#clock.now(),
+        back: 0,
+        requests: 0,
+        failed: 0,
+      });
   }
 
   /** Stops tracking `host` and cancels its timer. */
   remove(host: string): void {
-    this.#hosts.get(host)?.timer?.clear();
+    const h = this.#hosts.get(host);
+    if (h === undefined) return;
+    h.timer?.clear();
+    if (h.state === 'ejected') this.#ejected--;
     this.#hosts.delete(host);
+  }
+
+  /** The last interval's success-rate mean and ejection threshold in percent; undefined when too few hosts had the volume. */
+  successRateStats(): { mean: number; threshold: number } | undefined {
+    return this.#lastSuccessRate;
   }
 
   /** The host's state; `healthy` for a host never added. */
@@ -158,36 +213,77 @@ export class OutlierDetector {
     return Math.min(1, this.#minWeight + (1 - this.#minWeight) * ramp);
   }
 
-  /** Feeds one call result of `host`; returns true when it ejected the host. */
+  /** Feeds one call result of `host`; returns true when it ejected the host. O(1), no allocation: it is on every request's path. */
   record(host: string, result: CallResult): boolean {
     const h = this.#hosts.get(host);
-    if (h === undefined || h.state === 'ejected') return false; // late answers of an ejected host do not count
+    if (h === undefined || h.state === 'ejected' || this.#closed) return false; // late answers of an ejected host do not count
     const failed = result.error === true || (result.status ?? 0) >= 500;
     const gateway = result.error === true || GATEWAY.has(result.status ?? 0);
     h.failures = failed ? h.failures + 1 : 0;
     h.gatewayFailures = gateway ? h.gatewayFailures + 1 : 0;
-    if (h.gatewayFailures >= this.#gatewayFailures) return this.#eject(host, h, 'consecutive-gateway-failures');
-    if (h.failures >= this.#failures) return this.#eject(host, h, 'consecutive-failures');
+    h.requests++;
+    if (failed) h.failed++;
+    if (h.gatewayFailures >= this.#gatewayFailures) return this.#eject(host, h, 'consecutive-gateway-failures', this.#gatewayFailures);
+    if (h.failures >= this.#failures) return this.#eject(host, h, 'consecutive-failures', this.#failures);
     return false;
   }
 
   /** Returns an ejected host at once (an active health check passed, as Envoy's `successful_active_health_check_uneject_host`), then slow start. */
   uneject(host: string): void {
     const h = this.#hosts.get(host);
-    if (h === undefined || h.state !== 'ejected') return;
+    if (h === undefined || h.state !== 'ejected' || this.#closed) return;
     h.timer?.clear();
     this.#uneject(host, h);
   }
 
-  #eject(host: string, h: HostState, reason: 'consecutive-failures' | 'consecutive-gateway-failures'): boolean {
-    let ejected = 0;
-    for (const other of this.#hosts.values()) if (other.state === 'ejected') ejected++;
-    if (ejected >= maxEjections(this.#hosts.size, this.#maxPercent)) return false; // over the cap: keep counting
+  #arm(): void {
+    this.#interval = this.#clock.setTimeout(() => this.#tick(), this.#intervalMs);
+    this.#interval.unref(); // the interval must not keep the process alive
+  }
+
+  /** Envoy's interval: swap every host's counters, judge those in rotation, eject the outliers the cap allows. */
+  #tick(): void {
+    const names: string[] = [];
+    const counts: IntervalCounts[] = [];
+    for (const [host, h] of this.#hosts) {
+      if (h.state !== 'ejected') {
+        names.push(host);
+        counts.push({ requests: h.requests, failures: h.failed });
+      }
+      h.requests = 0;
+      h.failed = 0;
+    }
+    const verdict = this.#rules.evaluate(counts, {
+      successRate: this.#enforcing['success-rate'] > 0,
+      failurePercentage: this.#enforcing['failure-percentage'] > 0,
+    });
+    this.#lastSuccessRate = verdict.successRate;
+    for (const { index, reason } of verdict.outliers) {
+      const enforcing = this.#enforcing[reason];
+      if (enforcing < 100 && this.#random() * 100 >= enforcing) continue; // Envoy's enforcing_*: detected, not ejected
+      const host = names[index] as string;
+      const h = this.#hosts.get(host); // an onChange callback may have removed it, or closed us
+      if (h !== undefined && h.state !== 'ejected' && !this.#closed) this.#eject(host, h, reason);
+    }
+    if (!this.#closed) this.#arm();
+  }
+
+  /** `threshold` is given for the consecutive detectors, so an overflow is reported once per streak, not per failure. */
+  #eject(host: string, h: HostState, reason: OutlierReason, threshold?: number): boolean {
+    if (this.#ejected >= maxEjections(this.#hosts.size, this.#maxPercent)) {
+      // over the cap: keep counting, so the host goes once a slot frees
+      const count = reason === 'consecutive-failures' ? h.failures : h.gatewayFailures;
+      if (threshold === undefined || count === threshold) this.#options.onOverflow?.(host, reason);
+      return false;
+    }
     h.timer?.clear();
     h.ejections = this.#decayed(h) + 1;
     h.failures = 0;
     h.gatewayFailures = 0;
+    h.requests = 0; // what it did before the ejection must not judge it after
+    h.failed = 0;
     this.#set(host, h, 'ejected', reason);
+    if (this.#gone(host, h)) return true; // closed or removed by the onChange callback: no timer after that
     h.timer = this.#clock.setTimeout(() => this.#uneject(host, h), ejectionTime(h.ejections, this.#options));
     h.timer.unref(); // an ejection must not keep the process alive
     return true;
@@ -199,11 +295,18 @@ export class OutlierDetector {
       return;
     }
     this.#set(host, h, 'slow-start');
+    if (this.#gone(host, h)) return;
     h.timer = this.#clock.setTimeout(() => this.#set(host, h, 'healthy'), this.#slowStartMs);
     h.timer.unref();
   }
 
-  #set(host: string, h: HostState, state: OutlierState, reason?: 'consecutive-failures' | 'consecutive-gateway-failures'): void {
+  #gone(host: string, h: HostState): boolean {
+    return this.#closed || this.#hosts.get(host) !== h;
+  }
+
+  #set(host: string, h: HostState, state: OutlierState, reason?: OutlierReason): void {
+    if (state === 'ejected') this.#ejected++;
+    else if (h.state === 'ejected') this.#ejected--;
     h.state = state;
     h.since = this.#clock.now();
     if (state === 'healthy') h.back = h.since;

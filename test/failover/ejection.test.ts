@@ -145,9 +145,25 @@ describe('OutlierDetector', () => {
     await clock.advance(30_000);
     expect([detector.state('a'), detector.weight('a')]).toEqual(['healthy', 1]);
     for (let i = 0; i < 5; i++) detector.record('b', { error: true });
-    expect(clock.pendingTimers).toBe(1);
+    expect(clock.pendingTimers).toBe(2); // b's ejection and the interval
     detector.remove('b');
-    expect(clock.pendingTimers).toBe(0);
+    expect(clock.pendingTimers).toBe(1);
+  });
+
+  it('uneject returns an ejected host at once into slow start and cancels its timer; other states are untouched', async () => {
+    const { clock, detector, changes } = setup(['a', 'b', 'c']);
+    detector.uneject('a'); // healthy: nothing happens
+    for (let i = 0; i < 5; i++) detector.record('a', { error: true });
+    await clock.advance(1_000);
+    detector.uneject('a');
+    expect([detector.state('a'), detector.weight('a')]).toEqual(['slow-start', 0.1]);
+    await clock.advance(30_000); // the ejection's own timer (30 s) must not fire into the slow start
+    expect(detector.state('a')).toBe('healthy');
+    expect(changes.map(([t, , state]) => [t, state])).toEqual([
+      [0, 'ejected'],
+      [1_000, 'slow-start'],
+      [31_000, 'healthy'],
+    ]);
   });
 
   it('refuses bad options with their name', () => {
