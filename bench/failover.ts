@@ -140,7 +140,7 @@ async function loadNines(): Promise<Implementation | string> {
     name: 'nines',
     make: (origins) => {
       // ---- nines is plugged in here: default options, one tier of the three upstreams. ----
-      const dispatcher = new FailoverDispatcher({ tiers: [{ endpoints: [...origins] }] });
+      const dispatcher = new FailoverDispatcher({ tiers: [{ endpoints: [...origins] }], healthCheck: true });
       return {
         async send(signal) {
           const res = await request(`http://api${PATH}`, { dispatcher, signal });

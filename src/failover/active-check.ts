@@ -83,6 +83,8 @@ interface Endpoint {
   lastDone: number;
   /** The pending timer uses the idle interval. */
   idle: boolean;
+  /** The pending probe was brought forward by an observed failure. */
+  expedited?: boolean;
   timer?: TimerHandle;
   /** The probe in flight, and its timeout. */
   run?: AbortController;
@@ -193,6 +195,26 @@ export class ActiveHealthChecker {
     if (h.idle) this.#wake(h);
   }
 
+  /**
+   * A request could not connect to `endpoint` (refused, unreachable): HAProxy's `observe layer4`
+   * with `on-error fail-check`. It counts as a failed check, so a dead host leaves rotation after
+   * `unhealthyThreshold` refusals instead of as many probe intervals, and its next probe comes at
+   * the fast interval.
+   */
+  observeFailure(endpoint: string): void {
+    const h = this.#endpoints.get(endpoint);
+    if (h === undefined || this.#closed) return;
+    const wasUp = h.health >= this.#rise;
+    h.health = h.health - 1 >= this.#rise ? h.health - 1 : 0;
+    if (h.timer !== undefined && !h.expedited) {
+      h.expedited = true; // once per probe: a burst of refusals must not keep moving the probe
+      h.timer.clear();
+      h.idle = false;
+      this.#arm(h, this.#jittered(this.#fastInter));
+    }
+    if (wasUp && h.health < this.#rise) call(this.#options.onChange, h.name, 'down', 'fall');
+  }
+
   /** Stops everything: no timer left, every probe in flight aborted. Idempotent. */
   close(): void {
     this.#closed = true;
@@ -237,6 +259,7 @@ export class ActiveHealthChecker {
   #run(h: Endpoint): void {
     h.timer = undefined;
     h.idle = false;
+    h.expedited = false;
     const controller = new AbortController();
     h.run = controller;
     const finish = (outcome: ProbeOutcome) => {

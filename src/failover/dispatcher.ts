@@ -4,9 +4,11 @@ import { type Clock, systemClock } from '../core/clock.js';
 import { InvalidOptionError } from '../core/errors.js';
 import { checkInteger, checkNumber } from '../core/validate.js';
 import { DeadlineList } from '../policy/deadline-list.js';
+import { type ActiveCheckOptions, ActiveHealthChecker, type CheckState, type Probe } from './active-check.js';
 import type { DiscoveredEndpoint, Discovery } from './discovery/discovery.js';
 import { OutlierDetector, type OutlierDetectorOptions, type OutlierState } from './ejection.js';
 import { FailoverRequest, type RequestHost, type RetryReason } from './failover-request.js';
+import { type HttpProbe, httpProbe } from './http-probe.js';
 import type { FailoverMetrics, UpstreamMetrics, UpstreamOutcome } from './metrics-sink.js';
 import type { PriorityLoadOptions } from './priority.js';
 import { type BalancerKind, type Endpoint, Router } from './router.js';
@@ -35,6 +37,16 @@ export interface FailoverRetryOptions {
   minRetryConcurrency?: number;
 }
 
+/** Active health checks: an HTTP probe per endpoint with HAProxy's intervals (see {@link ActiveCheckOptions}). */
+export interface FailoverHealthCheckOptions extends Omit<ActiveCheckOptions, 'clock' | 'random' | 'onChange' | 'onCheck'> {
+  /** Path probed on each endpoint; default `/readiness` (nines' own, which answers 503 while draining). */
+  path?: string;
+  /** Extra headers of each probe; its `host` is the logical origin's. */
+  headers?: Record<string, string>;
+  /** Replaces the HTTP probe (a TCP connect, a gRPC health call): resolves `{ status }` or `{ error }`. */
+  probe?: Probe;
+}
+
 /** Options of {@link FailoverDispatcher}. */
 export interface FailoverDispatcherOptions extends PriorityLoadOptions {
   /** Endpoint groups in order of preference; a later tier gets traffic as earlier ones lose healthy hosts. */
@@ -47,6 +59,8 @@ export interface FailoverDispatcherOptions extends PriorityLoadOptions {
   fallback?: Dispatcher;
   /** How a tier picks a host; default `'p2c'`, which also steers away from a host that hangs. */
   balancer?: BalancerKind;
+  /** Active health checks; off by default (not every upstream has a health path): `true` for the defaults. */
+  healthCheck?: boolean | FailoverHealthCheckOptions;
   /** Passive outlier ejection; `false` disables it. */
   outlier?: false | Omit<OutlierDetectorOptions, 'clock' | 'onChange' | 'onOverflow' | 'random'>;
   /** Retries on another host; `false` disables them. */
@@ -73,6 +87,10 @@ export interface FailoverEvents {
   panic: { tier: number; panic: boolean };
 }
 
+/** A restarted host is back within ~1.5 s: down hosts are probed every second, and a rising one at once again. */
+const DEFAULT_DOWN_INTERVAL_MS = 1_000;
+const DEFAULT_FAST_INTERVAL_MS = 500;
+
 /** undici's adapter of the older handler shape; public in its JavaScript, missing from its types. */
 const legacy = Dispatcher1Wrapper as unknown as { wrapHandler(h: Dispatcher.DispatchHandler): Dispatcher.DispatchHandler };
 
@@ -89,6 +107,10 @@ export class FailoverDispatcher extends Dispatcher {
   readonly #random: () => number;
   readonly #router: Router;
   readonly #outlier: OutlierDetector | undefined;
+  readonly #checker: ActiveHealthChecker | undefined;
+  readonly #probe: HttpProbe | undefined;
+  /** Hosts whose last active check (or a connection to them) failed: their next pass also ends an outlier ejection. */
+  readonly #checkFailed = new Set<string>();
   readonly #endpoints = new Map<string, Endpoint>();
   readonly #tierOf: Endpoint[][];
   readonly #origins: ReadonlySet<string> | undefined;
@@ -153,11 +175,35 @@ export class FailoverDispatcher extends Dispatcher {
         onOverflow: (origin, reason) => this.#metrics?.overflow(origin, reason),
       });
     }
+    if (options.healthCheck !== undefined && options.healthCheck !== false) {
+      const hc = options.healthCheck === true ? {} : options.healthCheck;
+      const { path, headers, probe, ...check } = hc;
+      const host = origins?.[0] === undefined ? undefined : new URL(origins[0]).host;
+      this.#probe = probe === undefined ? httpProbe({ path, headers, host, timeoutMs: check.timeoutMs }) : undefined;
+      this.#checker = new ActiveHealthChecker(probe ?? (this.#probe as HttpProbe), {
+        downIntervalMs: DEFAULT_DOWN_INTERVAL_MS,
+        fastIntervalMs: DEFAULT_FAST_INTERVAL_MS,
+        ...check,
+        clock: this.#clock,
+        random: this.#random,
+        onChange: (origin, state, reason) => this.#checkChanged(origin, state, reason),
+        onCheck: (origin, result) => this.#checked(origin, result),
+      });
+    }
     const self = this;
     this.#host = {
-      pick: (tried) => this.#router.pick(tried),
+      pick: (tried) => {
+        const e = this.#router.pick(tried);
+        if (e !== undefined) this.#checker?.noteTraffic(e.origin);
+        return e;
+      },
       noHealthyUpstream: () => this.#router.load().noHealthyUpstream,
       record: (e, result) => this.#outlier?.record(e.origin, result),
+      connectFailed: (e) => {
+        if (this.#checker === undefined) return;
+        this.#checkFailed.add(e.origin); // as a failed probe: the next pass means it came back
+        this.#checker.observeFailure(e.origin);
+      },
       tryRetry() {
         const allowed = Math.max(self.#minRetries, (self.#budgetPercent / 100) * self.#inFlight);
         if (self.#retriesInFlight + 1 > allowed) {
@@ -271,10 +317,12 @@ export class FailoverDispatcher extends Dispatcher {
 
   async #shutdown(end: (d: Dispatcher) => Promise<void>): Promise<void> {
     this.#outlier?.close();
+    this.#checker?.close();
     await Promise.all([
       ...this.#discoveries.map((d) => d.close()),
       ...[...this.#endpoints.values()].map((e) => end(e.pool)),
       ...(this.#fallback !== undefined && this.#ownFallback ? [end(this.#fallback)] : []),
+      ...(this.#probe === undefined ? [] : [this.#probe.close()]),
     ]);
   }
 
@@ -309,6 +357,7 @@ export class FailoverDispatcher extends Dispatcher {
         e = { origin, tier, pool: new Pool(origin, this.#poolOptions), weight: 1, outstanding: 0, checkUp: true, draining: false };
         this.#endpoints.set(origin, e);
         this.#outlier?.add(origin);
+        this.#checker?.add(origin);
         this.#metrics?.endpoint(origin, true);
         this.#metrics?.state(origin, true, false);
       }
@@ -320,11 +369,31 @@ export class FailoverDispatcher extends Dispatcher {
       if (seen.has(e.origin)) continue;
       this.#endpoints.delete(e.origin);
       this.#outlier?.remove(e.origin);
+      this.#checker?.remove(e.origin);
+      this.#checkFailed.delete(e.origin);
       this.#metrics?.endpoint(e.origin, false);
       e.pool.close().catch(() => {}); // its requests in flight finish; a failed close is nothing to report
     }
     this.#tierOf[tier] = next;
     this.#router.setEndpoints(tier, next);
+  }
+
+  #checkChanged(origin: string, state: CheckState, reason: string): void {
+    const e = this.#endpoints.get(origin);
+    if (e === undefined) return;
+    e.checkUp = state === 'up';
+    this.#router.invalidate();
+    this.#metrics?.state(origin, this.#routable(e), this.#outlier?.state(origin) === 'ejected');
+    this.#emit('health', { origin, tier: e.tier, up: e.checkUp, reason });
+  }
+
+  #checked(origin: string, result: 'pass' | 'fail' | 'drain'): void {
+    this.#metrics?.healthCheck(origin, result);
+    if (result !== 'pass') this.#checkFailed.add(origin);
+    // A pass after a failed check means the host came back (a restart): end its ejection now, as
+    // Envoy does on a passing check. A host that never failed its check keeps serving its ejection,
+    // so a healthy /readiness does not keep letting in a host whose requests fail.
+    else if (this.#checkFailed.delete(origin)) this.#outlier?.uneject(origin);
   }
 
   #outlierChanged(origin: string, state: OutlierState, reason: string | undefined): void {

@@ -20,6 +20,8 @@ export interface RequestHost {
   noHealthyUpstream(): boolean;
   /** Feeds one attempt's result to outlier detection. */
   record(endpoint: Endpoint, result: { status?: number; error?: boolean }): void;
+  /** The attempt could not connect to the host at all (refused, unreachable). */
+  connectFailed(endpoint: Endpoint): void;
   /** Takes one retry from the budget; false when it is exhausted. */
   tryRetry(): boolean;
   /** Gives back a retry taken with {@link RequestHost.tryRetry}, once that attempt ends. */
@@ -119,7 +121,8 @@ class RequestController implements Controller {
 class Attempt extends Deadline implements Handler {
   readonly req: FailoverRequest;
   readonly endpoint: Endpoint;
-  readonly retry: boolean;
+  /** Holds a slot of the retry budget. */
+  readonly budgeted: boolean;
   controller: Controller | undefined;
   /** The request was handed to a connection: from here it may have reached the host. */
   started = false;
@@ -130,11 +133,11 @@ class Attempt extends Deadline implements Handler {
   ended = false;
   timer: { clear(): void } | undefined;
 
-  constructor(req: FailoverRequest, endpoint: Endpoint, retry: boolean) {
+  constructor(req: FailoverRequest, endpoint: Endpoint, budgeted: boolean) {
     super();
     this.req = req;
     this.endpoint = endpoint;
-    this.retry = retry;
+    this.budgeted = budgeted;
   }
 
   onRequestStart(controller: Controller, context: unknown): void {
@@ -148,25 +151,32 @@ class Attempt extends Deadline implements Handler {
   }
 
   onRequestUpgrade(_c: Controller, statusCode: number, headers: Headers, socket: import('node:stream').Duplex): void {
-    if (this.req.attempt === this) this.req.upgrade(this, statusCode, headers, socket);
+    if (this.#current()) this.req.upgrade(this, statusCode, headers, socket);
   }
 
   onResponseStart(_c: Controller, statusCode: number, headers: Headers, statusMessage?: string): void {
-    if (this.req.attempt === this) this.req.responseStart(this, statusCode, headers, statusMessage);
+    if (this.#current()) this.req.responseStart(this, statusCode, headers, statusMessage);
   }
 
   onResponseData(_c: Controller, chunk: Buffer): void {
-    if (this.req.attempt === this && !this.discarding) this.req.data(chunk);
+    if (this.#current() && !this.discarding) this.req.data(chunk);
   }
 
   onResponseEnd(_c: Controller, trailers: Headers): void {
+    const current = this.#current();
     this.end();
-    if (this.req.attempt === this) this.req.responseEnd(this, trailers);
+    if (current) this.req.responseEnd(this, trailers);
   }
 
   onResponseError(_c: Controller | null, error: Error): void {
+    const current = this.#current();
     this.end();
-    if (this.req.attempt === this) this.req.responseError(this, error);
+    if (current) this.req.responseError(this, error);
+  }
+
+  /** Its callbacks count: it is the request's attempt and was not given up on. */
+  #current(): boolean {
+    return this.req.attempt === this && !this.abandoned;
   }
 
   /** The per-try timeout passed without response headers. */
@@ -186,7 +196,7 @@ class Attempt extends Deadline implements Handler {
     this.ended = true;
     this.stopTimer();
     this.endpoint.outstanding--;
-    if (this.retry) this.req.host.endRetry();
+    if (this.budgeted) this.req.host.endRetry();
   }
 }
 
@@ -236,15 +246,16 @@ export class FailoverRequest {
     this.#send(false);
   }
 
-  #send(retry: boolean): void {
+  /** `budgeted`: the attempt holds a slot of the retry budget, given back when it ends. */
+  #send(budgeted: boolean): void {
     const endpoint = this.host.pick(this.#tried);
     if (endpoint === undefined) {
-      if (retry) this.host.endRetry();
+      if (budgeted) this.host.endRetry();
       this.#fail(this.#lastError ?? new NinesError('NINES_NO_HEALTHY_UPSTREAM', 'no healthy upstream: no endpoint can take the request'));
       return;
     }
     this.#attempts++;
-    const attempt = new Attempt(this, endpoint, retry);
+    const attempt = new Attempt(this, endpoint, budgeted);
     this.attempt = attempt;
     endpoint.outstanding++;
     const left = this.#deadline - this.host.now();
@@ -263,9 +274,10 @@ export class FailoverRequest {
     if (this.attempt !== attempt || attempt.ended) return;
     const error = new AttemptTimeoutError(this.host.perTryTimeoutMs, attempt.endpoint.origin);
     this.host.record(attempt.endpoint, { error: true });
-    if (attempt.controller !== undefined) attempt.controller.abort(error);
-    else attempt.abandoned = true; // still queued in its pool: it aborts itself when it starts
+    // Abandoned first: the abort below reports its error synchronously, and that must not count as a second failure.
+    attempt.abandoned = true;
     attempt.end();
+    attempt.controller?.abort(error); // not started yet: it aborts itself when it starts
     this.#failed(attempt, error, 'timeout');
   }
 
@@ -340,6 +352,7 @@ export class FailoverRequest {
     }
     this.host.record(attempt.endpoint, { error: true });
     const code = (error as { code?: string }).code ?? '';
+    if (CONNECT_CODES.has(code) && code !== 'ENOTFOUND' && code !== 'EAI_AGAIN') this.host.connectFailed(attempt.endpoint);
     this.#failed(attempt, error, !attempt.started || CONNECT_CODES.has(code) ? 'connect' : 'reset');
   }
 
@@ -347,11 +360,13 @@ export class FailoverRequest {
   #failed(attempt: Attempt, error: unknown, reason: RetryReason): void {
     this.#lastError = error;
     // Before the request reached the host every method is safe; after, only idempotent ones.
-    const safe = reason === 'connect' && !attempt.started ? this.#bodyUntouched() : this.#afterWrite && this.#bodyReplayable();
-    if (safe && this.host.now() < this.#deadline && this.#canRetry()) {
+    const reached = attempt.started;
+    const safe = reached ? this.#afterWrite && this.#bodyReplayable() : this.#bodyUntouched();
+    // A request that never reached its host adds no load when sent elsewhere: outside the budget.
+    if (safe && this.host.now() < this.#deadline && this.#attempts < this.host.maxAttempts && (!reached || this.host.tryRetry())) {
       this.#markTried(attempt.endpoint);
       this.host.retried(reason);
-      this.#send(true);
+      this.#send(reached);
       return;
     }
     this.#fail(error);

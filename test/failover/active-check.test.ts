@@ -588,3 +588,24 @@ describe('ActiveHealthChecker: options', () => {
     checker.close();
   });
 });
+
+describe('observeFailure (HAProxy observe layer4, on-error fail-check)', () => {
+  it('each refused connection counts as a failed check: a fully up endpoint is down after fall of them, and its next probe is brought to fastinter once', async () => {
+    const { clock, checker, probes, changes } = setup({ intervalMs: 2_000, fastIntervalMs: 500 });
+    checker.add('a');
+    await clock.advance(0); // first probe at 0 (random 0): passes, fully up (health rise + fall − 1)
+    await clock.advance(2_000); // second pass, next probe due at 4 000
+    expect(checker.state('a')).toBe('up');
+    await clock.advance(100);
+    checker.observeFailure('a');
+    checker.observeFailure('a');
+    expect(checker.state('a')).toBe('up'); // two of three
+    checker.observeFailure('a');
+    expect(checker.state('a')).toBe('down');
+    expect(changes).toEqual([[2_100, 'a', 'down', 'fall']]);
+    const before = probes.length;
+    await clock.advance(500); // brought forward from 4 000 to 2 600, and not moved again by the later calls
+    expect(probes.slice(before)).toEqual([2_600]);
+    checker.observeFailure('unknown'); // not checked: ignored
+  });
+});

@@ -1,12 +1,14 @@
-import type { IncomingMessage, ServerResponse } from 'node:http';
+import { once } from 'node:events';
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import { createServer as createNetServer, type Server as NetServer } from 'node:net';
 import { Agent, request } from 'undici';
 import { afterEach, describe, expect, it } from 'vitest';
+import { ManualClock } from '../../src/core/clock.js';
 import { FailoverDispatcher, type FailoverDispatcherOptions } from '../../src/failover/index.js';
 import { createMetricsRegistry, upstreamMetrics } from '../../src/metrics/index.js';
 import { listen } from '../support/http.js';
 
-type Mode = 'ok' | '503' | 'hang' | '500';
+type Mode = 'ok' | '503' | 'hang' | '500' | 'drain';
 
 interface Upstream {
   url: string;
@@ -34,6 +36,11 @@ async function upstream(name: string, mode: Mode = 'ok'): Promise<Upstream> {
     });
     req.on('end', () => {
       u.lastBody = body;
+      if (req.url === '/readiness') {
+        u.hits--; // probes are not requests
+        res.writeHead(u.mode === 'drain' || u.mode === '503' ? 503 : 200).end();
+        return;
+      }
       if (u.mode === 'hang') {
         hung.push(res);
         return;
@@ -59,6 +66,42 @@ async function deadPort(): Promise<string> {
   const port = (s.address() as { port: number }).port;
   await new Promise<void>((r) => s.close(() => r()));
   return `http://127.0.0.1:${port}`;
+}
+
+/** Advances `clock` in steps until `done` settles, letting the real probes' I/O run between steps. */
+async function driveUntil<T>(clock: ManualClock, done: Promise<T>): Promise<T> {
+  let settled = false;
+  const watched = done.finally(() => {
+    settled = true;
+  });
+  for (let i = 0; i < 400 && !settled; i++) {
+    await clock.advance(250);
+    await new Promise((r) => setTimeout(r, 5)); // real I/O of the probe; no time is asserted
+  }
+  return watched;
+}
+
+/** A server answering `revived` on the port of `origin` (which must be free). */
+async function revive(origin: string): Promise<{ hits: () => number }> {
+  let hits = 0;
+  const server = createServer((req, res) => {
+    if (req.url !== '/readiness') hits++;
+    res.end('revived');
+  });
+  await new Promise<void>((r) => server.listen(Number(new URL(origin).port), '127.0.0.1', r));
+  cleanups.push(
+    () =>
+      new Promise<void>((r) => {
+        server.closeAllConnections();
+        server.close(() => r());
+      }),
+  );
+  return { hits: () => hits };
+}
+
+/** Resolves once `condition` holds, checked every 5 ms. */
+async function waitFor(condition: () => boolean): Promise<void> {
+  while (!condition()) await new Promise((r) => setTimeout(r, 5));
 }
 
 function dispatcher(options: FailoverDispatcherOptions): FailoverDispatcher {
@@ -155,12 +198,23 @@ describe('FailoverDispatcher', () => {
     expect(a.hits).toBe(0);
   });
 
-  it('with the retry budget spent the failure reaches the caller', async () => {
-    const a = await upstream('a');
+  it('with the retry budget spent the failure reaches the caller; a request that never reached its host is retried outside it', async () => {
+    const [a, b] = await Promise.all([upstream('a', '503'), upstream('b')]);
+    const d = dispatcher({
+      tiers: [[a.url, b.url]],
+      balancer: 'round-robin',
+      outlier: false,
+      retry: { budgetPercent: 0, minRetryConcurrency: 0 },
+    });
+    expect((await many(d, 4)).map((r) => r.status).sort()).toEqual([200, 200, 503, 503]); // the 503s could not be retried
     const dead = await deadPort();
-    const d = dispatcher({ tiers: [[dead, a.url]], balancer: 'round-robin', retry: { budgetPercent: 0, minRetryConcurrency: 0 } });
-    const outcomes = await Promise.allSettled([get(d), get(d)]);
-    expect(outcomes.filter((o) => o.status === 'rejected')).toHaveLength(1);
+    const e = dispatcher({
+      tiers: [[dead, b.url]],
+      balancer: 'round-robin',
+      outlier: false,
+      retry: { budgetPercent: 0, minRetryConcurrency: 0 },
+    });
+    expect((await many(e, 4)).map((r) => r.body)).toEqual(['b', 'b', 'b', 'b']); // refused: retried all the same
   });
 
   it('requests to another origin go to the fallback dispatcher untouched', async () => {
@@ -188,6 +242,67 @@ describe('FailoverDispatcher', () => {
     expect(text).toContain('nines_upstream_retries_total{upstream="api",reason="connect"} 5');
     expect(text).toContain('nines_upstream_tier_load_percent{upstream="api",tier="0"} 100');
     expect(text).toContain('nines_upstream_request_duration_seconds_count{upstream="api"} 20');
+  });
+
+  it('active checks: an endpoint whose readiness answers 503 (draining) leaves rotation at its first probe', async () => {
+    const [a, b] = await Promise.all([upstream('a', 'drain'), upstream('b')]);
+    const clock = new ManualClock(0);
+    // random 0.99: the first probes at 990 ms, their timeouts (500 ms) beyond the clock's reach
+    const d = dispatcher({
+      tiers: [[a.url, b.url]],
+      balancer: 'round-robin',
+      clock,
+      random: () => 0.99,
+      healthCheck: { intervalMs: 1_000, fastIntervalMs: 1_000 },
+    });
+    const health = once(d as never, 'health');
+    await clock.advance(1_000); // the probes run; the clock stays put until they answer
+    expect(await health).toEqual([{ origin: a.url, tier: 0, up: false, reason: 'drain' }]);
+    expect((await many(d, 6)).map((r) => r.body)).toEqual(['b', 'b', 'b', 'b', 'b', 'b']);
+    expect(d.endpoints().map((e) => [e.origin, e.up])).toEqual([
+      [a.url, false],
+      [b.url, true],
+    ]);
+  });
+
+  it('active checks: a refused connection counts as a failed check, so a dead host leaves rotation at once and rises when it listens again', async () => {
+    const b = await upstream('b');
+    const dead = await deadPort();
+    const clock = new ManualClock(0);
+    // probe timeouts (30 s) far beyond each step, so a slow machine never times a probe out
+    const healthCheck = { intervalMs: 60_000, timeoutMs: 30_000, fastIntervalMs: 500, downIntervalMs: 500 };
+    const d = dispatcher({ tiers: [[dead, b.url]], balancer: 'round-robin', clock, random: () => 0, healthCheck });
+    const down = once(d as never, 'health');
+    expect((await many(d, 6)).map((r) => r.body)).toEqual(['b', 'b', 'b', 'b', 'b', 'b']);
+    expect(await down).toEqual([{ origin: dead, tier: 0, up: false, reason: 'fall' }]);
+    expect(d.endpoints().find((e) => e.origin === dead)).toMatchObject({ up: false, outlier: 'healthy' }); // one refusal, no ejection needed
+    const revived = await revive(dead);
+    const [health] = await driveUntil(clock, once(d as never, 'health'));
+    expect(health).toEqual({ origin: dead, tier: 0, up: true, reason: 'rise' });
+    expect((await many(d, 4)).map((r) => r.body)).toEqual(['revived', 'b', 'revived', 'b']);
+    expect(revived.hits()).toBe(2);
+  });
+
+  it('active checks: an ejected host that comes back is unejected by its first passing probe, not after its ejection time', async () => {
+    const b = await upstream('b');
+    const c = await upstream('c');
+    const clock = new ManualClock(0);
+    const healthCheck = { intervalMs: 60_000, timeoutMs: 30_000, fastIntervalMs: 500, downIntervalMs: 500, unhealthyThreshold: 20 };
+    const d = dispatcher({ tiers: [[c.url, b.url]], balancer: 'round-robin', clock, random: () => 0, healthCheck });
+    await driveUntil(
+      clock,
+      waitFor(() => d.endpoints().every((e) => e.up) && clock.now() >= 2_000),
+    ); // checked and fully up
+    await c.close(); // refuses from now on; the check counts each refusal but has 20 to lose
+    const ejected = once(d as never, 'eject');
+    await many(d, 10);
+    await ejected;
+    expect(d.endpoints().find((e) => e.origin === c.url)).toMatchObject({ up: false, outlier: 'ejected' });
+    await revive(c.url);
+    const [[unejected]] = await driveUntil(clock, Promise.all([once(d as never, 'uneject')]));
+    expect(unejected).toEqual({ origin: c.url, tier: 0 });
+    expect(clock.now()).toBeLessThan(30_000); // the 30 s ejection was cut short by the passing probe
+    expect(d.endpoints().find((e) => e.origin === c.url)?.outlier).toBe('slow-start');
   });
 
   it('names every invalid option', () => {

@@ -37,7 +37,7 @@ describe('upstream harness', () => {
     await upstream.setMode('ok');
     expect(await get(upstream.origin, '/readiness')).toBe(200);
     const stats = await upstream.stats();
-    expect(stats.byMode).toEqual({ ok: 1, '503': 2, hang: 0, slow: 1, drain: 1 });
+    expect(stats.byMode).toEqual({ ok: 1, '503': 2, hang: 0, slow: 1, drain: 1, flaky: 0 });
     expect(stats.readiness).toBe(2);
     expect(stats.total).toBe(5);
     expect(stats.firstAt).not.toBeNull();

@@ -3,8 +3,10 @@
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 
-type Mode = 'ok' | '503' | 'hang' | 'slow' | 'drain';
-const MODES: readonly Mode[] = ['ok', '503', 'hang', 'slow', 'drain'];
+type Mode = 'ok' | '503' | 'hang' | 'slow' | 'drain' | 'flaky';
+const MODES: readonly Mode[] = ['ok', '503', 'hang', 'slow', 'drain', 'flaky'];
+/** Share of requests a `flaky` upstream answers 503 (its readiness stays 200). */
+const FLAKY_RATE = Number(process.env.UPSTREAM_FLAKY_RATE ?? 0.01);
 
 /** Keep-alive like a server behind a cloud load balancer: connections are kept and reused. */
 const KEEP_ALIVE_MS = 65_000;
@@ -16,7 +18,9 @@ let mode: Mode = (process.env.UPSTREAM_MODE as Mode | undefined) ?? 'ok';
 let slowMs = Number(process.env.UPSTREAM_SLOW_MS ?? 200);
 const port = Number(process.env.UPSTREAM_PORT ?? 0);
 
-const byMode: Record<Mode, number> = { ok: 0, '503': 0, hang: 0, slow: 0, drain: 0 };
+const byMode: Record<Mode, number> = { ok: 0, '503': 0, hang: 0, slow: 0, drain: 0, flaky: 0 };
+/** 503s answered by `flaky` mode. */
+let errors = 0;
 let readiness = 0;
 let firstAt: number | null = null;
 let lastAt: number | null = null;
@@ -43,6 +47,12 @@ function handle(req: IncomingMessage, res: ServerResponse): void {
     case 'ok':
     case 'drain':
       answer(res, 200, 'ok');
+      return;
+    case 'flaky':
+      if (Math.random() < FLAKY_RATE) {
+        errors++;
+        answer(res, 503, 'unlucky');
+      } else answer(res, 200, 'ok');
       return;
     case '503':
       answer(res, 503, 'unavailable');
@@ -95,7 +105,7 @@ process.on('message', (msg: Command) => {
     process.send?.({ type: 'ack', id: msg.id });
   } else if (msg.type === 'stats') {
     const total = MODES.reduce((sum, m) => sum + byMode[m], 0);
-    process.send?.({ type: 'stats', id: msg.id, stats: { byMode, readiness, total, firstAt, lastAt, connections: sockets.size } });
+    process.send?.({ type: 'stats', id: msg.id, stats: { byMode, errors, readiness, total, firstAt, lastAt, connections: sockets.size } });
   }
 });
 

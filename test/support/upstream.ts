@@ -4,13 +4,15 @@
 import { type ChildProcess, fork } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 
-/** How an upstream answers: 200, 503, never, after `slowMs`, or 200 with `/readiness` at 503 (draining). */
-export type UpstreamMode = 'ok' | '503' | 'hang' | 'slow' | 'drain';
+/** How an upstream answers: 200, 503, never, after `slowMs`, 200 with `/readiness` at 503 (draining), or 503 for 1 % of requests at random (`flaky`). */
+export type UpstreamMode = 'ok' | '503' | 'hang' | 'slow' | 'drain' | 'flaky';
 
 /** What an upstream process has received since it started (a restart starts from zero). */
 export interface UpstreamStats {
   /** Requests other than `/readiness`, by the mode the upstream was in when each arrived. */
   byMode: Record<UpstreamMode, number>;
+  /** 503s answered at random in `flaky` mode. */
+  errors: number;
   /** `GET /readiness` requests. */
   readiness: number;
   /** Sum of `byMode`. */
