@@ -5,6 +5,9 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { systemClock } from '../../src/core/clock.js';
 import { ActiveHealthChecker, type CheckState } from '../../src/failover/active-check.js';
 import { type HttpProbe, httpProbe } from '../../src/failover/http-probe.js';
+import { healthHandler } from '../../src/health/endpoints.js';
+import { HealthCheckRegistry } from '../../src/health/registry.js';
+import { listen } from '../support/http.js';
 
 interface Upstream {
   origin: string;
@@ -86,12 +89,13 @@ describe('httpProbe', () => {
   });
 
   it('a fresh connection per probe, none left open after each answer', async () => {
-    const { u, probe } = await setup({ path: '/drain' });
+    const { u, probe } = await setup(); // a small body: nothing but the probe closes the connection
     for (let i = 0; i < 3; i++) {
-      expect(await probe(u.origin, never)).toEqual({ status: 503 });
+      expect(await probe(u.origin, never)).toEqual({ status: 200 });
       await u.allClosed();
     }
     expect(u.connections).toBe(3);
+    expect(u.requests.map((r) => r.headers.connection)).toEqual(['close', 'close', 'close']);
   });
 
   it('a big body is cut, not read, and the connection released', async () => {
@@ -142,6 +146,24 @@ describe('httpProbe', () => {
     await probe.close();
     expect((await pending).error).toBeInstanceOf(Error);
     await u.allClosed();
+  });
+
+  it("the default path is nines' own readiness: 200, then 503 (a drain) once its service shuts down", async () => {
+    const shutdown = { shuttingDown: false };
+    const handler = healthHandler(
+      new HealthCheckRegistry().register('db', () => undefined),
+      { shutdown },
+    );
+    const { url, close } = await listen(handler);
+    const probe = httpProbe();
+    cleanup.push(
+      close,
+      () => handler.close(),
+      () => probe.close(),
+    );
+    expect(await probe(url, never)).toEqual({ status: 200 });
+    shutdown.shuttingDown = true;
+    expect(await probe(url, never)).toEqual({ status: 503 });
   });
 
   it('refuses bad options, naming them', () => {
