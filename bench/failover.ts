@@ -1,13 +1,14 @@
 /**
  * Failover of HTTP clients over three upstreams (issue #18 §3): undici's Pool to one host (the
  * ceiling), BalancedPool over three, BalancedPool with undici's retry interceptor, and nines'
- * FailoverDispatcher (skipped until dist/failover/index.js exports it).
+ * FailoverDispatcher (its defaults, with `healthCheck: true`).
  *
  *   npm run bench:failover          (= npm run build && node bench/failover.ts; about 4 minutes)
  *   node bench/failover.ts --quick  (1 s per scenario: a smoke run)
  *
  * Env knobs: BENCH_DURATION (s measured per implementation × scenario, default 10), BENCH_RATE
- * (req/s, default 2000), BENCH_DEADLINE (ms per request, default 2000), BENCH_ROUNDS (default 1;
+ * (req/s, default 2000), BENCH_DEADLINE (ms per request, default 5000: a caller's patience, above
+nines' 2 s per-try timeout so a request stuck on a hanging host can still be retried), BENCH_ROUNDS (default 1;
  * above 1, latencies, CPU and times are medians over rounds and counts are summed), BENCH_ONLY=<regex
  * on "implementation/scenario">, BENCH_NINES=<path of another build's failover/index.js>.
  *
@@ -60,7 +61,7 @@ const QUICK = process.argv.includes('--quick');
 const DURATION_S = Number(process.env.BENCH_DURATION ?? (QUICK ? 1 : 10));
 const WARMUP_S = QUICK ? 0.3 : 1;
 const RATE = Number(process.env.BENCH_RATE ?? 2000);
-const DEADLINE_MS = Number(process.env.BENCH_DEADLINE ?? 2000);
+const DEADLINE_MS = Number(process.env.BENCH_DEADLINE ?? 5000);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 1);
 const ONLY = process.env.BENCH_ONLY ? new RegExp(process.env.BENCH_ONLY) : undefined;
 const NINES_PATH = process.env.BENCH_NINES ?? fileURLToPath(new URL('../dist/failover/index.js', import.meta.url));
@@ -159,7 +160,8 @@ async function loadNines(): Promise<Implementation | string> {
 /** performance.now() of every request an undici Client created for `origin`, while armed. */
 const attempts = new Map<string, number[]>();
 subscribe('undici:request:create', (message) => {
-  const origin = (message as { request: { origin?: unknown } }).request.origin;
+  const { origin, path } = (message as { request: { origin?: unknown; path?: unknown } }).request;
+  if (path === '/readiness') return; // nines' health probes are not attempts of a request
   const times = typeof origin === 'string' ? attempts.get(origin) : undefined;
   times?.push(performance.now());
 });
