@@ -104,6 +104,7 @@ export class FailoverDispatcher extends Dispatcher {
   readonly #live = new Set<FailoverRequest>();
   /** Resolves close()'s wait once no request is live. */
   #drained: (() => void) | undefined;
+  #destroying: Promise<void> | undefined;
   #fallback: Dispatcher | undefined;
   #ownFallback = false;
   #inFlight = 0;
@@ -269,13 +270,15 @@ export class FailoverDispatcher extends Dispatcher {
     this.#closed = true;
     // A request between attempts (in a Retry-After wait) still needs the pools for its retry.
     if (this.#live.size > 0) await new Promise<void>((resolve) => (this.#drained = resolve));
+    if (this.#destroying !== undefined) return this.#destroying; // destroy() came during the wait
     await this.#shutdown((p) => p.close());
   }
 
   override async destroy(): Promise<void> {
     this.#closed = true;
     for (const r of [...this.#live]) r.fail(new errors.ClientDestroyedError());
-    await this.#shutdown((p) => p.destroy());
+    this.#destroying = this.#shutdown((p) => p.destroy());
+    await this.#destroying;
   }
 
   async #shutdown(end: (d: Dispatcher) => Promise<void>): Promise<void> {

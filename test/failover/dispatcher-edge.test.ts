@@ -497,6 +497,17 @@ describe('FailoverDispatcher: lifecycle and routing', () => {
     await expectCounts(s, { success: 1 }, { status: 1 });
   });
 
+  it('destroy() while close() waits ends the request and lets close() resolve', async () => {
+    const { a, s } = await withBackup(hang);
+    const p = request('http://api/', { dispatcher: s.d }).catch((e: { code?: string }) => e.code);
+    await until(() => a.hits === 1);
+    const closing = s.d.close();
+    await s.d.destroy();
+    expect(await p).toBe('UND_ERR_DESTROYED');
+    await expect(closing).resolves.toBeUndefined();
+    await expectCounts(s, { error: 1 }, {});
+  });
+
   it('destroy() ends requests in flight and in a Retry-After wait with one error each, and retries none', async () => {
     const h = await upstream(hang);
     const w = await upstream(unavailable('5'));
