@@ -122,6 +122,11 @@ export class FailoverDispatcher extends Dispatcher {
   readonly #host: RequestHost;
   readonly #retryStatuses: ReadonlySet<number>;
   readonly #ejected = new Set<string>();
+  /** Requests not yet ended, so destroy() can end those between attempts (in a Retry-After wait). */
+  readonly #live = new Set<FailoverRequest>();
+  /** Resolves close()'s wait once no request is live. */
+  #drained: (() => void) | undefined;
+  #destroying: Promise<void> | undefined;
   #fallback: Dispatcher | undefined;
   #ownFallback = false;
   #inFlight = 0;
@@ -217,7 +222,8 @@ export class FailoverDispatcher extends Dispatcher {
         this.#retriesInFlight--;
       },
       retried: (reason: RetryReason) => this.#metrics?.retry(reason),
-      done: (startedAt, status, error) => {
+      done: (request, startedAt, status, error) => {
+        if (this.#live.delete(request) && this.#live.size === 0) this.#drained?.();
         this.#inFlight--;
         this.#metrics?.request(outcomeOf(status, error), (this.#clock.now() - startedAt) / 1000);
       },
@@ -295,6 +301,7 @@ export class FailoverDispatcher extends Dispatcher {
     }
     this.#inFlight++;
     const request = new FailoverRequest(this.#host, opts, handler, origin === undefined ? undefined : this.#hostOf(origin));
+    if (!request.ended) this.#live.add(request); // its handler may have aborted at once
     if (this.#isReady) request.start();
     else
       this.#ready.then(
@@ -307,12 +314,17 @@ export class FailoverDispatcher extends Dispatcher {
   override async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
+    // A request between attempts (in a Retry-After wait) still needs the pools for its retry.
+    if (this.#live.size > 0) await new Promise<void>((resolve) => (this.#drained = resolve));
+    if (this.#destroying !== undefined) return this.#destroying; // destroy() came during the wait
     await this.#shutdown((p) => p.close());
   }
 
   override async destroy(): Promise<void> {
     this.#closed = true;
-    await this.#shutdown((p) => p.destroy());
+    for (const r of [...this.#live]) r.fail(new errors.ClientDestroyedError());
+    this.#destroying = this.#shutdown((p) => p.destroy());
+    await this.#destroying;
   }
 
   async #shutdown(end: (d: Dispatcher) => Promise<void>): Promise<void> {

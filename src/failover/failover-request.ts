@@ -28,8 +28,8 @@ export interface RequestHost {
   endRetry(): void;
   /** Called once per retry with its reason. */
   retried(reason: RetryReason): void;
-  /** Called once when the request ends: the final status, or the error. */
-  done(startedAt: number, status: number | undefined, error: unknown): void;
+  /** Called once when `request` ends: the final status, or the error. */
+  done(request: FailoverRequest, startedAt: number, status: number | undefined, error: unknown): void;
   /** Milliseconds since the epoch. */
   now(): number;
   /** Timer on the dispatcher's clock. */
@@ -140,14 +140,14 @@ class Attempt extends Deadline implements Handler {
     this.budgeted = budgeted;
   }
 
-  onRequestStart(controller: Controller, context: unknown): void {
+  onRequestStart(controller: Controller): void {
     this.controller = controller;
     if (this.abandoned || this.req.attempt !== this) {
       controller.abort(new AttemptTimeoutError(this.req.host.perTryTimeoutMs, this.endpoint.origin));
       return;
     }
     this.started = true;
-    this.req.started(controller, context);
+    this.req.started(controller);
   }
 
   onRequestUpgrade(_c: Controller, statusCode: number, headers: Headers, socket: import('node:stream').Duplex): void {
@@ -168,10 +168,13 @@ class Attempt extends Deadline implements Handler {
     if (current) this.req.responseEnd(this, trailers);
   }
 
-  onResponseError(_c: Controller | null, error: Error): void {
+  onResponseError(c: Controller | null, error: Error): void {
     const current = this.#current();
     this.end();
-    if (current) this.req.responseError(this, error);
+    if (!current) return; // replaced, or given up on by us (the per-try timeout aborts it)
+    // Aborted by someone else, e.g. the caller through the pool's queued-abort hook: not a host failure.
+    if (c?.aborted === true) this.req.fail(error);
+    else this.req.responseError(this, error);
   }
 
   /** Its callbacks count: it is the request's attempt and was not given up on. */
@@ -216,8 +219,9 @@ export class FailoverRequest {
   readonly #afterWrite: boolean;
   #tried: Set<Endpoint> | undefined;
   #attempts = 0;
-  #callerStarted = false;
   #committed = false;
+  /** A retry slot taken from the budget that no attempt owns yet (during a discard or a Retry-After wait). */
+  #retryHeld = false;
   #finished = false;
   #wait: { clear(): void } | undefined;
   #lastError: unknown;
@@ -232,13 +236,18 @@ export class FailoverRequest {
     this.#startedAt = host.now();
     this.#deadline = this.#startedAt + host.deadlineMs;
     const method = (opts.method ?? 'GET').toUpperCase();
-    this.#afterWrite = IDEMPOTENT.has(method) || hasHeader(opts.headers, 'idempotency-key');
+    const headers = flatHeaders(opts.headers);
+    this.#afterWrite = IDEMPOTENT.has(method) || hasHeader(headers, 'idempotency-key');
     this.#opts = opts;
-    this.#headers = hostHeader === undefined ? opts.headers : withHost(opts.headers, hostHeader);
+    this.#headers = hostHeader === undefined ? headers : withHost(headers, hostHeader);
+    // The caller gets its controller now, not when an attempt reaches a connection: otherwise it
+    // could not abort a request queued in a busy pool, waiting on discovery or on a Retry-After.
+    this.#handler.onRequestStart?.(this.#controller, null);
   }
 
   /** Sends the first attempt. */
   start(): void {
+    if (this.#finished) return; // aborted already
     if (this.host.noHealthyUpstream()) {
       this.#fail(new NinesError('NINES_NO_HEALTHY_UPSTREAM', 'no healthy upstream: every endpoint is down and panic is disabled'));
       return;
@@ -246,16 +255,16 @@ export class FailoverRequest {
     this.#send(false);
   }
 
-  /** `budgeted`: the attempt holds a slot of the retry budget, given back when it ends. */
-  #send(budgeted: boolean): void {
-    const endpoint = this.host.pick(this.#tried);
+  /** `budgeted`: the attempt holds a slot of the retry budget, given back when it ends; `chosen`: its host, already picked. */
+  #send(budgeted: boolean, chosen?: Endpoint): void {
+    const endpoint = chosen ?? this.host.pick(this.#tried);
     if (endpoint === undefined) {
-      if (budgeted) this.host.endRetry();
       this.#fail(this.#lastError ?? new NinesError('NINES_NO_HEALTHY_UPSTREAM', 'no healthy upstream: no endpoint can take the request'));
       return;
     }
     this.#attempts++;
     const attempt = new Attempt(this, endpoint, budgeted);
+    if (budgeted) this.#retryHeld = false; // the attempt gives the slot back when it ends
     this.attempt = attempt;
     endpoint.outstanding++;
     const left = this.#deadline - this.host.now();
@@ -281,13 +290,10 @@ export class FailoverRequest {
     this.#failed(attempt, error, 'timeout');
   }
 
-  /** First start of any attempt: the caller's handler gets its one controller. */
-  started(controller: Controller, context: unknown): void {
+  /** An attempt reached a connection: the caller's controller now steers it (pause, resume, abort). */
+  started(controller: Controller): void {
     this.#controller.target = controller;
     if (this.#controller.paused) controller.pause();
-    if (this.#callerStarted) return;
-    this.#callerStarted = true;
-    this.#handler.onRequestStart?.(this.#controller, context);
   }
 
   upgrade(attempt: Attempt, statusCode: number, headers: Headers, socket: import('node:stream').Duplex): void {
@@ -295,7 +301,7 @@ export class FailoverRequest {
     this.#committed = true;
     this.#finished = true;
     this.host.record(attempt.endpoint, { status: statusCode });
-    this.host.done(this.#startedAt, statusCode, undefined);
+    this.host.done(this, this.#startedAt, statusCode, undefined);
     this.#handler.onRequestUpgrade?.(this.#controller, statusCode, headers, socket);
   }
 
@@ -309,9 +315,14 @@ export class FailoverRequest {
     if (this.host.retryStatuses.has(statusCode) && this.#afterWrite && this.#bodyReplayable()) {
       const delay = retryAfterMs(headers['retry-after'], this.host.now());
       if (delay <= this.#deadline - this.host.now() && this.#canRetry()) {
-        attempt.discarding = true; // read and drop its body, keeping the connection; retry when it ends
-        this.#lastStatus = { statusCode, delay };
-        return;
+        // Chosen now: with no other host left, the caller gets this answer rather than an error.
+        const next = this.#pickOther(attempt.endpoint);
+        if (next !== undefined) {
+          attempt.discarding = true; // read and drop its body, keeping the connection; retry when it ends
+          this.#lastStatus = { statusCode, delay, next };
+          return;
+        }
+        this.#releaseHeld();
       }
     }
     this.#committed = true;
@@ -319,7 +330,13 @@ export class FailoverRequest {
     this.#handler.onResponseStart?.(this.#controller, statusCode, headers, statusMessage);
   }
 
-  #lastStatus: { statusCode: number; delay: number } | undefined;
+  #lastStatus: { statusCode: number; delay: number; next: Endpoint } | undefined;
+
+  /** The host a retry after `failed` would go to, or undefined when every host was tried. */
+  #pickOther(failed: Endpoint): Endpoint | undefined {
+    this.#markTried(failed);
+    return this.host.pick(this.#tried);
+  }
   #status: number | undefined;
 
   data(chunk: Buffer): void {
@@ -332,7 +349,7 @@ export class FailoverRequest {
       return;
     }
     this.#finished = true;
-    this.host.done(this.#startedAt, this.#status, undefined);
+    this.host.done(this, this.#startedAt, this.#status, undefined);
     this.#handler.onResponseEnd?.(this.#controller, trailers);
   }
 
@@ -363,7 +380,7 @@ export class FailoverRequest {
     const reached = attempt.started;
     const safe = reached ? this.#afterWrite && this.#bodyReplayable() : this.#bodyUntouched();
     // A request that never reached its host adds no load when sent elsewhere: outside the budget.
-    if (safe && this.host.now() < this.#deadline && this.#attempts < this.host.maxAttempts && (!reached || this.host.tryRetry())) {
+    if (safe && this.host.now() < this.#deadline && (reached ? this.#canRetry() : this.#attempts < this.host.maxAttempts)) {
       this.#markTried(attempt.endpoint);
       this.host.retried(reason);
       this.#send(reached);
@@ -373,17 +390,16 @@ export class FailoverRequest {
   }
 
   #retryAfterStatus(attempt: Attempt): void {
-    const last = this.#lastStatus as { statusCode: number; delay: number };
-    this.#markTried(attempt.endpoint);
+    const last = this.#lastStatus as { statusCode: number; delay: number; next: Endpoint };
     this.#lastError = new NinesError('NINES_HTTP_ERROR', `${attempt.endpoint.origin} answered ${last.statusCode}`);
     this.host.retried('status');
     if (last.delay <= 0) {
-      this.#send(true);
+      this.#send(true, last.next);
       return;
     }
     this.#wait = this.host.setTimeout(() => {
       this.#wait = undefined;
-      if (!this.#finished) this.#send(true);
+      if (!this.#finished) this.#send(true, last.next);
     }, last.delay);
   }
 
@@ -394,7 +410,15 @@ export class FailoverRequest {
 
   /** True when attempts are left and the budget gives one more; takes it from the budget. */
   #canRetry(): boolean {
-    return this.#attempts < this.host.maxAttempts && this.host.tryRetry();
+    if (this.#attempts >= this.host.maxAttempts || !this.host.tryRetry()) return false;
+    this.#retryHeld = true;
+    return true;
+  }
+
+  #releaseHeld(): void {
+    if (!this.#retryHeld) return;
+    this.#retryHeld = false;
+    this.host.endRetry();
   }
 
   #bodyReplayable(): boolean {
@@ -420,7 +444,12 @@ export class FailoverRequest {
     this.#fail(reason);
   }
 
-  /** Ends the request with `error` (discovery failed before any endpoint was known). */
+  /** True once the caller has had its response or its error. */
+  get ended(): boolean {
+    return this.#finished;
+  }
+
+  /** Ends the request with `error` (discovery failed, the dispatcher was destroyed, an abort from outside). */
   fail(error: unknown): void {
     this.#fail(error);
   }
@@ -429,7 +458,15 @@ export class FailoverRequest {
     if (this.#finished) return;
     this.#finished = true;
     this.#wait?.clear();
-    this.host.done(this.#startedAt, undefined, error);
+    const a = this.attempt;
+    this.attempt = undefined; // nothing more reaches the caller
+    if (a !== undefined && !a.ended) {
+      a.end();
+      a.abandoned = true; // queued: it aborts itself when it starts
+      a.controller?.abort(error as Error);
+    }
+    this.#releaseHeld(); // aborted or failed before its retry started: the slot goes back
+    this.host.done(this, this.#startedAt, undefined, error);
     this.#handler.onResponseError?.(this.#controller, error as Error);
   }
 }
@@ -441,14 +478,16 @@ function retryAfterMs(value: string | string[] | undefined, now: number): number
   return ms === undefined ? 0 : ms;
 }
 
+/** Iterable headers (`Headers`, a Map, a generator) as a flat array, read once: each attempt sends them again. */
+function flatHeaders(headers: Dispatcher.DispatchOptions['headers']): Dispatcher.DispatchOptions['headers'] {
+  if (headers == null || Array.isArray(headers) || typeof (headers as Iterable<unknown>)[Symbol.iterator] !== 'function') return headers;
+  return [...(headers as Iterable<[string, string]>)].flat();
+}
+
 function hasHeader(headers: Dispatcher.DispatchOptions['headers'], name: string): boolean {
   if (headers == null) return false;
   if (Array.isArray(headers)) {
     for (let i = 0; i < headers.length; i += 2) if (String(headers[i]).toLowerCase() === name) return true;
-    return false;
-  }
-  if (typeof (headers as Iterable<unknown>)[Symbol.iterator] === 'function') {
-    for (const [k] of headers as Iterable<[string, unknown]>) if (k.toLowerCase() === name) return true;
     return false;
   }
   for (const k of Object.keys(headers)) if (k.toLowerCase() === name) return true;
@@ -460,8 +499,5 @@ function withHost(headers: Dispatcher.DispatchOptions['headers'], host: string):
   if (hasHeader(headers, 'host')) return headers;
   if (headers == null) return { host };
   if (Array.isArray(headers)) return [...headers, 'host', host];
-  if (typeof (headers as Iterable<unknown>)[Symbol.iterator] === 'function') {
-    return [...(headers as Iterable<[string, string]>)].flat().concat(['host', host]);
-  }
   return { ...(headers as Record<string, string>), host };
 }
