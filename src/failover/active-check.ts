@@ -196,16 +196,16 @@ export class ActiveHealthChecker {
   }
 
   /**
-   * A request could not connect to `endpoint` (refused, unreachable): HAProxy's `observe layer4`
-   * with `on-error fail-check`. It counts as a failed check, so a dead host leaves rotation after
-   * `unhealthyThreshold` refusals instead of as many probe intervals, and its next probe comes at
-   * the fast interval.
+   * A request could not connect to `endpoint`: HAProxy's `observe layer4`. By default it counts as
+   * a failed check (`on-error fail-check`); with `markDown` (a refused connection: nothing listens
+   * there) the endpoint is down at once (`on-error mark-down`). Either way its next probe comes at
+   * the fast interval, so it is back as soon as it answers again.
    */
-  observeFailure(endpoint: string): void {
+  observeFailure(endpoint: string, markDown = false): void {
     const h = this.#endpoints.get(endpoint);
     if (h === undefined || this.#closed) return;
     const wasUp = h.health >= this.#rise;
-    h.health = h.health - 1 >= this.#rise ? h.health - 1 : 0;
+    h.health = !markDown && h.health - 1 >= this.#rise ? h.health - 1 : 0;
     if (h.timer !== undefined && !h.expedited) {
       h.expedited = true; // once per probe: a burst of refusals must not keep moving the probe
       h.timer.clear();

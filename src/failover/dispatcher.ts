@@ -4,6 +4,7 @@ import { type Clock, systemClock } from '../core/clock.js';
 import { InvalidOptionError } from '../core/errors.js';
 import { checkInteger, checkNumber } from '../core/validate.js';
 import { DeadlineList } from '../policy/deadline-list.js';
+import { RetryBudget } from '../policy/retry-budget.js';
 import { type ActiveCheckOptions, ActiveHealthChecker, type CheckState, type Probe } from './active-check.js';
 import type { DiscoveredEndpoint, Discovery } from './discovery/discovery.js';
 import { OutlierDetector, type OutlierDetectorOptions, type OutlierState } from './ejection.js';
@@ -31,7 +32,7 @@ export interface FailoverRetryOptions {
   deadlineMs?: number;
   /** Statuses retried on another host (idempotent requests only); default 502, 503, 504. */
   statuses?: readonly number[];
-  /** Retries in flight as a percent of requests in flight (Envoy's retry budget); default 20. */
+  /** Retries as a percent of requests: of those in flight (Envoy's budget), else of those of the last 10 s; default 20. */
   budgetPercent?: number;
   /** Retries in flight always allowed, whatever the traffic; default 3. */
   minRetryConcurrency?: number;
@@ -135,6 +136,7 @@ export class FailoverDispatcher extends Dispatcher {
   #closed = false;
   readonly #budgetPercent: number;
   readonly #minRetries: number;
+  readonly #budget: RetryBudget;
 
   /** Validates every option and starts discovery; `ready()` resolves once every tier knows its endpoints. */
   constructor(options: FailoverDispatcherOptions) {
@@ -157,6 +159,7 @@ export class FailoverDispatcher extends Dispatcher {
     );
     this.#budgetPercent = checkNumber('retry.budgetPercent', retry.budgetPercent ?? 20, 0, 100);
     this.#minRetries = checkInteger('retry.minRetryConcurrency', retry.minRetryConcurrency ?? 3);
+    this.#budget = new RetryBudget({ ratio: this.#budgetPercent / 100, minPerSecond: 0, window: 10_000, clock: this.#clock });
     this.#tierOf = options.tiers.map(() => []);
     this.#router = new Router(
       options.tiers.length,
@@ -204,14 +207,17 @@ export class FailoverDispatcher extends Dispatcher {
       },
       noHealthyUpstream: () => this.#router.load().noHealthyUpstream,
       record: (e, result) => this.#outlier?.record(e.origin, result),
-      connectFailed: (e) => {
+      connectFailed: (e, refused) => {
         if (this.#checker === undefined) return;
         this.#checkFailed.add(e.origin); // as a failed probe: the next pass means it came back
-        this.#checker.observeFailure(e.origin);
+        this.#checker.observeFailure(e.origin, refused); // refused: nothing listens, down at once
       },
       tryRetry() {
+        // Envoy's rule: retries in flight within max(floor, 20 % of requests in flight). Failures come
+        // in bursts (a dead host's requests fail together, timeouts fire together), so a retry past it
+        // may still use the same 20 % of the requests of the last 10 s (Finagle's budget).
         const allowed = Math.max(self.#minRetries, (self.#budgetPercent / 100) * self.#inFlight);
-        if (self.#retriesInFlight + 1 > allowed) {
+        if (self.#retriesInFlight + 1 > allowed && !self.#budget.tryRetry()) {
           self.#metrics?.budgetExhausted();
           return false;
         }
@@ -300,6 +306,7 @@ export class FailoverDispatcher extends Dispatcher {
       return this.#fallback.dispatch(opts, handler);
     }
     this.#inFlight++;
+    this.#budget.recordCall();
     const request = new FailoverRequest(this.#host, opts, handler, origin === undefined ? undefined : this.#hostOf(origin));
     if (!request.ended) this.#live.add(request); // its handler may have aborted at once
     if (this.#isReady) request.start();

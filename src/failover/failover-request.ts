@@ -21,7 +21,7 @@ export interface RequestHost {
   /** Feeds one attempt's result to outlier detection. */
   record(endpoint: Endpoint, result: { status?: number; error?: boolean }): void;
   /** The attempt could not connect to the host at all (refused, unreachable). */
-  connectFailed(endpoint: Endpoint): void;
+  connectFailed(endpoint: Endpoint, refused: boolean): void;
   /** Takes one retry from the budget; false when it is exhausted. */
   tryRetry(): boolean;
   /** Gives back a retry taken with {@link RequestHost.tryRetry}, once that attempt ends. */
@@ -369,7 +369,8 @@ export class FailoverRequest {
     }
     this.host.record(attempt.endpoint, { error: true });
     const code = (error as { code?: string }).code ?? '';
-    if (CONNECT_CODES.has(code) && code !== 'ENOTFOUND' && code !== 'EAI_AGAIN') this.host.connectFailed(attempt.endpoint);
+    if (CONNECT_CODES.has(code) && code !== 'ENOTFOUND' && code !== 'EAI_AGAIN')
+      this.host.connectFailed(attempt.endpoint, code === 'ECONNREFUSED');
     this.#failed(attempt, error, !attempt.started || CONNECT_CODES.has(code) ? 'connect' : 'reset');
   }
 

@@ -608,4 +608,13 @@ describe('observeFailure (HAProxy observe layer4, on-error fail-check)', () => {
     expect(probes.slice(before)).toEqual([2_600]);
     checker.observeFailure('unknown'); // not checked: ignored
   });
+
+  it('with markDown (a refused connection) a fully up endpoint is down at once (on-error mark-down)', async () => {
+    const { clock, checker, changes } = setup({ intervalMs: 2_000, fastIntervalMs: 500 });
+    checker.add('a');
+    await clock.advance(2_000); // two passes: fully up
+    checker.observeFailure('a', true);
+    expect(checker.state('a')).toBe('down');
+    expect(changes).toEqual([[2_000, 'a', 'down', 'fall']]);
+  });
 });

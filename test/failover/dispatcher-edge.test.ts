@@ -552,7 +552,7 @@ describe('FailoverDispatcher: lifecycle and routing', () => {
 });
 
 describe('FailoverDispatcher: retry budget', () => {
-  it('concurrent failures beyond max(3, 20 % of in flight) surface; the slots come back after the burst', async () => {
+  it('retries beyond max(3, 20 % of in flight) and 20 % of the last 10 s of requests surface; the slots come back after the burst', async () => {
     const bad = await upstream((_req, res) => res.writeHead(503).end('unavailable'));
     const b = await upstream(hang);
     const s = setup({ tiers: [[bad.url], [b.url]], mode: 'backup' });
@@ -560,26 +560,27 @@ describe('FailoverDispatcher: retry budget', () => {
       Array.from({ length: n }, () =>
         request('http://api/', { dispatcher: s.d }).then(async (r) => `${r.statusCode} ${await r.body.text()}`),
       );
-    // 10 in flight: 20 % is 2, so the floor of 3 holds; the other 7 get the 503 itself
+    // 10 in flight: 20 % is 2, so the floor of 3 retries in flight holds, plus 20 % of the 10 requests
+    // of the window (2); the other 5 get the 503 itself
     const first = burst(10);
-    await until(() => b.hits === 3 && bad.hits === 10, '10 answered 503, 3 retried on b');
+    await until(() => b.hits === 5 && bad.hits === 10, '10 answered 503, 5 retried on b');
     await new Promise((r) => setTimeout(r, 50));
-    expect(b.hits).toBe(3);
+    expect(b.hits).toBe(5);
     for (const r of b.held.splice(0)) r.end('ok');
     const results = await Promise.all(first);
-    expect(results.filter((r) => r === '200 ok')).toHaveLength(3);
-    expect(results.filter((r) => r === '503 unavailable')).toHaveLength(7);
-    // 40 in flight: 20 % is 8
+    expect(results.filter((r) => r === '200 ok')).toHaveLength(5);
+    expect(results.filter((r) => r === '503 unavailable')).toHaveLength(5);
+    // 40 in flight: 8 in flight, plus the window's 20 % of 50 requests (10) less the 2 it gave
     const second = burst(40);
-    await until(() => b.hits === 11 && bad.hits === 50, '40 more answered 503, 8 more retried on b');
+    await until(() => b.hits === 21 && bad.hits === 50, '40 more answered 503, 16 more retried on b');
     await new Promise((r) => setTimeout(r, 50));
-    expect(b.hits).toBe(11);
+    expect(b.hits).toBe(21);
     b.handle = ok;
     for (const r of b.held.splice(0)) r.end('ok');
     const results2 = await Promise.all(second);
-    expect(results2.filter((r) => r === '200 ok')).toHaveLength(8);
+    expect(results2.filter((r) => r === '200 ok')).toHaveLength(16);
     await expectQuiet(s, b);
-    await expectCounts(s, { success: 11, server_error: 39 }, { status: 11, api: 39 });
+    await expectCounts(s, { success: 21, server_error: 29 }, { status: 21, api: 29 });
   });
 
   it('a request that never reached its host is retried outside the budget: it adds no load', async () => {

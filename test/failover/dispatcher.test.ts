@@ -283,25 +283,27 @@ describe('FailoverDispatcher', () => {
     expect(revived.hits()).toBe(2);
   });
 
-  it('active checks: an ejected host that comes back is unejected by its first passing probe, not after its ejection time', async () => {
+  it('active checks: an ejected host whose check fails and then passes is unejected at once, not after its ejection time', async () => {
     const b = await upstream('b');
-    const c = await upstream('c');
+    const c = await upstream('c', '500'); // fails its requests
     const clock = new ManualClock(0);
-    const healthCheck = { intervalMs: 60_000, timeoutMs: 30_000, fastIntervalMs: 500, downIntervalMs: 500, unhealthyThreshold: 20 };
+    let readiness = 200; // what c's check sees: a probe of our own, so the clock drives it alone
+    const probe = async (origin: string) => ({ status: origin === c.url ? readiness : 200 });
+    const healthCheck = { intervalMs: 1_000, fastIntervalMs: 500, downIntervalMs: 500, probe };
     const d = dispatcher({ tiers: [[c.url, b.url]], balancer: 'round-robin', clock, random: () => 0, healthCheck });
-    await driveUntil(
-      clock,
-      waitFor(() => d.endpoints().every((e) => e.up) && clock.now() >= 2_000),
-    ); // checked and fully up
-    await c.close(); // refuses from now on; the check counts each refusal but has 20 to lose
     const ejected = once(d as never, 'eject');
-    await many(d, 10);
-    await ejected;
+    await many(d, 10); // five 500s from c
+    expect(await ejected).toEqual([{ origin: c.url, tier: 0, reason: 'consecutive-failures' }]);
+    await clock.advance(5_000); // passing checks alone do not end the ejection: c's readiness was fine all along
+    expect(d.endpoints().find((e) => e.origin === c.url)?.outlier).toBe('ejected');
+    readiness = 503; // its check fails (a restart, a drain) ...
+    await clock.advance(1_100);
     expect(d.endpoints().find((e) => e.origin === c.url)).toMatchObject({ up: false, outlier: 'ejected' });
-    await revive(c.url);
-    const [[unejected]] = await driveUntil(clock, Promise.all([once(d as never, 'uneject')]));
-    expect(unejected).toEqual({ origin: c.url, tier: 0 });
-    expect(clock.now()).toBeLessThan(30_000); // the 30 s ejection was cut short by the passing probe
+    readiness = 200; // ... and passes again: it came back
+    const unejected = once(d as never, 'uneject');
+    await clock.advance(600);
+    expect(await unejected).toEqual([{ origin: c.url, tier: 0 }]);
+    expect(clock.now()).toBe(6_700); // not 30 s: the passing probe cut the ejection short
     expect(d.endpoints().find((e) => e.origin === c.url)?.outlier).toBe('slow-start');
   });
 
