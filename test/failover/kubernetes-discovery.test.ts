@@ -1,4 +1,7 @@
+import { execFile } from 'node:child_process';
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
 import { request } from 'undici';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { Clock } from '../../src/core/clock.js';
@@ -119,14 +122,16 @@ describe('kubernetesDiscovery against a loopback API server', { timeout: GUARD_M
     const { api, discovery, rec } = await setUp([a]);
     await discovery.start(rec.onUpdate, rec.onError);
     await api.watching();
-    api.put({ name: 'api-a', endpoints: [ep('10.0.0.2')] }, true); // an event the client never saw
+    api.put({ name: 'api-b', endpoints: [ep('10.0.0.3')] }, true); // events the client never saw
+    api.remove('api-a', true);
     api.expire();
-    expect(await rec.until(2)).toEqual([{ origin: 'http://10.0.0.2:8080' }]);
+    // One update, after the relist: not one per slice the informer replays as added or deleted.
+    expect(await rec.until(2)).toEqual([{ origin: 'http://10.0.0.3:8080' }]);
     expect(api.requests.filter((r) => r.kind === 'list')).toHaveLength(2);
     expect(rec.errors).toEqual([]);
     await api.watching();
-    api.put({ name: 'api-b', endpoints: [ep('10.0.0.7')] });
-    expect((await rec.until(3)).map((e) => e.origin)).toEqual(['http://10.0.0.2:8080', 'http://10.0.0.7:8080']);
+    api.put({ name: 'api-c', endpoints: [ep('10.0.0.7')] });
+    expect((await rec.until(3)).map((e) => e.origin)).toEqual(['http://10.0.0.3:8080', 'http://10.0.0.7:8080']);
   });
 
   it('keeps the list while a dropped watch reconnects, resuming from its resourceVersion', async () => {
@@ -150,6 +155,7 @@ describe('kubernetesDiscovery against a loopback API server', { timeout: GUARD_M
     expect(isNinesError(error, 'NINES_DISCOVERY_FAILED')).toBe(true);
     expect((error as Error).message).toMatch(/get, list and watch on endpointslices\.discovery\.k8s\.io in namespace shop/);
     expect(rec.lists).toEqual([]);
+    expect(rec.errors).toEqual([]); // the rejection is the report: onError is for errors after the first list
   });
 
   it('reports a watch that fails after the first list to onError, keeps the list and restarts', async () => {
@@ -186,6 +192,19 @@ describe('kubernetesDiscovery against a loopback API server', { timeout: GUARD_M
     expect(() => kubernetesDiscovery({ service: '' })).toThrow(/service must be a non-empty string/);
     expect(() => kubernetesDiscovery({ service: 'a', port: 0 })).toThrow(/port must be a number between 1 and 65535/);
     expect(() => kubernetesDiscovery({ service: 'a', protocol: 'ftp' as 'http' })).toThrow(/protocol must be/);
+  });
+});
+
+describe('without @kubernetes/client-node', { timeout: GUARD_MS }, () => {
+  it('nines/failover loads, and start() says to install the package', async () => {
+    const child = fileURLToPath(new URL('../support/without-kube-client.ts', import.meta.url));
+    const index = fileURLToPath(new URL('../../src/failover/index.ts', import.meta.url));
+    const { stdout } = await promisify(execFile)(process.execPath, ['--import', 'tsx', child, index]);
+    expect(JSON.parse(stdout)).toEqual({
+      dispatcher: 'function',
+      code: 'NINES_INVALID_OPTION',
+      message: 'kubernetesDiscovery needs @kubernetes/client-node: install @kubernetes/client-node to use kubernetesDiscovery',
+    });
   });
 });
 

@@ -30,8 +30,8 @@ export interface KubeApi {
   watching(n?: number): Promise<void>;
   /** Adds or replaces a slice (ADDED or MODIFIED to the watches); `silent` changes it with no event, as if the event was lost. */
   put(slice: Slice, silent?: boolean): void;
-  /** Removes a slice (DELETED). */
-  remove(name: string): void;
+  /** Removes a slice (DELETED); `silent` as for put. */
+  remove(name: string, silent?: boolean): void;
   /** Sends an ERROR event 410 Gone and ends every watch, as the API does when a resourceVersion is too old. */
   expire(): void;
   /** Destroys every watch connection without a word (a dropped connection). */
@@ -161,12 +161,13 @@ export async function startKubeApi(namespace: string, service: string): Promise<
       versions.set(slice.name, ++version);
       if (!silent) send(type, objectOf(slice, version));
     },
-    remove(name) {
+    remove(name, silent = false) {
       const slice = slices.get(name);
       if (slice === undefined) return;
       slices.delete(name);
       versions.delete(name);
-      send('DELETED', objectOf(slice, ++version));
+      ++version;
+      if (!silent) send('DELETED', objectOf(slice, version));
     },
     expire() {
       oldest = ++version; // every resourceVersion handed out so far is now too old

@@ -48,7 +48,6 @@ class KubernetesDiscovery implements Discovery {
   readonly #options: KubernetesDiscoveryOptions;
   readonly #clock: Clock;
   readonly #abort = new AbortController();
-  readonly #watches = new Set<AbortController>();
   #informer: ListWatch<V1EndpointSlice> | undefined;
   #restart: TimerHandle | undefined;
   #backoffMs = RESTART_MIN_MS;
@@ -124,24 +123,18 @@ class KubernetesDiscovery implements Discovery {
     this.#closed = true;
     this.#restart?.clear();
     this.#abort.abort();
-    for (const c of this.#watches) c.abort();
-    this.#watches.clear();
     await this.#informer?.stop();
     this.#first?.reject(new NinesError('NINES_DISCOVERY_FAILED', 'kubernetesDiscovery was closed before its first list'));
   }
 
-  /** The library's Watch, wrapped so close() can abort every watch, one still connecting included. */
+  /** The library's Watch, wrapped so a watch still connecting at close() is ended once it connects. */
   #watcher(watch: Watch): Watch {
     const wrapper = {
       watch: async (...args: Parameters<Watch['watch']>): Promise<AbortController> => {
         this.#flushList();
         if (this.#closed) return aborted();
         const c = await watch.watch(...args);
-        if (this.#closed) c.abort();
-        else {
-          this.#watches.add(c);
-          c.signal.addEventListener('abort', () => this.#watches.delete(c), { once: true });
-        }
+        if (this.#closed) c.abort(); // close() came while it connected: the informer's stop() missed it
         return c;
       },
     };
