@@ -75,6 +75,14 @@ module.exports = {
       to: { path: 'node_modules/ioredis/' },
     },
     {
+      name: 'kubernetes-client-only-in-its-provider',
+      comment:
+        'An optional peer dependency: only the Kubernetes discovery provider loads it (dynamically), so nines/failover works without it.',
+      severity: 'error',
+      from: { path: '^src/', pathNot: '^src/failover/discovery/kubernetes[.]ts$' },
+      to: { path: 'node_modules/@kubernetes/client-node/' },
+    },
+    {
       name: 'kysely-only-in-the-store',
       comment: 'SQL lives behind the Store interface.',
       severity: 'error',

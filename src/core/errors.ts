@@ -26,7 +26,8 @@ export type NinesErrorCode =
   | 'NINES_BACKUP_KEY'
   | 'NINES_BACKUP_NOT_FOUND'
   | 'NINES_RESTORE_REFUSED'
-  | 'NINES_NO_HEALTHY_UPSTREAM';
+  | 'NINES_NO_HEALTHY_UPSTREAM'
+  | 'NINES_DISCOVERY_FAILED';
 
 /**
  * The brand every nines error carries on its prototype. `Symbol.for` makes it one symbol in every

@@ -1,5 +1,6 @@
 export { type Balancer, powerOfTwoChoices, roundRobin, weightedRoundRobin } from './balancers.js';
 export type { DiscoveredEndpoint, Discovery } from './discovery/discovery.js';
+export { type KubernetesDiscoveryOptions, kubernetesDiscovery } from './discovery/kubernetes.js';
 export {
   FailoverDispatcher,
   type FailoverDispatcherOptions,
