@@ -99,11 +99,6 @@ async function revive(origin: string): Promise<{ hits: () => number }> {
   return { hits: () => hits };
 }
 
-/** Resolves once `condition` holds, checked every 5 ms. */
-async function waitFor(condition: () => boolean): Promise<void> {
-  while (!condition()) await new Promise((r) => setTimeout(r, 5));
-}
-
 function dispatcher(options: FailoverDispatcherOptions): FailoverDispatcher {
   const d = new FailoverDispatcher(options);
   cleanups.push(() => d.destroy());
