@@ -5,6 +5,7 @@
  *
  *   npm run bench:failover          (= npm run build && node bench/failover.ts; about 4 minutes)
  *   node bench/failover.ts --quick  (1 s per scenario: a smoke run)
+ *   node bench/failover.ts --cpu    (only the closed-loop CPU comparison)
  *
  * Env knobs: BENCH_DURATION (s measured per implementation × scenario, default 10), BENCH_RATE
  * (req/s, default 2000), BENCH_DEADLINE (ms per request, default 5000: a caller's patience, above
@@ -58,6 +59,8 @@ import { type LoadEvent, type OpenLoopResult, openLoop } from './lib/open-loop.t
 // Configuration
 
 const QUICK = process.argv.includes('--quick');
+/** Only the closed-loop CPU phase. */
+const CPU_ONLY = process.argv.includes('--cpu');
 const DURATION_S = Number(process.env.BENCH_DURATION ?? (QUICK ? 1 : 10));
 const WARMUP_S = QUICK ? 0.3 : 1;
 const RATE = Number(process.env.BENCH_RATE ?? 2000);
@@ -370,7 +373,7 @@ interface Target {
 }
 
 /** The issue's targets, evaluated for `name` (nines, or a peer to show where it stands). */
-function targetsFor(name: string, summaries: readonly Summary[]): Record<string, Target> {
+function targetsFor(name: string, summaries: readonly Summary[], cpu: Record<string, number>): Record<string, Target> {
   const get = (impl: string, scenario: Scenario) => summaries.find((s) => s.implementation === impl && s.scenario === scenario);
   const atMost = (measured: number | null | undefined, limit: number): Target => ({
     measured: measured ?? null,
@@ -383,7 +386,15 @@ function targetsFor(name: string, summaries: readonly Summary[]): Record<string,
   const pool = get('Pool (1 host)', 'healthy');
   const kill = get(name, 'kill');
   const throughput = healthy && balanced ? healthy.okPerSec / balanced.okPerSec : null;
-  const cpuOver = healthy && pool ? healthy.cpuUsPerRequest - pool.cpuUsPerRequest : null;
+  // The closed-loop figures when there are some: the open-loop ones carry the generator's noise.
+  const poolCpu = cpu['Pool (1 host)'];
+  const ownCpu = cpu[name];
+  const cpuOver =
+    poolCpu !== undefined && ownCpu !== undefined
+      ? ownCpu - poolCpu
+      : healthy && pool
+        ? healthy.cpuUsPerRequest - pool.cpuUsPerRequest
+        : null;
   // A host never ejected keeps getting attempts: the count after the first failure is then unbounded.
   const afterFirst = kill?.badAttempts === null || kill?.badAttempts === undefined ? null : Math.max(0, kill.badAttempts - 1);
   return {
@@ -395,6 +406,45 @@ function targetsFor(name: string, summaries: readonly Summary[]): Record<string,
     healthyThroughputVsBalancedPool: { measured: throughput, limit: 1, pass: throughput === null ? null : throughput >= 0.99 },
     cpuUsOverPool: atMost(cpuOver, TARGET.cpuUsOverPool),
   };
+}
+
+/**
+ * CPU per request without the load generator's timers: closed loop, 16 requests in flight, the
+ * implementations alternating within each round over the same three healthy upstreams, so a busy
+ * neighbour slows every one alike. Median over rounds of this process's CPU time per request.
+ */
+async function cpuClosedLoop(implementations: readonly Implementation[]): Promise<Record<string, number>> {
+  const N = QUICK ? 2_000 : 20_000;
+  const ROUNDS_CPU = QUICK ? 1 : Math.max(5, ROUNDS);
+  const upstreams = await startUpstreams(3);
+  const origins = upstreams.map((u) => u.origin);
+  const samples = new Map<string, number[]>();
+  try {
+    for (let round = 0; round < ROUNDS_CPU; round++) {
+      const order = round % 2 === 0 ? implementations : [...implementations].reverse();
+      for (const impl of order) {
+        const client = impl.make(origins);
+        const run = async (n: number): Promise<void> => {
+          let left = n;
+          const worker = async (): Promise<void> => {
+            while (left-- > 0) await client.send(AbortSignal.timeout(DEADLINE_MS));
+          };
+          await Promise.all(Array.from({ length: 16 }, worker));
+        };
+        await run(N / 10); // warm: connections open, code optimized
+        const before = process.cpuUsage();
+        await run(N);
+        const used = process.cpuUsage(before);
+        await client.close();
+        const list = samples.get(impl.name) ?? [];
+        list.push((used.user + used.system) / N);
+        samples.set(impl.name, list);
+      }
+    }
+  } finally {
+    await Promise.all(upstreams.map((u) => u.close()));
+  }
+  return Object.fromEntries([...samples].map(([name, list]) => [name, median(list)]));
 }
 
 async function main(): Promise<void> {
@@ -411,7 +461,7 @@ async function main(): Promise<void> {
   );
 
   const byKey = new Map<string, Run[]>();
-  for (let round = 0; round < ROUNDS; round++) {
+  for (let round = 0; round < (CPU_ONLY ? 0 : ROUNDS); round++) {
     for (const impl of implementations) {
       for (const scenario of SCENARIOS) {
         if (impl.healthyOnly && scenario !== 'healthy') continue;
@@ -430,9 +480,16 @@ async function main(): Promise<void> {
   }
   const summaries = [...byKey.values()].map(summarize);
   table(summaries);
+  const cpu = ONLY ? {} : await cpuClosedLoop(implementations);
+  log('');
+  log(
+    `CPU µs/request, closed loop, 16 in flight, median of rounds: ${Object.entries(cpu)
+      .map(([n, us]) => `${n} ${us.toFixed(1)}`)
+      .join(', ')}`,
+  );
 
   const targets: Record<string, Record<string, Target>> = {};
-  for (const impl of implementations) if (!impl.healthyOnly) targets[impl.name] = targetsFor(impl.name, summaries);
+  for (const impl of implementations) if (!impl.healthyOnly) targets[impl.name] = targetsFor(impl.name, summaries, cpu);
   log('');
   log(`targets (${typeof nines === 'string' ? 'nines not built: the peers against them' : 'nines; the peers beside it'}):`);
   const names = Object.keys(targets);
@@ -465,6 +522,7 @@ async function main(): Promise<void> {
     },
     nines: typeof nines === 'string' ? { skipped: nines } : { loaded: NINES_PATH },
     results: summaries,
+    cpuClosedLoopUsPerRequest: cpu,
     targets,
     warnings,
   };
