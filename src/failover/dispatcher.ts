@@ -6,6 +6,7 @@ import { checkInteger, checkNumber } from '../core/validate.js';
 import { DeadlineList } from '../policy/deadline-list.js';
 import { type ActiveCheckOptions, ActiveHealthChecker, type CheckState, type Probe } from './active-check.js';
 import type { DiscoveredEndpoint, Discovery } from './discovery/discovery.js';
+import { endpointOf, originOf } from './discovery/endpoint.js';
 import { OutlierDetector, type OutlierDetectorOptions, type OutlierState } from './ejection.js';
 import { FailoverRequest, type RequestHost, type RetryReason } from './failover-request.js';
 import { type HttpProbe, httpProbe } from './http-probe.js';
@@ -422,22 +423,4 @@ function isList(tier: TierOptions | readonly (string | DiscoveredEndpoint)[]): t
 
 function stripSlash(origin: string): string {
   return origin.endsWith('/') ? origin.slice(0, -1) : origin;
-}
-
-function originOf(name: string, value: string): string {
-  let url: URL;
-  try {
-    url = new URL(value);
-  } catch {
-    throw new InvalidOptionError(`${name} must be an http(s) origin like http://10.0.0.1:8080, got ${JSON.stringify(value)}`);
-  }
-  if (url.protocol !== 'http:' && url.protocol !== 'https:')
-    throw new InvalidOptionError(`${name} must use http or https, got ${url.protocol}`);
-  return url.origin;
-}
-
-function endpointOf(name: string, value: string | DiscoveredEndpoint): DiscoveredEndpoint {
-  if (typeof value === 'string') return { origin: originOf(name, value) };
-  if (value.weight !== undefined) checkNumber(`${name}.weight`, value.weight, Number.MIN_VALUE);
-  return { ...value, origin: originOf(`${name}.origin`, value.origin) };
 }

@@ -1,5 +1,7 @@
 export { type Balancer, powerOfTwoChoices, roundRobin, weightedRoundRobin } from './balancers.js';
 export type { DiscoveredEndpoint, Discovery } from './discovery/discovery.js';
+export { type DnsDiscoveryOptions, dnsDiscovery } from './discovery/dns.js';
+export { staticDiscovery } from './discovery/static.js';
 export {
   FailoverDispatcher,
   type FailoverDispatcherOptions,
