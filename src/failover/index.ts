@@ -1,4 +1,5 @@
 export { type Balancer, powerOfTwoChoices, roundRobin, weightedRoundRobin } from './balancers.js';
+export { type ConsulDiscoveryOptions, consulDiscovery } from './discovery/consul.js';
 export type { DiscoveredEndpoint, Discovery } from './discovery/discovery.js';
 export { type DnsDiscoveryOptions, dnsDiscovery } from './discovery/dns.js';
 export { staticDiscovery } from './discovery/static.js';
