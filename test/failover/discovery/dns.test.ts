@@ -32,7 +32,7 @@ async function watch(server: DnsServer, options: Partial<DnsDiscoveryOptions>): 
     discovery: dnsDiscovery({
       hostname: 'api.test',
       port: 8080,
-      resolver: { servers: [server.address], timeoutMs: 50, tries: 1 },
+      resolver: { servers: [server.address], timeoutMs: 2_000, tries: 1 }, // long enough for a busy machine
       clock,
       random: () => 1,
       ...options,
