@@ -7,6 +7,7 @@ import { DeadlineList } from '../policy/deadline-list.js';
 import { RetryBudget } from '../policy/retry-budget.js';
 import { type ActiveCheckOptions, ActiveHealthChecker, type CheckState, type Probe } from './active-check.js';
 import type { DiscoveredEndpoint, Discovery } from './discovery/discovery.js';
+import { endpointOf, originOf } from './discovery/endpoint.js';
 import { OutlierDetector, type OutlierDetectorOptions, type OutlierState } from './ejection.js';
 import { FailoverRequest, type RequestHost, type RetryReason } from './failover-request.js';
 import { type HttpProbe, httpProbe } from './http-probe.js';
@@ -86,6 +87,8 @@ export interface FailoverEvents {
   health: { origin: string; tier: number; up: boolean; reason: string };
   /** A tier entered or left panic. */
   panic: { tier: number; panic: boolean };
+  /** A tier's discovery failed to refresh; its last list of endpoints stays in use. */
+  'discovery-error': { tier: number; error: unknown };
 }
 
 /** A restarted host is back within ~1.5 s: down hosts are probed every second, and a rising one at once again. */
@@ -250,7 +253,12 @@ export class FailoverDispatcher extends Dispatcher {
       const t: TierOptions = isList(tier) ? { endpoints: tier } : tier;
       if (t.discovery !== undefined) {
         this.#discoveries.push(t.discovery);
-        starts.push(t.discovery.start((list) => this.#setTier(i, list)));
+        starts.push(
+          t.discovery.start(
+            (list) => this.#setTier(i, list),
+            (error) => this.#emit('discovery-error', { tier: i, error }), // the last list stays in use
+          ),
+        );
       } else {
         if (t.endpoints === undefined || t.endpoints.length === 0)
           throw new InvalidOptionError(`tiers[${i}] must have endpoints or a discovery`);
@@ -441,22 +449,4 @@ function isList(tier: TierOptions | readonly (string | DiscoveredEndpoint)[]): t
 
 function stripSlash(origin: string): string {
   return origin.endsWith('/') ? origin.slice(0, -1) : origin;
-}
-
-function originOf(name: string, value: string): string {
-  let url: URL;
-  try {
-    url = new URL(value);
-  } catch {
-    throw new InvalidOptionError(`${name} must be an http(s) origin like http://10.0.0.1:8080, got ${JSON.stringify(value)}`);
-  }
-  if (url.protocol !== 'http:' && url.protocol !== 'https:')
-    throw new InvalidOptionError(`${name} must use http or https, got ${url.protocol}`);
-  return url.origin;
-}
-
-function endpointOf(name: string, value: string | DiscoveredEndpoint): DiscoveredEndpoint {
-  if (typeof value === 'string') return { origin: originOf(name, value) };
-  if (value.weight !== undefined) checkNumber(`${name}.weight`, value.weight, Number.MIN_VALUE);
-  return { ...value, origin: originOf(`${name}.origin`, value.origin) };
 }
