@@ -274,6 +274,8 @@ interface Summary extends Pick<Run, 'implementation' | 'scenario' | 'okPerSec' |
   sent: number;
   ok: number;
   failedByCode: Record<string, number>;
+  /** The most bad-host attempts of one round (one fault): `badAttempts` sums the rounds. */
+  badAttemptsWorstRound: number | null;
 }
 
 function summarize(runs: readonly Run[]): Summary {
@@ -301,6 +303,7 @@ function summarize(runs: readonly Run[]): Summary {
     failedByCode,
     okPerSec: median(runs.map((r) => r.okPerSec)),
     badAttempts: sumOrNull((r) => r.badAttempts),
+    badAttemptsWorstRound: runs.some((r) => r.badAttempts !== null) ? Math.max(...runs.map((r) => r.badAttempts ?? 0)) : null,
     badServerCount: sumOrNull((r) => r.badServerCount),
     ejectMs: medOrNull((r) => r.ejectMs),
     ejected: first.ejected === null ? null : runs.every((r) => r.ejected === true),
@@ -396,7 +399,9 @@ function targetsFor(name: string, summaries: readonly Summary[], cpu: Record<str
         ? healthy.cpuUsPerRequest - pool.cpuUsPerRequest
         : null;
   // A host never ejected keeps getting attempts: the count after the first failure is then unbounded.
-  const afterFirst = kill?.badAttempts === null || kill?.badAttempts === undefined ? null : Math.max(0, kill.badAttempts - 1);
+  // Per kill, so the worst round: the summed count covers several kills.
+  const worst = kill?.badAttemptsWorstRound;
+  const afterFirst = worst === null || worst === undefined ? null : Math.max(0, worst - 1);
   return {
     failedGetsKill: atMost(failed(kill), TARGET.failedGets),
     failedGets503: atMost(failed(get(name, '503')), TARGET.failedGets),
