@@ -1,12 +1,12 @@
 import { createHash } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { createServer as createNetServer } from 'node:net';
 import { Readable } from 'node:stream';
 import { type Dispatcher, getGlobalDispatcher, request, setGlobalDispatcher } from 'undici';
 import { afterEach, describe, expect, it } from 'vitest';
 import { ManualClock } from '../../src/core/clock.js';
 import { FailoverDispatcher, type FailoverDispatcherOptions } from '../../src/failover/index.js';
 import { createMetricsRegistry, upstreamMetrics } from '../../src/metrics/index.js';
+import { freePort } from '../support/e2e.js';
 import { listen } from '../support/http.js';
 
 type Handle = (req: IncomingMessage, res: ServerResponse, body: Buffer) => void;
@@ -63,13 +63,9 @@ async function upstream(handle: Handle = ok): Promise<Upstream> {
   return u;
 }
 
-/** A port with nothing listening: connections are refused. */
+/** An origin nobody listens on: connections are refused. */
 async function deadPort(): Promise<string> {
-  const s = createNetServer();
-  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
-  const port = (s.address() as { port: number }).port;
-  await new Promise<void>((r) => s.close(() => r()));
-  return `http://127.0.0.1:${port}`;
+  return `http://127.0.0.1:${await freePort()}`;
 }
 
 /** `a` answering with `handle` and an `ok` backup tier `b`, so a retry after a failure on `a` would show on `b`. */

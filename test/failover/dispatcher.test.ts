@@ -1,11 +1,11 @@
 import { once } from 'node:events';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
-import { createServer as createNetServer, type Server as NetServer } from 'node:net';
 import { Agent, request } from 'undici';
 import { afterEach, describe, expect, it } from 'vitest';
 import { ManualClock } from '../../src/core/clock.js';
 import { FailoverDispatcher, type FailoverDispatcherOptions } from '../../src/failover/index.js';
 import { createMetricsRegistry, upstreamMetrics } from '../../src/metrics/index.js';
+import { freePort } from '../support/e2e.js';
 import { listen } from '../support/http.js';
 
 type Mode = 'ok' | '503' | 'hang' | '500' | 'drain';
@@ -59,13 +59,9 @@ async function upstream(name: string, mode: Mode = 'ok'): Promise<Upstream> {
   return u;
 }
 
-/** A port with nothing listening: connections are refused. */
+/** An origin nobody listens on: connections are refused. */
 async function deadPort(): Promise<string> {
-  const s: NetServer = createNetServer();
-  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
-  const port = (s.address() as { port: number }).port;
-  await new Promise<void>((r) => s.close(() => r()));
-  return `http://127.0.0.1:${port}`;
+  return `http://127.0.0.1:${await freePort()}`;
 }
 
 /** Advances `clock` in steps until `done` settles, letting the real probes' I/O run between steps. */

@@ -1,6 +1,7 @@
 // EndpointSlices to endpoints: pure, and typed structurally, so it needs no @kubernetes/client-node.
 import { InvalidOptionError } from '../../core/errors.js';
 import type { DiscoveredEndpoint } from './discovery.js';
+import { originFor } from './endpoint.js';
 
 /** The fields of a `discovery.k8s.io/v1` EndpointSlice that discovery reads. */
 export interface SliceLike {
@@ -38,8 +39,7 @@ export function endpointsOfSlices(slices: readonly SliceLike[], mapping: SliceMa
       if (!serving) continue;
       const draining = c.terminating === true;
       for (const address of ep.addresses ?? []) {
-        const host = address.includes(':') ? `[${address}]` : address;
-        const origin = `${port.scheme}://${host}:${port.number}`;
+        const origin = originFor(port.scheme, address, port.number);
         const prior = byOrigin.get(origin);
         // A pod moving between slices can show up in both for a moment: the one in rotation wins.
         if (prior !== undefined && prior.draining !== true) continue;

@@ -5,6 +5,7 @@ import { type Clock, systemClock, type TimerHandle } from '../../core/clock.js';
 import { InvalidOptionError, NinesError } from '../../core/errors.js';
 import { checkInteger, checkString } from '../../core/validate.js';
 import type { DiscoveredEndpoint, Discovery } from './discovery.js';
+import { ChangeFilter } from './endpoint.js';
 import { endpointsOfSlices, type SliceMapping } from './kubernetes-slices.js';
 
 /** Options of {@link kubernetesDiscovery}. */
@@ -52,11 +53,10 @@ class KubernetesDiscovery implements Discovery {
   #restart: TimerHandle | undefined;
   #backoffMs = RESTART_MIN_MS;
   #listing = false;
-  #last = '';
   #started = false;
   #closed = false;
   #first: { resolve: () => void; reject: (e: unknown) => void } | undefined;
-  #onUpdate: (endpoints: readonly DiscoveredEndpoint[]) => void = () => {};
+  #changes = new ChangeFilter(() => {});
   #onError: ((error: unknown) => void) | undefined;
   #namespace = '';
 
@@ -68,7 +68,7 @@ class KubernetesDiscovery implements Discovery {
   async start(onUpdate: (endpoints: readonly DiscoveredEndpoint[]) => void, onError?: (error: unknown) => void): Promise<void> {
     if (this.#started) throw new InvalidOptionError('kubernetesDiscovery: start() was already called');
     this.#started = true;
-    this.#onUpdate = onUpdate;
+    this.#changes = new ChangeFilter(onUpdate);
     this.#onError = onError;
     const k8s = await loadClient();
     const kc = this.#options.kubeConfig ?? defaultKubeConfig(k8s);
@@ -173,12 +173,8 @@ class KubernetesDiscovery implements Discovery {
       return;
     }
     this.#backoffMs = RESTART_MIN_MS;
-    const key = JSON.stringify(endpoints);
     const first = this.#first;
-    if (key !== this.#last || first !== undefined) {
-      this.#last = key;
-      this.#onUpdate(endpoints);
-    }
+    this.#changes.update(endpoints); // the first list always passes: nothing came before it
     if (first !== undefined) {
       this.#first = undefined;
       first.resolve();
