@@ -23,10 +23,11 @@ export async function switchableTarget() {
 }
 
 /**
- * Writes `dir/nines.yaml`: nines serve on a free port, SQLite in `dir`, probes every 200 ms (two
- * failures in a row open an incident: on a busy machine a stall of the monitor can delay a probe's
- * request until its 150 ms run out — a stall past the deadline is noticed and ignored, one before it
- * is not — and one such failure must not open an incident in a test that waits for a clean baseline). By default component `web` probes `targetPort` and SLO `web-slo` at
+ * Writes `dir/nines.yaml`: nines serve on a free port, SQLite in `dir`, probes every second with
+ * 900 ms to answer, two failures in a row opening an incident. The target answers from the test's
+ * own process, which a busy 2-core machine (CI beside a soak) stalls for hundreds of milliseconds:
+ * with 150 ms to answer, two such stalls opened an incident while the target was up and burn
+ * alerts fired in a test asserting a clean baseline. By default component `web` probes `targetPort` and SLO `web-slo` at
  * 99.9 % watches it (`slo` is added to the SLO's map); `components` replaces both; `extra` is
  * appended (an `alerts:` or `notify:` block); `server` adds keys to the server map. Reads are not
  * rate limited: the tests poll the API every 25 ms for up to a minute, faster than the default allows.
@@ -48,7 +49,7 @@ slos:
     path,
     `server: { host: 127.0.0.1, port: ${port}, rateLimit: { reads: { enabled: false } }${options.server === undefined ? '' : `, ${options.server}`} }
 storage: sqlite:${join(dir, 'nines.db')}
-defaults: { interval: 200ms, timeout: 150ms, degradedAfter: 100ms, failuresToOpen: 2, successesToResolve: 1 }
+defaults: { interval: 1s, timeout: 900ms, degradedAfter: 800ms, failuresToOpen: 2, successesToResolve: 1 }
 ${watched}
 ${options.extra ?? ''}
 `,
