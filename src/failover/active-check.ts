@@ -215,6 +215,24 @@ export class ActiveHealthChecker {
     if (wasUp && h.health < this.#rise) call(this.#options.onChange, h.name, 'down', 'fall');
   }
 
+  /**
+   * A request's connection to `endpoint` broke off (a reset): HAProxy's `on-error sudden-death`.
+   * One more failed check takes an up endpoint down, and that check runs now, or one fast interval
+   * after the last one (so a host resetting connections all the time is not probed in a loop).
+   * True when a probe result will follow (the endpoint is checked, up, and the checker open).
+   */
+  suspect(endpoint: string): boolean {
+    const h = this.#endpoints.get(endpoint);
+    if (h === undefined || this.#closed || h.health < this.#rise) return false;
+    h.health = this.#rise;
+    if (h.run !== undefined) return true; // the probe on its way decides
+    h.timer?.clear();
+    h.idle = false;
+    h.expedited = true;
+    this.#arm(h, Math.max(0, h.lastDone + this.#fastInter - this.#clock.now()));
+    return true;
+  }
+
   /** Stops everything: no timer left, every probe in flight aborted. Idempotent. */
   close(): void {
     this.#closed = true;

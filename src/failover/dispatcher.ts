@@ -215,6 +215,13 @@ export class FailoverDispatcher extends Dispatcher {
         this.#checkFailed.add(e.origin); // as a failed probe: the next pass means it came back
         this.#checker.observeFailure(e.origin, refused); // refused: nothing listens, down at once
       },
+      connectionLost: (e) => {
+        // A killed host's keep-alive connections break first; until its check, run now, says
+        // whether it still listens, new requests go elsewhere (the probe takes a round trip).
+        if (e.suspect || this.#checker === undefined || !this.#checker.suspect(e.origin)) return;
+        e.suspect = true;
+        this.#router.invalidate();
+      },
       tryRetry() {
         // Envoy's rule: retries in flight within max(floor, 20 % of requests in flight). Failures come
         // in bursts (a dead host's requests fail together, timeouts fire together), so a retry past it
@@ -367,7 +374,7 @@ export class FailoverDispatcher extends Dispatcher {
   }
 
   #routable(e: Endpoint): boolean {
-    return e.checkUp && !e.draining && (this.#outlier === undefined || this.#outlier.state(e.origin) !== 'ejected');
+    return e.checkUp && !e.draining && !e.suspect && (this.#outlier === undefined || this.#outlier.state(e.origin) !== 'ejected');
   }
 
   #setTier(tier: number, list: readonly DiscoveredEndpoint[]): void {
@@ -381,7 +388,16 @@ export class FailoverDispatcher extends Dispatcher {
       let e = this.#endpoints.get(origin);
       if (e !== undefined && e.tier !== tier) continue; // one endpoint, one tier: the earlier tier keeps it
       if (e === undefined) {
-        e = { origin, tier, pool: new Pool(origin, this.#poolOptions), weight: 1, outstanding: 0, checkUp: true, draining: false };
+        e = {
+          origin,
+          tier,
+          pool: new Pool(origin, this.#poolOptions),
+          weight: 1,
+          outstanding: 0,
+          checkUp: true,
+          draining: false,
+          suspect: false,
+        };
         this.#endpoints.set(origin, e);
         this.#outlier?.add(origin);
         this.#checker?.add(origin);
@@ -416,6 +432,11 @@ export class FailoverDispatcher extends Dispatcher {
 
   #checked(origin: string, result: 'pass' | 'fail' | 'drain'): void {
     this.#metrics?.healthCheck(origin, result);
+    const e = this.#endpoints.get(origin);
+    if (e?.suspect === true) {
+      e.suspect = false; // a failure takes it down in the onChange that follows
+      this.#router.invalidate();
+    }
     if (result !== 'pass') this.#checkFailed.add(origin);
     // A pass after a failed check means the host came back (a restart): end its ejection now, as
     // Envoy does on a passing check. A host that never failed its check keeps serving its ejection,

@@ -22,6 +22,8 @@ export interface RequestHost {
   record(endpoint: Endpoint, result: { status?: number; error?: boolean }): void;
   /** The attempt could not connect to the host at all (refused, unreachable). */
   connectFailed(endpoint: Endpoint, refused: boolean): void;
+  /** The attempt's connection broke off (reset, closed by the other side): the host may have died. */
+  connectionLost(endpoint: Endpoint): void;
   /** Takes one retry from the budget; false when it is exhausted. */
   tryRetry(): boolean;
   /** Gives back a retry taken with {@link RequestHost.tryRetry}, once that attempt ends. */
@@ -55,6 +57,9 @@ const CONNECT_CODES = new Set([
   'ENETDOWN',
   'UND_ERR_CONNECT_TIMEOUT',
 ]);
+
+/** Errors of a connection that broke off: what a killed or restarting host's requests get first. */
+const LOST_CODES = new Set(['ECONNRESET', 'EPIPE', 'UND_ERR_SOCKET']);
 
 /** The per-try timeout's error: an attempt that had no response headers in time. */
 export class AttemptTimeoutError extends NinesError {
@@ -371,6 +376,7 @@ export class FailoverRequest {
     const code = (error as { code?: string }).code ?? '';
     if (CONNECT_CODES.has(code) && code !== 'ENOTFOUND' && code !== 'EAI_AGAIN')
       this.host.connectFailed(attempt.endpoint, code === 'ECONNREFUSED');
+    else if (LOST_CODES.has(code)) this.host.connectionLost(attempt.endpoint);
     this.#failed(attempt, error, !attempt.started || CONNECT_CODES.has(code) ? 'connect' : 'reset');
   }
 

@@ -21,6 +21,8 @@ export interface Endpoint {
   checkUp: boolean;
   /** Terminating in discovery: keeps its requests, takes new ones only when no other host can. */
   draining: boolean;
+  /** A request to it broke off and its health check to say why is on its way: no new requests meanwhile. */
+  suspect: boolean;
 }
 
 interface Tier {

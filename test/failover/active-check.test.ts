@@ -618,3 +618,48 @@ describe('observeFailure (HAProxy observe layer4, on-error fail-check)', () => {
     expect(changes).toEqual([[2_000, 'a', 'down', 'fall']]);
   });
 });
+
+describe('suspect (HAProxy on-error sudden-death, the check run at once)', () => {
+  it('a reset leaves a fully up endpoint one failed check from down and probes it now, or a fast interval after the last probe', async () => {
+    const { clock, checker, probes, changes, answers } = setup({ intervalMs: 2_000, fastIntervalMs: 500 });
+    checker.add('a');
+    await clock.advance(2_000); // probes at 0 and 2 000 pass: fully up, next due at 4 000
+    await clock.advance(100);
+    expect(checker.suspect('a')).toBe(true);
+    expect(checker.state('a')).toBe('up'); // not down on a reset alone: a keep-alive race also resets
+    await clock.advance(400);
+    expect(probes).toEqual([0, 2_000, 2_500]); // fast interval after the last probe, not 4 000
+    expect(changes).toEqual([]); // it passed: fully up again
+    answers.push(REFUSED);
+    await clock.advance(500);
+    expect(checker.suspect('a')).toBe(true);
+    await clock.advance(0); // the last probe ended 500 ms ago: this one runs now
+    expect(probes.at(-1)).toBe(3_000);
+    expect(changes).toEqual([[3_000, 'a', 'down', 'fall']]); // one failure after the reset: down
+    expect(checker.suspect('a')).toBe(false); // already down: nothing to confirm
+    expect(checker.suspect('unknown')).toBe(false);
+    checker.close();
+  });
+
+  it('a probe already on its way is the one that decides', async () => {
+    const clock = new ManualClock();
+    const pending: Array<(o: ProbeOutcome) => void> = [];
+    const checker = new ActiveHealthChecker(() => new Promise<ProbeOutcome>((r) => pending.push(r)), {
+      clock,
+      jitter: 0,
+      random: () => 0,
+      intervalMs: 2_000,
+      timeoutMs: 1_000,
+    });
+    checker.add('a');
+    await clock.advance(0);
+    expect(pending).toHaveLength(1);
+    expect(checker.suspect('a')).toBe(true);
+    await clock.advance(0);
+    expect(pending).toHaveLength(1); // no second probe beside it
+    pending[0]?.({ error: new Error('connect ECONNREFUSED') });
+    await clock.advance(0);
+    expect(checker.state('a')).toBe('down');
+    checker.close();
+  });
+});

@@ -3,7 +3,7 @@ import { createServer, type IncomingMessage, type ServerResponse } from 'node:ht
 import { Agent, request } from 'undici';
 import { afterEach, describe, expect, it } from 'vitest';
 import { ManualClock } from '../../src/core/clock.js';
-import { FailoverDispatcher, type FailoverDispatcherOptions } from '../../src/failover/index.js';
+import { FailoverDispatcher, type FailoverDispatcherOptions, type ProbeOutcome } from '../../src/failover/index.js';
 import { createMetricsRegistry, upstreamMetrics } from '../../src/metrics/index.js';
 import { freePort } from '../support/e2e.js';
 import { listen } from '../support/http.js';
@@ -272,6 +272,48 @@ describe('FailoverDispatcher', () => {
     expect(health).toEqual({ origin: dead, tier: 0, up: true, reason: 'rise' });
     expect((await many(d, 4)).map((r) => r.body)).toEqual(['revived', 'b', 'revived', 'b']);
     expect(revived.hits()).toBe(2);
+  });
+
+  it('active checks: a connection broken off mid-request takes its host out until its check, run at once, says whether it still answers', async () => {
+    const b = await upstream('b');
+    let reset = true;
+    let aHits = 0;
+    const a = await listen((req, res) => {
+      if (req.url === '/readiness') return void res.end();
+      aHits++;
+      if (reset)
+        req.socket.destroy(); // what a killed host's kept-alive connections do
+      else res.end('a');
+    });
+    cleanups.push(a.close);
+    const clock = new ManualClock(0);
+    const answers: Array<(o: ProbeOutcome) => void> = []; // a's checks, answered by the test
+    const probe = (origin: string) =>
+      origin === a.url ? new Promise<ProbeOutcome>((r) => answers.push(r)) : Promise.resolve({ status: 200 });
+    // random 0.99: the scheduled probes come at 59.4 s, beyond the clock's reach
+    const healthCheck = { intervalMs: 60_000, timeoutMs: 30_000, fastIntervalMs: 500, probe };
+    const d = dispatcher({ tiers: [[a.url, b.url]], balancer: 'round-robin', clock, random: () => 0.99, healthCheck });
+    await clock.advance(1_000);
+    const bodies = async (n: number) => (await many(d, n)).map((r) => r.body);
+    expect(await bodies(2)).toEqual(['b', 'b']); // a's reset is retried on b
+    expect(aHits).toBe(1);
+    expect(await bodies(6)).toEqual(Array(6).fill('b')); // no request for a while its check is due ...
+    await clock.advance(0);
+    expect(answers).toHaveLength(1);
+    expect(await bodies(2)).toEqual(['b', 'b']); // ... or on its way
+    expect(aHits).toBe(1);
+    reset = false;
+    answers[0]?.({ status: 200 }); // it answers: back at once
+    await clock.advance(0);
+    expect((await bodies(4)).sort()).toEqual(['a', 'a', 'b', 'b']);
+    reset = true;
+    const down = once(d as never, 'health');
+    expect(await bodies(2)).toEqual(['b', 'b']);
+    await clock.advance(500); // a fast interval after the last check
+    answers[1]?.({ error: new Error('connect ECONNREFUSED') });
+    expect(await down).toEqual([{ origin: a.url, tier: 0, up: false, reason: 'fall' }]); // one failure after a reset: down
+    expect(await bodies(4)).toEqual(Array(4).fill('b'));
+    expect(aHits).toBe(4);
   });
 
   it('active checks: an ejected host whose check fails and then passes is unejected at once, not after its ejection time', async () => {
