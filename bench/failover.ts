@@ -32,7 +32,10 @@ nines' 2 s per-try timeout so a request stuck on a hanging host can still be ret
  * origin after the fault (retries included, since each is a new request there). A dead host cannot
  * count what it never received, and a stopped one counts nothing while stopped; for `503` the bad
  * host's own counter is printed beside it as a check (`srv`). Every client here, nines' included,
- * ends in an undici Client per host, so the count is the same for all. "Time to eject" is from the
+ * ends in an undici Client per host, so the count is the same for all. "After 1st fail" counts those
+ * created after the first of them failed (its error, from `undici:request:error`, reached the
+ * client): the attempts sent while the host was dying but nothing had failed yet are ones no client
+ * can spare, and the issue's target is on the rest ("after its first failure"). "Time to eject" is from the
  * first attempt at the bad host after the fault (which fails) to the last one; "never" when it still
  * got attempts in the last second of the run. "Time to restore" is from the restarted process
  * listening to the first request it served (its own counter, epoch ms on the same machine).
@@ -162,12 +165,16 @@ async function loadNines(): Promise<Implementation | string> {
 
 /** performance.now() of every request an undici Client created for `origin`, while armed. */
 const attempts = new Map<string, number[]>();
-subscribe('undici:request:create', (message) => {
+/** performance.now() of every error (reset, refused, timeout) such a request ended with, while armed. */
+const failures = new Map<string, number[]>();
+const armed = (map: Map<string, number[]>) => (message: unknown) => {
   const { origin, path } = (message as { request: { origin?: unknown; path?: unknown } }).request;
   if (path === '/readiness') return; // nines' health probes are not attempts of a request
-  const times = typeof origin === 'string' ? attempts.get(origin) : undefined;
+  const times = typeof origin === 'string' ? map.get(origin) : undefined;
   times?.push(performance.now());
-});
+};
+subscribe('undici:request:create', armed(attempts));
+subscribe('undici:request:error', armed(failures));
 
 // ---------------------------------------------------------------------------------------------------
 // One implementation × scenario
@@ -183,6 +190,8 @@ interface Run {
   failed: number;
   /** Attempts at the bad host after the fault (before the restart, for `restart`). */
   badAttempts: number | null;
+  /** Of those, the ones created after the first of them failed (its error reached the client). */
+  afterFirstFailure: number | null;
   /** The bad host's own count of 503 answers (scenario 503). */
   badServerCount: number | null;
   ejectMs: number | null;
@@ -217,7 +226,9 @@ async function runOne(impl: Implementation, scenario: Scenario): Promise<Run> {
   try {
     await openLoop(client.send, { rate: RATE, durationMs: WARMUP_S * 1000, deadlineMs: DEADLINE_MS });
     const times: number[] = [];
+    const failedAt: number[] = [];
     attempts.set(bad.origin, times);
+    failures.set(bad.origin, failedAt);
     const load = await openLoop(client.send, {
       rate: RATE,
       durationMs,
@@ -225,6 +236,7 @@ async function runOne(impl: Implementation, scenario: Scenario): Promise<Run> {
       events: faultEvents(scenario, bad, durationMs),
     });
     attempts.delete(bad.origin);
+    failures.delete(bad.origin);
     const failed = Object.entries(load.outcomes).reduce((n, [k, v]) => (k === 'ok' ? n : n + v), 0);
     const run: Run = {
       implementation: impl.name,
@@ -233,6 +245,7 @@ async function runOne(impl: Implementation, scenario: Scenario): Promise<Run> {
       okPerSec: (load.outcomes.ok ?? 0) / DURATION_S,
       failed,
       badAttempts: null,
+      afterFirstFailure: null,
       badServerCount: null,
       ejectMs: null,
       ejected: null,
@@ -245,6 +258,9 @@ async function runOne(impl: Implementation, scenario: Scenario): Promise<Run> {
       const until = restart === undefined ? Number.POSITIVE_INFINITY : load.startedAt + restart.startMs;
       const after = times.filter((t) => t >= from && t < until);
       run.badAttempts = after.length;
+      // Attempts sent before any had failed had nothing to go on: no client can spare those.
+      const firstFailure = failedAt.find((t) => t >= from && t < until);
+      run.afterFirstFailure = firstFailure === undefined ? 0 : after.filter((t) => t > firstFailure).length;
       const end = restart === undefined ? load.startedAt + durationMs : until;
       if (after.length > 0) {
         const last = after[after.length - 1] as number;
@@ -261,6 +277,7 @@ async function runOne(impl: Implementation, scenario: Scenario): Promise<Run> {
     return run;
   } finally {
     attempts.delete(bad.origin);
+    failures.delete(bad.origin);
     await client.close().catch(() => {});
     await Promise.all(upstreams.map((u) => u.close()));
   }
@@ -276,6 +293,8 @@ interface Summary extends Pick<Run, 'implementation' | 'scenario' | 'okPerSec' |
   failedByCode: Record<string, number>;
   /** The most bad-host attempts of one round (one fault): `badAttempts` sums the rounds. */
   badAttemptsWorstRound: number | null;
+  /** The most attempts after the first failure in one round. */
+  afterFirstFailureWorstRound: number | null;
 }
 
 function summarize(runs: readonly Run[]): Summary {
@@ -304,6 +323,9 @@ function summarize(runs: readonly Run[]): Summary {
     okPerSec: median(runs.map((r) => r.okPerSec)),
     badAttempts: sumOrNull((r) => r.badAttempts),
     badAttemptsWorstRound: runs.some((r) => r.badAttempts !== null) ? Math.max(...runs.map((r) => r.badAttempts ?? 0)) : null,
+    afterFirstFailureWorstRound: runs.some((r) => r.afterFirstFailure !== null)
+      ? Math.max(...runs.map((r) => r.afterFirstFailure ?? 0))
+      : null,
     badServerCount: sumOrNull((r) => r.badServerCount),
     ejectMs: medOrNull((r) => r.ejectMs),
     ejected: first.ejected === null ? null : runs.every((r) => r.ejected === true),
@@ -337,6 +359,7 @@ function table(summaries: readonly Summary[]): void {
     ['scenario', 8, false],
     ['ok/s', 6, true],
     ['bad-host attempts', 17, true],
+    ['after 1st fail', 14, true],
     ['eject', 9, true],
     ['restore', 8, true],
     ['p50 ms', 7, true],
@@ -356,6 +379,7 @@ function table(summaries: readonly Summary[]): void {
       s.scenario,
       fmt(s.okPerSec),
       bad,
+      fmt(s.afterFirstFailureWorstRound),
       ejectText(s),
       s.restoreMs === null ? '-' : `${fmt(s.restoreMs)} ms`,
       fmt(s.p50Ms, 2),
@@ -400,8 +424,7 @@ function targetsFor(name: string, summaries: readonly Summary[], cpu: Record<str
         : null;
   // A host never ejected keeps getting attempts: the count after the first failure is then unbounded.
   // Per kill, so the worst round: the summed count covers several kills.
-  const worst = kill?.badAttemptsWorstRound;
-  const afterFirst = worst === null || worst === undefined ? null : Math.max(0, worst - 1);
+  const afterFirst = kill?.afterFirstFailureWorstRound;
   return {
     failedGetsKill: atMost(failed(kill), TARGET.failedGets),
     failedGets503: atMost(failed(get(name, '503')), TARGET.failedGets),

@@ -28,6 +28,8 @@ describe('bench:failover --quick', () => {
     expect(run.ok + failed).toBe(run.sent);
     // The killed host was counted (a number, not absent), whatever BalancedPool did with it.
     expect(typeof run.badAttempts).toBe('number');
+    expect(run.afterFirstFailureWorstRound).toBeLessThanOrEqual(run.badAttempts); // a part of them
+    expect(out.targets.BalancedPool.attemptsAfterFirstFailureKill.measured).toBe(run.afterFirstFailureWorstRound);
     expect(out.targets.BalancedPool.failedGetsKill.limit).toBe(0);
   });
 });
