@@ -387,7 +387,10 @@ export class FailoverRequest {
     const reached = attempt.started;
     const safe = reached ? this.#afterWrite && this.#bodyReplayable() : this.#bodyUntouched();
     // A request that never reached its host adds no load when sent elsewhere: outside the budget.
-    if (safe && this.host.now() < this.#deadline && (reached ? this.#canRetry() : this.#attempts < this.host.maxAttempts)) {
+    // Not one that timed out still queued: the client or the pool is overloaded, and retries
+    // outside the budget would add a queued attempt per request, every per-try timeout.
+    const budgeted = reached || reason === 'timeout';
+    if (safe && this.host.now() < this.#deadline && (budgeted ? this.#canRetry() : this.#attempts < this.host.maxAttempts)) {
       this.#markTried(attempt.endpoint);
       this.host.retried(reason);
       this.#send(reached);

@@ -579,6 +579,28 @@ describe('FailoverDispatcher: retry budget', () => {
     await expectCounts(s, { success: 21, server_error: 29 }, { status: 21, api: 29 });
   });
 
+  it('an attempt whose per-try timeout passes while it waits in a busy pool is retried within the budget', async () => {
+    const h = await upstream(hang);
+    const b = await upstream();
+    const s = setup({
+      tiers: [[h.url], [b.url]],
+      mode: 'backup',
+      pool: { connections: 1 },
+      retry: { budgetPercent: 0, minRetryConcurrency: 0 },
+    });
+    const first = request('http://api/1', { dispatcher: s.d });
+    await until(() => h.hits === 1);
+    const second = request('http://api/2', { dispatcher: s.d }); // queued behind the first
+    await until(() => outstanding(s.d) === 2);
+    const failures = Promise.allSettled([first, second]);
+    await s.clock.advance(2_000); // both per-try timeouts: no budget for either
+    const settled = await failures;
+    expect(settled.map((r) => r.status)).toEqual(['rejected', 'rejected']);
+    expect(settled.map((r) => (r as PromiseRejectedResult).reason.code)).toEqual(['NINES_TIMEOUT', 'NINES_TIMEOUT']);
+    expect(b.hits).toBe(0);
+    expect(await s.retries()).toEqual({ api: 2 }); // both refused by the budget
+  });
+
   it('a request that never reached its host is retried outside the budget: it adds no load', async () => {
     const dead = await deadPort();
     const b = await upstream();
