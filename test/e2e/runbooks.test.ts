@@ -68,10 +68,10 @@ describe('runbooks (every exec block, against a real nines serve)', () => {
     const config = join(dir, 'etc/nines.yaml');
     writeFileSync(
       config,
-      // reads unlimited: the test polls the API while the blocks run
+      // reads unlimited: the test polls the API while the blocks run; timeouts generous for a busy machine
       `server: { host: 127.0.0.1, port: ${port}, token: "\${NINES_TOKEN}", rateLimit: { reads: { enabled: false } } }
 storage: sqlite:\${NINES_DATA}/nines.db
-defaults: { interval: 200ms, timeout: 150ms, degradedAfter: 100ms, failuresToOpen: 2, successesToResolve: 2, flapThreshold: 3, flapWindow: 1m }
+defaults: { interval: 1s, timeout: 900ms, degradedAfter: 800ms, failuresToOpen: 2, successesToResolve: 2, flapThreshold: 3, flapWindow: 1m }
 components:
   - { name: api, critical: true, check: { type: http, url: "${targetsUrl}/up" } }
   - { name: payments, check: { type: http, url: "${targetsUrl}/down" } }
