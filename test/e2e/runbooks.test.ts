@@ -25,9 +25,32 @@ const runbooks = files.map((file) => ({ file, blocks: shellBlocks(readFileSync(j
 const MAX_NO_EXEC = 4;
 /** The V8 flags of the `nines` shebang: a runbook checks that the process runs with them. */
 const V8_FLAGS = ['--max-semi-space-size=8', '--heap-growing-percent=50'];
-/** Blocks that use PostgreSQL (scaling.md's move) need it; without it (and without CI) they skip. */
+/** Blocks that use PostgreSQL (scaling.md's move, disaster-recovery.md's B) need it; without it (and without CI) they skip. */
 const postgres = await hasPostgres();
+const PG_VARIABLES = ['NINES_PG_URL', 'NINES_APP_DB_URL'];
 const schema = uniqueName('runbooks');
+/** The application database of disaster-recovery.md's B, and the copy its restore makes. */
+const appDb = uniqueName('runbooks_app');
+const APP_ROWS = 100;
+const appUrl = () => {
+  const url = new URL(pgUrl);
+  url.pathname = `/${appDb}`;
+  return url.href;
+};
+
+/** Runs `sql` on the test's PostgreSQL (the `test` database), or on `database` there. */
+async function onPostgres(sql: string, database?: string): Promise<void> {
+  const { default: pg } = await import('pg');
+  const url = new URL(pgUrl);
+  if (database !== undefined) url.pathname = `/${database}`;
+  const client = new pg.Client({ connectionString: url.href });
+  await client.connect();
+  try {
+    await client.query(sql);
+  } finally {
+    await client.end();
+  }
+}
 
 /** A loopback server on port 0; resolves with its base URL. */
 async function listen(server: Server): Promise<string> {
@@ -61,6 +84,13 @@ describe('runbooks (every exec block, against a real nines serve)', () => {
     const targetsUrl = await listen(targets);
     const serviceUrl = await listen(service);
 
+    if (postgres) {
+      await onPostgres(`create database "${appDb}"`);
+      await onPostgres(
+        `create table orders (id int primary key, total numeric not null); insert into orders select g, g * 1.5 from generate_series(1, ${APP_ROWS}) g`,
+        appDb,
+      );
+    }
     const port = await freePort();
     mkdirSync(join(dir, 'etc'));
     mkdirSync(join(dir, 'data'));
@@ -88,6 +118,7 @@ backup:
   targets:
     store: { type: sqlite, path: "\${NINES_DATA}/nines.db" }
     config: { type: files, path: "\${NINES_CONFIG_DIR}" }
+    app: { type: postgres, url: "\${NINES_APP_DB_URL:-postgres://postgres@127.0.0.1:5432/unused}" }
 `,
     );
     // `nines` on PATH, as `npm install -g nines` puts it, running this checkout's build
@@ -106,7 +137,7 @@ backup:
       NINES_SPARE_PORT: String(await freePort()),
       NINES_BACKUP_KEY: 'ab'.repeat(32),
       NINES_SERVICE_URL: serviceUrl,
-      ...(postgres ? { NINES_PG_URL: `${pgUrl}?schema=${schema}` } : {}),
+      ...(postgres ? { NINES_PG_URL: `${pgUrl}?schema=${schema}`, NINES_APP_DB_URL: appUrl() } : {}),
     });
     const started = await startServing([...V8_FLAGS, bin, 'serve', '--config', config], {
       cwd: dir,
@@ -129,7 +160,10 @@ backup:
     serve?.kill('SIGKILL');
     await Promise.all(servers.map((s) => new Promise((r) => s.close(r))));
     rmSync(dir, { recursive: true, force: true });
-    if (postgres) await dropSchema(schema);
+    if (postgres) {
+      await dropSchema(schema);
+      for (const db of [appDb, `${appDb}_restored`]) await onPostgres(`drop database if exists "${db}" with (force)`);
+    }
   });
 
   const run = (block: RunbookBlock, cwd: string) => runBlock(block, { cwd, env, timeoutMs: 90_000 });
@@ -146,7 +180,7 @@ backup:
       });
       // in order: a later block may use what an earlier one made (a backup, a restored file)
       for (const block of blocks.filter((b) => b.mode === 'exec')) {
-        it.skipIf(!postgres && block.script.includes('NINES_PG_URL'))(
+        it.skipIf(!postgres && PG_VARIABLES.some((v) => block.script.includes(v)))(
           `${file}:${block.line}`,
           async () => {
             const work = cwd();
