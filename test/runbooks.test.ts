@@ -1,4 +1,7 @@
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { blockAt, runBlock, shellBlocks } from './support/runbooks.js';
 
@@ -71,5 +74,32 @@ describe('runbook blocks', () => {
   it('fails a block that uses an unset variable (bash -u), so a missing NINES_* is caught', async () => {
     const block = blockAt(shellBlocks(doc('```sh exec', 'echo "$NINES_NOT_SET"', '```')), 0);
     expect((await runBlock(block, { cwd: tmpdir(), env })).failure).toBe('exited with 1');
+  });
+});
+
+const RUNBOOKS = fileURLToPath(new URL('../docs/runbooks/', import.meta.url));
+/** GitHub's anchor of a heading: lower case, punctuation dropped, spaces as hyphens. */
+const slug = (heading: string) =>
+  heading
+    .toLowerCase()
+    .replace(/[^\p{L}\p{N} _-]/gu, '')
+    .replace(/ /g, '-');
+const anchors = (file: string) => new Set([...readFileSync(file, 'utf8').matchAll(/^#{1,6} (.+)$/gm)].map((m) => slug(m[1] ?? '')));
+
+describe('runbook links', () => {
+  it('point at files and headings that exist, so a renamed section breaks the test, not the reader', () => {
+    const broken: string[] = [];
+    for (const name of readdirSync(RUNBOOKS).filter((f) => f.endsWith('.md'))) {
+      const file = join(RUNBOOKS, name);
+      for (const [, target = ''] of readFileSync(file, 'utf8').matchAll(/\]\(([^)\s]+)\)/g)) {
+        if (/^[a-z]+:/.test(target)) continue;
+        const [path = '', anchor] = target.split('#');
+        const linked = path === '' ? file : join(dirname(file), path);
+        if (!existsSync(linked)) broken.push(`${name}: ${target} (no file)`);
+        else if (anchor !== undefined && linked.endsWith('.md') && !anchors(linked).has(anchor))
+          broken.push(`${name}: ${target} (no heading)`);
+      }
+    }
+    expect(broken).toEqual([]);
   });
 });
