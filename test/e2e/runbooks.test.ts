@@ -142,19 +142,25 @@ backup:
     const started = await startServing([...V8_FLAGS, bin, 'serve', '--config', config], {
       cwd: dir,
       env: { ...env, NINES_LOG_LEVEL: 'warn' },
+      // a hang guard: a start on a machine busy with other suites has taken over 30 s
+      timeoutMs: 120_000,
     });
     serve = started.proc;
     env.NINES_PID = String(started.proc.pid);
     // what the runbooks read: an open incident on payments, search flapping
     const get = async (path: string) => (await fetch(`${env.NINES_URL}${path}`)).json() as Promise<Record<string, unknown>>;
-    await until('an open incident and a flapping component', async () => {
-      const { components } = (await get('/api/components')) as {
-        components: Array<{ name: string; flapping: boolean; incidentSince: string | null }>;
-      };
-      const by = new Map(components.map((c) => [c.name, c]));
-      return by.get('payments')?.incidentSince && by.get('search')?.flapping ? true : undefined;
-    });
-  }, 120_000);
+    await until(
+      'an open incident and a flapping component',
+      async () => {
+        const { components } = (await get('/api/components')) as {
+          components: Array<{ name: string; flapping: boolean; incidentSince: string | null }>;
+        };
+        const by = new Map(components.map((c) => [c.name, c]));
+        return by.get('payments')?.incidentSince && by.get('search')?.flapping ? true : undefined;
+      },
+      120_000,
+    );
+  }, 300_000);
 
   afterAll(async () => {
     serve?.kill('SIGKILL');
