@@ -3,9 +3,10 @@
 # base/nines.yaml: the same recording and burn-rate alert rules nines evaluates itself, as a
 # prometheus-operator PrometheusRule. Run it after changing the SLOs in nines.yaml;
 # test/deploy/kubernetes.test.ts fails when the committed file differs from a fresh run.
-#   NINES="node dist/cli/index.js" deploy/kubernetes/generate-rules.sh   (default: nines on PATH)
+#   NINES="node dist/cli/index.js" deploy/kubernetes/generate-rules.sh [output]   (default: nines on PATH)
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
+out="${1:-$here/components/monitoring/prometheusrule.yaml}"
 # The export only reads the SLOs; placeholders satisfy the ${…} references of the config.
 rules="$(NINES_TOKEN=placeholder-token-for-export NINES_STORAGE=sqlite::memory: ${NINES:-nines} export prometheus-rules --config "$here/base/nines.yaml")"
 {
@@ -19,4 +20,4 @@ metadata:
 spec:
 HEAD
   printf '%s\n' "$rules" | sed 's/^/  /'
-} > "$here/components/monitoring/prometheusrule.yaml"
+} > "$out"
