@@ -12,7 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { HOOKS, SHUTDOWN } from '../../deploy/kubernetes/examples/library-service/server.js';
 import { SERVE_SHUTDOWN } from '../../src/cli/serve.js';
-import { bin, ensureBuilt, exitOf, freePort, root, until } from '../support/e2e.js';
+import { bin, ensureBuilt, exitOf, freePort, GiveUp, root, until } from '../support/e2e.js';
 import { hasKubectl, KUBECTL, kustomizeVersion, type Manifest, one, render, selects, validateManifest } from '../support/kubernetes.js';
 import { hasPrometheusTools, promtool } from '../support/prometheus.js';
 import { dropSchema, hasPostgres, pgUrl, uniqueName } from '../support/services.js';
@@ -56,10 +56,14 @@ async function start(args: string[], env: NodeJS.ProcessEnv, ready: string): Pro
   proc.stderr?.on('data', (c: Buffer) => {
     output += c.toString();
   });
-  await until(`"${ready}"`, async () => {
-    if (proc.exitCode !== null) throw new Error(`exited ${proc.exitCode}: ${output}`);
-    return output.includes(ready) ? true : undefined;
-  }).catch((error: Error) => {
+  await until(
+    `"${ready}"`,
+    async () => {
+      if (proc.exitCode !== null) throw new GiveUp(`exited ${proc.exitCode}`);
+      return output.includes(ready) ? true : undefined;
+    },
+    60_000,
+  ).catch((error: Error) => {
     proc.kill('SIGKILL');
     throw new Error(`${error.message}; output so far:\n${output}`);
   });
@@ -78,11 +82,16 @@ const get = async (url: string) => {
 async function probeAndStop(container: Manifest, port: number, proc: ChildProcess, output: () => string) {
   for (const kind of ['startupProbe', 'livenessProbe', 'readinessProbe'] as const) {
     const path = container[kind].httpGet.path as string;
-    // readiness may be 503 until the first results are in; the others answer at once
-    const r = await until(`${kind} ${path} to answer 200`, async () => {
-      const got = await get(`http://127.0.0.1:${port}${path}`);
-      return got.status === 200 ? got : undefined;
-    });
+    // readiness is 503 until a first result is in: first runs are spread over the interval (12 s
+    // into it for kube-dns here), so the hang guard is generous
+    const r = await until(
+      `${kind} ${path} to answer 200`,
+      async () => {
+        const got = await get(`http://127.0.0.1:${port}${path}`);
+        return got.status === 200 ? got : undefined;
+      },
+      60_000,
+    );
     expect(r.status, `${kind} ${path}`).toBe(200);
   }
   const exited = exitOf(proc);
@@ -335,7 +344,7 @@ describe.skipIf(!hasKubectl())('deploy/kubernetes', () => {
         if (schema !== undefined) await dropSchema(schema);
       }
     },
-    90_000,
+    120_000,
   );
 
   it('library-service example: its probes answer on the real service, and the grace period outlasts its shutdown', async () => {
