@@ -19,13 +19,8 @@ import { Subscriptions } from '../notify/subscriptions.js';
 import { buildApp } from '../server/app.js';
 import { openServedDegradation } from '../server/degradation.js';
 import { openServedFlags } from '../server/flags.js';
+import { SERVE_SHUTDOWN, serveDrainDelayMs } from './serve-shutdown.js';
 import { EXIT_INVALID, loadOrReport, type Output, processOutput } from './validate.js';
-
-/**
- * Shutdown settings of `nines serve` (ms); `NINES_DRAIN_DELAY_MS` overrides `drainDelay`. Deployment
- * files derive their grace periods from these: drainDelay + timeout + one hookTimeout per hook.
- */
-export const SERVE_SHUTDOWN = { drainDelay: 5_000, timeout: 10_000, hookTimeout: 5_000 } as const;
 
 /** Options of `nines serve`. */
 export interface ServeOptions {
@@ -159,8 +154,12 @@ export async function serve(
   });
   updates.watch(monitor);
 
-  const drainDelay = Number(env.NINES_DRAIN_DELAY_MS ?? SERVE_SHUTDOWN.drainDelay);
-  const shutdown = new GracefulShutdown({ ...SERVE_SHUTDOWN, drainDelay, logger });
+  const shutdown = new GracefulShutdown({
+    drainDelay: serveDrainDelayMs(env),
+    timeout: SERVE_SHUTDOWN.timeoutMs,
+    hookTimeout: SERVE_SHUTDOWN.hookTimeoutMs,
+    logger,
+  });
   let level: Awaited<ReturnType<typeof openServedDegradation>>;
   try {
     level = await openServedDegradation(config, { registry, clock: systemClock, store });

@@ -11,7 +11,7 @@ import { join, relative } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { HOOKS, SHUTDOWN } from '../../deploy/kubernetes/examples/library-service/server.js';
-import { SERVE_SHUTDOWN } from '../../src/cli/serve.js';
+import { SERVE_SHUTDOWN, serveShutdownBudgetMs } from '../../src/cli/serve-shutdown.js';
 import { bin, ensureBuilt, exitOf, freePort, GiveUp, root, until } from '../support/e2e.js';
 import { hasKubectl, KUBECTL, kustomizeVersion, type Manifest, one, render, selects, validateManifest } from '../support/kubernetes.js';
 import { hasPrometheusTools, promtool } from '../support/prometheus.js';
@@ -244,11 +244,11 @@ describe.skipIf(!hasKubectl())('deploy/kubernetes', () => {
     expect(container.resources.requests).toMatchObject({ cpu: expect.any(String), memory: expect.any(String) });
     expect(container.resources.limits.memory).toBeDefined();
     // worst case: every hook of serve runs into its timeout (the hooks are counted on a real run below)
-    const { drainDelay, timeout } = SERVE_SHUTDOWN;
-    expect(pod.terminationGracePeriodSeconds * 1000).toBeGreaterThan(drainDelay + timeout);
+    const env = Object.fromEntries((container.env as Array<{ name: string; value: string }>).map((e) => [e.name, e.value]));
+    expect(pod.terminationGracePeriodSeconds * 1000).toBeGreaterThan(serveShutdownBudgetMs(env));
     // a stopping pod must fail readiness within the drain delay
     const readiness = container.readinessProbe;
-    expect(readiness.periodSeconds * readiness.failureThreshold * 1000).toBeLessThan(drainDelay);
+    expect(readiness.periodSeconds * readiness.failureThreshold * 1000).toBeLessThan(SERVE_SHUTDOWN.drainDelayMs);
     // startup and liveness never depend on the monitored components (docs/health.md)
     expect(container.startupProbe.httpGet.path).toBe('/liveness');
     expect(container.livenessProbe.httpGet.path).toBe('/liveness');
@@ -335,10 +335,10 @@ describe.skipIf(!hasKubectl())('deploy/kubernetes', () => {
         expect(metrics.status).toBe(200);
         expect(metrics.body).toContain('nines_component_up');
         const shutdown = await probeAndStop(container, port, proc, output);
-        // serve really drains and waits as SERVE_SHUTDOWN says (no NINES_DRAIN_DELAY_MS in the pod)
-        expect(shutdown).toMatchObject({ drainDelay: SERVE_SHUTDOWN.drainDelay, timeout: SERVE_SHUTDOWN.timeout, forced: false });
-        expect(shutdown.hooks.length).toBeGreaterThan(0);
-        const worstCase = shutdown.drainDelay + shutdown.timeout + shutdown.hooks.length * SERVE_SHUTDOWN.hookTimeout;
+        // serve really drains, waits and runs the hooks SERVE_SHUTDOWN counts (no NINES_DRAIN_DELAY_MS in the pod)
+        expect(shutdown).toMatchObject({ drainDelay: SERVE_SHUTDOWN.drainDelayMs, timeout: SERVE_SHUTDOWN.timeoutMs, forced: false });
+        expect(shutdown.hooks).toHaveLength(SERVE_SHUTDOWN.hooks);
+        const worstCase = shutdown.drainDelay + shutdown.timeout + shutdown.hooks.length * SERVE_SHUTDOWN.hookTimeoutMs;
         expect(deployment.spec.template.spec.terminationGracePeriodSeconds * 1000).toBeGreaterThan(worstCase);
       } finally {
         if (schema !== undefined) await dropSchema(schema);
