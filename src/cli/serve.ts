@@ -19,6 +19,7 @@ import { Subscriptions } from '../notify/subscriptions.js';
 import { buildApp } from '../server/app.js';
 import { openServedDegradation } from '../server/degradation.js';
 import { openServedFlags } from '../server/flags.js';
+import { SERVE_SHUTDOWN, serveDrainDelayMs } from './serve-shutdown.js';
 import { EXIT_INVALID, loadOrReport, type Output, processOutput } from './validate.js';
 
 /** Options of `nines serve`. */
@@ -153,8 +154,12 @@ export async function serve(
   });
   updates.watch(monitor);
 
-  const drainDelay = Number(env.NINES_DRAIN_DELAY_MS ?? 5000);
-  const shutdown = new GracefulShutdown({ drainDelay, timeout: 10_000, logger });
+  const shutdown = new GracefulShutdown({
+    drainDelay: serveDrainDelayMs(env),
+    timeout: SERVE_SHUTDOWN.timeoutMs,
+    hookTimeout: SERVE_SHUTDOWN.hookTimeoutMs,
+    logger,
+  });
   let level: Awaited<ReturnType<typeof openServedDegradation>>;
   try {
     level = await openServedDegradation(config, { registry, clock: systemClock, store });
