@@ -10,6 +10,8 @@ export const SERVE_SHUTDOWN = {
   timeoutMs: 10_000,
   /** ms each cleanup hook (monitor flush, store close, …) may take. */
   hookTimeoutMs: 5_000,
+  /** Cleanup hooks serve registers (store, flags, monitor, notify, subscribers, alerts, backups); a test counts them in a real stop. */
+  hooks: 7,
 } as const;
 
 /** The drain delay `nines serve` uses under `env`. */
@@ -17,7 +19,7 @@ export function serveDrainDelayMs(env: NodeJS.ProcessEnv = process.env): number 
   return Number(env.NINES_DRAIN_DELAY_MS ?? SERVE_SHUTDOWN.drainDelayMs);
 }
 
-/** The longest a clean `nines serve` shutdown can take with `hooks` cleanup hooks: drain + timeout + every hook's timeout. */
-export function serveShutdownBudgetMs(hooks: number, env: NodeJS.ProcessEnv = process.env): number {
-  return serveDrainDelayMs(env) + SERVE_SHUTDOWN.timeoutMs + hooks * SERVE_SHUTDOWN.hookTimeoutMs;
+/** The longest `nines serve` can take to stop on its own: drain + in-flight timeout + every hook's timeout. */
+export function serveShutdownBudgetMs(env: NodeJS.ProcessEnv = process.env): number {
+  return serveDrainDelayMs(env) + SERVE_SHUTDOWN.timeoutMs + SERVE_SHUTDOWN.hooks * SERVE_SHUTDOWN.hookTimeoutMs;
 }
