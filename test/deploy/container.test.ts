@@ -35,12 +35,8 @@ afterAll(() => {
 async function run(port: number, grace: number): Promise<{ name: string; base: string }> {
   const name = `nines-test-${id}-${containers.length}`;
   containers.push(name);
-  podman(
-    'run', '-d', '--name', name, ...limits,
-    '--read-only', '--cap-drop', 'ALL', '--security-opt', 'no-new-privileges',
-    '--stop-timeout', String(grace / 1000),
-    '-p', `127.0.0.1:${port}:4000`, '-v', `${volume}:/data`, image,
-  );
+  const confined = ['--read-only', '--cap-drop=ALL', '--security-opt=no-new-privileges', `--stop-timeout=${grace / 1000}`];
+  podman('run', '-d', `--name=${name}`, ...limits, ...confined, `--publish=127.0.0.1:${port}:4000`, `--volume=${volume}:/data`, image);
   const base = `http://127.0.0.1:${port}`;
   await ready(base, 120_000).catch((error: Error) => {
     throw new Error(`${error.message}; logs:\n${podman('logs', name)}`);
@@ -52,10 +48,14 @@ describe.skipIf(!enabled)('the image under podman', () => {
   it('builds; serves as uid 1000 on a read-only root; healthy; stops with 0 on podman stop; keeps history on its volume', async () => {
     const base =
       process.env.NINES_NODE_IMAGE ??
-      execFileSync(join(root, 'test/deploy/local-base.sh'), { encoding: 'utf8', env: { ...process.env, NINES_PODMAN_LIMITS: limits.join(' ') } })
+      execFileSync(join(root, 'test/deploy/local-base.sh'), {
+        encoding: 'utf8',
+        env: { ...process.env, NINES_PODMAN_LIMITS: limits.join(' ') },
+      })
         .trim()
         .split('\n')
-        .at(-1) ?? '';
+        .at(-1) ??
+      '';
     // docker format: OCI images have no HEALTHCHECK, and podman would drop it
     podman('build', '--format', 'docker', ...limits, '--build-arg', `NODE_IMAGE=${base}`, '-t', image, root);
     const size = Number(podman('image', 'inspect', '--format', '{{.Size}}', image));
