@@ -31,11 +31,13 @@ afterAll(() => {
   podman('rmi', '-f', image);
 });
 
-/** Starts the image as Compose would: read-only, no capabilities, the data volume, the grace period of compose.yaml. */
+/** Starts the image as compose.yaml does: read-only, no capabilities, its CPU and memory limits and grace period, the data volume. */
 async function run(port: number, grace: number): Promise<{ name: string; base: string }> {
   const name = `nines-test-${id}-${containers.length}`;
   containers.push(name);
+  const { cpus = '1', memory = '384M' } = compose().services.nines?.deploy?.resources?.limits ?? {};
   const confined = ['--read-only', '--cap-drop=ALL', '--security-opt=no-new-privileges', `--stop-timeout=${grace / 1000}`];
+  confined.push(`--cpus=${cpus}`, `--memory=${memory.toLowerCase()}`);
   podman('run', '-d', `--name=${name}`, ...limits, ...confined, `--publish=127.0.0.1:${port}:4000`, `--volume=${volume}:/data`, image);
   const base = `http://127.0.0.1:${port}`;
   await ready(base, 120_000).catch((error: Error) => {
