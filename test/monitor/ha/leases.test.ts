@@ -176,6 +176,13 @@ describe.runIf(pgUp)('LeaseManager on PostgreSQL', () => {
     expect(Object.keys(shares(leases)).sort()).toEqual(['ha-a', 'ha-b']);
   });
 
+  it('instances that start together create the tables once and converge', async () => {
+    cluster = new Cluster();
+    await Promise.all(['ha-a', 'ha-b', 'ha-c'].map((name) => cluster.start(name)));
+    expect((await cluster.settled(['ha-a', 'ha-b', 'ha-c'])).size).toBe(300);
+    expect(cluster.doubleOwned()).toEqual([]);
+  });
+
   it('setComponents moves the share at once: a removed component is released, a new one claimed', async () => {
     cluster = new Cluster();
     const list = components.slice(0, 20);
