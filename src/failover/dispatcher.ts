@@ -9,7 +9,7 @@ import { type ActiveCheckOptions, ActiveHealthChecker, type CheckState, type Pro
 import type { DiscoveredEndpoint, Discovery } from './discovery/discovery.js';
 import { endpointOf, originOf } from './discovery/endpoint.js';
 import { OutlierDetector, type OutlierDetectorOptions, type OutlierState } from './ejection.js';
-import { FailoverRequest, type RequestHost, type RetryReason } from './failover-request.js';
+import { FailoverRequest, type HostHeader, hostHeader, type RequestHost, type RetryReason } from './failover-request.js';
 import { type HttpProbe, httpProbe } from './http-probe.js';
 import type { FailoverMetrics, UpstreamMetrics, UpstreamOutcome } from './metrics-sink.js';
 import type { PriorityLoadOptions } from './priority.js';
@@ -118,7 +118,7 @@ export class FailoverDispatcher extends Dispatcher {
   readonly #endpoints = new Map<string, Endpoint>();
   readonly #tierOf: Endpoint[][];
   readonly #origins: ReadonlySet<string> | undefined;
-  readonly #hosts = new Map<string, string>();
+  readonly #hosts = new Map<string, HostHeader>();
   readonly #poolOptions: Pool.Options | undefined;
   readonly #metrics: UpstreamMetrics | undefined;
   readonly #discoveries: Discovery[] = [];
@@ -209,7 +209,7 @@ export class FailoverDispatcher extends Dispatcher {
         return e;
       },
       noHealthyUpstream: () => this.#router.load().noHealthyUpstream,
-      record: (e, result) => this.#outlier?.record(e.origin, result),
+      record: (e, status) => this.#outlier?.recordStatus(e.origin, status),
       connectFailed: (e, refused) => {
         if (this.#checker === undefined) return;
         this.#checkFailed.add(e.origin); // as a failed probe: the next pass means it came back
@@ -357,10 +357,10 @@ export class FailoverDispatcher extends Dispatcher {
     EventEmitter.prototype.emit.call(this, event, payload); // undici's types allow only its own event names
   }
 
-  #hostOf(origin: string): string {
+  #hostOf(origin: string): HostHeader {
     let host = this.#hosts.get(origin);
     if (host === undefined) {
-      host = new URL(origin).host;
+      host = hostHeader(new URL(origin).host);
       if (this.#hosts.size < 1000) this.#hosts.set(origin, host); // routing every origin must not grow without bound
     }
     return host;

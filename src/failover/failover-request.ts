@@ -18,8 +18,8 @@ export interface RequestHost {
   pick(tried: ReadonlySet<Endpoint> | undefined): Endpoint | undefined;
   /** True when no host at all can take traffic and the request must fail fast. */
   noHealthyUpstream(): boolean;
-  /** Feeds one attempt's result to outlier detection. */
-  record(endpoint: Endpoint, result: { status?: number; error?: boolean }): void;
+  /** Feeds one attempt's result to outlier detection: its status, or undefined when it got no answer. */
+  record(endpoint: Endpoint, status: number | undefined): void;
   /** The attempt could not connect to the host at all (refused, unreachable). */
   connectFailed(endpoint: Endpoint, refused: boolean): void;
   /** Takes one retry from the budget; false when it is exhausted. */
@@ -229,15 +229,15 @@ export class FailoverRequest {
   attempt: Attempt | undefined;
 
   /** `hostHeader` is the logical origin's host, sent unless the caller set its own. */
-  constructor(host: RequestHost, opts: Dispatcher.DispatchOptions, handler: Handler, hostHeader: string | undefined) {
+  constructor(host: RequestHost, opts: Dispatcher.DispatchOptions, handler: Handler, hostHeader: HostHeader | undefined) {
     this.host = host;
     this.#handler = handler;
     this.#controller = new RequestController(this);
     this.#startedAt = host.now();
     this.#deadline = this.#startedAt + host.deadlineMs;
-    const method = (opts.method ?? 'GET').toUpperCase();
+    const method = opts.method ?? 'GET';
     const headers = flatHeaders(opts.headers);
-    this.#afterWrite = IDEMPOTENT.has(method) || hasHeader(headers, 'idempotency-key');
+    this.#afterWrite = IDEMPOTENT.has(method) || IDEMPOTENT.has(method.toUpperCase()) || hasHeader(headers, 'idempotency-key');
     this.#opts = opts;
     this.#headers = hostHeader === undefined ? headers : withHost(headers, hostHeader);
     // The caller gets its controller now, not when an attempt reaches a connection: otherwise it
@@ -282,7 +282,7 @@ export class FailoverRequest {
   timeout(attempt: Attempt): void {
     if (this.attempt !== attempt || attempt.ended) return;
     const error = new AttemptTimeoutError(this.host.perTryTimeoutMs, attempt.endpoint.origin);
-    this.host.record(attempt.endpoint, { error: true });
+    this.host.record(attempt.endpoint, undefined);
     // Abandoned first: the abort below reports its error synchronously, and that must not count as a second failure.
     attempt.abandoned = true;
     attempt.end();
@@ -300,7 +300,7 @@ export class FailoverRequest {
     attempt.stopTimer();
     this.#committed = true;
     this.#finished = true;
-    this.host.record(attempt.endpoint, { status: statusCode });
+    this.host.record(attempt.endpoint, statusCode);
     this.host.done(this, this.#startedAt, statusCode, undefined);
     this.#handler.onRequestUpgrade?.(this.#controller, statusCode, headers, socket);
   }
@@ -311,7 +311,7 @@ export class FailoverRequest {
       return;
     }
     attempt.stopTimer();
-    this.host.record(attempt.endpoint, { status: statusCode });
+    this.host.record(attempt.endpoint, statusCode);
     if (this.host.retryStatuses.has(statusCode) && this.#afterWrite && this.#bodyReplayable()) {
       const delay = retryAfterMs(headers['retry-after'], this.host.now());
       if (delay <= this.#deadline - this.host.now() && this.#canRetry()) {
@@ -367,7 +367,7 @@ export class FailoverRequest {
       this.#fail(error);
       return;
     }
-    this.host.record(attempt.endpoint, { error: true });
+    this.host.record(attempt.endpoint, undefined);
     const code = (error as { code?: string }).code ?? '';
     if (CONNECT_CODES.has(code) && code !== 'ENOTFOUND' && code !== 'EAI_AGAIN')
       this.host.connectFailed(attempt.endpoint, code === 'ECONNREFUSED');
@@ -495,10 +495,23 @@ function hasHeader(headers: Dispatcher.DispatchOptions['headers'], name: string)
   return false;
 }
 
+/** The logical origin's host, with the headers of a request that sets none, built once per origin. */
+export interface HostHeader {
+  readonly host: string;
+  /** `{ host }`, frozen: shared by every request without headers of its own. */
+  readonly only: Readonly<Record<string, string>>;
+}
+
+/** The {@link HostHeader} of `host`. */
+export function hostHeader(host: string): HostHeader {
+  return { host, only: Object.freeze({ host }) };
+}
+
 /** The caller's headers with `host` set to the logical origin's, unless the caller set one. */
-function withHost(headers: Dispatcher.DispatchOptions['headers'], host: string): Dispatcher.DispatchOptions['headers'] {
+function withHost(headers: Dispatcher.DispatchOptions['headers'], h: HostHeader): Dispatcher.DispatchOptions['headers'] {
+  if (headers == null) return h.only;
   if (hasHeader(headers, 'host')) return headers;
-  if (headers == null) return { host };
+  const { host } = h;
   if (Array.isArray(headers)) return [...headers, 'host', host];
   return { ...(headers as Record<string, string>), host };
 }
