@@ -126,8 +126,9 @@ export class FailoverDispatcher extends Dispatcher {
   readonly #host: RequestHost;
   readonly #retryStatuses: ReadonlySet<number>;
   readonly #ejected = new Set<string>();
-  /** Requests not yet ended, so destroy() can end those between attempts (in a Retry-After wait). */
-  readonly #live = new Set<FailoverRequest>();
+  /** First of the requests not yet ended (a list through them: no Set to hash into per request), so destroy() can end those between attempts (in a Retry-After wait). */
+  #live: FailoverRequest | undefined;
+  #liveCount = 0;
   /** Resolves close()'s wait once no request is live. */
   #drained: (() => void) | undefined;
   #destroying: Promise<void> | undefined;
@@ -232,7 +233,7 @@ export class FailoverDispatcher extends Dispatcher {
       },
       retried: (reason: RetryReason) => this.#metrics?.retry(reason),
       done: (request, startedAt, status, error) => {
-        if (this.#live.delete(request) && this.#live.size === 0) this.#drained?.();
+        if (this.#unlink(request) && this.#liveCount === 0) this.#drained?.();
         this.#inFlight--;
         this.#metrics?.request(outcomeOf(status, error), (this.#clock.now() - startedAt) / 1000);
       },
@@ -316,7 +317,7 @@ export class FailoverDispatcher extends Dispatcher {
     this.#inFlight++;
     this.#budget.recordCall();
     const request = new FailoverRequest(this.#host, opts, handler, origin === undefined ? undefined : this.#hostOf(origin));
-    if (!request.ended) this.#live.add(request); // its handler may have aborted at once
+    if (!request.ended) this.#link(request); // its handler may have aborted at once
     if (this.#isReady) request.start();
     else
       this.#ready.then(
@@ -330,14 +331,16 @@ export class FailoverDispatcher extends Dispatcher {
     if (this.#closed) return;
     this.#closed = true;
     // A request between attempts (in a Retry-After wait) still needs the pools for its retry.
-    if (this.#live.size > 0) await new Promise<void>((resolve) => (this.#drained = resolve));
+    if (this.#liveCount > 0) await new Promise<void>((resolve) => (this.#drained = resolve));
     if (this.#destroying !== undefined) return this.#destroying; // destroy() came during the wait
     await this.#shutdown((p) => p.close());
   }
 
   override async destroy(): Promise<void> {
     this.#closed = true;
-    for (const r of [...this.#live]) r.fail(new errors.ClientDestroyedError());
+    const live: FailoverRequest[] = [];
+    for (let r = this.#live; r !== undefined; r = r.liveNext) live.push(r);
+    for (const r of live) r.fail(new errors.ClientDestroyedError());
     this.#destroying = this.#shutdown((p) => p.destroy());
     await this.#destroying;
   }
@@ -351,6 +354,26 @@ export class FailoverDispatcher extends Dispatcher {
       ...(this.#fallback !== undefined && this.#ownFallback ? [end(this.#fallback)] : []),
       ...(this.#probe === undefined ? [] : [this.#probe.close()]),
     ]);
+  }
+
+  #link(r: FailoverRequest): void {
+    r.live = true;
+    r.liveNext = this.#live;
+    if (this.#live !== undefined) this.#live.livePrev = r;
+    this.#live = r;
+    this.#liveCount++;
+  }
+
+  /** Takes `r` out of the live list; false when it was not in it. */
+  #unlink(r: FailoverRequest): boolean {
+    if (!r.live) return false;
+    r.live = false;
+    if (r.livePrev !== undefined) r.livePrev.liveNext = r.liveNext;
+    else this.#live = r.liveNext;
+    if (r.liveNext !== undefined) r.liveNext.livePrev = r.livePrev;
+    r.livePrev = r.liveNext = undefined;
+    this.#liveCount--;
+    return true;
   }
 
   #emit<K extends keyof FailoverEvents>(event: K, payload: FailoverEvents[K]): void {

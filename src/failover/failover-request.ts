@@ -214,7 +214,7 @@ export class FailoverRequest {
   readonly #headers: Dispatcher.DispatchOptions['headers'];
   readonly #handler: Handler;
   readonly #controller: RequestController;
-  readonly #startedAt: number;
+  /** After this no attempt starts; the request began `deadlineMs` before it (one number kept, not two). */
   readonly #deadline: number;
   readonly #afterWrite: boolean;
   #tried: Set<Endpoint> | undefined;
@@ -227,14 +227,17 @@ export class FailoverRequest {
   #lastError: unknown;
   /** The attempt whose callbacks count. */
   attempt: Attempt | undefined;
+  /** @internal The dispatcher's list of requests not yet ended (a list through the requests, no Set to hash into). */
+  livePrev: FailoverRequest | undefined = undefined;
+  /** @internal */ liveNext: FailoverRequest | undefined = undefined;
+  /** @internal */ live = false;
 
   /** `hostHeader` is the logical origin's host, sent unless the caller set its own. */
   constructor(host: RequestHost, opts: Dispatcher.DispatchOptions, handler: Handler, hostHeader: HostHeader | undefined) {
     this.host = host;
     this.#handler = handler;
     this.#controller = new RequestController(this);
-    this.#startedAt = host.now();
-    this.#deadline = this.#startedAt + host.deadlineMs;
+    this.#deadline = host.now() + host.deadlineMs;
     const method = opts.method ?? 'GET';
     const headers = flatHeaders(opts.headers);
     this.#afterWrite = IDEMPOTENT.has(method) || IDEMPOTENT.has(method.toUpperCase()) || hasHeader(headers, 'idempotency-key');
@@ -301,7 +304,7 @@ export class FailoverRequest {
     this.#committed = true;
     this.#finished = true;
     this.host.record(attempt.endpoint, statusCode);
-    this.host.done(this, this.#startedAt, statusCode, undefined);
+    this.host.done(this, this.#deadline - this.host.deadlineMs, statusCode, undefined);
     this.#handler.onRequestUpgrade?.(this.#controller, statusCode, headers, socket);
   }
 
@@ -349,7 +352,7 @@ export class FailoverRequest {
       return;
     }
     this.#finished = true;
-    this.host.done(this, this.#startedAt, this.#status, undefined);
+    this.host.done(this, this.#deadline - this.host.deadlineMs, this.#status, undefined);
     this.#handler.onResponseEnd?.(this.#controller, trailers);
   }
 
@@ -467,7 +470,7 @@ export class FailoverRequest {
       a.controller?.abort(error as Error);
     }
     this.#releaseHeld(); // aborted or failed before its retry started: the slot goes back
-    this.host.done(this, this.#startedAt, undefined, error);
+    this.host.done(this, this.#deadline - this.host.deadlineMs, undefined, error);
     this.#handler.onResponseError?.(this.#controller, error as Error);
   }
 }
