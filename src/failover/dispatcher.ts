@@ -9,7 +9,7 @@ import { type ActiveCheckOptions, ActiveHealthChecker, type CheckState, type Pro
 import type { DiscoveredEndpoint, Discovery } from './discovery/discovery.js';
 import { endpointOf, originOf } from './discovery/endpoint.js';
 import { OutlierDetector, type OutlierDetectorOptions, type OutlierState } from './ejection.js';
-import { FailoverRequest, type RequestHost, type RetryReason } from './failover-request.js';
+import { FailoverRequest, type HostHeader, hostHeader, type RequestHost, type RetryReason } from './failover-request.js';
 import { type HttpProbe, httpProbe } from './http-probe.js';
 import type { FailoverMetrics, UpstreamMetrics, UpstreamOutcome } from './metrics-sink.js';
 import type { PriorityLoadOptions } from './priority.js';
@@ -118,7 +118,7 @@ export class FailoverDispatcher extends Dispatcher {
   readonly #endpoints = new Map<string, Endpoint>();
   readonly #tierOf: Endpoint[][];
   readonly #origins: ReadonlySet<string> | undefined;
-  readonly #hosts = new Map<string, string>();
+  readonly #hosts = new Map<string, HostHeader>();
   readonly #poolOptions: Pool.Options | undefined;
   readonly #metrics: UpstreamMetrics | undefined;
   readonly #discoveries: Discovery[] = [];
@@ -126,8 +126,9 @@ export class FailoverDispatcher extends Dispatcher {
   readonly #host: RequestHost;
   readonly #retryStatuses: ReadonlySet<number>;
   readonly #ejected = new Set<string>();
-  /** Requests not yet ended, so destroy() can end those between attempts (in a Retry-After wait). */
-  readonly #live = new Set<FailoverRequest>();
+  /** First of the requests not yet ended (a list through them: no Set to hash into per request), so destroy() can end those between attempts (in a Retry-After wait). */
+  #live: FailoverRequest | undefined;
+  #liveCount = 0;
   /** Resolves close()'s wait once no request is live. */
   #drained: (() => void) | undefined;
   #destroying: Promise<void> | undefined;
@@ -209,7 +210,7 @@ export class FailoverDispatcher extends Dispatcher {
         return e;
       },
       noHealthyUpstream: () => this.#router.load().noHealthyUpstream,
-      record: (e, result) => this.#outlier?.record(e.origin, result),
+      record: (e, status) => this.#outlier?.recordStatus(e.origin, status),
       connectFailed: (e, refused) => {
         if (this.#checker === undefined) return;
         this.#checkFailed.add(e.origin); // as a failed probe: the next pass means it came back
@@ -239,7 +240,7 @@ export class FailoverDispatcher extends Dispatcher {
       },
       retried: (reason: RetryReason) => this.#metrics?.retry(reason),
       done: (request, startedAt, status, error) => {
-        if (this.#live.delete(request) && this.#live.size === 0) this.#drained?.();
+        if (this.#unlink(request) && this.#liveCount === 0) this.#drained?.();
         this.#inFlight--;
         this.#metrics?.request(outcomeOf(status, error), (this.#clock.now() - startedAt) / 1000);
       },
@@ -323,7 +324,7 @@ export class FailoverDispatcher extends Dispatcher {
     this.#inFlight++;
     this.#budget.recordCall();
     const request = new FailoverRequest(this.#host, opts, handler, origin === undefined ? undefined : this.#hostOf(origin));
-    if (!request.ended) this.#live.add(request); // its handler may have aborted at once
+    if (!request.ended) this.#link(request); // its handler may have aborted at once
     if (this.#isReady) request.start();
     else
       this.#ready.then(
@@ -337,14 +338,16 @@ export class FailoverDispatcher extends Dispatcher {
     if (this.#closed) return;
     this.#closed = true;
     // A request between attempts (in a Retry-After wait) still needs the pools for its retry.
-    if (this.#live.size > 0) await new Promise<void>((resolve) => (this.#drained = resolve));
+    if (this.#liveCount > 0) await new Promise<void>((resolve) => (this.#drained = resolve));
     if (this.#destroying !== undefined) return this.#destroying; // destroy() came during the wait
     await this.#shutdown((p) => p.close());
   }
 
   override async destroy(): Promise<void> {
     this.#closed = true;
-    for (const r of [...this.#live]) r.fail(new errors.ClientDestroyedError());
+    const live: FailoverRequest[] = [];
+    for (let r = this.#live; r !== undefined; r = r.liveNext) live.push(r);
+    for (const r of live) r.fail(new errors.ClientDestroyedError());
     this.#destroying = this.#shutdown((p) => p.destroy());
     await this.#destroying;
   }
@@ -360,14 +363,34 @@ export class FailoverDispatcher extends Dispatcher {
     ]);
   }
 
+  #link(r: FailoverRequest): void {
+    r.live = true;
+    r.liveNext = this.#live;
+    if (this.#live !== undefined) this.#live.livePrev = r;
+    this.#live = r;
+    this.#liveCount++;
+  }
+
+  /** Takes `r` out of the live list; false when it was not in it. */
+  #unlink(r: FailoverRequest): boolean {
+    if (!r.live) return false;
+    r.live = false;
+    if (r.livePrev !== undefined) r.livePrev.liveNext = r.liveNext;
+    else this.#live = r.liveNext;
+    if (r.liveNext !== undefined) r.liveNext.livePrev = r.livePrev;
+    r.livePrev = r.liveNext = undefined;
+    this.#liveCount--;
+    return true;
+  }
+
   #emit<K extends keyof FailoverEvents>(event: K, payload: FailoverEvents[K]): void {
     EventEmitter.prototype.emit.call(this, event, payload); // undici's types allow only its own event names
   }
 
-  #hostOf(origin: string): string {
+  #hostOf(origin: string): HostHeader {
     let host = this.#hosts.get(origin);
     if (host === undefined) {
-      host = new URL(origin).host;
+      host = hostHeader(new URL(origin).host);
       if (this.#hosts.size < 1000) this.#hosts.set(origin, host); // routing every origin must not grow without bound
     }
     return host;

@@ -215,10 +215,15 @@ export class OutlierDetector {
 
   /** Feeds one call result of `host`; returns true when it ejected the host. O(1), no allocation: it is on every request's path. */
   record(host: string, result: CallResult): boolean {
+    return this.recordStatus(host, result.error === true ? undefined : (result.status ?? 0));
+  }
+
+  /** {@link OutlierDetector.record} without the object: the status, or undefined for a call that got no answer. */
+  recordStatus(host: string, status: number | undefined): boolean {
     const h = this.#hosts.get(host);
     if (h === undefined || h.state === 'ejected' || this.#closed) return false; // late answers of an ejected host do not count
-    const failed = result.error === true || (result.status ?? 0) >= 500;
-    const gateway = result.error === true || GATEWAY.has(result.status ?? 0);
+    const failed = status === undefined || status >= 500;
+    const gateway = status === undefined || GATEWAY.has(status);
     h.failures = failed ? h.failures + 1 : 0;
     h.gatewayFailures = gateway ? h.gatewayFailures + 1 : 0;
     h.requests++;

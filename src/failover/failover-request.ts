@@ -18,8 +18,8 @@ export interface RequestHost {
   pick(tried: ReadonlySet<Endpoint> | undefined): Endpoint | undefined;
   /** True when no host at all can take traffic and the request must fail fast. */
   noHealthyUpstream(): boolean;
-  /** Feeds one attempt's result to outlier detection. */
-  record(endpoint: Endpoint, result: { status?: number; error?: boolean }): void;
+  /** Feeds one attempt's result to outlier detection: its status, or undefined when it got no answer. */
+  record(endpoint: Endpoint, status: number | undefined): void;
   /** The attempt could not connect to the host at all (refused, unreachable). */
   connectFailed(endpoint: Endpoint, refused: boolean): void;
   /** The attempt's connection broke off (reset, closed by the other side): the host may have died. */
@@ -219,7 +219,7 @@ export class FailoverRequest {
   readonly #headers: Dispatcher.DispatchOptions['headers'];
   readonly #handler: Handler;
   readonly #controller: RequestController;
-  readonly #startedAt: number;
+  /** After this no attempt starts; the request began `deadlineMs` before it (one number kept, not two). */
   readonly #deadline: number;
   readonly #afterWrite: boolean;
   #tried: Set<Endpoint> | undefined;
@@ -232,17 +232,20 @@ export class FailoverRequest {
   #lastError: unknown;
   /** The attempt whose callbacks count. */
   attempt: Attempt | undefined;
+  /** @internal The dispatcher's list of requests not yet ended (a list through the requests, no Set to hash into). */
+  livePrev: FailoverRequest | undefined = undefined;
+  /** @internal */ liveNext: FailoverRequest | undefined = undefined;
+  /** @internal */ live = false;
 
   /** `hostHeader` is the logical origin's host, sent unless the caller set its own. */
-  constructor(host: RequestHost, opts: Dispatcher.DispatchOptions, handler: Handler, hostHeader: string | undefined) {
+  constructor(host: RequestHost, opts: Dispatcher.DispatchOptions, handler: Handler, hostHeader: HostHeader | undefined) {
     this.host = host;
     this.#handler = handler;
     this.#controller = new RequestController(this);
-    this.#startedAt = host.now();
-    this.#deadline = this.#startedAt + host.deadlineMs;
-    const method = (opts.method ?? 'GET').toUpperCase();
+    this.#deadline = host.now() + host.deadlineMs;
+    const method = opts.method ?? 'GET';
     const headers = flatHeaders(opts.headers);
-    this.#afterWrite = IDEMPOTENT.has(method) || hasHeader(headers, 'idempotency-key');
+    this.#afterWrite = IDEMPOTENT.has(method) || IDEMPOTENT.has(method.toUpperCase()) || hasHeader(headers, 'idempotency-key');
     this.#opts = opts;
     this.#headers = hostHeader === undefined ? headers : withHost(headers, hostHeader);
     // The caller gets its controller now, not when an attempt reaches a connection: otherwise it
@@ -287,7 +290,7 @@ export class FailoverRequest {
   timeout(attempt: Attempt): void {
     if (this.attempt !== attempt || attempt.ended) return;
     const error = new AttemptTimeoutError(this.host.perTryTimeoutMs, attempt.endpoint.origin);
-    this.host.record(attempt.endpoint, { error: true });
+    this.host.record(attempt.endpoint, undefined);
     // Abandoned first: the abort below reports its error synchronously, and that must not count as a second failure.
     attempt.abandoned = true;
     attempt.end();
@@ -305,8 +308,8 @@ export class FailoverRequest {
     attempt.stopTimer();
     this.#committed = true;
     this.#finished = true;
-    this.host.record(attempt.endpoint, { status: statusCode });
-    this.host.done(this, this.#startedAt, statusCode, undefined);
+    this.host.record(attempt.endpoint, statusCode);
+    this.host.done(this, this.#deadline - this.host.deadlineMs, statusCode, undefined);
     this.#handler.onRequestUpgrade?.(this.#controller, statusCode, headers, socket);
   }
 
@@ -316,7 +319,7 @@ export class FailoverRequest {
       return;
     }
     attempt.stopTimer();
-    this.host.record(attempt.endpoint, { status: statusCode });
+    this.host.record(attempt.endpoint, statusCode);
     if (this.host.retryStatuses.has(statusCode) && this.#afterWrite && this.#bodyReplayable()) {
       const delay = retryAfterMs(headers['retry-after'], this.host.now());
       if (delay <= this.#deadline - this.host.now() && this.#canRetry()) {
@@ -354,7 +357,7 @@ export class FailoverRequest {
       return;
     }
     this.#finished = true;
-    this.host.done(this, this.#startedAt, this.#status, undefined);
+    this.host.done(this, this.#deadline - this.host.deadlineMs, this.#status, undefined);
     this.#handler.onResponseEnd?.(this.#controller, trailers);
   }
 
@@ -372,7 +375,7 @@ export class FailoverRequest {
       this.#fail(error);
       return;
     }
-    this.host.record(attempt.endpoint, { error: true });
+    this.host.record(attempt.endpoint, undefined);
     const code = (error as { code?: string }).code ?? '';
     if (CONNECT_CODES.has(code) && code !== 'ENOTFOUND' && code !== 'EAI_AGAIN')
       this.host.connectFailed(attempt.endpoint, code === 'ECONNREFUSED');
@@ -476,7 +479,7 @@ export class FailoverRequest {
       a.controller?.abort(error as Error);
     }
     this.#releaseHeld(); // aborted or failed before its retry started: the slot goes back
-    this.host.done(this, this.#startedAt, undefined, error);
+    this.host.done(this, this.#deadline - this.host.deadlineMs, undefined, error);
     this.#handler.onResponseError?.(this.#controller, error as Error);
   }
 }
@@ -504,10 +507,23 @@ function hasHeader(headers: Dispatcher.DispatchOptions['headers'], name: string)
   return false;
 }
 
+/** The logical origin's host, with the headers of a request that sets none, built once per origin. */
+export interface HostHeader {
+  readonly host: string;
+  /** `{ host }`, frozen: shared by every request without headers of its own. */
+  readonly only: Readonly<Record<string, string>>;
+}
+
+/** The {@link HostHeader} of `host`. */
+export function hostHeader(host: string): HostHeader {
+  return { host, only: Object.freeze({ host }) };
+}
+
 /** The caller's headers with `host` set to the logical origin's, unless the caller set one. */
-function withHost(headers: Dispatcher.DispatchOptions['headers'], host: string): Dispatcher.DispatchOptions['headers'] {
+function withHost(headers: Dispatcher.DispatchOptions['headers'], h: HostHeader): Dispatcher.DispatchOptions['headers'] {
+  if (headers == null) return h.only;
   if (hasHeader(headers, 'host')) return headers;
-  if (headers == null) return { host };
+  const { host } = h;
   if (Array.isArray(headers)) return [...headers, 'host', host];
   return { ...(headers as Record<string, string>), host };
 }
