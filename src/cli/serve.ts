@@ -4,7 +4,7 @@ import { Silences } from '../alerts/silences.js';
 import { maintenanceSilencer, silencers } from '../alerts/silencing.js';
 import { configuredKey } from '../backup/backup.js';
 import { BackupSchedules } from '../backup/schedules.js';
-import { formatProblems, loadConfig, storageSchema, storageUrl } from '../config/index.js';
+import { formatDuration, formatProblems, loadConfig, storageSchema, storageUrl } from '../config/index.js';
 import { systemClock } from '../core/clock.js';
 import { redactText } from '../core/redact.js';
 import { GracefulShutdown } from '../lifecycle/index.js';
@@ -19,6 +19,7 @@ import { Subscriptions } from '../notify/subscriptions.js';
 import { buildApp } from '../server/app.js';
 import { openServedDegradation } from '../server/degradation.js';
 import { openServedFlags } from '../server/flags.js';
+import { servedLivenessWatchdog } from '../server/liveness.js';
 import { SERVE_SHUTDOWN, serveDrainDelayMs } from './serve-shutdown.js';
 import { EXIT_INVALID, loadOrReport, type Output, processOutput } from './validate.js';
 
@@ -154,11 +155,14 @@ export async function serve(
   });
   updates.watch(monitor);
 
+  // 1 once the liveness watchdog stopped it: a supervisor restarts a failed process, not a clean exit
+  let exitCode = 0;
   const shutdown = new GracefulShutdown({
     drainDelay: serveDrainDelayMs(env),
     timeout: SERVE_SHUTDOWN.timeoutMs,
     hookTimeout: SERVE_SHUTDOWN.hookTimeoutMs,
     logger,
+    exit: (code) => process.exit(Math.max(code, exitCode)),
   });
   let level: Awaited<ReturnType<typeof openServedDegradation>>;
   try {
@@ -229,6 +233,20 @@ export async function serve(
     })
     .addHook('alerts', () => alerts.stop())
     .addHook('backups', () => backups.stop());
+  const { exitAfter } = config.server.liveness;
+  servedLivenessWatchdog({
+    liveness: config.server.liveness,
+    monitor,
+    onFailed: (problems) => {
+      if (shutdown.shuttingDown) return;
+      logger.error(
+        { problems, exitAfter },
+        `liveness has failed for ${formatDuration(exitAfter)} (${problems.join('; ')}): exiting so the supervisor restarts it`,
+      );
+      exitCode = 1;
+      void shutdown.shutdown('liveness');
+    },
+  }).start();
   process.on('SIGHUP', () => {
     void loadConfig(options.config, { env }).then(async (next) => {
       if (!next.ok) {

@@ -152,6 +152,16 @@ const storage = z
     return z.NEVER;
   });
 
+/** `server.liveness`: what counts as stuck, and the watchdog that exits when it lasts. */
+const liveness = z.strictObject({
+  /** Longest event-loop block tolerated between two evaluations. Default 5s. */
+  maxEventLoopDelay: duration({ min: 1 }).default(5 * SECOND),
+  /** Heap used / heap limit past which the process counts as stuck. Default 0.98. */
+  maxHeapRatio: z.number({ error: 'expected a number' }).gt(0, 'must be more than 0').max(1, 'must be at most 1').default(0.98),
+  /** Exit (code 1, after the graceful stop) once liveness has failed this long; 0 (the default) never exits. */
+  exitAfter: duration().default(0),
+});
+
 const server = z.strictObject({
   /** Address to listen on. Default 127.0.0.1 (loopback only). */
   host: z.string().regex(/^\S+$/, 'expected a host name or IP address').default('127.0.0.1'),
@@ -167,6 +177,8 @@ const server = z.strictObject({
     }),
   /** Requests each client address may make, per kind of route (rate-limit.ts). */
   rateLimit: serverRateLimitSchema,
+  /** When `/liveness` fails, and when a failing liveness ends the process (docs/health.md#nines-serve). */
+  liveness: liveness.prefault({}),
 });
 
 /** The status page at `/`. */

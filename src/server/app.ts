@@ -17,6 +17,7 @@ import { endpointRoutes } from './endpoints.js';
 import { installErrorHandling } from './errors.js';
 import { flagRoutes, ServedFlags } from './flags.js';
 import { incidentRoutes } from './incidents.js';
+import type { ServedLiveness } from './liveness.js';
 import { maintenanceRoutes } from './maintenance.js';
 import { metricsRoute } from './metrics.js';
 import { pageRoutes } from './page/routes.js';
@@ -35,8 +36,8 @@ export interface AppOptions {
   shutdown?: { readonly shuttingDown: boolean };
   /** Source of "now" for the figures' windows and the rate limits; use the monitor's. Default `systemClock`. */
   clock?: Clock;
-  /** `/liveness` fails after an event-loop block longer than `maxEventLoopDelay` ms (default 5000). */
-  liveness?: { maxEventLoopDelay?: number };
+  /** When `/liveness` fails: an event-loop block past `maxEventLoopDelay` ms, a heap past `maxHeapRatio` of its limit. Default: the monitor config's `server.liveness`. */
+  liveness?: ServedLiveness;
   /** What `GET /api/alerts` lists: the alert evaluator of `nines serve`. Default: no alerts. */
   alerts?: { active(): ActiveAlert[] };
   /** Silences served at `/api/silences` (the ones the evaluator applies). Default: no such routes. */
@@ -78,7 +79,7 @@ export function buildApp(options: AppOptions): FastifyInstance {
     degradation,
     clock,
     shutdown: options.shutdown,
-    liveness: options.liveness,
+    liveness: options.liveness ?? options.monitor.config.server.liveness,
   };
   installErrorHandling(app);
   // The status page is repetitive markup: gzip/brotli make it a tenth of its size on the wire.

@@ -9,6 +9,7 @@ import type { DeadLetterRecord } from '../notify/notifier.js';
 import type { Subscriptions } from '../notify/subscriptions.js';
 import type { ServedDegradation } from './degradation.js';
 import type { ServedFlags } from './flags.js';
+import type { ServedLiveness } from './liveness.js';
 
 /** What every route reads from. */
 export interface ServerContext {
@@ -32,5 +33,5 @@ export interface ServerContext {
   degradation: ServedDegradation;
   clock: Clock;
   shutdown: { readonly shuttingDown: boolean } | undefined;
-  liveness: { maxEventLoopDelay?: number } | undefined;
+  liveness: ServedLiveness | undefined;
 }

@@ -1,11 +1,12 @@
 import type { FastifyInstance, FastifyReply } from 'fastify';
 import { type DegradationSource, type DocumentEntry, healthJson, readinessText } from '../health/documents.js';
 import { EventLoopLag } from '../health/event-loop-lag.js';
-import { livenessText, processProblems } from '../health/liveness.js';
+import { livenessText } from '../health/liveness.js';
 import { overallStatus } from '../health/status.js';
 import type { CheckResult, HealthStatus } from '../health/types.js';
 import type { ComponentStatus } from '../monitor/monitor.js';
 import type { ServerContext } from './context.js';
+import { servedLivenessProblems } from './liveness.js';
 import { UNLIMITED } from './rate-limits.js';
 
 const NO_STORE = 'no-store';
@@ -77,11 +78,9 @@ export function endpointRoutes(app: FastifyInstance, ctx: ServerContext): void {
   const loop = new EventLoopLag();
   loop.start();
   app.addHook('onClose', async () => loop.stop());
-  const limits = { maxDelayMs: ctx.liveness?.maxEventLoopDelay ?? 5000, maxHeapRatio: 0.98 };
   for (const url of ['/liveness', '/livez']) {
     app.get(url, UNLIMITED, async (request, reply) => {
-      const problems = processProblems(loop, limits);
-      for (const name of ctx.monitor.overdue()) problems.push(`${name} has had no result for three intervals (schedule stuck)`);
+      const problems = servedLivenessProblems(loop, ctx.liveness, ctx.monitor);
       const { ok, body } = livenessText(problems, isVerbose(request.query));
       return text(reply, ok ? 200 : 503, body);
     });
