@@ -24,6 +24,7 @@ describe('config schema', () => {
         publicWrites: { enabled: true, limit: 10, window: 3_600_000 },
         reads: { enabled: true, limit: 600, window: 60_000 },
       },
+      liveness: { maxEventLoopDelay: 5_000, maxHeapRatio: 0.98, exitAfter: 0 },
     });
     expect(config.storage).toEqual({ kind: 'sqlite', path: './data/nines.db' });
     expect(config.retention).toBe(7 * 86_400_000);
@@ -147,6 +148,28 @@ components:
     expect(valid(`server: { token: "\${T}" }\n${minimal}`, { T: 'a'.repeat(16) }).server.token).toBe('a'.repeat(16));
     const r = parseConfig(`server: { token: "with spaces in it ok" }\n${minimal}`);
     expect(r.ok).toBe(false);
+  });
+
+  it('server.liveness: durations for the delay and exitAfter, a ratio in (0, 1]', () => {
+    expect(valid(`server: { liveness: { maxEventLoopDelay: 2s, exitAfter: 1m, maxHeapRatio: 1 } }\n${minimal}`).server.liveness).toEqual({
+      maxEventLoopDelay: 2_000,
+      exitAfter: 60_000,
+      maxHeapRatio: 1,
+    });
+    const problems = (liveness: string) => {
+      const r = parseConfig(`server: { liveness: ${liveness} }\n${minimal}`);
+      return r.ok ? [] : formatProblems(r.problems);
+    };
+    expect(problems('{ exitAfter: -1 }')).toEqual([
+      'server.liveness.exitAfter: expected a duration like 30s, 5m, 7d or a number of ms >= 0',
+    ]);
+    expect(problems('{ exitAfter: -5s }')).toEqual(['server.liveness.exitAfter: expected a duration like 30s, 5m, 7d']);
+    expect(problems('{ maxEventLoopDelay: 0 }')).toEqual(['server.liveness.maxEventLoopDelay: must be at least 1ms']);
+    expect(problems('{ maxHeapRatio: 0 }')).toEqual(['server.liveness.maxHeapRatio: must be more than 0']);
+    expect(problems('{ maxHeapRatio: -0.5 }')).toEqual(['server.liveness.maxHeapRatio: must be more than 0']);
+    expect(problems('{ maxHeapRatio: 1.5 }')).toEqual(['server.liveness.maxHeapRatio: must be at most 1']);
+    expect(problems('{ maxHeapRatio: "98%" }')).toEqual(['server.liveness.maxHeapRatio: expected a number']);
+    expect(problems('{ exitAfterr: 1m }')).toEqual(['server.liveness.exitAfterr: unknown key; did you mean exitAfter?']);
   });
 
   it('SLOs default to a 30d window', () => {
