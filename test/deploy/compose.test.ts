@@ -87,4 +87,13 @@ describe('deploy/compose/compose.yaml', () => {
       expect(loaded.ok ? loaded.config.storage.kind : loaded.problems, name).toBe(name === 'nines' ? 'sqlite' : 'postgres');
     }
   });
+
+  it("has nines exit on a failing liveness, since Compose's restart acts on exits only (the image's config too)", async () => {
+    const env = { NINES_TOKEN: '', NINES_STORAGE: 'sqlite:/data/nines.db' };
+    for (const config of ['deploy/compose/nines.yaml', 'deploy/image/nines.yaml']) {
+      const loaded = await loadConfig(`${root}${config}`, { env });
+      const exitAfter = loaded.ok ? loaded.config.server.liveness.exitAfter : 0;
+      expect(exitAfter, config).toBeGreaterThan(0);
+    }
+  });
 });
