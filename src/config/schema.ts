@@ -177,7 +177,7 @@ const server = z.strictObject({
     }),
   /** Requests each client address may make, per kind of route (rate-limit.ts). */
   rateLimit: serverRateLimitSchema,
-  /** When `/liveness` fails, and when a failing liveness ends the process (docs/health.md#nines-serve). */
+  /** When `/liveness` fails, and when a failing liveness ends the process (docs/monitor.md#exit-on-failing-liveness). */
   liveness: liveness.prefault({}),
 });
 
