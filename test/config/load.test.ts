@@ -29,6 +29,7 @@ describe('loadConfig', () => {
         publicWrites: { enabled: true, limit: 10, window: 3_600_000 },
         reads: { enabled: true, limit: 600, window: 60_000 },
       },
+      liveness: { maxEventLoopDelay: 5_000, maxHeapRatio: 0.98, exitAfter: 0 },
     });
   });
 
