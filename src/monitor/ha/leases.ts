@@ -1,6 +1,7 @@
 import { type Clock, systemClock, type TimerHandle } from '../../core/clock.js';
 import { InvalidOptionError } from '../../core/errors.js';
 import { Events, type Unsubscribe } from '../../core/events.js';
+import { withTransaction } from '../../core/pg.js';
 import { checkInteger, checkString } from '../../core/validate.js';
 import type { Ownership } from '../ownership.js';
 import { Rendezvous } from './rendezvous.js';
@@ -202,19 +203,11 @@ export class LeaseManager implements Ownership {
     this.#setReady();
     const t = this.#tables;
     try {
-      const client = await this.#pool.connect();
-      try {
-        await client.query('BEGIN');
+      await withTransaction(this.#pool, async (client) => {
         await client.query(`DELETE FROM ${t.instances} WHERE instance = $1`, [this.instance]);
         await client.query(`UPDATE ${t.leases} SET owner = NULL, expires_at = now() WHERE owner = $1`, [this.instance]);
         await client.query('SELECT pg_notify($1, $2)', [t.channel, this.instance]);
-        await client.query('COMMIT');
-      } catch (error) {
-        await client.query('ROLLBACK').catch(() => undefined);
-        throw error;
-      } finally {
-        client.release();
-      }
+      });
     } finally {
       await this.#unlisten();
     }

@@ -1,25 +1,15 @@
 import { InvalidOptionError } from '../../core/errors.js';
+import type { PgClient, PgPool, PgResult } from '../../core/pg.js';
 import { checkInteger, checkString } from '../../core/validate.js';
 
 /** What the leases need of a query result: a pg result fits. */
-export interface LeaseResult {
-  rows: Record<string, unknown>[];
-  rowCount?: number | null;
-}
+export type LeaseResult = PgResult;
 
 /** What the leases need of a pooled client: a pg `PoolClient` fits. */
-export interface LeaseClient {
-  query(text: string, params?: unknown[]): Promise<LeaseResult>;
-  release(destroy?: boolean | Error): void;
-  on(event: 'notification', listener: (n: { channel: string; payload?: string }) => void): unknown;
-  on(event: 'error', listener: (error: Error) => void): unknown;
-}
+export type LeaseClient = PgClient;
 
 /** What the leases need of a pool: a pg `Pool` fits. */
-export interface LeasePool {
-  connect(): Promise<LeaseClient>;
-  query(text: string, params?: unknown[]): Promise<LeaseResult>;
-}
+export type LeasePool = PgPool;
 
 /** The qualified names of the two tables, the NOTIFY channel and the DDL creating them. */
 export interface LeaseTables {

@@ -1,27 +1,14 @@
 import { type Clock, systemClock, type TimerHandle } from '../../../core/clock.js';
 import { InvalidOptionError } from '../../../core/errors.js';
 import { Events, type Unsubscribe } from '../../../core/events.js';
+import { type PgClient, type PgPool, withTransaction } from '../../../core/pg.js';
 import { checkFunction, checkString } from '../../../core/validate.js';
 
-/** What the store needs of a query result: a pg result fits. */
-interface QueryResult {
-  rows: Record<string, unknown>[];
-  rowCount?: number | null;
-}
-
 /** What the store needs of a pooled client: a pg `PoolClient` fits. */
-export interface DocumentClient {
-  query(text: string, params?: unknown[]): Promise<QueryResult>;
-  release(destroy?: boolean | Error): void;
-  on(event: 'notification', listener: (n: { channel: string; payload?: string }) => void): unknown;
-  on(event: 'error', listener: (error: Error) => void): unknown;
-}
+export type DocumentClient = PgClient;
 
 /** What the store needs of a pool: a pg `Pool` fits (typed here, so `nines/degrade` needs no @types/pg). */
-export interface DocumentPool {
-  connect(): Promise<DocumentClient>;
-  query(text: string, params?: unknown[]): Promise<QueryResult>;
-}
+export type DocumentPool = PgPool;
 
 /** One change of a document, as every instance hears it. */
 export interface StoredDocumentChange<T> {
@@ -136,9 +123,7 @@ export class PostgresDocuments<T> {
 
   /** Creates the tables if missing, listens for changes and loads every document. */
   async start(): Promise<ReadonlyMap<string, T>> {
-    const client = await this.#pool.connect();
-    try {
-      await client.query('BEGIN');
+    await withTransaction(this.#pool, async (client) => {
       await client.query("SELECT pg_advisory_xact_lock(hashtext('nines_documents_schema'))"); // two instances starting at once
       await client.query(`CREATE SCHEMA IF NOT EXISTS ${this.#schema}`);
       await client.query(`CREATE TABLE IF NOT EXISTS ${this.#table} (
@@ -146,13 +131,7 @@ export class PostgresDocuments<T> {
       await client.query(`CREATE TABLE IF NOT EXISTS ${this.#auditTable} (
         id bigserial PRIMARY KEY, at timestamptz NOT NULL, by text NOT NULL, name text NOT NULL,
         action text NOT NULL, before jsonb, after jsonb, reason text)`);
-      await client.query('COMMIT');
-    } catch (error) {
-      await client.query('ROLLBACK').catch(() => undefined);
-      throw error;
-    } finally {
-      client.release();
-    }
+    });
     await this.#listen();
     return this.#documents;
   }
@@ -201,15 +180,10 @@ export class PostgresDocuments<T> {
   async #change(name: string, action: 'put' | 'remove', definition: unknown, author: ChangeAuthor): Promise<boolean> {
     checkString('by', author?.by);
     const at = new Date(this.#clock.now());
-    const client = await this.#pool.connect();
-    try {
-      await client.query('BEGIN');
+    return withTransaction(this.#pool, async (client) => {
       const before = await client.query(`SELECT definition FROM ${this.#table} WHERE name = $1 FOR UPDATE`, [name]);
       const old = before.rows[0]?.definition;
-      if (action === 'remove' && before.rowCount === 0) {
-        await client.query('ROLLBACK');
-        return false;
-      }
+      if (action === 'remove' && before.rowCount === 0) return false; // nothing written: the commit only ends the lock
       if (action === 'put') {
         await client.query(
           `INSERT INTO ${this.#table} (name, definition, updated_at, updated_by) VALUES ($1, $2, $3, $4)
@@ -232,14 +206,8 @@ export class PostgresDocuments<T> {
         ],
       );
       await client.query('SELECT pg_notify($1, $2)', [this.#channel, name]); // delivered at commit
-      await client.query('COMMIT');
       return true;
-    } catch (error) {
-      await client.query('ROLLBACK').catch(() => undefined);
-      throw error;
-    } finally {
-      client.release();
-    }
+    });
   }
 
   /** Opens the listening connection, then reads every document (a change after LISTEN is never missed). */
