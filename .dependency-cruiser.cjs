@@ -64,7 +64,7 @@ module.exports = {
       severity: 'error',
       from: {
         path: '^src/',
-        pathNot: '^src/(monitor/store/(sqlite|postgres)|health/checks|backup/(postgres|sqlite)|degrade/stores/postgres)/',
+        pathNot: '^src/(monitor/store/(sqlite|postgres)|health/checks|backup/(postgres|sqlite)|degrade/stores/postgres|monitor/ha)/',
       },
       to: { path: 'node_modules/(pg|better-sqlite3)/' },
     },

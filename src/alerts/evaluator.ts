@@ -68,6 +68,7 @@ export class AlertEvaluator extends Events<AlertEvaluatorEvents> {
   start(): void {
     if (!this.#stopped) return;
     this.#stopped = false;
+    this.#book = undefined; // read again: another instance may have evaluated meanwhile (the HA monitor)
     this.#tick();
   }
 

@@ -9,6 +9,7 @@ import { systemClock } from '../core/clock.js';
 import { redactText } from '../core/redact.js';
 import { GracefulShutdown } from '../lifecycle/index.js';
 import { createMetricsRegistry } from '../metrics/index.js';
+import { ServedHa, type SingletonJob } from '../monitor/ha/served.js';
 import { monitorEventMetrics } from '../monitor/metrics.js';
 import { Monitor } from '../monitor/monitor.js';
 import { openStore } from '../monitor/store/index.js';
@@ -22,6 +23,11 @@ import { openServedFlags } from '../server/flags.js';
 import { servedLivenessWatchdog } from '../server/liveness.js';
 import { SERVE_SHUTDOWN, serveDrainDelayMs } from './serve-shutdown.js';
 import { EXIT_INVALID, loadOrReport, type Output, processOutput } from './validate.js';
+
+/** The leases of the jobs one instance of an HA cluster runs (component names cannot hold a `:`). */
+const HA_ALERTS = 'nines:alerts';
+const HA_BACKUPS = 'nines:backups';
+const HA_JOBS = [HA_ALERTS, HA_BACKUPS];
 
 /** Options of `nines serve`. */
 export interface ServeOptions {
@@ -56,9 +62,32 @@ export async function serve(
     return 1;
   }
   const registry = createMetricsRegistry({ defaultMetrics: true });
+  // several instances on one database share the components (docs/high-availability.md)
+  const ha =
+    config.ha === undefined
+      ? undefined
+      : ServedHa.open({
+          ha: config.ha,
+          components: config.components.map((c) => c.name),
+          jobs: HA_JOBS,
+          url: storageUrl(config),
+          schema: storageSchema(config),
+          registry,
+          onError: (error) =>
+            logger.error({ error: redactText(error.message) }, 'ha: a heartbeat or a read of the store failed; will retry'),
+          onChange: (e) =>
+            e.kind === 'ready'
+              ? (e.ready ? logger.info : logger.warn).call(
+                  logger,
+                  { instance: config.ha?.instance },
+                  e.ready ? 'ha: leases renewed, checking' : 'ha: leases not renewed in time, checking nothing',
+                )
+              : logger.debug(e, `ha: lease ${e.kind}`),
+        });
   const monitor = new Monitor({
     config,
     store,
+    ownership: ha,
     onError: (error, during) => logger.error({ during, error: (error as Error).message }, `${during} failed; will retry`),
   });
   monitorEventMetrics(registry, monitor);
@@ -193,20 +222,12 @@ export async function serve(
     deadLetters: (limit) => store.deadLetters({ limit }),
     subscriptions,
     backups,
+    ha,
   });
   await monitor.start();
-  await backups
-    .start()
-    .catch((error: unknown) => logger.error({ error: redactText((error as Error).message) }, 'backup: cannot read the repository'));
-  await silences
-    .load()
-    .catch((error: unknown) => logger.error({ error: (error as Error).message }, 'silences: cannot read the store; will retry'));
-  alerts.start();
-  updates.start();
-  try {
-    await app.listen({ host: config.server.host, port: config.server.port });
-  } catch (error) {
-    output.err(`server: cannot listen on ${config.server.host}:${config.server.port}: ${(error as Error).message}`);
+  /** Undoes a start that failed half-way; exit code 1. */
+  const abandon = async (): Promise<number> => {
+    await ha?.stop().catch(() => undefined);
     await alerts.stop();
     await backups.stop();
     await updates.stop();
@@ -216,6 +237,36 @@ export async function serve(
     await store.close();
     shutdown.dispose();
     return 1;
+  };
+  const startBackups = () =>
+    backups
+      .start()
+      .catch((error: unknown) => logger.error({ error: redactText((error as Error).message) }, 'backup: cannot read the repository'));
+  await silences
+    .load()
+    .catch((error: unknown) => logger.error({ error: (error as Error).message }, 'silences: cannot read the store; will retry'));
+  if (ha === undefined) {
+    await startBackups();
+    alerts.start();
+  } else {
+    // one instance evaluates the alerts and runs the scheduled backups: the one holding their lease
+    const jobs: SingletonJob[] = [
+      { name: HA_ALERTS, start: () => alerts.start(), stop: () => alerts.stop() },
+      { name: HA_BACKUPS, start: startBackups, stop: () => backups.stop() },
+    ];
+    try {
+      await ha.start(monitor, jobs);
+    } catch (error) {
+      output.err(`ha: cannot start: ${redactText((error as Error).message)}`);
+      return abandon();
+    }
+  }
+  updates.start();
+  try {
+    await app.listen({ host: config.server.host, port: config.server.port });
+  } catch (error) {
+    output.err(`server: cannot listen on ${config.server.host}:${config.server.port}: ${(error as Error).message}`);
+    return abandon();
   }
   // hooks run in reverse: stop the monitor (flushing its last batch), then close the store
   shutdown
@@ -233,6 +284,8 @@ export async function serve(
     })
     .addHook('alerts', () => alerts.stop())
     .addHook('backups', () => backups.stop());
+  // runs first: stop checking, write the last results, release the leases so peers take over at once
+  if (ha !== undefined) shutdown.addHook('ha', () => ha.stop());
   const { exitAfter } = config.server.liveness;
   servedLivenessWatchdog({
     liveness: config.server.liveness,
@@ -254,6 +307,7 @@ export async function serve(
         return;
       }
       await monitor.reload(next.config);
+      ha?.reload();
       notifier.reload(next.config.notify);
       await flags.flags
         .reload(next.config.flags)

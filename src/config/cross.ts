@@ -3,6 +3,7 @@ import { CHECK_TYPES, type CheckType, PLACEHOLDERS_BY_CHECK } from './checks.js'
 import type { Operand, Placeholder } from './condition-ast.js';
 import { parseCondition } from './condition-parse.js';
 import { formatDuration, parseDuration } from './duration.js';
+import { haProblems } from './ha.js';
 import { formatPath, type Problem } from './problems.js';
 import { DEFAULT_SETTINGS } from './schema.js';
 import { subscriberProblems } from './subscribers.js';
@@ -61,7 +62,7 @@ export function crossCheck(root: unknown): Problem[] {
     timing(component, defaults, i, problems, reported);
     placeholders(component, i, problems);
   });
-  problems.push(...subscriberProblems(root));
+  problems.push(...subscriberProblems(root), ...haProblems(root));
   return problems;
 }
 

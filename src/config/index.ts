@@ -16,6 +16,7 @@ export * from './conditions.js';
 export { MAX_WINDOW, type OpenRule, type ResolveRule } from './confirm.js';
 export { DURATION_HINT, type DurationBounds, duration, formatDuration, parseDuration } from './duration.js';
 export { type Env, type Interpolated, interpolateEnv } from './env.js';
+export type { HaConfig } from './ha.js';
 export { type LoadOptions, type LoadResult, loadConfig, parseConfig } from './load.js';
 export { type MaintenanceConfig, maintenanceWindow, parseMaintenance } from './maintenance.js';
 export type { AlertmanagerConfig, EmailConfig, NotifyConfig, ReceiverConfig, WebhookConfig } from './notify.js';

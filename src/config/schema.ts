@@ -9,6 +9,7 @@ import { parseCondition } from './condition-parse.js';
 import { type OpenRule, openRule, type ResolveRule, resolveRule } from './confirm.js';
 import { degradationSchema } from './degradation.js';
 import { duration } from './duration.js';
+import { haSchema } from './ha.js';
 import { maintenanceSchema } from './maintenance.js';
 import { notifySchema } from './notify.js';
 import { serverRateLimitSchema } from './rate-limit.js';
@@ -254,6 +255,8 @@ export const fileSchema = z.strictObject({
   degradation: degradationSchema.prefault({}),
   /** Backups: repository, encryption, targets (backup.ts). */
   backup: backupSchema,
+  /** Several instances sharing the components on one PostgreSQL database (ha.ts); absent: one instance checks all. */
+  ha: haSchema.optional(),
 });
 
 /** The config file with defaults merged into every component: what the monitor runs. */

@@ -58,4 +58,9 @@ export const METRICS = {
   upstreamPanic: 'nines_upstream_panic',
   upstreamRetriesTotal: 'nines_upstream_retries_total',
   upstreamRetryBudgetExhaustedTotal: 'nines_upstream_retry_budget_exhausted_total',
+  haReady: 'nines_ha_ready',
+  haOwnedComponents: 'nines_ha_owned_components',
+  haLiveInstances: 'nines_ha_live_instances',
+  haLeaseChangesTotal: 'nines_ha_lease_changes_total',
+  haErrorsTotal: 'nines_ha_errors_total',
 } as const;

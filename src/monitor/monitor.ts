@@ -34,7 +34,7 @@ export interface MonitorOptions {
   /** ms between rollup/retention passes. Default 60 000. */
   compactInterval?: number;
   /** Called when a flush, a compaction or a load of the figures' history fails; the monitor keeps running and retries. */
-  onError?: (error: unknown, during: 'flush' | 'compact' | 'figures' | 'maintenance') => void;
+  onError?: (error: unknown, during: 'flush' | 'compact' | 'figures' | 'maintenance' | 'follow') => void;
   /**
    * ms between reloads of the in-memory history behind {@link Monitor.runningFigures} from the
    * store, which correct any drift from it. Default 600 000.
@@ -134,6 +134,8 @@ export class Monitor extends Events<MonitorEvents> {
   readonly maintenance: MaintenanceBook;
   /** Where people acknowledge incidents, add updates and link postmortems. */
   readonly notebook: IncidentNotebook;
+  /** Components this instance has just gained, not checked until their state is read back from the store. */
+  readonly #adopting = new Set<string>();
   #config: NinesConfig;
   #timers: TimerHandle[] = [];
   #started = false;
@@ -172,9 +174,10 @@ export class Monitor extends Events<MonitorEvents> {
     });
     this.notebook = new IncidentNotebook({ store: this.#store, clock: this.#clock, flush: () => this.flush() });
     this.#ownership = options.ownership ?? singleNode;
+    const ownership = this.#ownership;
     this.#scheduler = new Scheduler({
       clock: this.#clock,
-      ownership: this.#ownership,
+      ownership: { owns: (name) => ownership.owns(name) && !this.#adopting.has(name) },
       onLag: (component, lagMs) => this.emit('lag', { component, lagMs }),
     });
   }
@@ -229,6 +232,87 @@ export class Monitor extends Events<MonitorEvents> {
     this.#guard.configure(config.connectivity);
     // a longer SLO window needs more history than is held
     await this.#loadFigures(this.#horizon() > horizon ? config.components.map((c) => c.name) : changed);
+  }
+
+  /**
+   * Takes over components another instance checked until now (the HA monitor gained their leases):
+   * none is checked until its state (open incident, last check) and its figures are read back from
+   * the store, so the incident rules go on from where the previous owner left them. A store that
+   * cannot be read keeps them waiting; {@link Monitor.follow} tries again.
+   */
+  adopt(names: readonly string[]): Promise<void> {
+    for (const name of names) if (this.#components.has(name)) this.#adopting.add(name);
+    // one read for every component gained in the same turn (a heartbeat gains many at once)
+    this.#adoptRead ??= Promise.resolve().then(() => {
+      this.#adoptRead = undefined;
+      return this.#readAdopted();
+    });
+    return this.#adoptRead;
+  }
+
+  #adoptRead: Promise<void> | undefined;
+
+  /**
+   * Reads back from the store what other instances found for the components this one does not own
+   * (state, open incident, latest result), so its page and API tell what theirs do; also retries
+   * adoptions a failing store left waiting. With `figures`, their running figures are reloaded too
+   * (their results reach this instance only through the store). Never rejects.
+   */
+  async follow(options: { figures?: boolean } = {}): Promise<void> {
+    if (this.#adopting.size > 0) await this.#readAdopted();
+    let states: ComponentState[];
+    try {
+      states = await this.#store.states();
+    } catch (error) {
+      this.#onError?.(error, 'follow');
+      return;
+    }
+    for (const state of states) {
+      const rt = this.#components.get(state.component);
+      if (rt === undefined || this.#ownership.owns(state.component) || this.#adopting.has(state.component)) continue;
+      this.#restore(rt, state);
+    }
+    if (options.figures === true) {
+      const others = [...this.#components.keys()].filter((n) => !this.#ownership.owns(n) && !this.#adopting.has(n));
+      if (others.length > 0) await this.#loadFigures(others);
+    }
+  }
+
+  async #readAdopted(): Promise<void> {
+    const names = [...this.#adopting];
+    if (names.length === 0) return;
+    try {
+      await this.flush(); // results this instance still holds of them (a lease that came back) go first
+      const states = new Map((await this.#store.states()).map((s) => [s.component, s]));
+      for (const name of names) {
+        const rt = this.#components.get(name);
+        if (rt !== undefined && rt.running === undefined) this.#restore(rt, states.get(name));
+      }
+      await this.#running.load(this.#store, names, this.#clock.now() - this.#horizon(), () => this.flush());
+      for (const name of names) this.#adopting.delete(name);
+    } catch (error) {
+      this.#onError?.(error, 'follow');
+    }
+  }
+
+  /** Replaces what this instance knows of `rt` with what the store holds. */
+  #restore(rt: Runtime, state: ComponentState | undefined): void {
+    rt.tracker = new IncidentTracker(rt.config, state?.tracker);
+    rt.firstCheckAt = state?.firstCheckAt;
+    rt.lastCheckAt = state?.lastCheckAt;
+    rt.unobserved = false;
+    const last = state?.last;
+    if (last !== undefined && last.time !== rt.last?.time) {
+      rt.last = {
+        name: rt.config.name,
+        time: last.time,
+        durationMs: last.durationMs,
+        status: last.status,
+        ...(last.error === undefined ? {} : { error: last.error }),
+      };
+      if (last.status !== 'degraded') rt.degradedSince = undefined;
+      else rt.degradedSince ??= last.time;
+    }
   }
 
   /** Whether the monitor trusts its own network now (the connectivity guard). */

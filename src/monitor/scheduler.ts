@@ -36,11 +36,21 @@ function hash(text: string): number {
   return h;
 }
 
+/**
+ * The first slot at or after `now` of `name`'s grid: every `interval` from the epoch, offset by a
+ * hash of the name. The grid is the same in every process, so an instance taking a component over
+ * (the highly available monitor) continues its predecessor's check times, and a restart keeps them.
+ */
+export function firstSlot(name: string, interval: number, now: number): number {
+  const offset = hash(name) % interval;
+  return now + ((((offset - now) % interval) + interval) % interval);
+}
+
 const before = (a: Job, b: Job): boolean => a.due < b.due || (a.due === b.due && a.seq < b.seq);
 
 /**
- * Runs each job every `interval` at a fixed rate. First runs are spread over the interval by a hash
- * of the name (no thundering herd at start); a job never runs twice at once (a tick that finds it
+ * Runs each job every `interval` at a fixed rate, on a grid per job fixed from the epoch and spread
+ * over the interval by a hash of the name (no thundering herd at start; see {@link firstSlot}); a job never runs twice at once (a tick that finds it
  * still running is skipped, not queued); a tick of a job another instance owns is skipped too; the
  * lag of every start is measured.
  *
@@ -76,7 +86,7 @@ export class Scheduler {
       name,
       interval: intervalMs,
       run,
-      due: now + (hash(name) % intervalMs),
+      due: firstSlot(name, intervalMs, now),
       seq: this.#seq++,
       running: false,
       runs: 0,

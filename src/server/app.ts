@@ -34,6 +34,8 @@ export interface AppOptions {
   registry: Registry;
   /** Readiness fails once `shuttingDown` is true (a `GracefulShutdown` fits). */
   shutdown?: { readonly shuttingDown: boolean };
+  /** The HA monitor's leases: while they are not renewed in time, readiness is 503. Default: none (one instance). */
+  ha?: { readonly ready: boolean };
   /** Source of "now" for the figures' windows and the rate limits; use the monitor's. Default `systemClock`. */
   clock?: Clock;
   /** When `/liveness` fails: an event-loop block past `maxEventLoopDelay` ms, a heap past `maxHeapRatio` of its limit. Default: the monitor config's `server.liveness`. */
@@ -79,6 +81,7 @@ export function buildApp(options: AppOptions): FastifyInstance {
     degradation,
     clock,
     shutdown: options.shutdown,
+    ha: options.ha,
     liveness: options.liveness ?? options.monitor.config.server.liveness,
   };
   installErrorHandling(app);

@@ -33,5 +33,7 @@ export interface ServerContext {
   degradation: ServedDegradation;
   clock: Clock;
   shutdown: { readonly shuttingDown: boolean } | undefined;
+  /** The HA monitor's leases; undefined on one instance. */
+  ha: { readonly ready: boolean } | undefined;
   liveness: ServedLiveness | undefined;
 }

@@ -55,7 +55,12 @@ const text = (reply: FastifyReply, status: number, body: string) =>
 /** Readiness as text: `ok`, or each component Kubernetes-style with `?verbose`. */
 function readiness(ctx: ServerContext, verbose: boolean): { ok: boolean; body: string } {
   const components = ctx.monitor.status();
-  return readinessText(monitorStatus(components), asEntries(components), ctx.shutdown?.shuttingDown === true, verbose);
+  const result = readinessText(monitorStatus(components), asEntries(components), ctx.shutdown?.shuttingDown === true, verbose);
+  if (ctx.ha === undefined || ctx.ha.ready) return result;
+  // An HA instance that missed its renew deadline checks nothing: take it out before a peer takes over.
+  const line = '[-]ha: leases not renewed within renewDeadline';
+  if (!verbose) return { ok: false, body: 'ha: leases not renewed' };
+  return { ok: false, body: result.body.replace(/readiness check (passed|failed)$/, `${line}\nreadiness check failed`) };
 }
 
 /** `/health` (IETF health+json), `/readiness` + `/readyz`, `/liveness` + `/livez`. */

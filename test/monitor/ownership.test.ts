@@ -53,4 +53,53 @@ describe('Monitor ownership', () => {
     for (const release of stuck) release();
     await monitor.stop();
   });
+
+  it("takes over another instance's component where it left it: follow() shows its state, adopt() continues its failure streak", async () => {
+    const parsed = parseConfig(YAML.replace(/timeout: 500ms/g, 'timeout: 500ms, failuresToOpen: 3'), { env: {} });
+    if (!parsed.ok) throw new Error(parsed.problems.map((p) => `${p.path}: ${p.message}`).join('\n'));
+    const clock = new ManualClock(Date.UTC(2025, 0, 1));
+    const store = await openStore('sqlite::memory:');
+    stores.push(store);
+    const failing = (c: { name: string }) => async (): Promise<ProbeResult> => ({
+      name: c.name,
+      time: clock.now(),
+      durationMs: 2,
+      status: 'unhealthy',
+      error: 'refused',
+    });
+    // both running; the first owns a, sees two failures of three, then dies (its results were flushed)
+    const first = new Monitor({ config: parsed.config, store, clock, ownership: { owns: (n) => n === 'a' }, probe: failing });
+    const mine = new Set<string>();
+    const second = new Monitor({ config: parsed.config, store, clock, ownership: { owns: (n) => mine.has(n) }, probe: failing });
+    await first.start();
+    await second.start();
+    const failures: number[] = [];
+    first.on('result', (r) => failures.push(r.time));
+    while (failures.length < 1) await clock.advance(100);
+    await first.flush();
+    expect(second.status().find((s) => s.name === 'a')?.status).toBe('unknown'); // not read back yet
+    // following: the second shows what the first saw, without checking
+    await second.follow();
+    const shown = second.status().find((s) => s.name === 'a');
+    expect(shown?.status).toBe('unhealthy');
+    expect(shown?.last?.time).toBe(failures[0]);
+    expect(shown?.last?.error).toBe('refused');
+    expect(shown?.incidentSince).toBeUndefined();
+    // a second failure, then the first dies (stop flushes it); nobody followed since
+    while (failures.length < 2) await clock.advance(100);
+    await first.stop();
+    // gained: adopt() reads the streak of two, so its own first failure opens the incident, dated from the streak's first
+    mine.add('a');
+    const own: number[] = [];
+    second.on('result', (r) => own.push(r.time));
+    const opened: number[] = [];
+    second.on('incidentOpened', (e) => opened.push(e.start));
+    await second.adopt(['a']);
+    while (opened.length === 0) await clock.advance(100);
+    expect(own).toHaveLength(1);
+    expect(opened).toEqual([failures[0]]);
+    await second.stop();
+    const incidents = await store.incidents({ component: 'a', limit: 10 });
+    expect(incidents.items.map((i) => i.start)).toEqual([failures[0]]);
+  });
 });

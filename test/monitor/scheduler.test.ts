@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { Scheduler } from '../../src/monitor/scheduler.js';
+import { firstSlot, Scheduler } from '../../src/monitor/scheduler.js';
 import { ManualClock } from '../../src/policy/index.js';
 
 describe('Scheduler', () => {
@@ -23,6 +23,33 @@ describe('Scheduler', () => {
     }
     scheduler.stop();
     expect(clock.pendingTimers).toBe(0);
+  });
+
+  it('keeps each job on a grid fixed from the epoch: schedulers started at other times run it at the same instants', async () => {
+    const runsOf = async (startAt: number, until: number) => {
+      const clock = new ManualClock(startAt);
+      const scheduler = new Scheduler({ clock });
+      const starts: number[] = [];
+      scheduler.add('api', 1000, async () => {
+        starts.push(clock.now());
+      });
+      await clock.advance(until - startAt);
+      scheduler.stop();
+      return starts;
+    };
+    const a = await runsOf(1_700_000_000_000, 1_700_000_010_000);
+    const b = await runsOf(1_700_000_004_321, 1_700_000_010_000); // a later instance taking over
+    expect(a).toHaveLength(10);
+    expect(b.length).toBeGreaterThanOrEqual(5);
+    expect(a.slice(-b.length)).toEqual(b);
+    expect(new Set(a.map((t) => t % 1000)).size).toBe(1);
+    // the slot is at or after now, within one interval, and stable for a name
+    for (const now of [0, 1, 999, 1000, 1_700_000_004_321]) {
+      const slot = firstSlot('api', 1000, now);
+      expect(slot).toBeGreaterThanOrEqual(now);
+      expect(slot - now).toBeLessThan(1000);
+      expect(slot % 1000).toBe((a[0] ?? 0) % 1000);
+    }
   });
 
   it('never runs a job twice at once: a tick that finds it running is skipped', async () => {

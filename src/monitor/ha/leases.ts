@@ -31,6 +31,12 @@ export interface LeaseManagerOptions {
   monotonic?: () => number;
   /** ms before listening again after the connection was lost (doubling up to 30 s). Default 500. */
   reconnectDelay?: number;
+  /**
+   * Called after components stopped being owned here and before their leases are released (a move,
+   * or stop()): the place to write their last results, so the next owner reads them. Its failure is
+   * reported as `error` and the release goes ahead.
+   */
+  beforeRelease?: (components: readonly string[]) => Promise<void>;
 }
 
 /** A lease this instance gained (claimed or re-gained after a missed deadline). */
@@ -78,6 +84,7 @@ export class LeaseManager implements Ownership {
   readonly #clock: Clock;
   readonly #mono: () => number;
   readonly #baseDelay: number;
+  readonly #beforeRelease: ((components: readonly string[]) => Promise<void>) | undefined;
   readonly #events = new Events<LeaseEvents>();
   readonly #rendezvous = new Rendezvous();
   #components: string[];
@@ -117,6 +124,7 @@ export class LeaseManager implements Ownership {
     const clock = this.#clock;
     this.#mono = options.monotonic ?? (options.clock === undefined ? () => performance.now() : () => clock.now());
     this.#baseDelay = this.#delay = checkInteger('reconnectDelay', options.reconnectDelay ?? 500, 1);
+    this.#beforeRelease = options.beforeRelease;
   }
 
   /** Subscribes to `gained`, `lost`, `ready`, `error` or `heartbeat`. */
@@ -198,9 +206,11 @@ export class LeaseManager implements Ownership {
     this.#stopped = true;
     for (const t of [this.#timer, this.#deadline, this.#retry]) t?.clear();
     await this.#running?.catch(() => undefined);
+    const held = [...this.#held.keys()];
     this.#drop('stopped');
     this.#renewedAt = undefined;
     this.#setReady();
+    await this.#settle(held);
     const t = this.#tables;
     try {
       await withTransaction(this.#pool, async (client) => {
@@ -229,7 +239,9 @@ export class LeaseManager implements Ownership {
     const wanted = this.#rendezvous.share(me, instances, this.#components).sort();
     const wantedSet = new Set(wanted);
     // what should move is dropped locally before it is released, so no check runs after the release
-    for (const component of this.#held.keys()) if (!wantedSet.has(component)) this.#lose(component, 'moved');
+    const moving = [...this.#held.keys()].filter((component) => !wantedSet.has(component));
+    for (const component of moving) this.#lose(component, 'moved');
+    await this.#settle(moving);
     const released = await this.#pool.query(
       `UPDATE ${t.leases} SET owner = NULL, expires_at = now() WHERE owner = $1 AND NOT (component = ANY($2::text[])) RETURNING component`,
       [me, wanted],
@@ -271,6 +283,11 @@ export class LeaseManager implements Ownership {
     // it took past the deadline (a stall that ended): renew again now, not a heartbeat later
     if (!this.#fresh()) this.#again = true;
     this.#events.emit('heartbeat', { live: instances, owned: this.#held.size });
+  }
+
+  async #settle(components: readonly string[]): Promise<void> {
+    if (components.length === 0 || this.#beforeRelease === undefined) return;
+    await this.#beforeRelease(components).catch((error: unknown) => this.#events.emit('error', error as Error));
   }
 
   #fresh(): boolean {

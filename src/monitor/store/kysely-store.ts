@@ -150,6 +150,21 @@ export class KyselyStore implements Store {
       .selectFrom('component_state as s')
       .innerJoin('components as c', 'c.id', 's.component_id')
       .select(['c.name', 's.first_check_ms', 's.last_check_ms', 's.tracker'])
+      // the check at last_check_ms, by the (component_id, time) index: what another instance saw last
+      .select((eb) => {
+        const at = () =>
+          eb
+            .selectFrom('checks as k')
+            .whereRef('k.component_id', '=', 's.component_id')
+            .whereRef('k.time', '=', 's.last_check_ms')
+            .orderBy('k.id', 'desc')
+            .limit(1);
+        return [
+          at().select('k.status').as('last_status'),
+          at().select('k.duration_ms').as('last_duration_ms'),
+          at().select('k.error').as('last_error'),
+        ];
+      })
       .orderBy('c.name')
       .execute();
     return rows.map((r) => ({
@@ -157,6 +172,17 @@ export class KyselyStore implements Store {
       firstCheckAt: r.first_check_ms,
       lastCheckAt: r.last_check_ms,
       tracker: parseTracker(r.tracker),
+      ...(r.last_status === null || r.last_status === undefined
+        ? {}
+        : {
+            last: {
+              component: r.name,
+              time: r.last_check_ms,
+              durationMs: Number(r.last_duration_ms ?? 0),
+              status: STATUS_NAME[Number(r.last_status)] ?? 'unhealthy',
+              ...(r.last_error === null || r.last_error === undefined ? {} : { error: r.last_error }),
+            },
+          }),
     }));
   }
 

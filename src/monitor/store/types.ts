@@ -35,6 +35,8 @@ export interface ComponentState {
   lastCheckAt: number;
   /** The incident rules' state, so an open incident survives a restart. */
   tracker: IncidentTrackerState;
+  /** The check stored at `lastCheckAt`, when it is still there (read by {@link Store.states}; ignored by writes). */
+  last?: ProbeRecord;
 }
 
 /** Everything one flush writes, in one transaction: all of it lands or none of it does. */

@@ -80,7 +80,10 @@ describe.each(backends)('$name store', (backend) => {
       }),
     );
     expect((await store.checks('api', { limit: 10 })).items).toEqual([...checks].reverse());
-    expect(await store.states()).toEqual([{ component: 'api', firstCheckAt: T0, lastCheckAt: T0 + 2_000, tracker }]);
+    // with the check stored at lastCheckAt: what an instance following another reads
+    expect(await store.states()).toEqual([
+      { component: 'api', firstCheckAt: T0, lastCheckAt: T0 + 2_000, tracker: { ...tracker, recent: undefined }, last: checks[2] },
+    ]);
     const timeline = await store.timeline('api', T0 - HOUR, T0 + HOUR);
     expect(timeline.gaps).toEqual([{ from: T0 - 5_000, to: T0 }]);
     const incident = { id: expect.any(Number), component: 'api', start: T0 + 2_000, end: null, error: 'timeout after 3000 ms' };

@@ -1,0 +1,227 @@
+import pg from 'pg';
+import type { Registry } from 'prom-client';
+import type { HaConfig } from '../../config/index.js';
+import { type Clock, systemClock, type TimerHandle } from '../../core/clock.js';
+import { METRICS, metric } from '../../metrics/index.js';
+import type { Ownership } from '../ownership.js';
+import { LeaseManager } from './leases.js';
+
+/** A job one instance of the cluster runs at a time (alert evaluation, scheduled backups): held as a lease like a component. */
+export interface SingletonJob {
+  /** Its lease's name, outside the component names (which cannot contain `:`). */
+  name: string;
+  start(): void | Promise<void>;
+  stop(): void | Promise<void>;
+}
+
+/** What {@link ServedHa} needs of the monitor. */
+export interface HaMonitor {
+  readonly config: { readonly components: ReadonlyArray<{ name: string }> };
+  adopt(names: readonly string[]): Promise<void>;
+  follow(options?: { figures?: boolean }): Promise<void>;
+  /** Writes buffered results: before a moved lease is released, so the next owner reads them. */
+  flush(): Promise<void>;
+  /** Waits for checks in progress and writes everything: before stop() releases the leases. */
+  stop(): Promise<void>;
+}
+
+/** Options of {@link openServedHa}. */
+export interface ServedHaOptions {
+  ha: HaConfig;
+  /** The components to share, and the names of the singleton jobs {@link ServedHa.start} will be given. */
+  components: readonly string[];
+  jobs?: readonly string[];
+  /** The store's PostgreSQL URL and schema: the leases live beside the results. */
+  url: string;
+  schema?: string;
+  registry: Registry;
+  clock?: Clock;
+  /** A heartbeat, the listening connection or a follow failed; the next one tries again. */
+  onError: (error: Error) => void;
+  /** Lease changes and readiness, for the log. */
+  onChange?: (event: { kind: 'gained' | 'lost' | 'ready'; component?: string; reason?: string; ready?: boolean }) => void;
+}
+
+/** Figures of other instances' components are reloaded this often (their results reach this one only through the store). */
+const FIGURES_EVERY_MS = 30_000;
+
+/**
+ * `nines serve`'s side of the HA monitor: a {@link LeaseManager} on a pool of its own sharing the
+ * components, the monitor adopting what it gains and following the rest, singleton jobs started on
+ * the one instance that holds their lease, and the `nines_ha_*` metrics.
+ */
+export class ServedHa implements Ownership {
+  readonly leases: LeaseManager;
+  readonly #pool: pg.Pool;
+  readonly #clock: Clock;
+  readonly #onError: (error: Error) => void;
+  readonly #jobs = new Map<string, SingletonJob>();
+  readonly #jobNames: readonly string[];
+  readonly #running = new Set<string>();
+  #monitor: HaMonitor | undefined;
+  #follow: TimerHandle | undefined;
+  #lastFigures = 0;
+  #stopped = false;
+
+  private constructor(options: ServedHaOptions, pool: pg.Pool, leases: LeaseManager) {
+    this.#pool = pool;
+    this.leases = leases;
+    this.#clock = options.clock ?? systemClock;
+    this.#onError = options.onError;
+    this.#jobNames = options.jobs ?? [];
+    const { registry } = options;
+    const ready = metric(registry, 'gauge', METRICS.haReady, '1 while this instance renews its leases in time (it checks only then)', []);
+    const owned = metric(registry, 'gauge', METRICS.haOwnedComponents, 'Components this instance holds the lease of and checks', []);
+    const live = metric(
+      registry,
+      'gauge',
+      METRICS.haLiveInstances,
+      'Instances whose row was live at the latest heartbeat, this one included',
+      [],
+    );
+    const changes = metric(registry, 'counter', METRICS.haLeaseChangesTotal, 'Leases gained and lost by this instance, by reason', [
+      'event',
+      'reason',
+    ]);
+    const errors = metric(
+      registry,
+      'counter',
+      METRICS.haErrorsTotal,
+      'Heartbeats, listens and store reads of the HA monitor that failed',
+      [],
+    );
+    ready.set(0);
+    owned.set(0);
+    errors.inc(0);
+    leases.on('ready', (r) => {
+      ready.set(r ? 1 : 0);
+      options.onChange?.({ kind: 'ready', ready: r });
+    });
+    leases.on('heartbeat', (h) => {
+      owned.set(this.ownedComponents());
+      live.set(h.live.length);
+      void this.#afterHeartbeat();
+    });
+    leases.on('gained', (e) => {
+      changes.labels('gained', 'claimed').inc();
+      options.onChange?.({ kind: 'gained', component: e.component });
+      const job = this.#jobs.get(e.component);
+      if (job !== undefined) this.#startJob(job);
+      else if (!this.#jobNames.includes(e.component)) void this.#monitor?.adopt([e.component]);
+    });
+    leases.on('lost', (e) => {
+      changes.labels('lost', e.reason).inc();
+      options.onChange?.({ kind: 'lost', component: e.component, reason: e.reason });
+      const job = this.#jobs.get(e.component);
+      if (job !== undefined) this.#stopJob(job);
+    });
+    leases.on('error', (error) => {
+      errors.inc();
+      this.#onError(error);
+    });
+  }
+
+  /** Opens the pool and the lease manager; nothing is held until {@link ServedHa.start}. */
+  static open(options: ServedHaOptions): ServedHa {
+    // 3: one listens, one heartbeats, one spare for stop() during a heartbeat
+    const pool = new pg.Pool({ connectionString: options.url, max: 3 });
+    pool.on('error', () => undefined); // an idle client lost: the next heartbeat reconnects
+    const { ha } = options;
+    const leases = new LeaseManager({
+      pool,
+      schema: options.schema,
+      instance: ha.instance,
+      location: ha.location,
+      components: [...options.components, ...(options.jobs ?? [])],
+      heartbeat: ha.heartbeat,
+      leaseTtl: ha.leaseTtl,
+      renewDeadline: ha.renewDeadline,
+      clock: options.clock,
+      beforeRelease: () => (served === undefined ? Promise.resolve() : served.#settle()),
+    });
+    const served: ServedHa = new ServedHa(options, pool, leases);
+    return served;
+  }
+
+  /** True while this instance holds `component`'s lease in time. */
+  owns(component: string): boolean {
+    return this.leases.owns(component);
+  }
+
+  /** True while the leases are renewed in time: readiness. */
+  get ready(): boolean {
+    return this.leases.ready;
+  }
+
+  /** Components (not singleton jobs) held now. */
+  ownedComponents(): number {
+    let n = 0;
+    for (const c of this.#monitor?.config.components ?? []) if (this.leases.owns(c.name)) n++;
+    return n;
+  }
+
+  /** Shares `monitor`'s components and `jobs` (named at {@link ServedHa.open}) among the instances, and starts heartbeating. */
+  async start(monitor: HaMonitor, jobs: readonly SingletonJob[] = []): Promise<void> {
+    this.#monitor = monitor;
+    for (const job of jobs) this.#jobs.set(job.name, job);
+    await this.leases.start();
+  }
+
+  /** After a config reload: the new component list is shared out at the next heartbeat. */
+  reload(): void {
+    this.#setComponents();
+  }
+
+  /** Releases every lease (peers take over at once) and ends the pool; singleton jobs stop first. */
+  async stop(): Promise<void> {
+    if (this.#stopped) return;
+    this.#stopped = true;
+    this.#follow?.clear();
+    for (const name of [...this.#running]) {
+      const job = this.#jobs.get(name);
+      if (job !== undefined) await this.#stopJob(job);
+    }
+    try {
+      await this.leases.stop();
+    } finally {
+      await this.#pool.end();
+    }
+  }
+
+  /** Before leases are released: a move writes what is buffered; stop() waits for checks in progress too. */
+  #settle(): Promise<void> {
+    if (this.#monitor === undefined) return Promise.resolve();
+    return this.#stopped ? this.#monitor.stop() : this.#monitor.flush();
+  }
+
+  #setComponents(): void {
+    const names = (this.#monitor?.config.components ?? []).map((c) => c.name);
+    this.leases.setComponents([...names, ...this.#jobNames]);
+  }
+
+  /** The other instances' components, read back after each heartbeat; their figures less often. */
+  async #afterHeartbeat(): Promise<void> {
+    if (this.#stopped || this.#monitor === undefined) return;
+    const now = this.#clock.now();
+    const figures = now - this.#lastFigures >= FIGURES_EVERY_MS;
+    if (figures) this.#lastFigures = now;
+    await this.#monitor.follow({ figures });
+  }
+
+  #startJob(job: SingletonJob): void {
+    if (this.#running.has(job.name) || this.#stopped) return;
+    this.#running.add(job.name);
+    Promise.resolve()
+      .then(() => job.start())
+      .catch((error: unknown) => this.#onError(error as Error));
+  }
+
+  async #stopJob(job: SingletonJob): Promise<void> {
+    if (!this.#running.delete(job.name)) return;
+    try {
+      await job.stop();
+    } catch (error) {
+      this.#onError(error as Error);
+    }
+  }
+}
