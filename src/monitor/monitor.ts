@@ -174,10 +174,9 @@ export class Monitor extends Events<MonitorEvents> {
     });
     this.notebook = new IncidentNotebook({ store: this.#store, clock: this.#clock, flush: () => this.flush() });
     this.#ownership = options.ownership ?? singleNode;
-    const ownership = this.#ownership;
     this.#scheduler = new Scheduler({
       clock: this.#clock,
-      ownership: { owns: (name) => ownership.owns(name) && !this.#adopting.has(name) },
+      ownership: { owns: (name) => this.checksHere(name) },
       onLag: (component, lagMs) => this.emit('lag', { component, lagMs }),
     });
   }
@@ -364,20 +363,29 @@ export class Monitor extends Events<MonitorEvents> {
     this.#started = false;
   }
 
-  /** Runs one component's check now (joining a run already in progress) and records the result. */
+  /**
+   * Runs one component's check now (joining a run already in progress) and records the result if
+   * this instance checks the component when it ends (see {@link Monitor.checksHere}): a result of
+   * a component another instance holds, or lost meanwhile, would overwrite that instance's state.
+   */
   runNow(name: string): Promise<ProbeResult> | undefined {
     const rt = this.#components.get(name);
     if (rt === undefined) return undefined;
     rt.running ??= rt
       .probe()
       .then((result) => {
-        if (this.#components.get(name) === rt) this.#record(rt, result);
+        if (this.#components.get(name) === rt && this.checksHere(name)) this.#record(rt, result);
         return result;
       })
       .finally(() => {
         rt.running = undefined;
       });
     return rt.running;
+  }
+
+  /** True when this instance checks `name` and records its results: always on one node; with HA, while it holds the lease and has read the component back. */
+  checksHere(name: string): boolean {
+    return this.#ownership.owns(name) && !this.#adopting.has(name);
   }
 
   /** Every component's current status, critical ones first. */

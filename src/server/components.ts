@@ -96,7 +96,8 @@ export function componentRoutes(app: FastifyInstance, ctx: ServerContext): void 
       const c = findComponent(ctx, request.params.name);
       const result = await ctx.monitor.runNow(c.name);
       if (result === undefined) throw new HttpError(404, `unknown component: ${c.name}`);
-      return { result: checkView(result) };
+      // false on an HA instance that does not hold the component: shown, not stored
+      return { result: checkView(result), recorded: ctx.monitor.checksHere(c.name) };
     },
   );
 }

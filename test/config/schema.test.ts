@@ -121,6 +121,40 @@ components:
     expect(JSON.stringify(bad)).not.toContain('secret');
   });
 
+  it('ha: defaults from the host name, the location from the instance; refused on SQLite and with misordered times, every problem at its path', async () => {
+    const { hostname } = await import('node:os');
+    const pgStorage = 'storage: postgres://nines@db:5432/nines\n';
+    expect(valid(`${pgStorage}${minimal}`).ha).toBeUndefined();
+    const ha = valid(`${pgStorage}ha: {}\n${minimal}`).ha;
+    expect(ha).toEqual({ instance: expect.any(String), location: ha?.instance, heartbeat: 2_000, leaseTtl: 10_000, renewDeadline: 7_000 });
+    expect(ha?.instance).toBe(
+      hostname()
+        .replace(/[^A-Za-z0-9._-]/g, '-')
+        .slice(0, 63),
+    );
+    expect(
+      valid(`${pgStorage}ha: { instance: nines-0, location: eu-1a, heartbeat: 1s, leaseTtl: 5s, renewDeadline: 3s }\n${minimal}`).ha,
+    ).toEqual({
+      instance: 'nines-0',
+      location: 'eu-1a',
+      heartbeat: 1_000,
+      leaseTtl: 5_000,
+      renewDeadline: 3_000,
+    });
+    const sqlite = parseConfig(`ha: { instance: a }\n${minimal}`);
+    expect(sqlite.ok || formatProblems(sqlite.problems)).toEqual([expect.stringMatching(/^ha: needs PostgreSQL storage/)]);
+    const times = parseConfig(`${pgStorage}ha: { instance: 'a b', quorum: 2 }\n${minimal}`);
+    expect(times.ok || formatProblems(times.problems).sort()).toEqual([
+      expect.stringMatching(/^ha\.instance: must be 1–63 letters/),
+      'ha.quorum: unknown key; expected one of instance, location, heartbeat, leaseTtl, renewDeadline',
+    ]);
+    const order = parseConfig(`${pgStorage}ha: { instance: a, heartbeat: 8s, leaseTtl: 5s, renewDeadline: 6s }\n${minimal}`);
+    expect(order.ok || formatProblems(order.problems).sort()).toEqual([
+      'ha.heartbeat: must be below renewDeadline (6s), or every renewal misses its deadline',
+      'ha.renewDeadline: must be below leaseTtl (5s): an instance must stop before another may take its components',
+    ]);
+  });
+
   it('degradation: the store rule by default; bad rules give every problem at its path', () => {
     expect(valid(minimal).degradation).toEqual({
       interval: 10_000,

@@ -17,18 +17,23 @@ afterEach(async () => {
   for (const s of stores.splice(0)) await s.close();
 });
 
+/** The config of `yaml`, a manual clock and an in-memory store closed after the test. */
+async function setup(yaml: string) {
+  const parsed = parseConfig(yaml, { env: {} });
+  if (!parsed.ok) throw new Error(parsed.problems.map((p) => `${p.path}: ${p.message}`).join('\n'));
+  const store = await openStore('sqlite::memory:');
+  stores.push(store);
+  return { config: parsed.config, clock: new ManualClock(Date.UTC(2025, 0, 1)), store };
+}
+
 describe('Monitor ownership', () => {
   it('probes only owned components; one another instance owns is never overdue here, one it owns and that hangs is', async () => {
-    const parsed = parseConfig(YAML, { env: {} });
-    if (!parsed.ok) throw new Error(parsed.problems.map((p) => `${p.path}: ${p.message}`).join('\n'));
-    const clock = new ManualClock(Date.UTC(2025, 0, 1));
-    const store = await openStore('sqlite::memory:');
-    stores.push(store);
+    const { config, clock, store } = await setup(YAML);
     const mine = new Set(['a']);
     const probed: string[] = [];
     const stuck: Array<() => void> = [];
     const monitor = new Monitor({
-      config: parsed.config,
+      config,
       store,
       clock,
       ownership: { owns: (name) => mine.has(name) },
@@ -55,11 +60,7 @@ describe('Monitor ownership', () => {
   });
 
   it("takes over another instance's component where it left it: follow() shows its state, adopt() continues its failure streak", async () => {
-    const parsed = parseConfig(YAML.replace(/timeout: 500ms/g, 'timeout: 500ms, failuresToOpen: 3'), { env: {} });
-    if (!parsed.ok) throw new Error(parsed.problems.map((p) => `${p.path}: ${p.message}`).join('\n'));
-    const clock = new ManualClock(Date.UTC(2025, 0, 1));
-    const store = await openStore('sqlite::memory:');
-    stores.push(store);
+    const { config, clock, store } = await setup(YAML.replace(/timeout: 500ms/g, 'timeout: 500ms, failuresToOpen: 3'));
     const failing = (c: { name: string }) => async (): Promise<ProbeResult> => ({
       name: c.name,
       time: clock.now(),
@@ -68,9 +69,9 @@ describe('Monitor ownership', () => {
       error: 'refused',
     });
     // both running; the first owns a, sees two failures of three, then dies (its results were flushed)
-    const first = new Monitor({ config: parsed.config, store, clock, ownership: { owns: (n) => n === 'a' }, probe: failing });
+    const first = new Monitor({ config, store, clock, ownership: { owns: (n) => n === 'a' }, probe: failing });
     const mine = new Set<string>();
-    const second = new Monitor({ config: parsed.config, store, clock, ownership: { owns: (n) => mine.has(n) }, probe: failing });
+    const second = new Monitor({ config, store, clock, ownership: { owns: (n) => mine.has(n) }, probe: failing });
     await first.start();
     await second.start();
     const failures: number[] = [];
@@ -101,5 +102,29 @@ describe('Monitor ownership', () => {
     await second.stop();
     const incidents = await store.incidents({ component: 'a', limit: 10 });
     expect(incidents.items.map((i) => i.start)).toEqual([failures[0]]);
+  });
+
+  it('runNow on a component another instance holds checks it and records nothing (its owner keeps the state)', async () => {
+    const { config, clock, store } = await setup(YAML);
+    const mine = new Set(['a']);
+    const monitor = new Monitor({
+      config,
+      store,
+      clock,
+      ownership: { owns: (name) => mine.has(name) },
+      probe: (c) => async (): Promise<ProbeResult> => ({ name: c.name, time: clock.now(), durationMs: 2, status: 'unhealthy', error: 'x' }),
+    });
+    await monitor.start();
+    expect(monitor.checksHere('a')).toBe(true);
+    expect(monitor.checksHere('b')).toBe(false);
+    const result = await monitor.runNow('b');
+    expect(result?.status).toBe('unhealthy');
+    await monitor.flush();
+    expect((await store.checks('b', { limit: 10 })).items).toEqual([]);
+    expect(monitor.status().find((s) => s.name === 'b')?.status).toBe('unknown');
+    await monitor.runNow('a');
+    await monitor.flush();
+    expect((await store.checks('a', { limit: 10 })).items).toHaveLength(1);
+    await monitor.stop();
   });
 });

@@ -95,6 +95,24 @@ describe('readiness and liveness', () => {
     expect((await h.app.inject('/readiness?verbose')).body).toContain('[-]shutdown in progress');
   });
 
+  it('is not ready while the HA leases are not renewed in time, whatever the components say', async () => {
+    const ha = { ready: true };
+    const h = await harness({ ha });
+    open.push(h.close);
+    await h.clock.advance(2_000);
+    expect((await h.app.inject('/readiness')).statusCode).toBe(200);
+    ha.ready = false;
+    const res = await h.app.inject('/readiness');
+    expect(res.statusCode).toBe(503);
+    expect(res.body).toBe('ha: leases not renewed');
+    const verbose = await h.app.inject('/readyz?verbose');
+    expect(verbose.statusCode).toBe(503);
+    expect(verbose.body.split('\n').slice(-2)).toEqual(['[-]ha: leases not renewed within renewDeadline', 'readiness check failed']);
+    expect((await h.app.inject('/livez')).statusCode).toBe(200); // alive: a restart would not renew them sooner
+    ha.ready = true;
+    expect((await h.app.inject('/readiness')).statusCode).toBe(200);
+  });
+
   it('is alive whatever the components do', async () => {
     const h = await setup();
     h.world.api = 'unhealthy';

@@ -55,6 +55,8 @@ export async function harness(
     degradation?: (registry: Registry, clock: ManualClock) => ServedDegradation;
     /** The backups `/api/backups` serves, made on the harness's registry. */
     backups?: (registry: Registry) => BackupSchedules;
+    /** The HA leases' readiness (`ha.ready`), as `nines serve` passes it. */
+    ha?: { ready: boolean };
   } = {},
 ) {
   const text = yaml(options.token ?? false);
@@ -101,6 +103,7 @@ export async function harness(
     ...(options.degradation ? { degradation: options.degradation(registry, clock) } : {}),
     ...(options.backups ? { backups: options.backups(registry) } : {}),
     ...(options.liveness ? { liveness: options.liveness } : {}),
+    ...(options.ha ? { ha: options.ha } : {}),
   });
   if (options.start !== false) await monitor.start();
   await silences?.load();
