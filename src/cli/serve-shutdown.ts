@@ -10,8 +10,8 @@ export const SERVE_SHUTDOWN = {
   timeoutMs: 10_000,
   /** ms each cleanup hook (monitor flush, store close, …) may take. */
   hookTimeoutMs: 5_000,
-  /** Cleanup hooks serve registers (store, flags, monitor, notify, subscribers, alerts, backups); a test counts them in a real stop. */
-  hooks: 7,
+  /** Cleanup hooks serve registers (store, flags, monitor, notify, subscribers, alerts, backups, ha); a test counts them in a real stop. */
+  hooks: 8,
 } as const;
 
 /** The drain delay `nines serve` uses under `env`. */

@@ -285,7 +285,10 @@ export async function serve(
     .addHook('alerts', () => alerts.stop())
     .addHook('backups', () => backups.stop());
   // runs first: stop checking, write the last results, release the leases so peers take over at once
-  if (ha !== undefined) shutdown.addHook('ha', () => ha.stop());
+  // (registered without ha too, so every stop runs the same hooks SERVE_SHUTDOWN counts)
+  shutdown.addHook('ha', async () => {
+    await ha?.stop();
+  });
   const { exitAfter } = config.server.liveness;
   servedLivenessWatchdog({
     liveness: config.server.liveness,

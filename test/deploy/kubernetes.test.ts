@@ -269,7 +269,7 @@ describe.skipIf(!hasKubectl())('deploy/kubernetes', () => {
     expect(env.value).toBe('sqlite:/data/nines.db');
   });
 
-  it('overlay postgres: one replica (until #20), RollingUpdate without a gap, the URL from the Secret, no volume claim', () => {
+  it('overlay postgres: one replica (no ha: block shipped), RollingUpdate without a gap, the URL from the Secret, no volume claim', () => {
     const manifests = rendered.postgres;
     const deployment = one(manifests, 'Deployment');
     expect(deployment.spec.replicas).toBe(1);

@@ -42,6 +42,9 @@ export interface ServedHaOptions {
   onChange?: (event: { kind: 'gained' | 'lost' | 'ready'; component?: string; reason?: string; ready?: boolean }) => void;
 }
 
+/** Longest stop() waits for checks in progress before it releases the leases anyway. */
+const STOP_SETTLE_MS = 3_000;
+
 /** Figures of other instances' components are reloaded this often (their results reach this one only through the store). */
 const FIGURES_EVERY_MS = 30_000;
 
@@ -188,10 +191,18 @@ export class ServedHa implements Ownership {
     }
   }
 
-  /** Before leases are released: a move writes what is buffered; stop() waits for checks in progress too. */
+  /**
+   * Before leases are released: a move writes what is buffered; stop() waits for checks in progress
+   * too, but at most {@link STOP_SETTLE_MS}, so the release fits in the shutdown hook's 5 s.
+   */
   #settle(): Promise<void> {
     if (this.#monitor === undefined) return Promise.resolve();
-    return this.#stopped ? this.#monitor.stop() : this.#monitor.flush();
+    if (!this.#stopped) return this.#monitor.flush();
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const bound = new Promise<void>((resolve) => {
+      timer = setTimeout(resolve, STOP_SETTLE_MS);
+    });
+    return Promise.race([this.#monitor.stop(), bound]).finally(() => clearTimeout(timer));
   }
 
   #setComponents(): void {
