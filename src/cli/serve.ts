@@ -102,6 +102,11 @@ export async function serve(
   monitor.on('dropped', (e) =>
     logger.warn(e, 'store unwritable for long: dropped the oldest buffered check results (incidents and gaps are kept)'),
   );
+  monitor.on('leftOut', (e) =>
+    e.duplicates > 0
+      ? logger.error(e, 'ha: checks of slots already stored were not written (two instances checked one slot)')
+      : logger.warn(e, 'ha: rows recorded under a lease since taken over were not written'),
+  );
   // the store's message is free of passwords; the row itself is not logged
   monitor.on('rejected', (e) =>
     logger.error({ kind: e.kind, component: e.component, error: (e.error as Error).message }, 'store refused a row; set aside'),

@@ -63,4 +63,6 @@ export const METRICS = {
   haLiveInstances: 'nines_ha_live_instances',
   haLeaseChangesTotal: 'nines_ha_lease_changes_total',
   haErrorsTotal: 'nines_ha_errors_total',
+  haDuplicateChecksTotal: 'nines_ha_duplicate_checks_total',
+  haStaleWritesTotal: 'nines_ha_stale_writes_total',
 } as const;

@@ -13,7 +13,7 @@ import { createProbe, type Probe, type ProbeResult } from './probe.js';
 import { LONGEST_GAUGE_WINDOW, RunningFigures } from './running-figures.js';
 import { Scheduler } from './scheduler.js';
 import type { RowKind } from './store/split-write.js';
-import type { ComponentState, MaintenanceRecord, Store } from './store/types.js';
+import type { ComponentState, MaintenanceRecord, Store, WriteOutcome } from './store/types.js';
 import { BURN_WINDOWS } from './store-figures.js';
 import { WriteBuffer } from './write-buffer.js';
 
@@ -64,6 +64,8 @@ export interface MonitorEvents {
   rejected: { kind: RowKind; component: string; error: unknown };
   /** The connectivity guard changed its verdict (connectivity.ts): while suspect, failures are unobserved time. */
   connectivity: Connectivity & { at: number };
+  /** A flush left rows out on purpose (HA): checks of a slot already stored, rows under a fence since taken over. */
+  leftOut: WriteOutcome;
 }
 
 /** What the monitor knows of a component right now. */
@@ -149,8 +151,11 @@ export class Monitor extends Events<MonitorEvents> {
     this.#flushInterval = options.flushInterval ?? 1000;
     this.#compactInterval = options.compactInterval ?? 60_000;
     this.#onError = options.onError;
+    this.#ownership = options.ownership ?? singleNode;
     this.#buffer = new WriteBuffer({
       store: this.#store,
+      owner: this.#ownership.instance,
+      onLeftOut: (outcome) => this.emit('leftOut', outcome),
       maxBufferedChecks: options.maxBufferedChecks ?? 100_000,
       stateOf: (name) => this.#stateOf(name),
       onDropped: (checks) => this.emit('dropped', { checks }),
@@ -173,7 +178,6 @@ export class Monitor extends Events<MonitorEvents> {
       running: { figures: this.#running, checks: this.#checks, loadMissing: () => this.#loadMissing() },
     });
     this.notebook = new IncidentNotebook({ store: this.#store, clock: this.#clock, flush: () => this.flush() });
-    this.#ownership = options.ownership ?? singleNode;
     this.#scheduler = new Scheduler({
       clock: this.#clock,
       ownership: { owns: (name) => this.checksHere(name) },
@@ -369,12 +373,20 @@ export class Monitor extends Events<MonitorEvents> {
    * a component another instance holds, or lost meanwhile, would overwrite that instance's state.
    */
   runNow(name: string): Promise<ProbeResult> | undefined {
+    return this.#run(name, undefined);
+  }
+
+  /** {@link runNow} for the scheduler's `slot` (undefined on demand): the slot is stored with the result, once. */
+  #run(name: string, slot: number | undefined): Promise<ProbeResult> | undefined {
     const rt = this.#components.get(name);
     if (rt === undefined) return undefined;
+    // a lease lost and gained again during the check (another instance held it meanwhile) drops the result
+    const fence = this.#ownership.fence?.(name);
     rt.running ??= rt
       .probe()
       .then((result) => {
-        if (this.#components.get(name) === rt && this.checksHere(name)) this.#record(rt, result);
+        const here = this.#components.get(name) === rt && this.checksHere(name) && this.#ownership.fence?.(name) === fence;
+        if (here) this.#record(rt, result, slot, fence);
         return result;
       })
       .finally(() => {
@@ -499,10 +511,11 @@ export class Monitor extends Events<MonitorEvents> {
     };
     this.#components.set(component.name, rt);
     this.#guard.add(component);
-    this.#scheduler.add(component.name, component.interval, async () => this.runNow(component.name));
+    this.#scheduler.add(component.name, component.interval, async (slot) => this.#run(component.name, slot));
   }
 
-  #record(rt: Runtime, r: ProbeResult): void {
+  /** Records `r` (run for the grid's `scheduledAt`, if scheduled) under `fence`: the store drops it if the lease moved on before it is written. */
+  #record(rt: Runtime, r: ProbeResult, scheduledAt: number | undefined, fence: number | undefined): void {
     const name = rt.config.name;
     const failed = r.status === 'unhealthy';
     rt.lastRunAt = r.time;
@@ -517,14 +530,17 @@ export class Monitor extends Events<MonitorEvents> {
       if (suspect) rt.unobserved = true;
       const why = suspect ? "the monitor's own network is suspect" : 'the monitor was stalled';
       const error = `${r.error ?? 'failed'} (unobserved: ${why})`;
-      this.#buffer.check({ component: name, time: r.time, durationMs: Math.round(r.durationMs), status: r.status, error });
+      this.#buffer.check(
+        { component: name, time: r.time, durationMs: Math.round(r.durationMs), status: r.status, error, scheduledAt },
+        fence,
+      );
       return;
     }
     rt.unobserved = false;
     if (rt.lastCheckAt !== undefined) {
       const gap = gapBetween(rt.lastCheckAt, r.time, rt.config.interval + rt.config.timeout);
       if (gap) {
-        this.#buffer.gap(name, gap);
+        this.#buffer.gap(name, gap, fence);
         this.#running.gap(name, gap);
       }
     }
@@ -538,15 +554,18 @@ export class Monitor extends Events<MonitorEvents> {
     rt.certificateExpiresAt = r.certificateExpiresAt ?? rt.certificateExpiresAt;
     rt.last = r;
     this.#checks.record(name, r.time, failed);
-    this.#buffer.check({ component: name, time: r.time, durationMs: Math.round(r.durationMs), status: r.status, error: r.error });
+    this.#buffer.check(
+      { component: name, time: r.time, durationMs: Math.round(r.durationMs), status: r.status, error: r.error, scheduledAt },
+      fence,
+    );
     this.emit('result', r);
     const event = rt.tracker.observe({ time: r.time, failed });
     if (event?.type === 'opened') {
-      this.#buffer.opened(name, event.start, r.error);
+      this.#buffer.opened(name, event.start, r.error, fence);
       this.#running.opened(name, event.start);
       this.emit('incidentOpened', { component: name, start: event.start });
     } else if (event?.type === 'resolved') {
-      this.#buffer.resolved(name, event.start, event.end);
+      this.#buffer.resolved(name, event.start, event.end, fence);
       this.#running.resolved(name, event.start, event.end);
       this.emit('incidentResolved', { component: name, start: event.start, end: event.end });
     }

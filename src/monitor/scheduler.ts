@@ -18,7 +18,8 @@ export interface JobStats {
 interface Job {
   name: string;
   interval: number;
-  run: () => Promise<unknown>;
+  // the slot it runs for: its due time on the grid, not when it started (a late start keeps its slot)
+  run: (slot: number) => Promise<unknown>;
   due: number;
   /** Order of scheduling, so jobs due at the same ms start in the order they were added. */
   seq: number;
@@ -77,8 +78,8 @@ export class Scheduler {
     this.#ownership = options.ownership ?? singleNode;
   }
 
-  /** Schedules `run` every `intervalMs`; replaces a job of the same name. */
-  add(name: string, intervalMs: number, run: () => Promise<unknown>): void {
+  /** Schedules `run` every `intervalMs`, given the grid time (slot) it runs for; replaces a job of the same name. */
+  add(name: string, intervalMs: number, run: (slot: number) => Promise<unknown>): void {
     checkNumber('interval', intervalMs, 1);
     this.remove(name);
     const now = this.#clock.now();
@@ -177,7 +178,7 @@ export class Scheduler {
       job.lastLag = now - job.due;
       this.#onLag?.(job.name, job.lastLag);
       job
-        .run()
+        .run(job.due)
         .catch(() => undefined) // a job reports its own failures; the schedule must go on
         .finally(() => {
           job.running = false;

@@ -1,6 +1,6 @@
 import type { Span } from './figures.js';
 import { type RejectedRow, writeSplitting } from './store/split-write.js';
-import type { ComponentState, ProbeRecord, Store, WriteBatch } from './store/types.js';
+import type { ComponentState, Fenced, ProbeRecord, Store, WriteBatch, WriteOutcome } from './store/types.js';
 
 /** Options of {@link WriteBuffer}. */
 export interface WriteBufferOptions {
@@ -15,9 +15,15 @@ export interface WriteBufferOptions {
   onRejected: (row: RejectedRow) => void;
   /** The store could not be reached; everything not written stays buffered for the next flush. */
   onOutage: (error: unknown) => void;
+  /** The HA instance the rows are recorded by (see `WriteBatch.owner`); undefined on one node. */
+  owner?: string | undefined;
+  /** A write left rows out on purpose: slots already stored, rows under a fence since taken over. */
+  onLeftOut?: (outcome: WriteOutcome) => void;
 }
 
-const emptyBatch = (): WriteBatch => ({ checks: [], opened: [], resolved: [], gaps: [], states: [] });
+type Fence = number | undefined;
+
+const emptyBatch = (owner?: string): WriteBatch => ({ checks: [], opened: [], resolved: [], gaps: [], states: [], owner });
 
 /**
  * What the monitor has recorded and the store has not taken yet: batching, one flush at a time,
@@ -26,8 +32,9 @@ const emptyBatch = (): WriteBatch => ({ checks: [], opened: [], resolved: [], ga
  */
 export class WriteBuffer {
   readonly #o: WriteBufferOptions;
-  #batch = emptyBatch();
-  #dirty = new Set<string>();
+  #batch: WriteBatch;
+  /** Components whose state is to be written, each with the fence of its latest row. */
+  #dirty = new Map<string, Fence>();
   #flushing: Promise<void> | undefined;
   /** The flush after the one in flight, shared by every caller meanwhile. */
   #nextFlush: Promise<void> | undefined;
@@ -36,28 +43,29 @@ export class WriteBuffer {
 
   constructor(options: WriteBufferOptions) {
     this.#o = options;
+    this.#batch = emptyBatch(options.owner);
   }
 
-  /** Buffers one raw result of `record.component`. */
-  check(record: ProbeRecord): void {
-    this.#batch.checks.push(record);
-    this.#dirty.add(record.component);
+  /** Buffers one raw result of `record.component`, recorded under `fence` (HA; undefined on one node). */
+  check(record: ProbeRecord, fence?: Fence): void {
+    this.#batch.checks.push(fenced(record, fence));
+    this.#dirty.set(record.component, fence);
     this.#cap();
   }
 
   /** Buffers an incident opened at `start`. */
-  opened(component: string, start: number, error: string | undefined): void {
-    this.#batch.opened.push({ component, start, error });
+  opened(component: string, start: number, error: string | undefined, fence?: Fence): void {
+    this.#batch.opened.push(fenced({ component, start, error }, fence));
   }
 
   /** Buffers the end of the incident of `component` that started at `start`. */
-  resolved(component: string, start: number, end: number): void {
-    this.#batch.resolved.push({ component, start, end });
+  resolved(component: string, start: number, end: number, fence?: Fence): void {
+    this.#batch.resolved.push(fenced({ component, start, end }, fence));
   }
 
   /** Buffers a gap in the monitor's observation of `component`. */
-  gap(component: string, gap: Span): void {
-    this.#batch.gaps.push({ component, ...gap });
+  gap(component: string, gap: Span, fence?: Fence): void {
+    this.#batch.gaps.push(fenced({ component, ...gap }, fence));
   }
 
   /** The start of the oldest raw result not yet stored (buffered or being written), or `bound` if that is older. */
@@ -92,16 +100,17 @@ export class WriteBuffer {
     if (this.#dirty.size === 0 && this.#batch.checks.length === 0) return;
     const batch = this.#batch;
     const dirty = this.#dirty;
-    this.#batch = emptyBatch();
-    this.#dirty = new Set();
-    batch.states = [...dirty].flatMap((name) => {
+    this.#batch = emptyBatch(this.#o.owner);
+    this.#dirty = new Map();
+    batch.states = [...dirty].flatMap(([name, fence]) => {
       const s = this.#o.stateOf(name);
-      return s ? [s] : [];
+      return s ? [fenced(s, fence)] : [];
     });
     this.#writing = batch.checks;
-    const { rejected, outage } = await writeSplitting(this.#o.store, batch);
+    const { rejected, outage, duplicates, stale } = await writeSplitting(this.#o.store, batch);
     this.#writing = [];
     for (const row of rejected) this.#o.onRejected(row);
+    if (duplicates > 0 || stale > 0) this.#o.onLeftOut?.({ duplicates, stale });
     if (outage === undefined) return;
     // keep what is left for the next flush, in front of what arrived meanwhile; state is rebuilt then
     const rest = outage.rest;
@@ -111,8 +120,10 @@ export class WriteBuffer {
       resolved: [...rest.resolved, ...this.#batch.resolved],
       gaps: [...rest.gaps, ...this.#batch.gaps],
       states: [],
+      owner: this.#o.owner,
     };
-    for (const name of dirty) this.#dirty.add(name);
+    // a component recorded again meanwhile keeps its newer fence
+    for (const [name, fence] of dirty) if (!this.#dirty.has(name)) this.#dirty.set(name, fence);
     this.#cap();
     this.#o.onOutage(outage.error);
   }
@@ -126,4 +137,9 @@ export class WriteBuffer {
     checks.splice(0, excess);
     this.#o.onDropped(excess);
   }
+}
+
+/** `row` with its fence, or as it is when there is none (one node: no field added per row). */
+function fenced<T extends object>(row: T, fence: Fence): T & Fenced {
+  return fence === undefined ? row : { ...row, fence };
 }

@@ -168,6 +168,44 @@ ${components}
     expect((await db.query(`SELECT component_id FROM ${schema}.incidents`)).rows).toEqual([]);
   });
 
+  it('takes the components of an instance stopped with SIGSTOP; woken, it writes nothing under its old leases', async () => {
+    const before = await owners();
+    const frozen = COMPONENTS.filter((c) => before.get(c) === 'c');
+    const c = procs.get('c');
+    c?.proc.kill('SIGSTOP');
+    const stoppedAt = Date.now();
+    try {
+      await until(
+        "the frozen c's components leased to a",
+        async () => {
+          const o = await owners();
+          return frozen.every((x) => o.get(x) === 'a') ? true : undefined;
+        },
+        60_000,
+      );
+      await until("c's components checked by a", () => allCheckedAfter(stoppedAt, frozen), 60_000);
+    } finally {
+      c?.proc.kill('SIGCONT');
+    }
+    // woken: past its renew deadline it checks nothing until it renews, then takes its share back
+    const wokenAt = Date.now();
+    await until(
+      'c holding its share again',
+      async () => {
+        const o = await owners();
+        return frozen.every((x) => o.get(x) === 'c') ? true : undefined;
+      },
+      60_000,
+    );
+    await until("c's components checked after it woke", () => allCheckedAfter(wokenAt, frozen), 60_000);
+    expect(await duplicates()).toEqual([]);
+    expect(await metric('c', 'nines_ha_duplicate_checks_total')).toBe(0);
+    console.log(
+      `ha e2e: SIGSTOP of c (${frozen.length} components): rows it had buffered, left out as stale when it woke: ${await metric('c', 'nines_ha_stale_writes_total')}`,
+    );
+    expect((await db.query(`SELECT component_id FROM ${schema}.incidents`)).rows).toEqual([]);
+  });
+
   it('hands over at once on SIGTERM: the leases are released, not left to expire', async () => {
     const before = await owners();
     const handed = COMPONENTS.filter((c) => before.get(c) === 'c');
@@ -197,6 +235,11 @@ ${components}
     await until("a's owned gauge at all", async () =>
       (await metric('a', 'nines_ha_owned_components')) === COMPONENTS.length ? true : undefined,
     );
+    // every check was scheduled, so each is stored with its slot, and no write met a stored slot
+    const unslotted = await db.query(`SELECT count(*)::int AS n FROM ${schema}.checks WHERE scheduled_ms IS NULL`);
+    expect(unslotted.rows[0].n).toBe(0);
+    expect(await metric('a', 'nines_ha_duplicate_checks_total')).toBe(0);
+    console.log(`ha e2e: rows left out as stale by a: ${await metric('a', 'nines_ha_stale_writes_total')}`);
   });
 
   it('refuses ha on SQLite storage with exit 2 and the reason, starting nothing', async () => {

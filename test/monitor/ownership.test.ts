@@ -3,6 +3,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { parseConfig } from '../../src/config/index.js';
 import { Monitor } from '../../src/monitor/monitor.js';
 import type { ProbeResult } from '../../src/monitor/probe.js';
+import { firstSlot } from '../../src/monitor/scheduler.js';
 import { openStore, type Store } from '../../src/monitor/store/index.js';
 import { ManualClock } from '../../src/policy/index.js';
 
@@ -125,6 +126,68 @@ describe('Monitor ownership', () => {
     await monitor.runNow('a');
     await monitor.flush();
     expect((await store.checks('a', { limit: 10 })).items).toHaveLength(1);
+    await monitor.stop();
+  });
+
+  it('stores each scheduled result with the slot of its grid it ran for, and a check on demand with none', async () => {
+    const { config, clock, store } = await setup(YAML);
+    const monitor = new Monitor({
+      config,
+      store,
+      clock,
+      // a late start keeps its slot: every probe of a ends 30 ms after it started
+      probe: (c) => async (): Promise<ProbeResult> => {
+        const time = clock.now();
+        if (c.name === 'a') await new Promise<void>((resolve) => clock.setTimeout(resolve, 30));
+        return { name: c.name, time, durationMs: 2, status: 'healthy' };
+      },
+    });
+    const t0 = clock.now();
+    const scheduled: number[] = [];
+    monitor.on('result', (r) => {
+      if (r.name === 'a') scheduled.push(r.time);
+    });
+    await monitor.start();
+    while (scheduled.length < 3) await clock.advance(10);
+    // right after a scheduled run ended: the next is about a second away, so this one is on demand
+    const onDemand = monitor.runNow('a');
+    await clock.advance(30);
+    await onDemand;
+    await monitor.stop();
+    const items = (await store.checks('a', { limit: 10 })).items.reverse();
+    const grid = firstSlot('a', 1_000, t0);
+    expect(items.map((c) => c.scheduledAt)).toEqual([grid, grid + 1_000, grid + 2_000, undefined]);
+    expect(items.slice(0, 3).map((c) => c.time)).toEqual([grid, grid + 1_000, grid + 2_000]);
+    expect(items.filter((c) => c.scheduledAt === undefined)).toHaveLength(1);
+  });
+
+  it("drops a result whose lease was lost and gained again under another fence while it ran (the slot was another instance's)", async () => {
+    const { config, clock, store } = await setup(YAML);
+    let fence = 1;
+    const gates: Array<() => void> = [];
+    const monitor = new Monitor({
+      config,
+      store,
+      clock,
+      ownership: { owns: (name) => name === 'a', fence: () => fence },
+      probe: (c) => async (): Promise<ProbeResult> => {
+        const time = clock.now();
+        await new Promise<void>((resolve) => gates.push(resolve));
+        return { name: c.name, time, durationMs: 2, status: 'healthy' };
+      },
+    });
+    await monitor.start();
+    const results: number[] = [];
+    monitor.on('result', (r) => results.push(r.time));
+    while (gates.length < 1) await clock.advance(100);
+    fence = 2; // another instance took a and gave it back meanwhile
+    gates.shift()?.();
+    await clock.advance(0);
+    expect(results).toEqual([]);
+    while (gates.length < 1) await clock.advance(100);
+    gates.shift()?.(); // a check begun and ended under fence 2 is recorded
+    await clock.advance(0);
+    expect(results).toHaveLength(1);
     await monitor.stop();
   });
 });

@@ -4,6 +4,7 @@ import type { HaConfig } from '../../config/index.js';
 import { type Clock, systemClock, type TimerHandle } from '../../core/clock.js';
 import { METRICS, metric } from '../../metrics/index.js';
 import type { Ownership } from '../ownership.js';
+import type { WriteOutcome } from '../store/types.js';
 import { LeaseManager } from './leases.js';
 
 /** A job one instance of the cluster runs at a time (alert evaluation, scheduled backups): held as a lease like a component. */
@@ -23,6 +24,8 @@ export interface HaMonitor {
   flush(): Promise<void>;
   /** Waits for checks in progress and writes everything: before stop() releases the leases. */
   stop(): Promise<void>;
+  /** What its flushes left out: counted as duplicates and stale writes. */
+  on(event: 'leftOut', listener: (outcome: WriteOutcome) => void): unknown;
 }
 
 /** Options of {@link openServedHa}. */
@@ -61,6 +64,7 @@ export class ServedHa implements Ownership {
   readonly #jobs = new Map<string, SingletonJob>();
   readonly #jobNames: readonly string[];
   readonly #running = new Set<string>();
+  readonly #leftOut: (outcome: WriteOutcome) => void;
   #monitor: HaMonitor | undefined;
   #follow: TimerHandle | undefined;
   #lastFigures = 0;
@@ -93,9 +97,29 @@ export class ServedHa implements Ownership {
       'Heartbeats, listens and store reads of the HA monitor that failed',
       [],
     );
+    const duplicates = metric(
+      registry,
+      'counter',
+      METRICS.haDuplicateChecksTotal,
+      'Checks not stored because another instance had stored their slot (must stay 0)',
+      [],
+    );
+    const stale = metric(
+      registry,
+      'counter',
+      METRICS.haStaleWritesTotal,
+      'Rows not stored because their lease had been taken over since they were recorded',
+      [],
+    );
     ready.set(0);
     owned.set(0);
     errors.inc(0);
+    duplicates.inc(0);
+    stale.inc(0);
+    this.#leftOut = (outcome) => {
+      duplicates.inc(outcome.duplicates);
+      stale.inc(outcome.stale);
+    };
     leases.on('ready', (r) => {
       ready.set(r ? 1 : 0);
       options.onChange?.({ kind: 'ready', ready: r });
@@ -151,6 +175,16 @@ export class ServedHa implements Ownership {
     return this.leases.owns(component);
   }
 
+  /** The fencing number of `component` while it is held here: the store writes its rows only while it is current. */
+  fence(component: string): number | undefined {
+    return this.leases.fence(component);
+  }
+
+  /** This instance's name: the owner the fences are held by. */
+  get instance(): string {
+    return this.leases.instance;
+  }
+
   /** True while the leases are renewed in time: readiness. */
   get ready(): boolean {
     return this.leases.ready;
@@ -166,6 +200,7 @@ export class ServedHa implements Ownership {
   /** Shares `monitor`'s components and `jobs` (named at {@link ServedHa.open}) among the instances, and starts heartbeating. */
   async start(monitor: HaMonitor, jobs: readonly SingletonJob[] = []): Promise<void> {
     this.#monitor = monitor;
+    monitor.on('leftOut', this.#leftOut);
     for (const job of jobs) this.#jobs.set(job.name, job);
     await this.leases.start();
   }

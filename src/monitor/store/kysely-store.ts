@@ -1,4 +1,5 @@
 import { type Kysely, sql, type Transaction } from 'kysely';
+import { InvalidOptionError } from '../../core/errors.js';
 import { checkInteger } from '../../core/validate.js';
 import type { Span } from '../figures.js';
 import { type IncidentTrackerState, readRecent } from '../incidents.js';
@@ -29,11 +30,15 @@ import type {
   Store,
   UpdateStatus,
   WriteBatch,
+  WriteOutcome,
 } from './types.js';
 import { readMark } from './watermarks.js';
 
 const STATUS_CODE: Record<ProbeStatus, number> = { healthy: 0, degraded: 1, unhealthy: 2 };
 const STATUS_NAME: readonly ProbeStatus[] = ['healthy', 'degraded', 'unhealthy'];
+const LIST_NAMES = ['checks', 'opened', 'resolved', 'gaps', 'states'] as const;
+
+const hasRows = (batch: WriteBatch): boolean => LIST_NAMES.some((list) => batch[list].length > 0);
 
 type Db = Kysely<Database> | Transaction<Database>;
 
@@ -78,13 +83,17 @@ export class KyselyStore implements Store {
     return migrate(this.#backend);
   }
 
-  async write(batch: WriteBatch): Promise<void> {
-    const names = new Set<string>();
-    for (const list of [batch.checks, batch.opened, batch.resolved, batch.gaps, batch.states]) {
-      for (const item of list) names.add(item.component);
-    }
-    if (names.size === 0) return;
+  async write(input: WriteBatch): Promise<WriteOutcome> {
+    const outcome: WriteOutcome = { duplicates: 0, stale: 0 };
+    if (input.owner !== undefined && !this.#backend.capabilities.supportsRowLocks)
+      throw new InvalidOptionError('fenced writes (WriteBatch.owner) need PostgreSQL');
+    if (!hasRows(input)) return outcome;
     const ids = await this.#db.transaction().execute(async (trx) => {
+      const batch = input.owner === undefined ? input : await this.#fenced(trx, input, input.owner, outcome);
+      const names = new Set<string>();
+      for (const list of [batch.checks, batch.opened, batch.resolved, batch.gaps, batch.states]) {
+        for (const item of list) names.add(item.component);
+      }
       const ids = await this.#resolveIds(trx, names);
       const id = (name: string) => ids.get(name) as number;
       const checks = batch.checks.map((c) => ({
@@ -93,9 +102,21 @@ export class KyselyStore implements Store {
         duration_ms: Math.max(0, Math.round(c.durationMs)),
         status: STATUS_CODE[c.status],
         error: c.error ?? null,
+        scheduled_ms: c.scheduledAt ?? null,
       }));
-      for (const rows of chunks(checks)) await trx.insertInto('checks').values(rows).execute();
-      await mergeLate(trx, this.#backend.capabilities, checks);
+      const inserted: typeof checks = [];
+      for (const rows of chunks(checks)) {
+        // a slot already stored (another instance ran it) is skipped and counted, never written twice
+        const written = await trx
+          .insertInto('checks')
+          .values(rows)
+          .onConflict((oc) => oc.columns(['component_id', 'scheduled_ms']).doNothing())
+          .returning(['component_id', 'time', 'duration_ms', 'status', 'error', 'scheduled_ms'])
+          .execute();
+        inserted.push(...written);
+        outcome.duplicates += rows.length - written.length;
+      }
+      await mergeLate(trx, this.#backend.capabilities, inserted);
       for (const rows of chunks(batch.opened)) {
         await trx
           .insertInto('incidents')
@@ -143,6 +164,34 @@ export class KyselyStore implements Store {
     });
     // Cached only now: ids assigned in a rolled-back transaction do not exist.
     for (const [name, id] of ids) this.#ids.set(name, id);
+    return outcome;
+  }
+
+  /**
+   * `batch` without the rows whose fence is not their component's lease now: the leases `owner`
+   * still holds are read `FOR SHARE` in the write's transaction, so a takeover (which updates the
+   * lease row) waits for this write to commit, and a write after it sees the new fence.
+   */
+  async #fenced(trx: Transaction<Database>, batch: WriteBatch, owner: string, outcome: WriteOutcome): Promise<WriteBatch> {
+    const components = [...new Set(LIST_NAMES.flatMap((list) => batch[list].map((row) => row.component)))].sort();
+    // nines_ha_leases is on the search_path, in the store's schema (src/monitor/ha/tables.ts)
+    const { rows } = await sql<{ component: string; fence: string | number }>`
+      SELECT component, fence FROM nines_ha_leases
+      WHERE owner = ${owner} AND component = ANY(${components}::text[]) AND expires_at > now()
+      ORDER BY component FOR SHARE`.execute(trx);
+    const current = new Map(rows.map((r) => [r.component, Number(r.fence)]));
+    const keep = <T extends { component: string; fence?: number | undefined }>(list: readonly T[]): T[] => {
+      const kept = list.filter((row) => row.fence !== undefined && current.get(row.component) === row.fence);
+      outcome.stale += list.length - kept.length;
+      return kept;
+    };
+    return {
+      checks: keep(batch.checks),
+      opened: keep(batch.opened),
+      resolved: keep(batch.resolved),
+      gaps: keep(batch.gaps),
+      states: keep(batch.states),
+    };
   }
 
   async states(): Promise<ComponentState[]> {
@@ -442,7 +491,7 @@ export class KyselyStore implements Store {
     if (id === undefined) return { items: [], next: null };
     let q = this.#db
       .selectFrom('checks')
-      .select(['id', 'time', 'duration_ms', 'status', 'error'])
+      .select(['id', 'time', 'duration_ms', 'status', 'error', 'scheduled_ms'])
       .where('component_id', '=', id)
       .orderBy('time', 'desc')
       .orderBy('id', 'desc')
@@ -460,6 +509,7 @@ export class KyselyStore implements Store {
       durationMs: r.duration_ms,
       status: STATUS_NAME[r.status] ?? 'unhealthy',
       ...(r.error === null ? {} : { error: r.error }),
+      ...(r.scheduled_ms === null ? {} : { scheduledAt: Number(r.scheduled_ms) }),
     }));
     const last = rows[limit - 1];
     return { items, next: rows.length > limit && last !== undefined ? { time: last.time, id: last.id } : null };

@@ -233,6 +233,14 @@ function migrations(dialect: DialectName): Record<string, Migration> {
           .execute();
       },
     },
+    '0011_check_slots': {
+      // The slot of the component's grid a check ran for: one result per slot, whichever instance
+      // of the highly available monitor ran it (nulls, checks run on demand, never conflict).
+      async up(db: Kysely<unknown>) {
+        await db.schema.alterTable('checks').addColumn('scheduled_ms', 'bigint').execute();
+        await db.schema.createIndex('checks_component_slot').unique().on('checks').columns(['component_id', 'scheduled_ms']).execute();
+      },
+    },
   };
 }
 

@@ -15,6 +15,8 @@ export interface ChecksTable {
   duration_ms: number;
   status: number;
   error: string | null;
+  /** Migration 0011: the grid slot it ran for (null on demand); unique per component, so no slot is stored twice. */
+  scheduled_ms: number | null;
 }
 
 export interface IncidentsTable {

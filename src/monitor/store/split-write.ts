@@ -1,5 +1,5 @@
 import { refusedData } from './refused.js';
-import type { Store, WriteBatch } from './types.js';
+import type { Store, WriteBatch, WriteOutcome } from './types.js';
 
 /** The kinds of rows a batch holds; `resolved` closes an incident, so it counts as one. */
 export const ROW_KINDS = ['check', 'incident', 'gap', 'state'] as const;
@@ -14,8 +14,8 @@ export interface RejectedRow {
   error: unknown;
 }
 
-/** What {@link writeSplitting} did: rows set aside, and on an outage what is still to be written. */
-export interface SplitOutcome {
+/** What {@link writeSplitting} did: rows set aside, what the store left out on purpose (summed over the parts), and on an outage what is still to be written. */
+export interface SplitOutcome extends WriteOutcome {
   rejected: RejectedRow[];
   /** Set when the database could not be reached: `rest` is every row not yet written, to retry. */
   outage?: { error: unknown; rest: WriteBatch };
@@ -26,7 +26,8 @@ type List = (typeof LISTS)[number];
 const KIND: Record<List, RowKind> = { opened: 'incident', resolved: 'incident', gaps: 'gap', checks: 'check', states: 'state' };
 const INT32_MAX = 2 ** 31 - 1;
 
-const empty = (): WriteBatch => ({ checks: [], opened: [], resolved: [], gaps: [], states: [] });
+// a part keeps its batch's owner: every part is fenced as the whole would be
+const empty = (owner: string | undefined): WriteBatch => ({ checks: [], opened: [], resolved: [], gaps: [], states: [], owner });
 
 /**
  * Writes `batch`; if the database refuses it for its data, splits it and writes the parts, so the
@@ -35,22 +36,25 @@ const empty = (): WriteBatch => ({ checks: [], opened: [], resolved: [], gaps: [
  * lands before its `opened`. An outage stops the split: what is left comes back as `rest`.
  */
 export async function writeSplitting(store: Store, batch: WriteBatch): Promise<SplitOutcome> {
-  const rejected: RejectedRow[] = [];
+  const done: SplitOutcome = { rejected: [], duplicates: 0, stale: 0 };
+  const { rejected } = done;
   const queue: WriteBatch[] = [clean(batch)];
   while (queue.length > 0) {
     const part = queue[0] as WriteBatch;
     try {
-      await store.write(part);
+      const outcome = await store.write(part);
+      done.duplicates += outcome.duplicates;
+      done.stale += outcome.stale;
       queue.shift();
     } catch (error) {
-      if (!refusedData(error)) return { rejected, outage: { error, rest: merge(queue) } };
+      if (!refusedData(error)) return { ...done, outage: { error, rest: merge(queue, batch.owner) } };
       queue.shift();
       const parts = split(part);
       if (parts !== undefined) queue.unshift(...parts);
       else rejected.push(...single(part, error));
     }
   }
-  return { rejected };
+  return done;
 }
 
 /**
@@ -59,20 +63,21 @@ export async function writeSplitting(store: Store, batch: WriteBatch): Promise<S
  */
 function split(batch: WriteBatch): WriteBatch[] | undefined {
   const present = LISTS.filter((list) => batch[list].length > 0);
+  const none = empty(batch.owner);
   if (present.includes('checks') && present.length > 1) {
     return [
       { ...batch, checks: [] },
-      { ...empty(), checks: batch.checks },
+      { ...none, checks: batch.checks },
     ];
   }
-  if (present.length > 1) return present.map((list) => ({ ...empty(), [list]: batch[list] }));
+  if (present.length > 1) return present.map((list) => ({ ...none, [list]: batch[list] }));
   const list = present[0];
   if (list === undefined || batch[list].length < 2) return undefined;
   const rows: unknown[] = batch[list];
   const half = Math.ceil(rows.length / 2);
   return [
-    { ...empty(), [list]: rows.slice(0, half) },
-    { ...empty(), [list]: rows.slice(half) },
+    { ...none, [list]: rows.slice(0, half) },
+    { ...none, [list]: rows.slice(half) },
   ];
 }
 
@@ -82,8 +87,8 @@ function single(batch: WriteBatch, error: unknown): RejectedRow[] {
 }
 
 /** The parts in `queue` as one batch, in the order they were to land. */
-function merge(queue: WriteBatch[]): WriteBatch {
-  const out = empty();
+function merge(queue: WriteBatch[], owner: string | undefined): WriteBatch {
+  const out = empty(owner);
   for (const part of queue) for (const list of LISTS) (out[list] as unknown[]).push(...part[list]);
   return out;
 }

@@ -14,6 +14,8 @@ export interface ProbeRecord {
   status: ProbeStatus;
   /** Why it was not healthy; never a secret. */
   error?: string | undefined;
+  /** The slot of its component's grid the scheduler ran it for; undefined for a check run on demand. One result per slot is stored. */
+  scheduledAt?: number | undefined;
 }
 
 /** One incident; `end` is null while it is open. */
@@ -39,14 +41,33 @@ export interface ComponentState {
   last?: ProbeRecord;
 }
 
+/** A row of a {@link WriteBatch} recorded under a lease: written only while `fence` is still the component's (see `WriteBatch.owner`). */
+export interface Fenced {
+  fence?: number | undefined;
+}
+
 /** Everything one flush writes, in one transaction: all of it lands or none of it does. */
 export interface WriteBatch {
-  checks: ProbeRecord[];
-  opened: Array<{ component: string; start: number; error?: string | undefined }>;
+  checks: Array<ProbeRecord & Fenced>;
+  opened: Array<{ component: string; start: number; error?: string | undefined } & Fenced>;
   /** Closes the open incident of `component` that started at `start`. */
-  resolved: Array<{ component: string; start: number; end: number }>;
-  gaps: Array<{ component: string } & Span>;
-  states: ComponentState[];
+  resolved: Array<{ component: string; start: number; end: number } & Fenced>;
+  gaps: Array<{ component: string } & Span & Fenced>;
+  states: Array<ComponentState & Fenced>;
+  /**
+   * The HA instance that recorded the rows (PostgreSQL only): a row is written only if `owner`
+   * holds its component's lease under the row's `fence` on PostgreSQL's clock; the others are
+   * dropped as stale. Undefined on one node: nothing is fenced.
+   */
+  owner?: string | undefined;
+}
+
+/** What a write left out on purpose: checks of a slot already stored, rows recorded under a lease since taken over. */
+export interface WriteOutcome {
+  /** Checks not stored because their `(component, scheduledAt)` was (another instance checked that slot); it must stay 0. */
+  duplicates: number;
+  /** Rows not stored because their fence was no longer the component's (written by an instance that lost the lease). */
+  stale: number;
 }
 
 /** A pending or firing alert, as stored so a restart neither re-pages nor forgets it (src/alerts/lifecycle.ts runs its life). */
@@ -229,7 +250,7 @@ export interface Store {
   /** Creates or upgrades the schema; safe to call at every start. */
   migrate(): Promise<void>;
   /** Writes a batch atomically; checks of minutes compact() already folded are added to their rollups too. */
-  write(batch: WriteBatch): Promise<void>;
+  write(batch: WriteBatch): Promise<WriteOutcome>;
   /** Every component's saved state. */
   states(): Promise<ComponentState[]>;
   /** Incidents and gaps of `component` that overlap [from, to), sorted. */

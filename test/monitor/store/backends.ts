@@ -107,6 +107,8 @@ export function useStores(backend: (typeof backends)[number]): {
   open(options?: OpenStoreOptions, url?: string): Promise<Store>;
   /** The bare backend on the same data, unmigrated, for tests of upgrades. */
   raw(): Promise<Backend>;
+  /** The test's PostgreSQL schema (undefined on SQLite). */
+  schema(): string | undefined;
 } {
   let location: Location | undefined;
   let opened: Array<{ close(): Promise<void> }> = [];
@@ -127,6 +129,7 @@ export function useStores(backend: (typeof backends)[number]): {
       await s.migrate();
       return s;
     },
+    schema: () => location?.schema,
     async raw() {
       if (location === undefined) throw new Error('no location: the backend is skipped');
       const b =

@@ -68,7 +68,7 @@ describe.each(backends)('poison rows on $name', (backend) => {
     expect((await store.timeline('api', T0, T0 + 100_000)).gaps).toEqual([]);
     expect((await store.states()).map((s) => s.lastCheckAt)).toEqual([T0 + 59_000]);
     // the next batch is not held back by anything
-    expect(await writeSplitting(store, batch({ checks: good(3, T0 + 60_000) }))).toEqual({ rejected: [] });
+    expect(await writeSplitting(store, batch({ checks: good(3, T0 + 60_000) }))).toEqual({ rejected: [], duplicates: 0, stale: 0 });
     expect(await storedChecks(store)).toHaveLength(63);
   });
 
@@ -86,7 +86,7 @@ describe.each(backends)('poison rows on $name', (backend) => {
           opened: [{ component: 'api', start: T0, error: '\u0000nul' }],
         }),
       );
-      expect(outcome).toEqual({ rejected: [] });
+      expect(outcome).toEqual({ rejected: [], duplicates: 0, stale: 0 });
       expect((await storedChecks(store)).map((c) => [c.durationMs, c.error])).toEqual([
         [0, 'badbyte'],
         [2 ** 31 - 1, undefined],
