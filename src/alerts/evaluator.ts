@@ -7,7 +7,7 @@ import type { ComponentStatus } from '../monitor/monitor.js';
 import type { AlertRecord, Store } from '../monitor/store/types.js';
 import { markAcknowledged } from './acknowledged.js';
 import { burning } from './burn.js';
-import { type ActiveAlert, AlertBook, type AlertCandidate, type AlertEvent } from './lifecycle.js';
+import { type ActiveAlert, AlertBook, type AlertCandidate, type AlertEvent, announcementKey } from './lifecycle.js';
 import { holdNoise } from './noise.js';
 import { BURN_ALERT_NAME, burnAlertAnnotations, burnAlertLabels } from './prometheus-rules.js';
 import type { Silencer } from './silencing.js';
@@ -31,8 +31,14 @@ export interface AlertEvaluatorOptions {
   backups?: BackupAges;
   /** Default `systemClock`. */
   clock?: Clock;
-  /** Called when the store cannot be read or written; evaluation goes on and the write is retried. */
-  onError?: (error: unknown, during: 'load' | 'save') => void;
+  /**
+   * Claims an announcement before it is sent (the HA monitor: a unique row in the store); false
+   * means another instance announced it, and it is not sent. With it, an evaluation's changes are
+   * saved before its events go out, so an instance taking over reads them. Default: none (one node).
+   */
+  claim?: (key: string, at: number) => Promise<boolean>;
+  /** Called when the store cannot be read or written; evaluation goes on and the write is retried. A failed claim sends anyway. */
+  onError?: (error: unknown, during: 'load' | 'save' | 'claim') => void;
 }
 
 /** Events an {@link AlertEvaluator} emits: every firing, reminder and resolution, for the notifiers. */
@@ -124,9 +130,29 @@ export class AlertEvaluator extends Events<AlertEvaluatorEvents> {
     const result = this.#book.evaluate(markAcknowledged(candidates, statuses), now, config.alerts.repeatInterval);
     for (const a of result.changed) this.#unsaved.set(a.fingerprint, a);
     for (const fp of result.removed) this.#unsaved.set(fp, null);
-    for (const event of result.events) this.emit('alert', event);
-    if (this.listening('evaluated')) this.emit('evaluated', { at: now, active: this.#book.active(), events: result.events });
-    await this.#save();
+    const claim = this.#options.claim;
+    let events = result.events;
+    if (claim !== undefined) {
+      await this.#save();
+      events = await this.#claimed(claim, events, now);
+    }
+    for (const event of events) this.emit('alert', event);
+    if (this.listening('evaluated')) this.emit('evaluated', { at: now, active: this.#book.active(), events });
+    if (claim === undefined) await this.#save();
+  }
+
+  /** The events this instance may announce: claimed here, or not claimable (the store is down: better twice than never). */
+  async #claimed(claim: (key: string, at: number) => Promise<boolean>, events: readonly AlertEvent[], now: number): Promise<AlertEvent[]> {
+    const kept: AlertEvent[] = [];
+    for (const event of events) {
+      try {
+        if (await claim(announcementKey(event), now)) kept.push(event);
+      } catch (error) {
+        this.#options.onError?.(error, 'claim');
+        kept.push(event);
+      }
+    }
+    return kept;
   }
 
   #candidates(config: Pick<NinesConfig, 'slos'>, now: number): AlertCandidate[] {

@@ -26,6 +26,18 @@ export interface AlertEvent {
   kind: 'firing' | 'repeat' | 'resolved';
   alert: ActiveAlert;
   at: number;
+  /** For a repeat: when the alert was announced before it (so two evaluators repeating it at once make one {@link announcementKey}). */
+  previous?: number;
+}
+
+/**
+ * What identifies one announcement across instances: the same for the same alert (fingerprint and
+ * activation), kind and, for a repeat, the announcement it repeats, whichever instance evaluated it.
+ * The HA monitor inserts it as a unique row before sending, so a takeover never announces twice.
+ */
+export function announcementKey(event: AlertEvent): string {
+  const base = `alert:${event.alert.fingerprint}:${event.alert.activeAt}:${event.kind}`;
+  return event.kind === 'repeat' ? `${base}:${event.previous ?? ''}` : base;
 }
 
 /** Result of {@link AlertBook.evaluate}: the events and what the store must write. */
@@ -108,8 +120,9 @@ export class AlertBook {
         out.events.push({ kind: 'firing', alert: { ...alert }, at: now });
         changed = true;
       } else if (c.acknowledged !== true && now - alert.sentAt >= repeatIntervalMs) {
+        const previous = alert.sentAt;
         alert.sentAt = now;
-        out.events.push({ kind: 'repeat', alert: { ...alert }, at: now });
+        out.events.push({ kind: 'repeat', alert: { ...alert }, at: now, previous });
         changed = true;
       }
       this.#alerts.set(fp, alert);

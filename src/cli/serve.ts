@@ -72,6 +72,7 @@ export async function serve(
           jobs: HA_JOBS,
           url: storageUrl(config),
           schema: storageSchema(config),
+          claimNotice: (key, at) => store.subscribers.claimNotice(key, at),
           registry,
           onError: (error) =>
             logger.error({ error: redactText(error.message) }, 'ha: a heartbeat or a read of the store failed; will retry'),
@@ -141,6 +142,8 @@ export async function serve(
       silences.silencer,
     ),
     connectivity: () => monitor.connectivity(),
+    // several instances: an announcement is a unique row first, so a takeover never pages twice
+    ...(ha === undefined ? {} : { claim: ha.claim }),
     onError: (error, during) => logger.error({ during, error: (error as Error).message }, `alerts: ${during} failed; will retry`),
   });
   const notifier = new Notifier({
@@ -185,6 +188,7 @@ export async function serve(
     channels,
     maintenance: monitor.maintenance,
     incident: (id) => monitor.history.incident(id),
+    ...(ha === undefined ? {} : { claim: ha.claim }),
     onError: (error, during) => logger.error({ during, error: (error as Error).message }, `subscribers: ${during} failed; will retry`),
   });
   updates.watch(monitor);

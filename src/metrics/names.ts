@@ -65,4 +65,5 @@ export const METRICS = {
   haErrorsTotal: 'nines_ha_errors_total',
   haDuplicateChecksTotal: 'nines_ha_duplicate_checks_total',
   haStaleWritesTotal: 'nines_ha_stale_writes_total',
+  haNotificationsClaimedTotal: 'nines_ha_notifications_claimed_total',
 } as const;

@@ -30,6 +30,11 @@ export interface SubscriberUpdatesOptions {
   /** The incident a public update was added to: its component. */
   incident: (id: number) => Promise<{ component: string } | undefined>;
   clock?: Clock;
+  /**
+   * Claims an incident's announcement before it is queued (the HA monitor: a unique row in the
+   * store); false means another instance announced it. Default: none (one node announces its own).
+   */
+  claim?: (key: string, at: number) => Promise<boolean>;
   /** The store failed while sending (the updates wait for the next try) or while announcing maintenance. */
   onError?: (error: unknown, during: 'send' | 'maintenance' | 'prune') => void;
 }
@@ -90,7 +95,21 @@ export class SubscriberUpdates {
     if (!this.#enabled()) return;
     const component = this.#options.config().components.find((c) => c.name === update.component);
     if (component?.public !== true || this.#options.maintenance.activeFor(component, update.at).length > 0) return;
-    this.enqueue(update);
+    const claim = this.#options.claim;
+    if (claim === undefined) {
+      this.enqueue(update);
+      return;
+    }
+    // one announcement per incident and phase, whichever instance saw it; a claim that fails sends anyway
+    const key = `${update.type}:${update.component}:${update.type === 'incident.resolved' ? update.start : update.at}`;
+    this.#track(
+      claim(key, this.#clock.now())
+        .catch(() => true)
+        .then((mine) => {
+          if (mine) this.enqueue(update);
+        }),
+      'send',
+    );
   }
 
   #updated(u: IncidentUpdateRecord): void {

@@ -116,6 +116,32 @@ describe('webhook subscribers', () => {
     expect(hook.updates()).toHaveLength(2);
   });
 
+  it('two instances seeing one incident announce it once when they claim it first (HA); without claims, twice', async () => {
+    const hook = await receiver(true);
+    const s = await subscriberSetup(cleanup, subscriberYaml({ subscribers: WEBHOOKS }));
+    await s.app.inject({ method: 'POST', url: '/subscribe', payload: { webhook: hook.url, components: ['api'] } });
+    await s.subscriptions.settle();
+    const claim = (key: string, at: number) => s.store.subscribers.claimNotice(key, at);
+    // a stalled instance and its successor both saw api's incident open, then close
+    const both = [s.makeUpdates(claim), s.makeUpdates(claim)];
+    s.world.api = 'unhealthy';
+    await s.clock.advance(3_000);
+    await s.clock.advance(30_000);
+    s.world.api = 'healthy';
+    await s.clock.advance(3_000);
+    for (const u of both) await u.settle();
+    const announced = hook.updates().flatMap((g) => g.body.updates?.map((u) => u.type) ?? []);
+    expect(announced).toEqual(['incident.opened', 'incident.resolved']);
+    // the control: two without claims announce everything twice
+    const unclaimed = [s.makeUpdates(), s.makeUpdates()];
+    s.world.api = 'unhealthy';
+    await s.clock.advance(3_000);
+    for (const u of [...both, ...unclaimed]) await u.settle();
+    const later = hook.updates().flatMap((g) => g.body.updates?.map((u) => u.type) ?? []);
+    // the second incident: once from the two that claim, once from each of the two that do not
+    expect(later.filter((t) => t === 'incident.opened')).toHaveLength(1 + 1 + 2);
+  });
+
   it('stays pending when the receiver does not echo, until the link in the challenge is opened', async () => {
     const hook = await receiver(false);
     const s = await subscriberSetup(cleanup, subscriberYaml({ subscribers: WEBHOOKS }));

@@ -85,12 +85,14 @@ export async function subscriberSetup(cleanup: ReturnType<typeof cleanups>, yaml
     onError: (error, c) => logs.push(`${JSON.stringify(c)} ${error.message}`),
   });
   const subscriptions = new Subscriptions({ config, store, channels, clock, onError: (e) => logs.push(String(e)) });
-  const makeUpdates = () => {
+  /** New updates watching the monitor; `claim` as the HA monitor gives it (a unique row per announcement). */
+  const makeUpdates = (claim?: (key: string, at: number) => Promise<boolean>) => {
     const u = new SubscriberUpdates({
       config,
       store,
       channels,
       clock,
+      ...(claim === undefined ? {} : { claim }),
       maintenance: monitor.maintenance,
       incident: (id) => monitor.history.incident(id),
       onError: (e, during) => logs.push(`${during} ${String(e)}`),

@@ -36,6 +36,8 @@ export interface ServedHaOptions {
   jobs?: readonly string[];
   /** The store's PostgreSQL URL and schema: the leases live beside the results. */
   url: string;
+  /** Inserts `key` as a unique row (the store's notices): true if it was not there. Announcements are claimed through it. */
+  claimNotice: (key: string, at: number) => Promise<boolean>;
   schema?: string;
   registry: Registry;
   clock?: Clock;
@@ -65,6 +67,8 @@ export class ServedHa implements Ownership {
   readonly #jobNames: readonly string[];
   readonly #running = new Set<string>();
   readonly #leftOut: (outcome: WriteOutcome) => void;
+  readonly #claims: { labels(outcome: string): { inc(): void } };
+  readonly #claimNotice: (key: string, at: number) => Promise<boolean>;
   #monitor: HaMonitor | undefined;
   #follow: TimerHandle | undefined;
   #lastFigures = 0;
@@ -111,6 +115,15 @@ export class ServedHa implements Ownership {
       'Rows not stored because their lease had been taken over since they were recorded',
       [],
     );
+    this.#claims = metric(
+      registry,
+      'counter',
+      METRICS.haNotificationsClaimedTotal,
+      'Announcements claimed before sending, by outcome: sent here, or already sent by another instance',
+      ['outcome'],
+    );
+    this.#claimNotice = options.claimNotice;
+    for (const outcome of ['sent', 'duplicate']) this.#claims.labels(outcome);
     ready.set(0);
     owned.set(0);
     errors.inc(0);
@@ -179,6 +192,16 @@ export class ServedHa implements Ownership {
   fence(component: string): number | undefined {
     return this.leases.fence(component);
   }
+
+  /**
+   * Claims the announcement `key` before it is sent: true once in the whole cluster (a unique row
+   * inserted first), false for every other instance that tries, so a takeover never pages twice.
+   */
+  readonly claim = async (key: string, at: number): Promise<boolean> => {
+    const mine = await this.#claimNotice(key, at);
+    this.#claims.labels(mine ? 'sent' : 'duplicate').inc();
+    return mine;
+  };
 
   /** This instance's name: the owner the fences are held by. */
   get instance(): string {
