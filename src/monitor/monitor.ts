@@ -518,6 +518,7 @@ export class Monitor extends Events<MonitorEvents> {
   #record(rt: Runtime, r: ProbeResult, scheduledAt: number | undefined, fence: number | undefined): void {
     const name = rt.config.name;
     const failed = r.status === 'unhealthy';
+    const stored = { component: name, time: r.time, durationMs: Math.round(r.durationMs), status: r.status, error: r.error, scheduledAt };
     rt.lastRunAt = r.time;
     // a timeout the monitor's own stall caused says nothing of the target, nor of the network
     const verdict = r.stalledMs === undefined ? this.#guard.observe(name, failed, r.time) : undefined;
@@ -529,11 +530,7 @@ export class Monitor extends Events<MonitorEvents> {
       // leaves the status as it was (one late timer must not turn readiness), a suspect network unknown.
       if (suspect) rt.unobserved = true;
       const why = suspect ? "the monitor's own network is suspect" : 'the monitor was stalled';
-      const error = `${r.error ?? 'failed'} (unobserved: ${why})`;
-      this.#buffer.check(
-        { component: name, time: r.time, durationMs: Math.round(r.durationMs), status: r.status, error, scheduledAt },
-        fence,
-      );
+      this.#buffer.check({ ...stored, error: `${r.error ?? 'failed'} (unobserved: ${why})` }, fence);
       return;
     }
     rt.unobserved = false;
@@ -554,10 +551,7 @@ export class Monitor extends Events<MonitorEvents> {
     rt.certificateExpiresAt = r.certificateExpiresAt ?? rt.certificateExpiresAt;
     rt.last = r;
     this.#checks.record(name, r.time, failed);
-    this.#buffer.check(
-      { component: name, time: r.time, durationMs: Math.round(r.durationMs), status: r.status, error: r.error, scheduledAt },
-      fence,
-    );
+    this.#buffer.check(stored, fence);
     this.emit('result', r);
     const event = rt.tracker.observe({ time: r.time, failed });
     if (event?.type === 'opened') {

@@ -75,6 +75,16 @@ ${components}
         r.owner === null ? undefined : String(r.owner),
       ]),
     );
+  /** Waits until each of `names` is leased to one of `to`. */
+  const leasedTo = (label: string, names: readonly string[], to: readonly string[], timeoutMs = 60_000) =>
+    until(
+      label,
+      async () => {
+        const o = await owners();
+        return names.every((n) => to.includes(o.get(n) ?? '')) ? true : undefined;
+      },
+      timeoutMs,
+    );
   /** Checks stored per component after `since` (epoch ms). */
   const checksSince = async (since: number) =>
     (
@@ -145,14 +155,7 @@ ${components}
     if (b !== undefined) await exitOf(b.proc);
     procs.delete('b');
     const killedAt = Date.now();
-    await until(
-      "b's components leased to a or c",
-      async () => {
-        const o = await owners();
-        return orphans.every((c) => o.get(c) === 'a' || o.get(c) === 'c') ? true : undefined;
-      },
-      60_000,
-    );
+    await leasedTo("b's components leased to a or c", orphans, ['a', 'c']);
     const first = await until("b's components checked again", () => allCheckedAfter(killedAt, orphans), 60_000);
     const takeover = Math.max(...[...first.values()].map((t) => t - killedAt));
     console.log(`ha e2e: kill -9 of b (${orphans.length} components): every one checked again ${takeover} ms after (leaseTtl 3 s)`);
@@ -175,28 +178,14 @@ ${components}
     c?.proc.kill('SIGSTOP');
     const stoppedAt = Date.now();
     try {
-      await until(
-        "the frozen c's components leased to a",
-        async () => {
-          const o = await owners();
-          return frozen.every((x) => o.get(x) === 'a') ? true : undefined;
-        },
-        60_000,
-      );
+      await leasedTo("the frozen c's components leased to a", frozen, ['a']);
       await until("c's components checked by a", () => allCheckedAfter(stoppedAt, frozen), 60_000);
     } finally {
       c?.proc.kill('SIGCONT');
     }
     // woken: past its renew deadline it checks nothing until it renews, then takes its share back
     const wokenAt = Date.now();
-    await until(
-      'c holding its share again',
-      async () => {
-        const o = await owners();
-        return frozen.every((x) => o.get(x) === 'c') ? true : undefined;
-      },
-      60_000,
-    );
+    await leasedTo('c holding its share again', frozen, ['c']);
     await until("c's components checked after it woke", () => allCheckedAfter(wokenAt, frozen), 60_000);
     expect(await duplicates()).toEqual([]);
     expect(await metric('c', 'nines_ha_duplicate_checks_total')).toBe(0);
@@ -220,14 +209,7 @@ ${components}
     const instances = (await db.query(`SELECT instance FROM ${schema}.nines_ha_instances`)).rows.map((r) => String(r.instance));
     expect(instances).not.toContain('c');
     const stoppedAt = Date.now();
-    await until(
-      "c's components leased to a",
-      async () => {
-        const o = await owners();
-        return [...COMPONENTS, 'nines:alerts', 'nines:backups'].every((x) => o.get(x) === 'a') ? true : undefined;
-      },
-      30_000,
-    );
+    await leasedTo("c's components leased to a", [...COMPONENTS, 'nines:alerts', 'nines:backups'], ['a'], 30_000);
     const first = await until("c's components checked by a", () => allCheckedAfter(stoppedAt, handed), 30_000);
     const handover = Math.max(...[...first.values()].map((t) => t - stoppedAt));
     console.log(`ha e2e: SIGTERM of c (${handed.length} components): every one checked again within ${handover} ms of its exit`);

@@ -39,6 +39,7 @@ const STATUS_NAME: readonly ProbeStatus[] = ['healthy', 'degraded', 'unhealthy']
 const LIST_NAMES = ['checks', 'opened', 'resolved', 'gaps', 'states'] as const;
 
 const hasRows = (batch: WriteBatch): boolean => LIST_NAMES.some((list) => batch[list].length > 0);
+const componentsOf = (batch: WriteBatch): Set<string> => new Set(LIST_NAMES.flatMap((list) => batch[list].map((row) => row.component)));
 
 type Db = Kysely<Database> | Transaction<Database>;
 
@@ -90,11 +91,7 @@ export class KyselyStore implements Store {
     if (!hasRows(input)) return outcome;
     const ids = await this.#db.transaction().execute(async (trx) => {
       const batch = input.owner === undefined ? input : await this.#fenced(trx, input, input.owner, outcome);
-      const names = new Set<string>();
-      for (const list of [batch.checks, batch.opened, batch.resolved, batch.gaps, batch.states]) {
-        for (const item of list) names.add(item.component);
-      }
-      const ids = await this.#resolveIds(trx, names);
+      const ids = await this.#resolveIds(trx, componentsOf(batch));
       const id = (name: string) => ids.get(name) as number;
       const checks = batch.checks.map((c) => ({
         component_id: id(c.component),
@@ -173,7 +170,7 @@ export class KyselyStore implements Store {
    * lease row) waits for this write to commit, and a write after it sees the new fence.
    */
   async #fenced(trx: Transaction<Database>, batch: WriteBatch, owner: string, outcome: WriteOutcome): Promise<WriteBatch> {
-    const components = [...new Set(LIST_NAMES.flatMap((list) => batch[list].map((row) => row.component)))].sort();
+    const components = [...componentsOf(batch)].sort();
     // nines_ha_leases is on the search_path, in the store's schema (src/monitor/ha/tables.ts)
     const { rows } = await sql<{ component: string; fence: string | number }>`
       SELECT component, fence FROM nines_ha_leases
