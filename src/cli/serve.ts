@@ -12,6 +12,7 @@ import { createMetricsRegistry } from '../metrics/index.js';
 import { ServedHa, type SingletonJob } from '../monitor/ha/served.js';
 import { monitorEventMetrics } from '../monitor/metrics.js';
 import { Monitor } from '../monitor/monitor.js';
+import { createProbe } from '../monitor/probe.js';
 import { openStore } from '../monitor/store/index.js';
 import { Notifier } from '../notify/notifier.js';
 import { SubscriberChannels } from '../notify/subscriber-channels.js';
@@ -85,10 +86,14 @@ export async function serve(
                 )
               : logger.debug(e, `ha: lease ${e.kind}`),
         });
+  const sourceAddress = config.ha?.sourceAddress;
+  const confirm = ha?.confirmation;
   const monitor = new Monitor({
     config,
     store,
     ownership: ha,
+    ...(confirm === undefined ? {} : { confirm }),
+    ...(sourceAddress === undefined ? {} : { probe: (c, clock) => createProbe(c, { clock, sourceAddress }) }),
     onError: (error, during) => logger.error({ during, error: (error as Error).message }, `${during} failed; will retry`),
   });
   monitorEventMetrics(registry, monitor);

@@ -62,7 +62,7 @@ export function crossCheck(root: unknown): Problem[] {
     timing(component, defaults, i, problems, reported);
     placeholders(component, i, problems);
   });
-  problems.push(...subscriberProblems(root), ...haProblems(root));
+  problems.push(...subscriberProblems(root), ...haProblems(root, DEFAULT_SETTINGS.timeout));
   return problems;
 }
 

@@ -66,4 +66,5 @@ export const METRICS = {
   haDuplicateChecksTotal: 'nines_ha_duplicate_checks_total',
   haStaleWritesTotal: 'nines_ha_stale_writes_total',
   haNotificationsClaimedTotal: 'nines_ha_notifications_claimed_total',
+  haQuorumRoundsTotal: 'nines_ha_quorum_rounds_total',
 } as const;

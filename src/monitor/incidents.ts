@@ -13,6 +13,15 @@ export interface IncidentObservation {
 /** What one observation changed. */
 export type IncidentEvent = { type: 'opened'; start: number } | { type: 'resolved'; start: number; end: number } | undefined;
 
+/**
+ * With `confirm`: an opening or a resolution the rules reached, held until other locations confirm
+ * it (the HA quorum). `at` is the incident's start, or the end a resolution would give it.
+ */
+export interface PendingChange {
+  type: 'open' | 'resolve';
+  at: number;
+}
+
 /** One result remembered for `"N of M"`: when the check started, and 1 when it failed. */
 export type RecentResult = [time: number, failed: 0 | 1];
 
@@ -50,12 +59,16 @@ type WindowRule = Extract<OpenRule, { of: number }>;
 export class IncidentTracker {
   readonly #open: OpenRule;
   readonly #resolve: ResolveRule;
+  readonly #confirm: boolean;
   #s: IncidentTrackerState;
   #recent: RecentResult[];
+  #pending: PendingChange | undefined;
 
-  constructor(options: { failuresToOpen: OpenRule; successesToResolve: ResolveRule }, state?: IncidentTrackerState) {
+  /** With `confirm`, an opening or a resolution the rules reach waits in {@link pending} until {@link confirm} applies it. */
+  constructor(options: { failuresToOpen: OpenRule; successesToResolve: ResolveRule; confirm?: boolean }, state?: IncidentTrackerState) {
     this.#open = checkRule('failuresToOpen', options.failuresToOpen, true);
     this.#resolve = checkRule('successesToResolve', options.successesToResolve, false) as ResolveRule;
+    this.#confirm = options.confirm === true;
     const { recent = [], ...rest } = state ?? idle();
     this.#s = rest;
     this.#recent = [];
@@ -76,15 +89,26 @@ export class IncidentTracker {
     return this.#recent.length === 0 ? { ...this.#s } : { ...this.#s, recent: [...this.#recent] };
   }
 
-  /** Feeds one observation (in time order); returns the incident it opened or resolved, if any. */
+  /** With `confirm`: the change the latest observation reached and that waits for confirmation; undefined once it no longer holds. */
+  get pending(): PendingChange | undefined {
+    return this.#pending;
+  }
+
+  /**
+   * Feeds one observation (in time order); returns the incident it opened or resolved, if any. With
+   * `confirm` it opens and resolves nothing itself: the change the rules reach is left in {@link pending}.
+   */
   observe(o: IncidentObservation): IncidentEvent {
     const s = this.#s;
+    this.#pending = undefined;
     if (s.openSince === undefined) {
       const start = isWindow(this.#open) ? this.#window(o, this.#open) : this.#failing(o, this.#open);
       if (start === undefined) return undefined;
-      this.#s = { ...idle(), openSince: start };
-      this.#recent = [];
-      return { type: 'opened', start };
+      if (this.#confirm) {
+        this.#pending = { type: 'open', at: start };
+        return undefined;
+      }
+      return this.#opened(start);
     }
     if (o.failed) {
       s.passes = 0;
@@ -94,7 +118,32 @@ export class IncidentTracker {
     if (s.passes++ === 0) s.passingSince = o.time;
     const since = s.passingSince ?? o.time;
     if (!streakMeets(this.#resolve, s.passes, since, o.time)) return undefined;
-    const event = { type: 'resolved' as const, start: s.openSince, end: since };
+    if (this.#confirm) {
+      this.#pending = { type: 'resolve', at: since };
+      return undefined;
+    }
+    return this.#resolved(since);
+  }
+
+  /**
+   * Applies the pending change of `type` once confirmed, from the pending `at` (the streak's start
+   * may have moved during the confirmation: an "N of M" window slides). Undefined when none is pending.
+   */
+  confirm(type: PendingChange['type']): IncidentEvent {
+    const p = this.#pending;
+    if (p === undefined || p.type !== type) return undefined;
+    this.#pending = undefined;
+    return p.type === 'open' ? this.#opened(p.at) : this.#resolved(p.at);
+  }
+
+  #opened(start: number): IncidentEvent {
+    this.#s = { ...idle(), openSince: start };
+    this.#recent = [];
+    return { type: 'opened', start };
+  }
+
+  #resolved(end: number): IncidentEvent {
+    const event = { type: 'resolved' as const, start: this.#s.openSince ?? end, end };
     this.#s = idle();
     return event;
   }

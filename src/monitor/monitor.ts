@@ -6,14 +6,14 @@ import { type Connectivity, ConnectivityGuard } from './connectivity.js';
 import { FlapDetector } from './flapping.js';
 import { History } from './history.js';
 import { IncidentNotebook } from './incident-notebook.js';
-import { gapBetween, IncidentTracker } from './incidents.js';
+import { gapBetween, type IncidentEvent, IncidentTracker } from './incidents.js';
 import { MaintenanceBook, type MaintenanceWindow, storedWindows } from './maintenance.js';
-import { type Ownership, singleNode } from './ownership.js';
+import { type Confirmation, type LocationsVerdict, type Ownership, singleNode } from './ownership.js';
 import { createProbe, type Probe, type ProbeResult } from './probe.js';
 import { LONGEST_GAUGE_WINDOW, RunningFigures } from './running-figures.js';
 import { Scheduler } from './scheduler.js';
 import type { RowKind } from './store/split-write.js';
-import type { ComponentState, MaintenanceRecord, Store, WriteOutcome } from './store/types.js';
+import type { ComponentState, MaintenanceRecord, Store, StoredLocations, WriteOutcome } from './store/types.js';
 import { BURN_WINDOWS } from './store-figures.js';
 import { WriteBuffer } from './write-buffer.js';
 
@@ -27,6 +27,8 @@ export interface MonitorOptions {
   clock?: Clock;
   /** Which components this instance probes (the HA monitor's leases). Default: every one ({@link singleNode}). */
   ownership?: Ownership;
+  /** Confirms each opening and resolution from other locations before it is applied (the HA quorum). Default: the checks here decide. */
+  confirm?: Confirmation;
   /** Builds a component's probe. Default {@link createProbe}. */
   probe?: (component: ComponentConfig, clock: Clock) => Probe;
   /** ms between flushes of buffered results to the store (a crash loses at most this much). Default 1000. */
@@ -34,7 +36,7 @@ export interface MonitorOptions {
   /** ms between rollup/retention passes. Default 60 000. */
   compactInterval?: number;
   /** Called when a flush, a compaction or a load of the figures' history fails; the monitor keeps running and retries. */
-  onError?: (error: unknown, during: 'flush' | 'compact' | 'figures' | 'maintenance' | 'follow') => void;
+  onError?: (error: unknown, during: 'flush' | 'compact' | 'figures' | 'maintenance' | 'follow' | 'confirm') => void;
   /**
    * ms between reloads of the in-memory history behind {@link Monitor.runningFigures} from the
    * store, which correct any drift from it. Default 600 000.
@@ -66,14 +68,22 @@ export interface MonitorEvents {
   connectivity: Connectivity & { at: number };
   /** A flush left rows out on purpose (HA): checks of a slot already stored, rows under a fence since taken over. */
   leftOut: WriteOutcome;
+  /** A quorum round ended (HA): what the locations saw, and whether the opening or resolution it was asked for was applied. */
+  locations: LocationsVerdict & { component: string; kind: 'open' | 'resolve'; applied: boolean };
 }
 
 /** What the monitor knows of a component right now. */
 export interface ComponentStatus {
   name: string;
   critical: boolean;
-  /** Latest result's status; `unknown` before the first, and while its latest failure is unobserved (the monitor's network is suspect). */
-  status: 'healthy' | 'degraded' | 'unhealthy' | 'unknown';
+  /**
+   * Latest result's status; `unknown` before the first, and while its latest failure is unobserved
+   * (the monitor's network is suspect); `partial` while it fails from fewer locations than the
+   * quorum needs (HA): counted as degraded, not down.
+   */
+  status: 'healthy' | 'degraded' | 'partial' | 'unhealthy' | 'unknown';
+  /** The latest quorum round's verdict while it holds (HA): `failing` of `of` locations. */
+  locations?: { failing: string[]; of: number } | undefined;
   last: ProbeResult | undefined;
   /** Start of the open incident, if any. */
   incidentSince: number | undefined;
@@ -109,6 +119,12 @@ interface Runtime {
   running: Promise<ProbeResult> | undefined;
   /** When this run of the monitor began checking it. */
   addedAt: number;
+  /** A quorum round is in flight. */
+  confirming: boolean;
+  /** The latest round: what it was asked to confirm, and when it began (rounds are spaced by `Confirmation.every` while a verdict holds). */
+  confirmed: { kind: 'open' | 'resolve'; at: number } | undefined;
+  /** The latest round's verdict, while it holds: the component is partial, or its incident still down elsewhere. */
+  locations: StoredLocations | undefined;
 }
 
 /**
@@ -127,6 +143,7 @@ export class Monitor extends Events<MonitorEvents> {
   readonly #checks = new CheckCounts();
   readonly #scheduler: Scheduler;
   readonly #ownership: Ownership;
+  readonly #confirm: Confirmation | undefined;
   readonly #components = new Map<string, Runtime>();
   readonly #guard: ConnectivityGuard;
   readonly #buffer: WriteBuffer;
@@ -152,6 +169,7 @@ export class Monitor extends Events<MonitorEvents> {
     this.#compactInterval = options.compactInterval ?? 60_000;
     this.#onError = options.onError;
     this.#ownership = options.ownership ?? singleNode;
+    this.#confirm = options.confirm;
     this.#buffer = new WriteBuffer({
       store: this.#store,
       owner: this.#ownership.instance,
@@ -300,7 +318,8 @@ export class Monitor extends Events<MonitorEvents> {
 
   /** Replaces what this instance knows of `rt` with what the store holds. */
   #restore(rt: Runtime, state: ComponentState | undefined): void {
-    rt.tracker = new IncidentTracker(rt.config, state?.tracker);
+    rt.tracker = this.#tracker(rt.config, state);
+    rt.locations = state?.locations;
     rt.firstCheckAt = state?.firstCheckAt;
     rt.lastCheckAt = state?.lastCheckAt;
     rt.unobserved = false;
@@ -395,6 +414,11 @@ export class Monitor extends Events<MonitorEvents> {
     return rt.running;
   }
 
+  /** Runs `name`'s check once for another location's quorum round, recording nothing; undefined for an unknown component. */
+  probeOnce(name: string): Promise<ProbeResult> | undefined {
+    return this.#components.get(name)?.probe();
+  }
+
   /** True when this instance checks `name` and records its results: always on one node; with HA, while it holds the lease and has read the component back. */
   checksHere(name: string): boolean {
     return this.#ownership.owns(name) && !this.#adopting.has(name);
@@ -407,7 +431,8 @@ export class Monitor extends Events<MonitorEvents> {
       .map((rt) => ({
         name: rt.config.name,
         critical: rt.config.critical,
-        status: rt.unobserved ? ('unknown' as const) : (rt.last?.status ?? ('unknown' as const)),
+        status: rt.unobserved ? ('unknown' as const) : partial(rt) ? ('partial' as const) : (rt.last?.status ?? ('unknown' as const)),
+        locations: rt.locations === undefined ? undefined : { failing: rt.locations.failing, of: rt.locations.of },
         last: rt.last,
         incidentSince: rt.tracker.openSince,
         degradedSince: rt.degradedSince,
@@ -488,14 +513,20 @@ export class Monitor extends Events<MonitorEvents> {
   #stateOf(name: string): ComponentState | undefined {
     const rt = this.#components.get(name);
     if (rt?.firstCheckAt === undefined || rt.lastCheckAt === undefined) return undefined;
-    return { component: name, firstCheckAt: rt.firstCheckAt, lastCheckAt: rt.lastCheckAt, tracker: rt.tracker.state };
+    const state = { component: name, firstCheckAt: rt.firstCheckAt, lastCheckAt: rt.lastCheckAt, tracker: rt.tracker.state };
+    return rt.locations === undefined ? state : { ...state, locations: rt.locations };
+  }
+
+  /** A component's incident rules; with a quorum, its openings and resolutions wait for the other locations. */
+  #tracker(component: ComponentConfig, state: ComponentState | undefined): IncidentTracker {
+    return new IncidentTracker({ ...component, confirm: this.#confirm !== undefined }, state?.tracker);
   }
 
   #add(component: ComponentConfig, state: ComponentState | undefined): void {
     const rt: Runtime = {
       config: component,
       probe: this.#makeProbe(component, this.#clock),
-      tracker: new IncidentTracker(component, state?.tracker),
+      tracker: this.#tracker(component, state),
       flap: new FlapDetector({ threshold: component.flapThreshold, window: component.flapWindow }),
       flapping: false,
       firstCheckAt: state?.firstCheckAt,
@@ -508,6 +539,9 @@ export class Monitor extends Events<MonitorEvents> {
       certificateExpiresAt: undefined,
       running: undefined,
       addedAt: this.#clock.now(),
+      confirming: false,
+      confirmed: undefined,
+      locations: state?.locations,
     };
     this.#components.set(component.name, rt);
     this.#guard.add(component);
@@ -553,9 +587,21 @@ export class Monitor extends Events<MonitorEvents> {
     this.#checks.record(name, r.time, failed);
     this.#buffer.check(stored, fence);
     this.emit('result', r);
-    const event = rt.tracker.observe({ time: r.time, failed });
+    this.#apply(rt, rt.tracker.observe({ time: r.time, failed }), r.error, fence);
+    if (rt.tracker.pending !== undefined) this.#ask(rt, fence);
+    else if (rt.locations !== undefined && !failed && rt.tracker.openSince === undefined) rt.locations = undefined; // partial no more
+    const flapping = rt.flap.observe(r.time, failed);
+    if (flapping !== rt.flapping) {
+      rt.flapping = flapping;
+      this.emit('flapping', { component: name, flapping });
+    }
+  }
+
+  /** Buffers and announces an incident the rules opened or resolved. */
+  #apply(rt: Runtime, event: IncidentEvent, error: string | undefined, fence: number | undefined): void {
+    const name = rt.config.name;
     if (event?.type === 'opened') {
-      this.#buffer.opened(name, event.start, r.error, fence);
+      this.#buffer.opened(name, event.start, error, fence);
       this.#running.opened(name, event.start);
       this.emit('incidentOpened', { component: name, start: event.start });
     } else if (event?.type === 'resolved') {
@@ -563,11 +609,41 @@ export class Monitor extends Events<MonitorEvents> {
       this.#running.resolved(name, event.start, event.end);
       this.emit('incidentResolved', { component: name, start: event.start, end: event.end });
     }
-    const flapping = rt.flap.observe(r.time, failed);
-    if (flapping !== rt.flapping) {
-      rt.flapping = flapping;
-      this.emit('flapping', { component: name, flapping });
-    }
+  }
+
+  /**
+   * Asks the other locations about the change the rules hold pending (a quorum round), unless one
+   * is in flight or, while the last verdict holds, one began less than `every` ago. The verdict
+   * applies only if this instance still checks the component under the same fence.
+   */
+  #ask(rt: Runtime, fence: number | undefined): void {
+    const confirmation = this.#confirm;
+    const pending = rt.tracker.pending;
+    if (confirmation === undefined || pending === undefined || rt.confirming) return;
+    const now = this.#clock.now();
+    // a verdict that held this same change back stands for `every`
+    const held = rt.locations !== undefined && rt.confirmed?.kind === pending.type;
+    if (held && rt.confirmed !== undefined && now - rt.confirmed.at < confirmation.every) return;
+    rt.confirming = true;
+    rt.confirmed = { kind: pending.type, at: now };
+    const name = rt.config.name;
+    const own = pending.type === 'open' ? { failed: true, error: rt.last?.error } : { failed: false };
+    void confirmation
+      .confirm(name, own, pending.type)
+      .then((verdict) => {
+        rt.confirming = false;
+        if (this.#components.get(name) !== rt || !this.checksHere(name) || this.#ownership.fence?.(name) !== fence) return;
+        const wanted = pending.type === 'open' ? verdict.down : !verdict.down;
+        const event = wanted ? rt.tracker.confirm(pending.type) : undefined;
+        this.#apply(rt, event, rt.last?.error, fence);
+        rt.locations = event?.type === 'resolved' ? undefined : { ...verdict, at: this.#clock.now() };
+        this.#buffer.state(name, fence);
+        this.emit('locations', { component: name, kind: pending.type, applied: event !== undefined, ...verdict });
+      })
+      .catch((error: unknown) => {
+        rt.confirming = false;
+        this.#onError?.(error, 'confirm');
+      });
   }
 
   #loop(task: () => Promise<void>, every: number): void {
@@ -583,4 +659,10 @@ export class Monitor extends Events<MonitorEvents> {
     arm();
     this.#timers.push({ clear: () => current?.clear(), ref: () => current?.ref(), unref: () => current?.unref() });
   }
+}
+
+/** Failing here, with no incident, because the latest round found fewer failing locations than the quorum needs. */
+function partial(rt: Runtime): boolean {
+  const l = rt.locations;
+  return l !== undefined && !l.down && l.failing.length > 0 && rt.tracker.openSince === undefined && rt.last?.status === 'unhealthy';
 }

@@ -14,3 +14,29 @@ export interface Ownership {
 
 /** One node: every component is ours. */
 export const singleNode: Ownership = Object.freeze({ owns: () => true });
+
+/** What one location's probe found, as it votes in a quorum round. */
+export interface Vote {
+  failed: boolean;
+  error?: string | undefined;
+}
+
+/** The outcome of one quorum round: what the locations saw of a component, this one's included. */
+export interface LocationsVerdict {
+  /** At least `k` locations saw it fail (or fewer answered, all failing, and `whenInsufficient` is `open`): it is down. */
+  down: boolean;
+  /** Locations whose probe failed, sorted. */
+  failing: string[];
+  /** Locations that answered in time, this one's included. */
+  of: number;
+  /** Fewer than `k` locations answered. */
+  insufficient: boolean;
+}
+
+/** Confirms an incident's opening or resolution from other locations before it is applied (the HA quorum, ha/quorum.ts). */
+export interface Confirmation {
+  /** Asks the other locations to probe `component` now, this instance's finding being `own`; never rejects. */
+  confirm(component: string, own: Vote, kind: 'open' | 'resolve'): Promise<LocationsVerdict>;
+  /** ms between two rounds of one component while a verdict holds its change back (it is partial, or still down elsewhere). */
+  readonly every: number;
+}

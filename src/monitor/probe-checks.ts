@@ -4,22 +4,35 @@ import type { CheckConfig, Condition, ConditionContext } from '../config/index.j
 import { abortable } from '../core/abort.js';
 import { type Clock, systemClock } from '../core/clock.js';
 import { readable } from '../core/redact.js';
+import { localSource } from '../health/checks/http-connector.js';
 import { disk, dns, eventLoop, memory, postgres, redis, tcp, tlsCertificate } from '../health/checks/index.js';
 import type { HealthCheck } from '../health/types.js';
 import { httpObserver } from './probe-http.js';
 import { expiryOf, type ProbeReading, type ReadProbe } from './probe-reading.js';
 
+/** Options of {@link observerFor}. */
+export interface ObserverOptions {
+  /** Local IP address the http, tcp and tlsCertificate checks connect from; the other checks ignore it. */
+  sourceAddress?: string;
+}
+
 /** Builds the run function of a component's check; a bad option throws a TypeError now, not at run time. */
-export function observerFor(check: CheckConfig, conditions: readonly Condition[], clock: Clock = systemClock): ReadProbe {
+export function observerFor(
+  check: CheckConfig,
+  conditions: readonly Condition[],
+  clock: Clock = systemClock,
+  options: ObserverOptions = {},
+): ReadProbe {
+  const { sourceAddress } = options;
   switch (check.type) {
     case 'http':
-      return httpObserver(check, conditions, clock);
+      return httpObserver(check, conditions, clock, sourceAddress);
     case 'tcp':
-      return tcpObserver(check.host, check.port);
+      return tcpObserver(check.host, check.port, sourceAddress);
     case 'dns':
       return dnsObserver(check.hostname);
     case 'tlsCertificate':
-      return tlsObserver(check, clock);
+      return tlsObserver(check, clock, sourceAddress);
     case 'postgres':
       return fromHealth(postgres(check.url), () => ({ connected: true }));
     case 'redis':
@@ -45,8 +58,8 @@ function fromHealth(check: HealthCheck, context: (details: Record<string, unknow
 }
 
 /** The health `tcp` check, with the address connected to for `[IP]`; a refused connection can be asserted on. */
-function tcpObserver(host: string, port: number): ReadProbe {
-  const check = tcp(host, port);
+function tcpObserver(host: string, port: number, localAddress: string | undefined): ReadProbe {
+  const check = tcp(host, port, { localAddress });
   return async (signal) => {
     try {
       const ip = (await check({ signal }))?.details?.ip as string | undefined;
@@ -84,12 +97,15 @@ type TlsCheck = Extract<CheckConfig, { type: 'tlsCertificate' }>;
  * The health `tlsCertificate` check, pointed at an address resolved first (with the host name kept as
  * SNI) so `[IP]` is the address it really connected to.
  */
-function tlsObserver(check: TlsCheck, clock: Clock): ReadProbe {
-  const { host, type: _, ...options } = check;
+function tlsObserver(check: TlsCheck, clock: Clock, localAddress: string | undefined): ReadProbe {
+  const { host, type: _, ...config } = check;
+  const options = { ...config, localAddress };
   const servername = options.servername ?? (isIP(host) ? undefined : host);
   tlsCertificate(host, { ...options, clock }); // validates the options now
+  // resolved to the source's family: only those addresses can be reached from it
+  const family = localSource(localAddress).family ?? 0;
   return async (signal) => {
-    const ip = isIP(host) ? host : (await abortable(lookup(host), signal)).address;
+    const ip = isIP(host) ? host : (await abortable(lookup(host, { family }), signal)).address;
     let expiresAt: number | undefined;
     const run = fromHealth(tlsCertificate(ip, { ...options, servername, clock }), (details) => {
       expiresAt = expiryOf(details.validTo);

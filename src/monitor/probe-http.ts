@@ -3,7 +3,7 @@ import { type buildConnector, Client, type Dispatcher } from 'undici';
 import type { CheckConfig, Condition, ConditionContext } from '../config/index.js';
 import type { Clock } from '../core/clock.js';
 import { readable, secretsOf } from '../core/redact.js';
-import { timedConnector } from '../health/checks/http-connector.js';
+import { localSource, timedConnector } from '../health/checks/http-connector.js';
 import { statusMatcher } from '../health/checks/http-expect.js';
 import { BODY_LIMIT, bodyMatcher, withBasicAuth } from '../health/checks/http-shared.js';
 import { since } from '../health/checks/util.js';
@@ -38,7 +38,8 @@ interface Run {
  * undici's request API that was several kB per check, promoted to old space at a thousand checks
  * a second; a shared client and a plain dispatch handler leave about a third of it.
  */
-export function httpObserver(check: HttpCheck, conditions: readonly Condition[], clock: Clock): ReadProbe {
+export function httpObserver(check: HttpCheck, conditions: readonly Condition[], clock: Clock, sourceAddress?: string): ReadProbe {
+  localSource(sourceAddress); // validates it now, not in the connector
   const target = new URL(check.url);
   const method = check.method ?? 'GET';
   const headers = withBasicAuth(target, { ...check.headers });
@@ -62,7 +63,7 @@ export function httpObserver(check: HttpCheck, conditions: readonly Condition[],
     connect: (options, callback) => {
       // no holder: the request of a run that already ended (it aborts the request when it starts)
       if (holder === undefined) callback(new Error('the run ended before its connection opened'), null);
-      else watching(timedConnector({}, undefined, holder.signal), holder.seen)(options, callback);
+      else watching(timedConnector({}, undefined, holder.signal, sourceAddress), holder.seen)(options, callback);
     },
   });
 
@@ -71,7 +72,9 @@ export function httpObserver(check: HttpCheck, conditions: readonly Condition[],
     const { seen } = run;
     const start = performance.now();
     const useShared = holder === undefined;
-    const client = useShared ? shared : new Client(target.origin, { connect: watching(timedConnector({}, undefined, signal), seen) });
+    const client = useShared
+      ? shared
+      : new Client(target.origin, { connect: watching(timedConnector({}, undefined, signal, sourceAddress), seen) });
     if (useShared) holder = run;
     try {
       const { statusCode: code, body } = await send(client, request, signal, wantsBody);

@@ -37,6 +37,8 @@ export type Probe = (signal?: AbortSignal) => Promise<ProbeResult>;
 export interface ProbeOptions {
   /** Source of time for `time`, `durationMs` and the timeout. Default `systemClock`. */
   clock?: Clock;
+  /** Local IP address the http, tcp and tlsCertificate checks connect from (a multi-homed host; one loopback address per instance in tests). Default: the system's choice. */
+  sourceAddress?: string;
 }
 
 /**
@@ -71,9 +73,9 @@ export function createProbe(component: ComponentConfig, options: ProbeOptions = 
   const scrub = (text: string) => redactText(text, secrets);
   let observe: ReadProbe;
   try {
-    observe = observerFor(check, conditions, clock);
+    observe = observerFor(check, conditions, clock, { sourceAddress: options.sourceAddress });
   } catch (error) {
-    // the config was validated, so this is a bug; still a probe must never reject
+    // a bug (the config was validated) or a bad sourceAddress; still a probe must never reject
     const reason = scrub(messageOf(error));
     return async () => ({ name, time: clock.now(), durationMs: 0, status: 'unhealthy', error: reason });
   }

@@ -53,6 +53,11 @@ export class WriteBuffer {
     this.#cap();
   }
 
+  /** Marks `component`'s state to be written with the next flush (it changed without a new result). */
+  state(component: string, fence?: Fence): void {
+    this.#dirty.set(component, fence);
+  }
+
   /** Buffers an incident opened at `start`. */
   opened(component: string, start: number, error: string | undefined, fence?: Fence): void {
     this.#batch.opened.push(fenced({ component, start, error }, fence));

@@ -12,11 +12,14 @@ import { UNLIMITED } from './rate-limits.js';
 const NO_STORE = 'no-store';
 const TEXT = 'text/plain; charset=utf-8';
 
+/** A component's status in health's words: partial (failing from fewer locations than the quorum needs) counts as degraded. */
+const healthStatus = (c: ComponentStatus): HealthStatus => (c.status === 'partial' ? 'degraded' : c.status);
+
 /** Components as health check results, for the rules of `overallStatus` (one with no result yet is `unknown`). */
 function asResults(components: ComponentStatus[]): CheckResult[] {
   return components.map((c) => ({
     name: c.name,
-    status: c.status,
+    status: healthStatus(c),
     critical: c.critical,
     durationMs: c.last?.durationMs ?? 0,
     time: c.last?.time ?? 0,
@@ -29,7 +32,7 @@ function asResults(components: ComponentStatus[]): CheckResult[] {
 function asEntries(components: ComponentStatus[]): DocumentEntry[] {
   return components.map((c) => ({
     name: c.name,
-    status: c.status,
+    status: healthStatus(c),
     critical: c.critical,
     durationMs: c.last?.durationMs,
     time: c.last?.time,

@@ -15,6 +15,9 @@ export function componentView(c: ComponentStatus): Record<string, unknown> {
     name: c.name,
     critical: c.critical,
     status: c.status,
+    // HA with a quorum: what the latest round found ("1 of 3 locations failing" while partial)
+    locations:
+      c.locations === undefined ? null : { failing: c.locations.failing, failingCount: c.locations.failing.length, of: c.locations.of },
     lastCheck: c.last ? checkView(c.last) : null,
     incidentSince: iso(c.incidentSince),
     flapping: c.flapping,

@@ -143,15 +143,46 @@ components:
     });
     const sqlite = parseConfig(`ha: { instance: a }\n${minimal}`);
     expect(sqlite.ok || formatProblems(sqlite.problems)).toEqual([expect.stringMatching(/^ha: needs PostgreSQL storage/)]);
-    const times = parseConfig(`${pgStorage}ha: { instance: 'a b', quorum: 2 }\n${minimal}`);
+    const times = parseConfig(`${pgStorage}ha: { instance: 'a b', quorum: 2, fence: 1 }\n${minimal}`);
     expect(times.ok || formatProblems(times.problems).sort()).toEqual([
+      'ha.fence: unknown key; expected one of instance, location, heartbeat, leaseTtl, renewDeadline, sourceAddress, quorum',
       expect.stringMatching(/^ha\.instance: must be 1–63 letters/),
-      'ha.quorum: unknown key; expected one of instance, location, heartbeat, leaseTtl, renewDeadline',
+      'ha.quorum: expected a mapping, got a number',
     ]);
     const order = parseConfig(`${pgStorage}ha: { instance: a, heartbeat: 8s, leaseTtl: 5s, renewDeadline: 6s }\n${minimal}`);
     expect(order.ok || formatProblems(order.problems).sort()).toEqual([
       'ha.heartbeat: must be below renewDeadline (6s), or every renewal misses its deadline',
       'ha.renewDeadline: must be below leaseTtl (5s): an instance must stop before another may take its components',
+    ]);
+  });
+
+  it('ha.quorum and ha.sourceAddress: defaults, and every problem at its path', () => {
+    const pgStorage = 'storage: postgres://nines@db:5432/nines\n';
+    const ha = (yaml: string) => valid(`${pgStorage}${yaml}\n${minimal}`).ha;
+    expect(ha('ha: { instance: a, quorum: {} }')?.quorum).toEqual({ k: 2, confirmTimeout: 10_000, whenInsufficient: 'open' });
+    expect(ha('ha: { instance: a, sourceAddress: 127.0.0.2, quorum: { k: 3, confirmTimeout: 8s, whenInsufficient: hold } }')).toMatchObject(
+      {
+        sourceAddress: '127.0.0.2',
+        quorum: { k: 3, confirmTimeout: 8_000, whenInsufficient: 'hold' },
+      },
+    );
+    expect(ha('ha: { instance: a }')?.quorum).toBeUndefined();
+    const bad = parseConfig(`${pgStorage}ha: { instance: a, sourceAddress: eth0, quorum: { k: 0, whenInsufficient: wait } }\n${minimal}`);
+    expect(bad.ok || formatProblems(bad.problems).sort()).toEqual([
+      'ha.quorum.k: must be at least 1',
+      'ha.quorum.whenInsufficient: expected open or hold',
+      'ha.sourceAddress: must be an IPv4 or IPv6 address',
+    ]);
+    // a vote on a target that hangs arrives at its timeout: the round must wait longer than that
+    const slow = parseConfig(
+      `${pgStorage}ha: { instance: a, quorum: { confirmTimeout: 4s } }\ndefaults: { interval: 30s, timeout: 3s }\ncomponents:\n  - { name: a, check: { type: tcp, host: h, port: 1 } }\n  - { name: b, timeout: 6s, check: { type: tcp, host: h, port: 1 } }\n`,
+    );
+    expect(slow.ok || formatProblems(slow.problems)).toEqual([
+      "ha.quorum.confirmTimeout: must be longer than the longest check timeout (6s, components[1].timeout): a location's vote on a target that hangs comes at that timeout",
+    ]);
+    const byDefault = parseConfig(`${pgStorage}ha: { instance: a, quorum: { confirmTimeout: 5s } }\n${minimal}`);
+    expect(byDefault.ok || formatProblems(byDefault.problems)).toEqual([
+      "ha.quorum.confirmTimeout: must be longer than the longest check timeout (5s, defaults.timeout): a location's vote on a target that hangs comes at that timeout",
     ]);
   });
 

@@ -194,6 +194,74 @@ describe('IncidentTracker: "for <duration>"', () => {
   });
 });
 
+describe('IncidentTracker with confirm (the HA quorum)', () => {
+  const rules = { failuresToOpen: 3, successesToResolve: 2, confirm: true };
+
+  it("leaves the opening it reaches pending, with the streak's start, until confirm() applies it", () => {
+    const t = new IncidentTracker(rules);
+    expect(run(t, 'FF')).toEqual([]);
+    expect(t.pending).toBeUndefined();
+    expect(run(t, 'F', 20)).toEqual([]);
+    expect(t.pending).toEqual({ type: 'open', at: 0 });
+    expect(t.openSince).toBeUndefined();
+    // still failing: still pending, from the same start
+    expect(run(t, 'F', 30)).toEqual([]);
+    expect(t.pending).toEqual({ type: 'open', at: 0 });
+    expect(t.confirm('resolve')).toBeUndefined(); // not the change that is pending
+    expect(t.confirm('open')).toEqual({ type: 'opened', start: 0 });
+    expect(t.openSince).toBe(0);
+    expect(t.pending).toBeUndefined();
+  });
+
+  it('drops a pending change the next observation no longer reaches: a confirmation that comes later applies nothing', () => {
+    const t = new IncidentTracker(rules);
+    run(t, 'FFFP');
+    expect(t.pending).toBeUndefined();
+    expect(t.confirm('open')).toBeUndefined();
+    expect(t.openSince).toBeUndefined();
+    // a new streak starts from its own first failure
+    expect(run(t, 'FFF', 100)).toEqual([]);
+    expect(t.pending).toEqual({ type: 'open', at: 100 });
+  });
+
+  it('holds a resolution pending with its end, and keeps the incident open until confirmed', () => {
+    const t = new IncidentTracker(rules);
+    run(t, 'FFF');
+    t.confirm('open');
+    expect(run(t, 'PP', 30)).toEqual([]);
+    expect(t.pending).toEqual({ type: 'resolve', at: 30 });
+    expect(t.openSince).toBe(0);
+    run(t, 'P', 50);
+    expect(t.pending).toEqual({ type: 'resolve', at: 30 });
+    expect(t.confirm('resolve')).toEqual({ type: 'resolved', start: 0, end: 30 });
+    expect(t.openSince).toBeUndefined();
+  });
+
+  it('opens and resolves as the plain tracker does when every change is confirmed at once', () => {
+    const script = fc.array(fc.boolean(), { maxLength: 60 });
+    const rule = fc.oneof(
+      fc.integer({ min: 1, max: 4 }),
+      fc.record({ forMs: fc.integer({ min: 1, max: 50 }) }),
+      fc
+        .integer({ min: 1, max: 4 })
+        .chain((failures) => fc.record({ failures: fc.constant(failures), of: fc.integer({ min: failures, max: 6 }) })),
+    );
+    fc.assert(
+      fc.property(script, rule, fc.integer({ min: 1, max: 3 }), (failed, failuresToOpen, successesToResolve) => {
+        const plain = new IncidentTracker({ failuresToOpen: failuresToOpen as OpenRule, successesToResolve });
+        const held = new IncidentTracker({ failuresToOpen: failuresToOpen as OpenRule, successesToResolve, confirm: true });
+        failed.forEach((f, i) => {
+          const o = { time: i * 10, failed: f };
+          const expected = plain.observe(o);
+          expect(held.observe(o)).toBeUndefined();
+          const p = held.pending;
+          expect(p === undefined ? undefined : held.confirm(p.type)).toEqual(expected);
+        });
+      }),
+    );
+  });
+});
+
 describe('gapBetween', () => {
   it('is the time past staleAfter with no result', () => {
     expect(gapBetween(1000, 1500, 600)).toBeUndefined();

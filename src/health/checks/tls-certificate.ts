@@ -5,6 +5,7 @@ import { type Clock, systemClock } from '../../core/clock.js';
 import { readable } from '../../core/redact.js';
 import { checkInteger, checkNumber, checkString } from '../../core/validate.js';
 import type { CheckOutcome, HealthCheck } from '../types.js';
+import { localSource } from './http-connector.js';
 
 const DAY = 86_400_000;
 
@@ -23,6 +24,8 @@ export interface TlsCertificateOptions {
    * expiry, so it reads self-signed and private-CA certificates too and reports trust in `authorized`.
    */
   rejectUnauthorized?: boolean;
+  /** Local IP address to connect from. Default: the system's choice. */
+  localAddress?: string;
   /** Source of "now" for the days left. Default `systemClock`. */
   clock?: Clock;
 }
@@ -40,9 +43,10 @@ export function tlsCertificate(host: string, options: TlsCertificateOptions = {}
   const servername = options.servername ?? (isIP(host) ? undefined : host);
   const rejectUnauthorized = options.rejectUnauthorized ?? false;
   const clock = options.clock ?? systemClock;
+  const source = localSource(options.localAddress);
 
   return async ({ signal }) => {
-    const socket = connect({ host, port, servername, rejectUnauthorized });
+    const socket = connect({ host, port, servername, rejectUnauthorized, ...source });
     const handshake = new Promise<void>((resolve, reject) => {
       socket.once('secureConnect', resolve);
       socket.once('error', reject);

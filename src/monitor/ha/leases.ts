@@ -2,10 +2,11 @@ import { type Clock, systemClock, type TimerHandle } from '../../core/clock.js';
 import { InvalidOptionError } from '../../core/errors.js';
 import { Events, type Unsubscribe } from '../../core/events.js';
 import { withTransaction } from '../../core/pg.js';
+import { PgListener } from '../../core/pg-listen.js';
 import { checkInteger, checkString } from '../../core/validate.js';
 import type { Ownership } from '../ownership.js';
 import { Rendezvous } from './rendezvous.js';
-import { haTables, type LeaseClient, type LeasePool, type LeaseTables } from './tables.js';
+import { haTables, type LeasePool, type LeaseTables } from './tables.js';
 
 /** Options of {@link LeaseManager}. */
 export interface LeaseManagerOptions {
@@ -83,7 +84,7 @@ export class LeaseManager implements Ownership {
   readonly #deadlineMs: number;
   readonly #clock: Clock;
   readonly #mono: () => number;
-  readonly #baseDelay: number;
+  readonly #listener: PgListener;
   readonly #beforeRelease: ((components: readonly string[]) => Promise<void>) | undefined;
   readonly #events = new Events<LeaseEvents>();
   readonly #rendezvous = new Rendezvous();
@@ -93,9 +94,6 @@ export class LeaseManager implements Ownership {
   #ready = false;
   #timer: TimerHandle | undefined;
   #deadline: TimerHandle | undefined;
-  #retry: TimerHandle | undefined;
-  #listener: LeaseClient | undefined;
-  #delay: number;
   #running: Promise<void> | undefined;
   #again = false;
   #announce = true;
@@ -123,7 +121,20 @@ export class LeaseManager implements Ownership {
     this.#clock = options.clock ?? systemClock;
     const clock = this.#clock;
     this.#mono = options.monotonic ?? (options.clock === undefined ? () => performance.now() : () => clock.now());
-    this.#baseDelay = this.#delay = checkInteger('reconnectDelay', options.reconnectDelay ?? 500, 1);
+    this.#listener = new PgListener({
+      pool: this.#pool,
+      channel: this.#tables.channel,
+      clock,
+      reconnectDelay: checkInteger('reconnectDelay', options.reconnectDelay ?? 500, 1),
+      onNotify: (payload) => {
+        if (payload !== this.instance) this.#soon();
+      },
+      onError: (error) => this.#events.emit('error', error),
+      // a peer may have moved while nobody listened
+      onRelisten: () => {
+        if (this.#renewedAt !== undefined) this.#soon();
+      },
+    });
     this.#beforeRelease = options.beforeRelease;
   }
 
@@ -135,11 +146,8 @@ export class LeaseManager implements Ownership {
   /** Creates the tables if missing, listens for peers and runs the first heartbeat; heartbeats then follow on the clock. */
   async start(): Promise<void> {
     await this.#pool.query(this.#tables.create);
-    await this.#listen().catch((error: unknown) => {
-      // without LISTEN the timer still shares the work, only more slowly: keep trying
-      this.#events.emit('error', error as Error);
-      this.#relisten();
-    });
+    // without LISTEN the timer still shares the work, only more slowly: it keeps trying
+    await this.#listener.start();
     await this.heartbeat();
   }
 
@@ -204,7 +212,7 @@ export class LeaseManager implements Ownership {
   async stop(): Promise<void> {
     if (this.#stopped) return;
     this.#stopped = true;
-    for (const t of [this.#timer, this.#deadline, this.#retry]) t?.clear();
+    for (const t of [this.#timer, this.#deadline]) t?.clear();
     await this.#running?.catch(() => undefined);
     const held = [...this.#held.keys()];
     this.#drop('stopped');
@@ -219,7 +227,7 @@ export class LeaseManager implements Ownership {
         await client.query('SELECT pg_notify($1, $2)', [t.channel, this.instance]);
       });
     } finally {
-      await this.#unlisten();
+      await this.#listener.stop();
     }
   }
 
@@ -325,55 +333,6 @@ export class LeaseManager implements Ownership {
   /** A heartbeat as soon as the running one (if any) ends. */
   #soon(): void {
     if (!this.#stopped) void this.heartbeat();
-  }
-
-  async #listen(): Promise<void> {
-    const client = await this.#pool.connect();
-    client.on('notification', (n) => {
-      if (n.channel === this.#tables.channel && n.payload !== this.instance) this.#soon();
-    });
-    client.on('error', (error) => {
-      if (this.#listener !== client) return;
-      this.#listener = undefined;
-      client.release(error);
-      this.#events.emit('error', error);
-      this.#relisten();
-    });
-    try {
-      await client.query(`LISTEN "${this.#tables.channel}"`);
-    } catch (error) {
-      client.release(true);
-      throw error;
-    }
-    if (this.#stopped) {
-      client.release();
-      return;
-    }
-    this.#listener = client;
-    this.#delay = this.#baseDelay;
-    // a peer may have moved while nobody listened
-    if (this.#renewedAt !== undefined) this.#soon();
-  }
-
-  #relisten(): void {
-    if (this.#stopped) return;
-    const delay = this.#delay;
-    this.#delay = Math.min(this.#delay * 2, 30_000);
-    this.#retry = this.#clock.setTimeout(() => {
-      this.#listen().catch((error: unknown) => {
-        this.#events.emit('error', error as Error);
-        this.#relisten();
-      });
-    }, delay);
-    this.#retry.unref();
-  }
-
-  async #unlisten(): Promise<void> {
-    const listener = this.#listener;
-    this.#listener = undefined;
-    if (listener === undefined) return;
-    await listener.query(`UNLISTEN "${this.#tables.channel}"`).catch(() => undefined);
-    listener.release();
   }
 }
 

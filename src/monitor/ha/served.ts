@@ -3,9 +3,10 @@ import type { Registry } from 'prom-client';
 import type { HaConfig } from '../../config/index.js';
 import { type Clock, systemClock, type TimerHandle } from '../../core/clock.js';
 import { METRICS, metric } from '../../metrics/index.js';
-import type { Ownership } from '../ownership.js';
+import type { Confirmation, LocationsVerdict, Ownership, Vote } from '../ownership.js';
 import type { WriteOutcome } from '../store/types.js';
 import { LeaseManager } from './leases.js';
+import { Quorum } from './quorum.js';
 
 /** A job one instance of the cluster runs at a time (alert evaluation, scheduled backups): held as a lease like a component. */
 export interface SingletonJob {
@@ -26,6 +27,10 @@ export interface HaMonitor {
   stop(): Promise<void>;
   /** What its flushes left out: counted as duplicates and stale writes. */
   on(event: 'leftOut', listener: (outcome: WriteOutcome) => void): unknown;
+  /** Quorum rounds that ended: counted by kind and outcome. */
+  on(event: 'locations', listener: (e: LocationsVerdict & { kind: 'open' | 'resolve'; applied: boolean }) => void): unknown;
+  /** Runs a component's check once, recording nothing: this instance's vote in another location's round. */
+  probeOnce(name: string): Promise<{ status: string; error?: string | undefined }> | undefined;
 }
 
 /** Options of {@link openServedHa}. */
@@ -60,6 +65,8 @@ const FIGURES_EVERY_MS = 30_000;
  */
 export class ServedHa implements Ownership {
   readonly leases: LeaseManager;
+  /** Present with `ha.quorum`: openings and resolutions are confirmed from the other locations. */
+  readonly quorum: Quorum | undefined;
   readonly #pool: pg.Pool;
   readonly #clock: Clock;
   readonly #onError: (error: Error) => void;
@@ -69,6 +76,8 @@ export class ServedHa implements Ownership {
   readonly #leftOut: (outcome: WriteOutcome) => void;
   readonly #claims: { labels(outcome: string): { inc(): void } };
   readonly #claimNotice: (key: string, at: number) => Promise<boolean>;
+  readonly #rounds: (e: { kind: string; applied: boolean }) => void;
+  readonly #confirmTimeout: number | undefined;
   #monitor: HaMonitor | undefined;
   #follow: TimerHandle | undefined;
   #lastFigures = 0;
@@ -77,6 +86,23 @@ export class ServedHa implements Ownership {
   private constructor(options: ServedHaOptions, pool: pg.Pool, leases: LeaseManager) {
     this.#pool = pool;
     this.leases = leases;
+    const { quorum } = options.ha;
+    this.#confirmTimeout = quorum?.confirmTimeout;
+    this.quorum =
+      quorum === undefined
+        ? undefined
+        : new Quorum({
+            pool,
+            schema: options.schema,
+            instance: options.ha.instance,
+            location: options.ha.location,
+            k: quorum.k,
+            confirmTimeout: quorum.confirmTimeout,
+            whenInsufficient: quorum.whenInsufficient,
+            clock: options.clock,
+            probe: (component) => this.#vote(component),
+            onError: (error) => options.onError(error),
+          });
     this.#clock = options.clock ?? systemClock;
     this.#onError = options.onError;
     this.#jobNames = options.jobs ?? [];
@@ -123,6 +149,15 @@ export class ServedHa implements Ownership {
       ['outcome'],
     );
     this.#claimNotice = options.claimNotice;
+    const rounds = metric(
+      registry,
+      'counter',
+      METRICS.haQuorumRoundsTotal,
+      'Quorum rounds this instance asked for, by kind (open, resolve) and outcome (applied, or held: partial, or still down elsewhere)',
+      ['kind', 'outcome'],
+    );
+    for (const kind of ['open', 'resolve']) for (const outcome of ['applied', 'held']) rounds.labels(kind, outcome).inc(0);
+    this.#rounds = (e) => rounds.labels(e.kind, e.applied ? 'applied' : 'held').inc();
     for (const outcome of ['sent', 'duplicate']) this.#claims.labels(outcome);
     ready.set(0);
     owned.set(0);
@@ -163,8 +198,8 @@ export class ServedHa implements Ownership {
 
   /** Opens the pool and the lease manager; nothing is held until {@link ServedHa.start}. */
   static open(options: ServedHaOptions): ServedHa {
-    // 3: one listens, one heartbeats, one spare for stop() during a heartbeat
-    const pool = new pg.Pool({ connectionString: options.url, max: 3 });
+    // one listens for the leases, one for the quorum, one heartbeats, the rest for rounds and stop() during a heartbeat
+    const pool = new pg.Pool({ connectionString: options.url, max: options.ha.quorum === undefined ? 3 : 6 });
     pool.on('error', () => undefined); // an idle client lost: the next heartbeat reconnects
     const { ha } = options;
     const leases = new LeaseManager({
@@ -181,6 +216,15 @@ export class ServedHa implements Ownership {
     });
     const served: ServedHa = new ServedHa(options, pool, leases);
     return served;
+  }
+
+  /** The monitor's side of the quorum (MonitorOptions.confirm); undefined without `ha.quorum`. */
+  get confirmation(): Confirmation | undefined {
+    const quorum = this.quorum;
+    const every = this.#confirmTimeout;
+    if (quorum === undefined || every === undefined) return undefined;
+    // while a verdict holds, a component is asked about again once per confirmTimeout
+    return { confirm: (component, own, kind) => quorum.confirm(component, own, kind), every };
   }
 
   /** True while this instance holds `component`'s lease in time. */
@@ -224,8 +268,10 @@ export class ServedHa implements Ownership {
   async start(monitor: HaMonitor, jobs: readonly SingletonJob[] = []): Promise<void> {
     this.#monitor = monitor;
     monitor.on('leftOut', this.#leftOut);
+    monitor.on('locations', this.#rounds);
     for (const job of jobs) this.#jobs.set(job.name, job);
     await this.leases.start();
+    await this.quorum?.start();
   }
 
   /** After a config reload: the new component list is shared out at the next heartbeat. */
@@ -243,10 +289,16 @@ export class ServedHa implements Ownership {
       if (job !== undefined) await this.#stopJob(job);
     }
     try {
+      await this.quorum?.stop();
       await this.leases.stop();
     } finally {
       await this.#pool.end();
     }
+  }
+
+  /** This location's vote in another's round: the component's check run once here. */
+  #vote(component: string): Promise<Vote> | undefined {
+    return this.#monitor?.probeOnce(component)?.then((r) => ({ failed: r.status === 'unhealthy', error: r.error }));
   }
 
   /**

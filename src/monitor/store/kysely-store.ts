@@ -28,6 +28,7 @@ import type {
   SilenceMatcher,
   SilenceRecord,
   Store,
+  StoredLocations,
   UpdateStatus,
   WriteBatch,
   WriteOutcome,
@@ -54,6 +55,14 @@ function parseTracker(json: string): IncidentTrackerState {
     passingSince: t.passingSince ?? undefined,
     recent: readRecent(t.recent),
   };
+}
+
+/** A stored quorum verdict, read defensively (undefined when it is not one). */
+function parseLocations(json: string): StoredLocations | undefined {
+  const l = JSON.parse(json) as Partial<StoredLocations>;
+  const failing = Array.isArray(l.failing) ? l.failing.filter((f): f is string => typeof f === 'string') : [];
+  if (typeof l.of !== 'number' || typeof l.at !== 'number') return undefined;
+  return { down: l.down === true, failing, of: l.of, at: l.at };
 }
 
 /** The {@link Store} on any kysely backend; SQL differences between dialects stay in the backend folders and migrations. */
@@ -146,6 +155,7 @@ export class KyselyStore implements Store {
               first_check_ms: s.firstCheckAt,
               last_check_ms: s.lastCheckAt,
               tracker: JSON.stringify(s.tracker),
+              locations: s.locations === undefined ? null : JSON.stringify(s.locations),
             })),
           )
           .onConflict((oc) =>
@@ -153,6 +163,7 @@ export class KyselyStore implements Store {
               first_check_ms: eb.ref('excluded.first_check_ms'),
               last_check_ms: eb.ref('excluded.last_check_ms'),
               tracker: eb.ref('excluded.tracker'),
+              locations: eb.ref('excluded.locations'),
             })),
           )
           .execute();
@@ -195,7 +206,7 @@ export class KyselyStore implements Store {
     const rows = await this.#db
       .selectFrom('component_state as s')
       .innerJoin('components as c', 'c.id', 's.component_id')
-      .select(['c.name', 's.first_check_ms', 's.last_check_ms', 's.tracker'])
+      .select(['c.name', 's.first_check_ms', 's.last_check_ms', 's.tracker', 's.locations'])
       // the check at last_check_ms, by the (component_id, time) index: what another instance saw last
       .select((eb) => {
         const at = () =>
@@ -218,6 +229,7 @@ export class KyselyStore implements Store {
       firstCheckAt: r.first_check_ms,
       lastCheckAt: r.last_check_ms,
       tracker: parseTracker(r.tracker),
+      ...(r.locations === null || r.locations === undefined ? {} : { locations: parseLocations(r.locations) }),
       ...(r.last_status === null || r.last_status === undefined
         ? {}
         : {

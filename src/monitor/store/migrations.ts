@@ -241,6 +241,12 @@ function migrations(dialect: DialectName): Record<string, Migration> {
         await db.schema.createIndex('checks_component_slot').unique().on('checks').columns(['component_id', 'scheduled_ms']).execute();
       },
     },
+    '0012_component_locations': {
+      // The latest quorum verdict of a component (HA): followers show "1 of 3 locations failing" too.
+      async up(db: Kysely<unknown>) {
+        await db.schema.alterTable('component_state').addColumn('locations', 'text').execute();
+      },
+    },
   };
 }
 

@@ -43,6 +43,8 @@ export interface ComponentStateTable {
   last_check_ms: number;
   /** JSON of `IncidentTrackerState`. */
   tracker: string;
+  /** JSON of the latest quorum verdict ({@link ComponentState.locations}); null without one (migration 0012). */
+  locations: string | null;
 }
 
 /** One minute or hour of checks of one component, mergeable with its neighbours. */

@@ -39,6 +39,16 @@ export interface ComponentState {
   tracker: IncidentTrackerState;
   /** The check stored at `lastCheckAt`, when it is still there (read by {@link Store.states}; ignored by writes). */
   last?: ProbeRecord;
+  /** The latest quorum round that held a change back or is still in force (HA): what the locations saw, and when. */
+  locations?: StoredLocations | undefined;
+}
+
+/** A quorum verdict as stored with a component's state: `failing` of `of` locations, at `at` (wall-clock ms). */
+export interface StoredLocations {
+  down: boolean;
+  failing: string[];
+  of: number;
+  at: number;
 }
 
 /** A row of a {@link WriteBatch} recorded under a lease: written only while `fence` is still the component's (see `WriteBatch.owner`). */

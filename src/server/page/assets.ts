@@ -12,8 +12,8 @@ h2{font-size:1.15rem;margin:28px 0 10px}h3{font-size:1rem;margin:0;display:inlin
 .active{border:2px solid var(--d3);border-radius:8px;padding:4px 16px;margin-top:16px}.active h2{color:var(--d3);margin-top:8px}
 .comp{border:1px solid var(--line);border-radius:8px;padding:12px 16px;margin:10px 0;background:var(--card)}
 .head{display:flex;flex-wrap:wrap;gap:4px 10px;align-items:baseline}.head .meta{flex-basis:100%}
-.st{font-weight:600;white-space:nowrap}.st-healthy{color:var(--ok)}.st-degraded{color:var(--d1)}.st-unhealthy{color:var(--d3)}.st-unknown{color:var(--muted)}
-.crit,.flap,.mnt{font-size:.75rem;border:1px solid var(--line);border-radius:10px;padding:0 6px}.flap{border-color:var(--d1);color:var(--d1)}.mnt{border-color:var(--p50);color:var(--p50)}
+.st{font-weight:600;white-space:nowrap}.st-healthy{color:var(--ok)}.st-degraded{color:var(--d1)}.st-partial{color:var(--d2)}.st-unhealthy{color:var(--d3)}.st-unknown{color:var(--muted)}
+.crit,.flap,.mnt,.loc{font-size:.75rem;border:1px solid var(--line);border-radius:10px;padding:0 6px}.flap{border-color:var(--d1);color:var(--d1)}.mnt{border-color:var(--p50);color:var(--p50)}.loc{border-color:var(--d2);color:var(--d2)}
 .maint{border:2px solid var(--p50);border-radius:8px;padding:4px 16px;margin-top:16px}.maint h2{color:var(--p50);margin-top:8px}
 .meta{color:var(--muted);font-size:.85rem;margin:2px 0}.err{color:var(--d3);overflow-wrap:anywhere}
 .bars{display:flex;gap:2px;list-style:none;margin:8px 0 2px;padding:0;height:34px}

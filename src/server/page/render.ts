@@ -15,6 +15,7 @@ type Status = ComponentStatus['status'];
 const STATUS: Record<Status, { word: string; icon: string }> = {
   healthy: { word: 'Operational', icon: '✓' },
   degraded: { word: 'Degraded', icon: '!' },
+  partial: { word: 'Partial outage', icon: '!' },
   unhealthy: { word: 'Down', icon: '✕' },
   unknown: { word: 'No data', icon: '?' },
 };
@@ -128,12 +129,18 @@ function latencyChart(series: LatencySeries, incidents: IncidentRecord[], now: n
   return html`<figure class="lat"><svg viewBox="0 0 ${CHART_W} ${CHART_H}" preserveAspectRatio="none" role="img" aria-label="${label}">${shaded}<polyline class="p95" points="${line('p95')}"/><polyline class="p50" points="${line('p50')}"/></svg><figcaption><span class="k50">p50</span> <span class="k95">p95</span> · last 24 h · max ${millis(latest ? max : null)}</figcaption></figure>`;
 }
 
+/** "1 of 3 locations failing" beside a partial component: counts only, the locations' names stay internal. */
+function locationsNote(s: ComponentStatus): Html | string {
+  if (s.status !== 'partial' || s.locations === undefined) return '';
+  return html` <span class="loc">${s.locations.failing.length} of ${s.locations.of} locations failing</span>`;
+}
+
 function componentBlock(m: ComponentModel, now: number, link: boolean): Html {
   const s = m.status;
   const name = link ? html`<a href="/components/${encodeURIComponent(s.name)}">${s.name}</a>` : s.name;
   const last = s.last === undefined ? 'no check yet' : `last check ${dateTime(s.last.time)}`;
   return html`<section class="comp" id="c-${s.name}" aria-labelledby="h-${s.name}">
-<div class="head" data-k="h-${s.name}"><h3 id="h-${s.name}">${name}${s.critical ? html` <small class="crit">critical</small>` : ''}</h3>${statusBadge(s.status)}${s.flapping ? html` <span class="flap">flapping</span>` : ''}${s.maintenance.length > 0 ? html` <span class="mnt">maintenance</span>` : ''}
+<div class="head" data-k="h-${s.name}"><h3 id="h-${s.name}">${name}${s.critical ? html` <small class="crit">critical</small>` : ''}</h3>${statusBadge(s.status)}${locationsNote(s)}${s.flapping ? html` <span class="flap">flapping</span>` : ''}${s.maintenance.length > 0 ? html` <span class="mnt">maintenance</span>` : ''}
 <p class="meta">${m.config.description ? html`${m.config.description} · ` : ''}${last}${s.status !== 'healthy' && s.last?.error ? html` · <span class="err">${s.last.error}</span>` : ''}</p></div>
 <div data-k="b-${s.name}">${m.days.length === 0 ? '' : history(m, now)}</div>
 </section>`;

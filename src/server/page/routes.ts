@@ -45,6 +45,7 @@ function windowOf(text: string): number {
 const STATUS_BADGE = {
   healthy: ['up', 'green'],
   degraded: ['degraded', 'yellow'],
+  partial: ['partial outage', 'orange'],
   unhealthy: ['down', 'red'],
   unknown: ['unknown', 'grey'],
 } as const satisfies Record<string, readonly [string, keyof typeof BADGE_COLOURS]>;

@@ -10,7 +10,7 @@ import { dropSchema, pgUrl, uniqueName } from '../../support/services.js';
 
 export const components = Array.from({ length: 300 }, (_, i) => `c${String(i).padStart(3, '0')}`);
 
-type Timing = Partial<Pick<LeaseManagerOptions, 'heartbeat' | 'leaseTtl' | 'renewDeadline'>>;
+type Timing = Partial<Pick<LeaseManagerOptions, 'heartbeat' | 'leaseTtl' | 'renewDeadline' | 'location'>>;
 
 /** One test's schema, its instances and an admin connection; `close` stops what is left and drops the schema. */
 export class Cluster {
@@ -29,7 +29,7 @@ export class Cluster {
     return `${this.#app}_${instance}`;
   }
 
-  /** Starts `instance` (its own pool of 3) on `list`, with `timing` and an optional clock. */
+  /** Starts `instance` (its own pool of 3, location `loc-<instance>` unless `timing` names one) on `list`, with `timing` and an optional clock. */
   async start(instance: string, timing: Timing = {}, clock?: Clock, list: readonly string[] = components): Promise<LeaseManager> {
     const pool = new pg.Pool({ connectionString: pgUrl, max: 3, application_name: this.appName(instance) });
     pool.on('error', () => {});
