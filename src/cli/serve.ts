@@ -113,6 +113,9 @@ export async function serve(
       ? logger.error(e, 'ha: checks of slots already stored were not written (two instances checked one slot)')
       : logger.warn(e, 'ha: rows recorded under a lease since taken over were not written'),
   );
+  monitor.on('locations', (e) =>
+    logger.info(e, e.applied ? `ha: the other locations confirmed the ${e.kind}` : `ha: the ${e.kind} is held back by the other locations`),
+  );
   // the store's message is free of passwords; the row itself is not logged
   monitor.on('rejected', (e) =>
     logger.error({ kind: e.kind, component: e.component, error: (e.error as Error).message }, 'store refused a row; set aside'),
@@ -298,11 +301,16 @@ export async function serve(
     })
     .addHook('alerts', () => alerts.stop())
     .addHook('backups', () => backups.stop());
-  // runs first: stop checking, write the last results, release the leases so peers take over at once
-  // (registered without ha too, so every stop runs the same hooks SERVE_SHUTDOWN counts)
-  shutdown.addHook('ha', async () => {
-    await ha?.stop();
-  });
+  // at once, with the drain: stop checking, write the last results, release the leases so peers
+  // take over while this one still drains its HTTP traffic (registered without ha too, so every
+  // stop runs the same hooks SERVE_SHUTDOWN counts)
+  shutdown.addHook(
+    'ha',
+    async () => {
+      await ha?.stop();
+    },
+    { atDrain: true },
+  );
   const { exitAfter } = config.server.liveness;
   servedLivenessWatchdog({
     liveness: config.server.liveness,

@@ -32,6 +32,11 @@ export interface GracefulShutdownOptions {
 export interface HookOptions {
   /** ms this hook may run. Default: the shutdown's `hookTimeout`. */
   timeout?: number;
+  /**
+   * Start it when shutdown starts, alongside the drain, instead of after the listeners close: for
+   * work others wait on (handing over a lease, leaving service discovery). Awaited before the other hooks. Default false.
+   */
+  atDrain?: boolean;
 }
 
 /** What {@link GracefulShutdown.shutdown} did. */
@@ -66,6 +71,8 @@ export class GracefulShutdown {
   readonly #metrics: LifecycleMetrics | undefined;
   readonly #trackers: RequestTracker[] = [];
   readonly #hooks: ShutdownHook[] = [];
+  /** Hooks started with the drain (`atDrain`). */
+  readonly #drainHooks: ShutdownHook[] = [];
   #running: Promise<ShutdownReport> | undefined;
   #exited = false;
   #listening = false;
@@ -117,7 +124,7 @@ export class GracefulShutdown {
     if (typeof name !== 'string' || name === '') throw new InvalidOptionError('name must be a non-empty string');
     if (typeof fn !== 'function') throw new InvalidOptionError(`fn must be a function, got ${typeof fn}`);
     const timeout = checkNumber('timeout', options.timeout ?? this.#hookTimeout);
-    this.#hooks.push({ name, fn, timeout });
+    (options.atDrain === true ? this.#drainHooks : this.#hooks).push({ name, fn, timeout });
     return this;
   }
 
@@ -159,18 +166,15 @@ export class GracefulShutdown {
         { reason, drainDelay: this.#drainDelay, timeout: this.#timeout, inFlight: this.inFlight },
         'shutdown started: draining',
       );
+      const atDrain = Promise.all(this.#drainHooks.map((hook) => runHook(hook, this.#clock).then((r) => this.#logged(r))));
       await this.#sleep(this.#drainDelay);
 
       this.#logger.info({ inFlight: this.inFlight }, 'listeners closed: waiting for in-flight requests');
       const closed = await this.#within(Promise.all(this.#trackers.map((t) => t.close())), this.#timeout);
       if (!closed) report.cutRequests = this.#cut();
 
-      for (const hook of [...this.#hooks].reverse()) {
-        const result = await runHook(hook, this.#clock);
-        if (result.ok) this.#logger.info({ hook: result.name, ms: result.ms }, 'shutdown hook done');
-        else this.#logger.error({ hook: result.name, ms: result.ms, error: result.error }, 'shutdown hook failed');
-        report.hooks.push(result);
-      }
+      report.hooks.push(...(await atDrain));
+      for (const hook of [...this.#hooks].reverse()) report.hooks.push(this.#logged(await runHook(hook, this.#clock)));
       report.forced = report.cutRequests > 0 || report.hooks.some((h) => !h.ok);
     } catch (error) {
       // Only a throwing logger or metrics sink gets here; the process must still end.
@@ -183,6 +187,12 @@ export class GracefulShutdown {
     else this.#logger.info({ ...report }, 'shutdown complete');
     this.#exitOnce(report.forced ? 1 : 0);
     return report;
+  }
+
+  #logged(result: HookResult): HookResult {
+    if (result.ok) this.#logger.info({ hook: result.name, ms: result.ms }, 'shutdown hook done');
+    else this.#logger.error({ hook: result.name, ms: result.ms, error: result.error }, 'shutdown hook failed');
+    return result;
   }
 
   /** Destroys every remaining socket; returns how many requests were cut, after logging them. */

@@ -59,7 +59,8 @@ const text = (reply: FastifyReply, status: number, body: string) =>
 function readiness(ctx: ServerContext, verbose: boolean): { ok: boolean; body: string } {
   const components = ctx.monitor.status();
   const result = readinessText(monitorStatus(components), asEntries(components), ctx.shutdown?.shuttingDown === true, verbose);
-  if (ctx.ha === undefined || ctx.ha.ready) return result;
+  // shutting down says why first: the leases are released at the start of the drain on purpose
+  if (ctx.ha === undefined || ctx.ha.ready || ctx.shutdown?.shuttingDown === true) return result;
   // An HA instance that missed its renew deadline checks nothing: take it out before a peer takes over.
   const line = '[-]ha: leases not renewed within renewDeadline';
   if (!verbose) return { ok: false, body: 'ha: leases not renewed' };

@@ -22,7 +22,7 @@ const { version } = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8'))
 const tmp = mkdtempSync(join(tmpdir(), 'nines-k8s-'));
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
 
-const OVERLAYS = ['sqlite', 'postgres'] as const;
+const OVERLAYS = ['sqlite', 'postgres', 'ha'] as const;
 const RECOMMENDED = ['name', 'instance', 'version', 'component', 'part-of'].map((l) => `app.kubernetes.io/${l}`);
 
 /** The Deployment's one container. */
@@ -281,6 +281,35 @@ describe.skipIf(!hasKubectl())('deploy/kubernetes', () => {
     expect(containerOf(deployment).env.some((e: { name: string }) => e.name === 'NINES_STORAGE')).toBe(false);
   });
 
+  it('overlay ha: three replicas, each pod its own instance (its name) and location (its node), spread over nodes and zones; nines.yaml = the postgres one plus ha', () => {
+    const manifests = rendered.ha;
+    const deployment = one(manifests, 'Deployment');
+    expect(deployment.spec.replicas).toBe(3);
+    expect(deployment.spec.strategy).toEqual(one(rendered.postgres, 'Deployment').spec.strategy);
+    const env = containerOf(deployment).env as Array<{ name: string; valueFrom?: { fieldRef: { fieldPath: string } } }>;
+    expect(env.find((e) => e.name === 'NINES_INSTANCE')?.valueFrom?.fieldRef.fieldPath).toBe('metadata.name');
+    expect(env.find((e) => e.name === 'NINES_LOCATION')?.valueFrom?.fieldRef.fieldPath).toBe('spec.nodeName');
+    const spread = deployment.spec.template.spec.topologySpreadConstraints as Manifest[];
+    expect(spread.map((c) => c.topologyKey).sort()).toEqual(['kubernetes.io/hostname', 'topology.kubernetes.io/zone']);
+    for (const c of spread) expect(selects(c.labelSelector.matchLabels, deployment.spec.template.metadata.labels)).toBe(true);
+    const config = parse(one(manifests, 'ConfigMap').data['nines.yaml']);
+    // the variables stay for nines to read from the pod's environment
+    const variable = (name: string) => ['$', '{', name, '}'].join('');
+    expect(config.ha).toEqual({
+      instance: variable('NINES_INSTANCE'),
+      location: variable('NINES_LOCATION'),
+      quorum: { k: 2, confirmTimeout: '10s' },
+    });
+    const { ha: _, ...rest } = config;
+    expect(rest, 'overlays/ha/nines.yaml must equal base/nines.yaml apart from ha:').toEqual(
+      parse(one(rendered.postgres, 'ConfigMap').data['nines.yaml']),
+    );
+    // the PDB lets one of three go at a time: a node drain never takes two
+    expect(one(manifests, 'PodDisruptionBudget').spec.maxUnavailable).toBe(1);
+    const data = secretData(one(manifests, 'Secret'));
+    expect(data.NINES_STORAGE).toMatch(/^postgres:\/\//);
+  });
+
   it('the PrometheusRule is a fresh `nines export prometheus-rules` of the ConfigMap, and promtool accepts its rules', () => {
     const committed = readFileSync(join(kube, 'components/monitoring/prometheusrule.yaml'), 'utf8');
     const fresh = join(tmp, 'prometheusrule.yaml');
@@ -317,7 +346,10 @@ describe.skipIf(!hasKubectl())('deploy/kubernetes', () => {
       const configFile = join(tmp, `${overlay}.yaml`);
       writeFileSync(configFile, configText.replace(/^ {2}port: \d+/m, `  port: ${port}`));
       const env: Record<string, string> = { ...secretData(one(manifests, 'Secret')) };
-      for (const e of container.env as Array<{ name: string; value: string }>) env[e.name] = e.value;
+      // the downward API's values, as a pod on a node would get them
+      const downward: Record<string, string> = { 'metadata.name': 'nines-7d9f8-x2k4q', 'spec.nodeName': 'node-a' };
+      for (const e of container.env as Array<{ name: string; value?: string; valueFrom?: { fieldRef: { fieldPath: string } } }>)
+        env[e.name] = e.value ?? downward[e.valueFrom?.fieldRef.fieldPath ?? ''] ?? '';
       let schema: string | undefined;
       if (overlay === 'sqlite') {
         expect(env.NINES_STORAGE).toBe('sqlite:/data/nines.db');

@@ -211,6 +211,35 @@ describe('GracefulShutdown hooks', () => {
     expect(exit.codes).toEqual([1]);
   });
 
+  it('starts an atDrain hook with the drain, while the server still answers, and reports it first', async () => {
+    const { server, port } = await start();
+    const { shutdown, clock } = manualShutdownFor(server, { drainDelay: 1_000, timeout: 100, hookTimeout: 100 });
+    const ran: string[] = [];
+    let release: () => void = () => {};
+    shutdown
+      .addHook('store', () => void ran.push('store'))
+      .addHook(
+        'lease',
+        () =>
+          new Promise<void>((resolve) => {
+            ran.push('lease');
+            release = resolve;
+          }),
+        { atDrain: true, timeout: 5_000 },
+      );
+    const done = shutdown.shutdown();
+    await expect.poll(() => ran).toEqual(['lease']); // before any of the drain has passed
+    expect((await get(port, '/')).status).toBe(200); // still serving: only the drain has begun
+    await clock.advance(1_000);
+    release();
+    const report = await done;
+    expect(ran).toEqual(['lease', 'store']);
+    expect(report.hooks.map((h) => [h.name, h.ok])).toEqual([
+      ['lease', true],
+      ['store', true],
+    ]);
+  });
+
   it('exits 0 when every hook succeeds', async () => {
     const { server } = await start();
     const { shutdown, exit } = shutdownFor(server, { drainDelay: 10 });

@@ -18,6 +18,8 @@ export interface AddressTarget {
   failing: Set<string>;
   /** Client addresses never answered (their checks time out). */
   hanging: Set<string>;
+  /** Paths answered with 503 whoever asks: a real outage of those components. */
+  down: Set<string>;
   /** Requests seen, by client address. */
   seen: Map<string, number>;
   close(): Promise<void>;
@@ -26,7 +28,7 @@ export interface AddressTarget {
 /** The paths of a target in another process: set them with `paths`, read what it saw with `seen`. */
 export interface AddressTargetProcess {
   url: string;
-  paths(p: { failing?: string[]; hanging?: string[] }): Promise<void>;
+  paths(p: { failing?: string[]; hanging?: string[]; down?: string[] }): Promise<void>;
   seen(): Promise<Record<string, number>>;
   close(): Promise<void>;
 }
@@ -34,6 +36,7 @@ export interface AddressTargetProcess {
 export async function startAddressTarget(port = 0): Promise<AddressTarget> {
   const failing = new Set<string>();
   const hanging = new Set<string>();
+  const down = new Set<string>();
   const seen = new Map<string, number>();
   const sockets = new Set<Socket>();
   const server: Server = createServer((req, res) => {
@@ -41,8 +44,8 @@ export async function startAddressTarget(port = 0): Promise<AddressTarget> {
     if (req.url?.startsWith('/__') && from === '127.0.0.1') return control(req.method ?? 'GET', req.url, req, res);
     seen.set(from, (seen.get(from) ?? 0) + 1);
     if (hanging.has(from)) return; // left open: the check's timeout ends it
-    const down = failing.has(from);
-    res.writeHead(down ? 503 : 200, { 'content-type': 'text/plain' }).end(down ? 'down\n' : 'ok\n');
+    const failed = failing.has(from) || down.has(req.url ?? '');
+    res.writeHead(failed ? 503 : 200, { 'content-type': 'text/plain' }).end(failed ? 'down\n' : 'ok\n');
   });
   const control = (method: string, url: string, req: NodeJS.ReadableStream, res: import('node:http').ServerResponse) => {
     if (method === 'GET' && url === '/__seen') return res.end(JSON.stringify(Object.fromEntries(seen)));
@@ -51,10 +54,11 @@ export async function startAddressTarget(port = 0): Promise<AddressTarget> {
       body += c.toString();
     });
     req.on('end', () => {
-      const p = JSON.parse(body || '{}') as { failing?: string[]; hanging?: string[] };
+      const p = JSON.parse(body || '{}') as { failing?: string[]; hanging?: string[]; down?: string[] };
       for (const [set, list] of [
         [failing, p.failing],
         [hanging, p.hanging],
+        [down, p.down],
       ] as const) {
         set.clear();
         for (const a of list ?? []) set.add(a);
@@ -72,6 +76,7 @@ export async function startAddressTarget(port = 0): Promise<AddressTarget> {
     url: `http://127.0.0.1:${address.port}`,
     failing,
     hanging,
+    down,
     seen,
     close: () =>
       new Promise<void>((resolve) => {

@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { type Clock, systemClock, type TimerHandle } from '../../core/clock.js';
 import { InvalidOptionError } from '../../core/errors.js';
 import { Events, type Unsubscribe } from '../../core/events.js';
@@ -5,7 +6,7 @@ import { withTransaction } from '../../core/pg.js';
 import { PgListener } from '../../core/pg-listen.js';
 import { checkInteger, checkString } from '../../core/validate.js';
 import type { Ownership } from '../ownership.js';
-import { Rendezvous } from './rendezvous.js';
+import { type Member, Rendezvous } from './rendezvous.js';
 import { haTables, type LeasePool, type LeaseTables } from './tables.js';
 
 /** Options of {@link LeaseManager}. */
@@ -85,6 +86,11 @@ export class LeaseManager implements Ownership {
   readonly #clock: Clock;
   readonly #mono: () => number;
   readonly #listener: PgListener;
+  /**
+   * This process's mark on its leases, from PostgreSQL's clock at start (so a later process's sorts
+   * after): a restart under the same name takes them over under new fences.
+   */
+  #holder = '';
   readonly #beforeRelease: ((components: readonly string[]) => Promise<void>) | undefined;
   readonly #events = new Events<LeaseEvents>();
   readonly #rendezvous = new Rendezvous();
@@ -146,6 +152,10 @@ export class LeaseManager implements Ownership {
   /** Creates the tables if missing, listens for peers and runs the first heartbeat; heartbeats then follow on the clock. */
   async start(): Promise<void> {
     await this.#pool.query(this.#tables.create);
+    const { rows } = await this.#pool.query(
+      `SELECT lpad((extract(epoch FROM clock_timestamp()) * 1000000)::bigint::text, 20, '0') AS started`,
+    );
+    this.#holder = `${String(rows[0]?.started)}-${randomUUID().slice(0, 8)}`;
     // without LISTEN the timer still shares the work, only more slowly: it keeps trying
     await this.#listener.start();
     await this.heartbeat();
@@ -223,7 +233,10 @@ export class LeaseManager implements Ownership {
     try {
       await withTransaction(this.#pool, async (client) => {
         await client.query(`DELETE FROM ${t.instances} WHERE instance = $1`, [this.instance]);
-        await client.query(`UPDATE ${t.leases} SET owner = NULL, expires_at = now() WHERE owner = $1`, [this.instance]);
+        await client.query(`UPDATE ${t.leases} SET owner = NULL, expires_at = now() WHERE owner = $1 AND holder = $2`, [
+          this.instance,
+          this.#holder,
+        ]);
         await client.query('SELECT pg_notify($1, $2)', [t.channel, this.instance]);
       });
     } finally {
@@ -237,40 +250,54 @@ export class LeaseManager implements Ownership {
     const ttl = `${this.#ttlMs} milliseconds`;
     const me = this.instance;
     await this.#pool.query(
-      `INSERT INTO ${t.instances} (instance, location, expires_at, started_at) VALUES ($1, $2, now() + $3::interval, now())
-       ON CONFLICT (instance) DO UPDATE SET location = excluded.location, expires_at = excluded.expires_at`,
-      [me, this.location, ttl],
+      `INSERT INTO ${t.instances} (instance, location, expires_at, started_at, components) VALUES ($1, $2, now() + $3::interval, now(), $4)
+       ON CONFLICT (instance) DO UPDATE SET location = excluded.location, expires_at = excluded.expires_at, components = excluded.components`,
+      [me, this.location, ttl, this.#components],
     );
-    const { rows: live } = await this.#pool.query(`SELECT instance FROM ${t.instances} WHERE expires_at > now() ORDER BY instance`);
-    const instances = live.map((r) => String(r.instance));
-    if (!instances.includes(me)) instances.push(me); // its row expired between the two statements: it is alive
-    const wanted = this.#rendezvous.share(me, instances, this.#components).sort();
+    const { rows: live } = await this.#pool.query(
+      `SELECT instance, components FROM ${t.instances} WHERE expires_at > now() ORDER BY instance`,
+    );
+    const members: Member[] = live.map((r) => ({
+      instance: String(r.instance),
+      components: Array.isArray(r.components) ? r.components.map(String) : null,
+    }));
+    // its row expired between the two statements: it is alive
+    if (!members.some((m) => m.instance === me)) members.push({ instance: me, components: this.#components });
+    const instances = members.map((m) => m.instance);
+    const owners = this.#rendezvous.assign(members);
+    const wanted = this.#components.filter((c) => owners.get(c) === me).sort();
     const wantedSet = new Set(wanted);
     // what should move is dropped locally before it is released, so no check runs after the release
     const moving = [...this.#held.keys()].filter((component) => !wantedSet.has(component));
     for (const component of moving) this.#lose(component, 'moved');
     await this.#settle(moving);
     const released = await this.#pool.query(
-      `UPDATE ${t.leases} SET owner = NULL, expires_at = now() WHERE owner = $1 AND NOT (component = ANY($2::text[])) RETURNING component`,
-      [me, wanted],
+      `UPDATE ${t.leases} SET owner = NULL, expires_at = now()
+       WHERE owner = $1 AND holder = $3 AND NOT (component = ANY($2::text[])) RETURNING component`,
+      [me, wanted, this.#holder],
     );
     const renewed = await this.#pool.query(
-      `UPDATE ${t.leases} SET expires_at = now() + $3::interval WHERE owner = $1 AND component = ANY($2::text[]) RETURNING component, fence`,
-      [me, wanted, ttl],
+      `UPDATE ${t.leases} SET expires_at = now() + $3::interval
+       WHERE owner = $1 AND holder = $4 AND component = ANY($2::text[]) RETURNING component, fence`,
+      [me, wanted, ttl, this.#holder],
     );
     const now = new Map(renewed.rows.map((r) => [String(r.component), Number(r.fence)]));
     const free = wanted.filter((c) => !now.has(c));
     if (free.length > 0) {
       // sorted, so two instances claiming at once lock rows in one order
       const claimed = await this.#pool.query(
-        `INSERT INTO ${t.leases} AS l (component, owner, fence, expires_at)
-           SELECT c, $1, 1, now() + $3::interval FROM unnest($2::text[]) AS c ORDER BY c
+        // a lease still held under this name by an earlier process (a restart: its holder sorts
+        // first) is taken at once, with the next fence: that process is gone or, stalled, must not
+        // write when it wakes; a later process's is never taken back
+        `INSERT INTO ${t.leases} AS l (component, owner, holder, fence, expires_at)
+           SELECT c, $1, $4, 1, now() + $3::interval FROM unnest($2::text[]) AS c ORDER BY c
          ON CONFLICT (component) DO UPDATE
-           SET owner = excluded.owner, expires_at = excluded.expires_at,
-               fence = CASE WHEN l.owner = excluded.owner THEN l.fence ELSE l.fence + 1 END
-           WHERE l.owner = excluded.owner OR l.owner IS NULL OR l.expires_at < now()
+           SET owner = excluded.owner, holder = excluded.holder, expires_at = excluded.expires_at,
+               fence = CASE WHEN l.owner = excluded.owner AND l.holder = excluded.holder THEN l.fence ELSE l.fence + 1 END
+           WHERE l.owner IS NULL OR l.expires_at < now()
+              OR (l.owner = excluded.owner AND (l.holder IS NULL OR l.holder <= excluded.holder))
          RETURNING component, fence`,
-        [me, free, ttl],
+        [me, free, ttl, this.#holder],
       );
       for (const r of claimed.rows) now.set(String(r.component), Number(r.fence));
     }

@@ -71,15 +71,15 @@ export class Cluster {
   }
 
   /**
-   * Resolves once every component is held, in PostgreSQL and in memory, by its rendezvous owner among
+   * Resolves once every component is held, in PostgreSQL and in memory, by its owner (balanced rendezvous) among
    * `live`; waits on real I/O with no deadline but the test's own.
    */
   async settled(live: readonly string[], list: readonly string[] = components): Promise<Map<string, { owner: string; fence: number }>> {
-    const hrw = new Rendezvous();
+    const owners = new Rendezvous().assign(live.map((instance) => ({ instance, components: list })));
     for (;;) {
       const leases = await this.leases();
       const ok = list.every((c) => {
-        const owner = hrw.owner(live, c);
+        const owner = owners.get(c);
         return owner !== undefined && leases.get(c)?.owner === owner && this.managers.get(owner)?.owns(c) === true;
       });
       if (ok) return leases;
