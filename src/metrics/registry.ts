@@ -14,7 +14,9 @@ const COUNTER_NAMED_GAUGES = ['nodejs_active_handles_total', 'nodejs_active_requ
 export function createMetricsRegistry(options: { defaultMetrics?: boolean } = {}): Registry {
   const registry = new Registry();
   if (options.defaultMetrics) {
-    collectDefaultMetrics({ register: registry, prefix: 'nines_' });
+    // prom-client samples the event loop every 10 ms by default: 100 wake-ups a second, the largest
+    // share of an idle process's CPU; 50 ms still resolves the lag metrics' percentiles usefully
+    collectDefaultMetrics({ register: registry, prefix: 'nines_', eventLoopMonitoringPrecision: 50 });
     for (const name of COUNTER_NAMED_GAUGES) registry.removeSingleMetric(`nines_${name}`);
   }
   return registry;

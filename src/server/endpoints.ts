@@ -6,7 +6,7 @@ import { overallStatus } from '../health/status.js';
 import type { CheckResult, HealthStatus } from '../health/types.js';
 import type { ComponentStatus } from '../monitor/monitor.js';
 import type { ServerContext } from './context.js';
-import { servedLivenessProblems } from './liveness.js';
+import { lagResolution, servedLivenessProblems } from './liveness.js';
 import { UNLIMITED } from './rate-limits.js';
 
 const NO_STORE = 'no-store';
@@ -84,7 +84,7 @@ export function endpointRoutes(app: FastifyInstance, ctx: ServerContext): void {
     });
   }
   // Alive unless the process or the schedule is stuck; a failing component is not a reason to restart.
-  const loop = new EventLoopLag();
+  const loop = new EventLoopLag(lagResolution(ctx.liveness));
   loop.start();
   app.addHook('onClose', async () => loop.stop());
   for (const url of ['/liveness', '/livez']) {

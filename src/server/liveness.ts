@@ -13,6 +13,15 @@ export interface ServedLiveness {
   exitAfter?: number;
 }
 
+/**
+ * How often the event loop is sampled for `liveness`: a twentieth of the longest block tolerated
+ * (250 ms for the default 5 s), between 20 and 250 ms. Each wake-up of an idle process costs about
+ * 0.15 ms of CPU, so 20 ms sampling alone was half of an idle `nines serve`'s CPU.
+ */
+export function lagResolution(liveness: ServedLiveness | undefined): number {
+  return Math.min(250, Math.max(20, Math.floor((liveness?.maxEventLoopDelay ?? 5000) / 20)));
+}
+
 /** Longest pause between two evaluations of the watchdog. */
 const MAX_EVERY_MS = 10_000;
 
@@ -120,7 +129,7 @@ export function servedLivenessWatchdog(options: {
   onFailed: (problems: string[]) => void;
   clock?: Clock;
 }): { start(): void; stop(): void } {
-  const loop = new EventLoopLag();
+  const loop = new EventLoopLag(lagResolution(options.liveness));
   let sampling = false;
   const stopSampling = () => {
     if (sampling) loop.stop();
