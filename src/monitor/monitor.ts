@@ -281,6 +281,7 @@ export class Monitor extends Events<MonitorEvents> {
    */
   async follow(options: { figures?: boolean } = {}): Promise<void> {
     if (this.#adopting.size > 0) await this.#readAdopted();
+    this.#scheduler.wake();
     let states: ComponentState[];
     try {
       states = await this.#store.states();
@@ -311,6 +312,7 @@ export class Monitor extends Events<MonitorEvents> {
       }
       await this.#running.load(this.#store, names, this.#clock.now() - this.#horizon(), () => this.flush());
       for (const name of names) this.#adopting.delete(name);
+      this.#scheduler.wake(); // parked while another instance held them: from their next slot on
     } catch (error) {
       this.#onError?.(error, 'follow');
     }

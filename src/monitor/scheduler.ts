@@ -9,7 +9,7 @@ export interface JobStats {
   runs: number;
   /** Ticks skipped because the previous run was still going. */
   skipped: number;
-  /** Ticks skipped because another instance owns the job (see {@link Ownership}); always 0 on one node. */
+  /** Times the job was found owned by another instance (see {@link Ownership}) and parked; always 0 on one node. */
   notOwned: number;
   /** ms between when the latest run was due and when it started. */
   lastLagMs: number;
@@ -24,6 +24,8 @@ interface Job {
   /** Order of scheduling, so jobs due at the same ms start in the order they were added. */
   seq: number;
   running: boolean;
+  /** Found not owned: out of the heap until {@link Scheduler.wake} or the next poll finds it owned. */
+  parked: boolean;
   runs: number;
   skipped: number;
   notOwned: number;
@@ -47,6 +49,9 @@ export function firstSlot(name: string, interval: number, now: number): number {
   return now + ((((offset - now) % interval) + interval) % interval);
 }
 
+/** How often parked jobs are asked whether they are owned now, all in one timer. */
+export const PARK_POLL_MS = 1000;
+
 const before = (a: Job, b: Job): boolean => a.due < b.due || (a.due === b.due && a.seq < b.seq);
 
 /**
@@ -58,6 +63,11 @@ const before = (a: Job, b: Job): boolean => a.due < b.due || (a.due === b.due &&
  * One timer serves every job: the jobs wait in a heap by due time and the timer is set for the
  * earliest. A timer per job would live a whole interval and, at a thousand jobs, outlive the young
  * generation's scavenges every time; this one lives until the next start.
+ *
+ * A job found owned by another instance at its slot is parked: out of the heap, so an HA instance's
+ * timer fires for its own share only (a timer per slot of every component cost each instance as
+ * much CPU as checking them all). Parked jobs are asked again together every {@link PARK_POLL_MS},
+ * and at once by {@link Scheduler.wake}; one found owned resumes at its next slot on its grid.
  */
 export class Scheduler {
   readonly #clock: Clock;
@@ -69,6 +79,8 @@ export class Scheduler {
   readonly #fire = () => this.#runDue();
   #timer: TimerHandle | undefined;
   #timerAt = Number.POSITIVE_INFINITY;
+  readonly #parked = new Set<Job>();
+  #poll: TimerHandle | undefined;
   #seq = 0;
   #stopped = false;
 
@@ -90,6 +102,7 @@ export class Scheduler {
       due: firstSlot(name, intervalMs, now),
       seq: this.#seq++,
       running: false,
+      parked: false,
       runs: 0,
       skipped: 0,
       notOwned: 0,
@@ -105,6 +118,7 @@ export class Scheduler {
     const job = this.#jobs.get(name);
     if (job === undefined) return false;
     this.#jobs.delete(name);
+    this.#parked.delete(job);
     const heap = this.#heap;
     const i = heap.indexOf(job); // -1 while its own run is starting
     if (i !== -1) {
@@ -141,8 +155,47 @@ export class Scheduler {
     this.#stopped = true;
     this.#timer?.clear();
     this.#timer = undefined;
+    this.#poll?.clear();
+    this.#poll = undefined;
     this.#jobs.clear();
+    this.#parked.clear();
     this.#heap.length = 0;
+  }
+
+  /** Resumes, each at its next slot, the parked jobs this instance owns now (call it when leases are gained). */
+  wake(): void {
+    if (this.#stopped || this.#parked.size === 0) return;
+    const now = this.#clock.now();
+    for (const job of [...this.#parked]) {
+      if (!this.#ownership.owns(job.name)) continue;
+      this.#parked.delete(job);
+      job.parked = false;
+      job.due = firstSlot(job.name, job.interval, now);
+      job.seq = this.#seq++;
+      this.#push(job);
+    }
+    this.#arm(now);
+    if (this.#parked.size === 0) {
+      this.#poll?.clear();
+      this.#poll = undefined;
+    }
+  }
+
+  #park(job: Job): void {
+    job.parked = true;
+    this.#parked.add(job);
+    this.#armPoll();
+  }
+
+  /** One timer asks every parked job again, while any is parked. */
+  #armPoll(): void {
+    if (this.#poll !== undefined || this.#parked.size === 0 || this.#stopped) return;
+    this.#poll = this.#clock.setTimeout(() => {
+      this.#poll = undefined;
+      this.wake();
+      this.#armPoll();
+    }, PARK_POLL_MS);
+    this.#poll.unref();
   }
 
   /** Sets the timer for the earliest job, unless it is already set for that time. */
@@ -163,7 +216,8 @@ export class Scheduler {
     while ((this.#heap[0]?.due ?? Number.POSITIVE_INFINITY) <= now) {
       const job = this.#pop();
       this.#tick(job, now);
-      if (this.#jobs.get(job.name) === job) this.#push(job); // unless its run removed or replaced it
+      // unless its run removed or replaced it, or it was parked
+      if (this.#jobs.get(job.name) === job && !job.parked) this.#push(job);
       now = this.#clock.now();
     }
     this.#arm(now);
@@ -171,8 +225,11 @@ export class Scheduler {
 
   #tick(job: Job, now: number): void {
     if (job.running) job.skipped++;
-    else if (!this.#ownership.owns(job.name)) job.notOwned++;
-    else {
+    else if (!this.#ownership.owns(job.name)) {
+      job.notOwned++;
+      this.#park(job);
+      return;
+    } else {
       job.running = true;
       job.runs++;
       job.lastLag = now - job.due;

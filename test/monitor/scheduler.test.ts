@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { firstSlot, Scheduler } from '../../src/monitor/scheduler.js';
+import { firstSlot, PARK_POLL_MS, Scheduler } from '../../src/monitor/scheduler.js';
 import { ManualClock } from '../../src/policy/index.js';
 
 describe('Scheduler', () => {
@@ -120,11 +120,42 @@ describe('Scheduler', () => {
     expect(runs.b).toHaveLength(3);
     expect(runs.c).toHaveLength(1);
     const stats = Object.fromEntries(scheduler.stats().map((j) => [j.name, j]));
-    expect([stats.a?.notOwned, stats.b?.notOwned, stats.c?.notOwned]).toEqual([0, 1, 3]);
-    expect(asked.filter((n) => n === 'c')).toHaveLength(4);
+    // each parked once when found not ours; asked again by the one poll per second, not per slot
+    expect([stats.a?.notOwned, stats.b?.notOwned, stats.c?.notOwned]).toEqual([0, 1, 1]);
+    expect(asked.filter((n) => n === 'c')).toHaveLength(5); // its first slot, three polls, then its run
     // c kept its slot while it was not ours: it runs in its fourth interval, at its first slot + 3 s
     expect(runs.c[0]).toBeGreaterThanOrEqual(3000);
     expect(runs.c[0]).toBeLessThan(4000);
+    scheduler.stop();
+  });
+
+  it('parks a job it does not own: asked once a second, not at every slot, and resumed at once by wake()', async () => {
+    const clock = new ManualClock();
+    let mine = false;
+    let asked = 0;
+    const scheduler = new Scheduler({
+      clock,
+      ownership: {
+        owns: () => {
+          asked++;
+          return mine;
+        },
+      },
+    });
+    const runs: number[] = [];
+    scheduler.add('x', 100, async () => void runs.push(clock.now()));
+    await clock.advance(5_000); // 50 slots
+    expect(runs).toEqual([]);
+    expect(asked).toBeLessThanOrEqual(1 + 5_000 / PARK_POLL_MS);
+    mine = true;
+    scheduler.wake();
+    const woken = clock.now();
+    await clock.advance(100);
+    expect(runs).toHaveLength(1);
+    // on its grid: the slot wake() found next
+    expect(runs[0]).toBe(firstSlot('x', 100, woken));
+    await clock.advance(1_000);
+    expect(runs).toHaveLength(11);
     scheduler.stop();
   });
 });
