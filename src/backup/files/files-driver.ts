@@ -200,9 +200,12 @@ async function intoTar(source: Readable, parser: tar.Parser, file: string): Prom
       ),
     );
   });
+  // a parse error can come during a write, before `finished` is awaited: handled here, so it is
+  // not an unhandled rejection, and it ends a wait for a drain that would never come
+  finished.catch(() => undefined);
   try {
     for await (const chunk of source) {
-      if (!parser.write(chunk as Buffer)) await new Promise((r) => parser.once('drain', r));
+      if (!parser.write(chunk as Buffer)) await Promise.race([new Promise((r) => parser.once('drain', r)), finished]);
     }
   } catch (error) {
     parser.abort(error as Error);
